@@ -1,0 +1,137 @@
+"""Turning what happened in a step into log rows (turns, memory ops) and per-step counters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from automem_core.llm.base import Completion, TurnRequest
+from automem_core.memory import READ_ONLY_OPS, Mutation, OpResult, ParseResult
+from automem_core.store.memory_at import encode_mutations
+from automem_core.store.schema import MemoryOpRow, TurnRow
+
+
+@dataclass
+class StepCounters:
+    n_log_turns: int = 0
+    n_plan_turns: int = 0
+    n_ops: int = 0
+    n_writes: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    llm_ms: float = 0.0
+    llm_calls: int = 0
+    retries: int = 0
+
+
+class StepRecorder:
+    """Collects one episode's turn and memory-op rows and hands them to ``sink``."""
+
+    def __init__(self, episode_id: str, sink: Callable[[str, Any], None]) -> None:
+        self.episode_id = episode_id
+        self._sink = sink
+        self.seq = 0
+        self.counters = StepCounters()
+        self._pending: tuple[str, TurnRequest, Completion] | None = None
+
+    def start_step(self) -> StepCounters:
+        done, self.counters = self.counters, StepCounters()
+        return done
+
+    def pending_turn(self, client: str, request: TurnRequest, completion: Completion) -> None:
+        self._pending = (client, request, completion)
+        c = self.counters
+        c.tokens_in += completion.tokens_in
+        c.tokens_out += completion.tokens_out
+        c.llm_ms += completion.latency_ms
+        c.llm_calls += 1
+        c.retries += completion.retries
+
+    def finish_turn(
+        self,
+        step: int,
+        phase: str,
+        turn: int,
+        text: str,
+        parsed: ParseResult,
+        errors: Sequence[str],
+        results: Sequence[OpResult],
+    ) -> None:
+        assert self._pending is not None, "finish_turn without a model call"
+        client, request, completion = self._pending
+        self._pending = None
+        if phase == "log":
+            self.counters.n_log_turns += 1
+        else:
+            self.counters.n_plan_turns += 1
+        self._sink(
+            "turns",
+            TurnRow(
+                episode_id=self.episode_id,
+                step=step,
+                phase=phase,
+                turn=turn,
+                client=client,
+                messages_json=json.dumps(request.messages, ensure_ascii=False),
+                completion=text,
+                n_ops=len(parsed.ops),
+                parse_errors=list(errors),
+                action=parsed.action,
+                tokens_in=completion.tokens_in,
+                tokens_out=completion.tokens_out,
+                latency_ms=completion.latency_ms,
+                retries=completion.retries,
+                error=completion.error,
+            ),
+        )
+        for r in results:
+            self._op_row(step, phase, turn, r)
+
+    def _op_row(self, step: int, phase: str, turn: int, r: OpResult) -> None:
+        self.counters.n_ops += 1
+        if r.op.kind not in READ_ONLY_OPS and r.ok:
+            self.counters.n_writes += 1
+        self._sink(
+            "memory_ops",
+            MemoryOpRow(
+                episode_id=self.episode_id,
+                step=step,
+                seq=self._next_seq(),
+                phase=phase,
+                turn=turn,
+                kind=r.op.kind,
+                file=r.file,
+                args=list(r.op.args),
+                ok=r.ok,
+                result=r.text,
+                hits=r.hits,
+                error=r.error,
+                mutations_json=encode_mutations(r.mutations),
+            ),
+        )
+
+    def helper_write(self, step: int, file: str, mutation: Mutation) -> None:
+        self._sink(
+            "memory_ops",
+            MemoryOpRow(
+                episode_id=self.episode_id,
+                step=step,
+                seq=self._next_seq(),
+                phase="helper",
+                turn=0,
+                kind="WRITE",
+                file=file,
+                args=[file],
+                ok=True,
+                result="",
+                hits=0,
+                error=None,
+                mutations_json=encode_mutations([mutation]),
+            ),
+        )
+
+    def _next_seq(self) -> int:
+        self.seq += 1
+        return self.seq

@@ -1,0 +1,212 @@
+"""One agent step: the LOG phase, then the PLAN phase, then a validated game action (DESIGN §6).
+
+No chat history is carried between steps; the memory files are the only state. Within a phase
+the turns form a short conversation: the model's ops, then their results, then its next turn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from automem_core.agent.actions import ActionMatcher
+from automem_core.agent.records import StepRecorder
+from automem_core.llm.base import LLMClient, Message, Phase, TurnRequest
+from automem_core.memory import MemoryFiles, Mutation, execute_ops, parse_completion, render_results
+from automem_core.scaffold.helpers import History, collect_warnings, render_status, size_reminders
+from automem_core.scaffold.loader import Scaffold
+from automem_core.scaffold.prompts import (
+    render_file_index,
+    render_phase,
+    render_system,
+    render_warnings,
+)
+
+CONTINUE_LOG = "Continue recording, or write <|DONE|> when finished."
+CONTINUE_PLAN = "Consult more if needed, then commit one action with <|ACTION|>action name<|END|>."
+
+
+@dataclass(frozen=True)
+class AgentSetup:
+    """Everything an agent needs that does not change during an episode."""
+
+    game: str
+    scaffold: Scaffold
+    memory_client: LLMClient
+    action_client: LLMClient | None  # None: the memory client also commits the action
+    actions: Mapping[str, str]
+    default_action: str
+
+    @property
+    def system_prompt(self) -> str:
+        return render_system(self.scaffold, self.actions)
+
+
+@dataclass
+class StepDecision:
+    action: str
+    raw_action: str | None
+    valid: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+class Agent:
+    """Runs the LOG → PLAN routine for one episode against its memory folder."""
+
+    def __init__(
+        self, setup: AgentSetup, files: MemoryFiles, recorder: StepRecorder, episode_id: str
+    ) -> None:
+        self.setup = setup
+        self.files = files
+        self.rec = recorder
+        self.episode_id = episode_id
+        self.history = History()
+        self._system = setup.system_prompt
+        self._matcher = ActionMatcher(setup.actions)
+        self._spec = setup.scaffold.spec
+
+    async def act(
+        self, step: int, observation: str, facts: Mapping[str, object], previous_action: str | None
+    ) -> StepDecision:
+        self.history.record(observation, facts.get("pos", facts.get("cursor")))
+        self._write_status(step, facts)
+        warnings = collect_warnings(self.history, self._spec.helpers)
+        if step > 0:
+            await self._log_phase(step, observation, previous_action or "none", warnings)
+        if self._spec.helpers.size_reminder.enabled:
+            warnings += size_reminders(
+                self.files.index(), self._spec.files, self._spec.helpers.size_reminder.threshold
+            )
+        raw = await self._plan_phase(step, observation, warnings)
+        action = self._matcher.match(raw)
+        if action is None:
+            return StepDecision(self.setup.default_action, raw, False, warnings)
+        return StepDecision(action, raw if raw != action else None, True, warnings)
+
+    def _write_status(self, step: int, facts: Mapping[str, object]) -> None:
+        cfg = self._spec.helpers.status_file
+        if not cfg.enabled:
+            return
+        text = render_status(self.setup.game, step, facts)
+        current = self.files.state.get(cfg.file)
+        if current is not None and "\n".join(current.lines) == text:
+            return
+        mutation = Mutation(kind="write", file=cfg.file, text=text)
+        self.files.apply(mutation, step)
+        self.rec.helper_write(step, cfg.file, mutation)
+
+    async def _call(
+        self, client: LLMClient, phase: Phase, step: int, turn: int, messages: list[Message]
+    ) -> str:
+        request = TurnRequest(list(messages), self.setup.game, phase, step, turn, self.episode_id)
+        completion = await client.complete(request)
+        self.rec.pending_turn(client.label, request, completion)
+        return completion.text
+
+    async def _log_phase(
+        self, step: int, observation: str, previous_action: str, warnings: list[str]
+    ) -> None:
+        user = render_phase(
+            self.setup.scaffold,
+            "log",
+            {
+                "step": step,
+                "previous_action": previous_action,
+                "observation": observation,
+                "file_index": render_file_index(self.files.index()),
+                "warnings": render_warnings(warnings),
+            },
+        )
+        messages: list[Message] = [
+            {"role": "system", "content": self._system},
+            {"role": "user", "content": user},
+        ]
+        for turn in range(self._spec.limits.max_log_turns):
+            text = await self._call(self.setup.memory_client, "log", step, turn, messages)
+            parsed = parse_completion(text)
+            errors = list(parsed.errors)
+            if parsed.action is not None:
+                errors.append("ACTION ignored in the LOG phase; actions belong to PLAN")
+            results = execute_ops(self.files, parsed.ops, step, read_only=False)
+            self.rec.finish_turn(step, "log", turn, text, parsed, errors, results)
+            if parsed.done or not parsed.ops:
+                return
+            feedback = render_results(results, self._spec.limits.max_result_chars)
+            messages += [
+                {"role": "assistant", "content": text},
+                {"role": "user", "content": f"{feedback}\n\n{CONTINUE_LOG}"},
+            ]
+
+    async def _plan_phase(self, step: int, observation: str, warnings: list[str]) -> str | None:
+        injected = ""
+        inject = self._spec.helpers.plan_injection.file
+        if inject and inject in self.files.state:
+            content = "\n".join(self.files.state[inject].lines)
+            injected = f"\nContents of {inject}:\n{content}\n"
+        user = render_phase(
+            self.setup.scaffold,
+            "plan",
+            {
+                "step": step,
+                "observation": observation,
+                "file_index": render_file_index(self.files.index()),
+                "injected": injected,
+                "warnings": render_warnings(warnings),
+            },
+        )
+        messages: list[Message] = [
+            {"role": "system", "content": self._system},
+            {"role": "user", "content": user},
+        ]
+        split = self.setup.action_client is not None
+        consulted: list[str] = []
+        for turn in range(self._spec.limits.max_plan_turns):
+            text = await self._call(self.setup.memory_client, "plan", step, turn, messages)
+            parsed = parse_completion(text)
+            errors = list(parsed.errors)
+            if split and parsed.action is not None:
+                errors.append("ACTION ignored from the memory client; the action client commits")
+            results = execute_ops(self.files, parsed.ops, step, read_only=True)
+            self.rec.finish_turn(step, "plan", turn, text, parsed, errors, results)
+            feedback = render_results(results, self._spec.limits.max_result_chars)
+            if feedback:
+                consulted.append(feedback)
+            if not split and parsed.action is not None:
+                return parsed.action
+            if not parsed.ops:
+                break
+            messages += [
+                {"role": "assistant", "content": text},
+                {"role": "user", "content": f"{feedback}\n\n{CONTINUE_PLAN}"},
+            ]
+        if split:
+            return await self._action_turn(step, observation, consulted)
+        return None
+
+    async def _action_turn(self, step: int, observation: str, consulted: list[str]) -> str | None:
+        assert self.setup.action_client is not None
+        user = render_phase(
+            self.setup.scaffold,
+            "action",
+            {
+                "step": step,
+                "observation": observation,
+                "consultation": "\n\n".join(consulted) or "(nothing consulted)",
+            },
+        )
+        messages: list[Message] = [
+            {"role": "system", "content": self._system},
+            {"role": "user", "content": user},
+        ]
+        text = await self._call(self.setup.action_client, "action", step, 0, messages)
+        parsed = parse_completion(text)
+        errors = list(parsed.errors)
+        if parsed.ops:
+            errors.append("memory ops ignored in the action turn")
+        self.rec.finish_turn(step, "action", 0, text, parsed, errors, [])
+        return parsed.action
+
+
+def messages_json(messages: list[Message]) -> str:
+    return json.dumps(messages, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,195 @@
+"""The ``automem`` command: run games, seed a demo, summarise runs, show memory at a step."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from automem_core.envs.base import EnvConfigError, games, tasks_of
+from automem_core.llm.base import LLMConfigError
+from automem_core.llm.config import ModelConfig, load_model_config
+from automem_core.scaffold.loader import ScaffoldError
+from automem_core.store.layout import StoreError, default_data_dir
+
+EXPECTED_ERRORS = (EnvConfigError, LLMConfigError, ScaffoldError, StoreError, ValueError, OSError)
+
+DEMO_PLAN: tuple[tuple[str, tuple[str, ...], tuple[int, ...], int], ...] = (
+    ("crafter", ("default",), (0, 1), 120),
+    ("minihack", ("MazeWalk-9x9", "Corridor-R3"), (0, 1), 100),
+    ("nethack", ("NetHackChallenge",), (0,), 120),
+)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``0-4`` or ``1,5,9`` or a mix: ``0-2,10``."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            seeds.extend(range(int(lo), int(hi) + 1) if sep else [int(lo)])
+        except ValueError:
+            raise ValueError(f"--seeds {text!r}: use numbers, ranges like 0-9, or lists") from None
+    if not seeds:
+        raise ValueError("--seeds is empty; give e.g. --seeds 0-4")
+    return seeds
+
+
+def _model_config(
+    path: str | None, base_url: str | None, model: str | None, api_key_env: str | None
+) -> ModelConfig:
+    cfg = load_model_config(Path(path)) if path else ModelConfig()
+    updates = {
+        k: v
+        for k, v in {"base_url": base_url, "model": model, "api_key_env": api_key_env}.items()
+        if v
+    }
+    if not updates:
+        return cfg
+    if base_url or model:
+        updates["backend"] = "openai"
+    return ModelConfig.model_validate({**cfg.model_dump(exclude_unset=True), **updates})
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from automem_core.runner import RunConfig, run
+
+    tasks = args.tasks.split(",") if args.tasks else list(tasks_of(args.game)[:1])
+    seeds = parse_seeds(args.seeds) if args.seeds else list(range(args.episodes))
+    model = _model_config(args.config, args.base_url, args.model, args.api_key_env)
+    action_model = None
+    if args.action_config or args.action_model:
+        action_model = _model_config(
+            args.action_config, args.action_base_url, args.action_model, args.api_key_env
+        )
+    cfg = RunConfig(
+        game=args.game,
+        tasks=tasks,
+        seeds=seeds,
+        data=args.data,
+        scaffold=args.scaffold,
+        model=model,
+        action_model=action_model,
+        max_steps=args.max_steps,
+        concurrency=args.concurrency,
+        run_id=args.run_id,
+    )
+    result = asyncio.run(run(cfg, progress=not args.quiet))
+    failed = [e for e in result.episodes if e.status != "ok"]
+    print(
+        f"run {result.run_id}: {len(result.episodes)} episodes played, "
+        f"{result.skipped} already finished, {len(failed)} failed"
+    )
+    for e in failed:
+        print(f"  {e.episode_id}: {e.error}")
+    print(f"data in {args.data}; see `automem runs --data {args.data}`")
+    return 1 if failed else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from automem_core.runner import RunConfig, run
+
+    for game, tasks, seeds, max_steps in DEMO_PLAN:
+        steps = args.max_steps or max_steps
+        print(
+            f"demo: {game} {','.join(tasks)} seeds {list(seeds)} ({steps} steps, embedded player)"
+        )
+        cfg = RunConfig(
+            game=game, tasks=tasks, seeds=seeds, data=args.data, max_steps=steps, concurrency=4
+        )
+        asyncio.run(run(cfg, progress=not args.quiet))
+    print(f"demo data written to {args.data}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from automem_core.reports import render_runs_table
+
+    print(render_runs_table(args.data))
+    return 0
+
+
+def cmd_memory(args: argparse.Namespace) -> int:
+    from automem_core.store.memory_at import memory_at
+
+    for name, content in memory_at(args.data, args.episode, args.step).items():
+        print(f"── {name} ──")
+        print(content if content else "[FILE IS EMPTY]")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="automem", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = p.add_subparsers(dest="command", required=True)
+    data_help = "data folder (default: $AUTOMEM_DATA or data/)"
+
+    r = sub.add_parser("run", help="play episodes and log them")
+    r.add_argument("--game", required=True, choices=games())
+    r.add_argument("--tasks", help="comma-separated tasks (default: the game's first)")
+    seeds = r.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", help="e.g. 0-9 or 1,4,7")
+    seeds.add_argument("--episodes", type=int, default=1, help="seeds 0..N-1 (default 1)")
+    r.add_argument(
+        "--scaffold", help="built-in id (e.g. crafter-v0), id under data/scaffolds, or a folder"
+    )
+    r.add_argument("--config", help="model config file (YAML/TOML)")
+    r.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
+    r.add_argument("--model", help="model name at that endpoint")
+    r.add_argument("--api-key-env", help="environment variable holding the API key")
+    r.add_argument("--action-config", help="separate model config for the action turn")
+    r.add_argument("--action-base-url", help="endpoint of the action model")
+    r.add_argument(
+        "--action-model", help="model that commits game actions (memory model does the rest)"
+    )
+    r.add_argument("--max-steps", type=int, help="step cap per episode")
+    r.add_argument("--concurrency", type=int, default=4, help="episodes at once (default 4)")
+    r.add_argument("--run-id", help="name the run (default: derived from the settings)")
+    r.set_defaults(func=cmd_run)
+
+    d = sub.add_parser("demo", help="seed a small demo of each game with the embedded player")
+    d.add_argument("--max-steps", type=int, help="step cap per demo episode")
+    d.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("runs", help="table of runs with progression per task and game")
+    s.set_defaults(func=cmd_runs)
+
+    m = sub.add_parser("memory", help="print an episode's memory files at a step")
+    m.add_argument("episode")
+    m.add_argument("step", type=int)
+    m.set_defaults(func=cmd_memory)
+
+    for sp in (r, d, s, m):
+        sp.add_argument("--data", type=Path, default=default_data_dir(), help=data_help)
+        sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.func(args)
+    except EXPECTED_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished episodes are saved; run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Where things live under the data folder. Every path the store uses is built here."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+DATA_ENV = "AUTOMEM_DATA"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+class StoreError(RuntimeError):
+    """The data folder or a file in it cannot be used; the message says what and how to fix it."""
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get(DATA_ENV) or "data")
+
+
+def check_id(value: str, what: str) -> str:
+    """Ids become folder names: allow only a safe alphabet, never a path."""
+    if not _SAFE_ID.match(value) or ".." in value:
+        raise StoreError(
+            f"invalid {what} {value!r}: use letters, digits, '.', '_' or '-' (no slashes, no '..')"
+        )
+    return value
+
+
+class Layout:
+    """Paths of the store rooted at ``root`` (the ``--data`` folder)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs / check_id(run_id, "run id")
+
+    def run_file(self, run_id: str) -> Path:
+        return self.run_dir(run_id) / "run.parquet"
+
+    def episode_dir(self, run_id: str, episode_key: str) -> Path:
+        return self.run_dir(run_id) / "episodes" / check_id(episode_key, "episode key")
+
+    def partial_dir(self, run_id: str, episode_key: str) -> Path:
+        return self.run_dir(run_id) / ".partial" / check_id(episode_key, "episode key")
+
+    def table_glob(self, table: str) -> str:
+        if table == "runs":
+            return str(self.runs / "*" / "run.parquet")
+        return str(self.runs / "*" / "episodes" / "*" / f"{table}.parquet")
+
+    @property
+    def scaffolds(self) -> Path:
+        return self.root / "scaffolds"
+
+    @property
+    def labels(self) -> Path:
+        return self.root / "labels"

@@ -1,0 +1,78 @@
+"""Memory at any step, rebuilt from the nearest keyframe plus the mutation log.
+
+Keyframes (``memory_snapshots``) hold every file with the step that wrote each line, as it was at
+the end of their step; ``memory_ops`` holds every mutation in order (``seq``). Memory at step t is
+the state at the end of step t: the keyframe at or before t, then every mutation after it up to t.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from automem_core.memory.state import FileState, MemoryState, Mutation, apply_mutation, snapshot
+from automem_core.store.reader import episode_dir
+
+INITIAL_STEP = -1  # the keyframe holding the scaffold's initial files, before step 0
+
+
+def encode_state(state: MemoryState) -> str:
+    return json.dumps(
+        {name: {"lines": f.lines, "origins": f.origins} for name, f in sorted(state.items())},
+        separators=(",", ":"),
+    )
+
+
+def decode_state(files_json: str) -> MemoryState:
+    raw = json.loads(files_json)
+    return {
+        name: FileState(lines=list(f["lines"]), origins=list(f["origins"]))
+        for name, f in raw.items()
+    }
+
+
+def encode_mutations(mutations: tuple[Mutation, ...] | list[Mutation]) -> str:
+    return json.dumps([asdict(m) for m in mutations], separators=(",", ":"))
+
+
+def decode_mutations(text: str) -> list[Mutation]:
+    return [Mutation(**m) for m in json.loads(text)]
+
+
+def memory_state_at_dir(folder: Path, step: int) -> MemoryState:
+    """Rebuild the memory of the episode published in ``folder`` at the end of ``step``."""
+    snaps = pq.read_table(folder / "memory_snapshots.parquet", columns=["step", "files_json"])
+    steps = snaps.column("step")
+    eligible = pc.filter(steps, pc.less_equal(steps, step))
+    if len(eligible) == 0:
+        return {}
+    key_step = pc.max(eligible).as_py()
+    index = pc.index(steps, key_step).as_py()
+    state = decode_state(snaps.column("files_json")[index].as_py())
+    ops_path = folder / "memory_ops.parquet"
+    if key_step >= step or not ops_path.exists():
+        return state
+    ops = pq.read_table(
+        ops_path,
+        columns=["step", "seq", "mutations_json"],
+        filters=[("step", ">", key_step), ("step", "<=", step)],
+    ).sort_by("seq")
+    for op_step, muts in zip(
+        ops.column("step").to_pylist(), ops.column("mutations_json").to_pylist(), strict=True
+    ):
+        for m in decode_mutations(muts):
+            apply_mutation(state, m, op_step)
+    return state
+
+
+def memory_state_at(root: Path, episode_id: str, step: int) -> MemoryState:
+    return memory_state_at_dir(episode_dir(root, episode_id), step)
+
+
+def memory_at(root: Path, episode_id: str, step: int) -> dict[str, str]:
+    """file → content as the agent had it when it chose the action of ``step``."""
+    return snapshot(memory_state_at(root, episode_id, step))

@@ -1,0 +1,202 @@
+"""Every table the store writes: one frozen row class per table, its Arrow schema, SCHEMA_VERSION.
+
+Row classes are the single source of truth; Arrow schemas are derived from their annotations so a
+column cannot be added in one place and forgotten in the other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, get_type_hints
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+METADATA_KEY = b"automem.schema_version"
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    game: str
+    tasks: list[str]
+    seeds: list[int]
+    scaffold_id: str
+    scaffold_hash: str
+    memory_client: str
+    action_client: str
+    model_config_json: str  # public settings only; never a secret
+    max_steps: int
+    status: str  # "running" | "finished" | "interrupted"
+    created_at: str  # ISO-8601 UTC
+    updated_at: str
+    episodes_planned: int
+
+
+@dataclass(frozen=True)
+class EpisodeRow:
+    episode_id: str
+    run_id: str
+    game: str
+    task: str
+    seed: int
+    scaffold_id: str
+    scaffold_hash: str
+    memory_client: str
+    action_client: str
+    status: str  # "ok" | "error"
+    end_reason: str  # "done" | "max_steps" | "error"
+    error: str | None
+    steps: int
+    total_reward: float
+    progression: float
+    invalid_actions: int
+    tokens_in: int
+    tokens_out: int
+    llm_calls: int
+    retries: int
+    wall_s: float
+    started_at: str
+    finished_at: str
+    parent_episode_id: str | None  # set for forks
+    fork_step: int | None
+
+
+@dataclass(frozen=True)
+class StepRow:
+    episode_id: str
+    step: int
+    observation: str  # the text the agent saw before acting (with any notice)
+    action: str  # the committed game action
+    raw_action: str | None  # what the model asked for, when it differed or was absent
+    action_valid: bool
+    reward: float
+    done: bool
+    progression: float
+    warnings: list[str]
+    n_log_turns: int
+    n_plan_turns: int
+    n_ops: int
+    n_writes: int
+    tokens_in: int
+    tokens_out: int
+    llm_ms: float
+    env_ms: float
+
+
+@dataclass(frozen=True)
+class TurnRow:
+    episode_id: str
+    step: int
+    phase: str  # "log" | "plan" | "action"
+    turn: int
+    client: str
+    messages_json: str
+    completion: str
+    n_ops: int
+    parse_errors: list[str]
+    action: str | None
+    tokens_in: int
+    tokens_out: int
+    latency_ms: float
+    retries: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class MemoryOpRow:
+    episode_id: str
+    step: int
+    seq: int  # order of the op within the episode; memory is rebuilt in this order
+    phase: str  # "log" | "plan" | "action" | "helper" | "init"
+    turn: int
+    kind: str
+    file: str
+    args: list[str]
+    ok: bool
+    result: str
+    hits: int
+    error: str | None
+    mutations_json: str  # JSON list of automem_core.memory.state.Mutation fields
+
+
+@dataclass(frozen=True)
+class MemorySnapshotRow:
+    """A keyframe: every file with its lines' origin steps, as they were at the end of ``step``."""
+
+    episode_id: str
+    step: int
+    files_json: str
+
+
+@dataclass(frozen=True)
+class FrameRow:
+    episode_id: str
+    step: int
+    kind: str  # "png" | "tty"
+    data: bytes
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    """A human or model verdict; append-only, the latest row per (target_kind, target_id) wins."""
+
+    label_id: str
+    target_kind: str  # "decision" | "proposal"
+    target_id: str
+    verdict: str
+    author: str
+    reason: str
+    created_at: str
+
+
+TABLES: dict[str, type] = {
+    "runs": RunRow,
+    "episodes": EpisodeRow,
+    "steps": StepRow,
+    "turns": TurnRow,
+    "memory_ops": MemoryOpRow,
+    "memory_snapshots": MemorySnapshotRow,
+    "frames": FrameRow,
+    "labels": LabelRow,
+}
+EPISODE_TABLES = ("episodes", "steps", "turns", "memory_ops", "memory_snapshots", "frames")
+
+
+def _arrow_type(tp: Any) -> tuple[pa.DataType, bool]:
+    """Map a row annotation to (Arrow type, nullable)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _arrow_type(inner[0])[0], True
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        return pa.list_(_arrow_type(item)[0]), False
+    simple = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+    if tp in simple:
+        return simple[tp], False
+    if tp is bytes:
+        return pa.binary(), False
+    raise TypeError(f"no Arrow type for {tp!r}")
+
+
+def arrow_schema(row_type: type) -> pa.Schema:
+    hints = get_type_hints(row_type)
+    fields = []
+    for f in dataclasses.fields(row_type):
+        dtype, nullable = _arrow_type(hints[f.name])
+        fields.append(pa.field(f.name, dtype, nullable=nullable))
+    return pa.schema(fields, metadata={METADATA_KEY: str(SCHEMA_VERSION).encode()})
+
+
+SCHEMAS: dict[str, pa.Schema] = {name: arrow_schema(row) for name, row in TABLES.items()}
+
+
+def to_table(name: str, rows: typing.Sequence[Any]) -> pa.Table:
+    """Rows of ``TABLES[name]`` → an Arrow table with the table's schema (and version metadata)."""
+    schema = SCHEMAS[name]
+    columns = {f.name: [getattr(r, f.name) for r in rows] for f in schema}
+    return pa.Table.from_pydict(columns, schema=schema)

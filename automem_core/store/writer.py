@@ -1,0 +1,94 @@
+"""Atomic Parquet writing: one folder per episode, published by a single rename when complete.
+
+An episode streams its rows into ``runs/<run>/.partial/<episode>/`` (row groups flushed as it
+goes, so a 100 000-step episode never sits whole in memory) and is moved to
+``runs/<run>/episodes/<episode>/`` only when every file is closed. Readers glob the published
+folders, so they never see half an episode, and a killed run loses only the episodes in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from automem_core.store.layout import Layout
+from automem_core.store.schema import EPISODE_TABLES, SCHEMAS, EpisodeRow, RunRow, to_table
+
+_COMPRESSION = "zstd"
+
+
+def write_table_atomic(path: Path, name: str, rows: Sequence[Any]) -> None:
+    """Write a whole table to ``path`` via a temp file and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    pq.write_table(to_table(name, rows), tmp, compression=_COMPRESSION)
+    os.replace(tmp, path)
+
+
+def write_run(layout: Layout, run: RunRow) -> None:
+    write_table_atomic(layout.run_file(run.run_id), "runs", [run])
+
+
+class EpisodeWriter:
+    """Streams one episode's rows to Parquet and publishes the folder atomically on commit."""
+
+    def __init__(self, layout: Layout, run_id: str, episode_key: str, flush_rows: int = 1024):
+        self._final = layout.episode_dir(run_id, episode_key)
+        self.dir = layout.partial_dir(run_id, episode_key)
+        if self.dir.exists():  # leftovers of a killed run: start the episode again
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+        self.memory_dir = self.dir / "memory"
+        self.memory_dir.mkdir()
+        self._flush_rows = flush_rows
+        self._buffers: dict[str, list[Any]] = {t: [] for t in EPISODE_TABLES if t != "episodes"}
+        self._writers: dict[str, pq.ParquetWriter] = {}
+
+    def add(self, table: str, row: Any) -> None:
+        buf = self._buffers[table]
+        buf.append(row)
+        if len(buf) >= self._flush_rows:
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        buf = self._buffers[table]
+        if not buf and table in self._writers:
+            return
+        writer = self._writers.get(table)
+        if writer is None:
+            path = self.dir / f"{table}.parquet"
+            writer = pq.ParquetWriter(path, SCHEMAS[table], compression=_COMPRESSION)
+            self._writers[table] = writer
+        writer.write_table(to_table(table, buf))
+        buf.clear()
+
+    def commit(self, episode: EpisodeRow) -> Path:
+        """Close every file, write the episode row last, and publish the folder."""
+        for table in self._buffers:
+            self._flush(table)
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        pq.write_table(to_table("episodes", [episode]), self.dir / "episodes.parquet")
+        if self._final.exists():  # a failed earlier attempt of this episode: replace it
+            trash = self._final.with_name(f".replaced-{uuid.uuid4().hex}")
+            os.rename(self._final, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        self._final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(self.dir, self._final)
+        return self._final
+
+    def discard(self) -> None:
+        for writer in self._writers.values():
+            with contextlib.suppress(OSError, pa.ArrowException):
+                writer.close()
+        self._writers.clear()
+        shutil.rmtree(self.dir, ignore_errors=True)
