@@ -1,0 +1,32 @@
+import pytest
+
+from automem_core.cli import main, parse_seeds
+
+
+def test_parse_seeds_ranges_and_lists():
+    assert parse_seeds("0-3") == [0, 1, 2, 3]
+    assert parse_seeds("1,5,7-8") == [1, 5, 7, 8]
+    with pytest.raises(ValueError, match="--seeds"):
+        parse_seeds("a-b")
+
+
+def test_help_works_for_every_command(capsys):
+    for cmd in ("run", "demo", "runs", "memory"):
+        with pytest.raises(SystemExit) as exit_:
+            main([cmd, "--help"])
+        assert exit_.value.code == 0
+        assert "--data" in capsys.readouterr().out
+
+
+def test_expected_errors_are_one_line_without_traceback(tmp_path, capsys):
+    code = main(["run", "--game", "crafter", "--scaffold", "nope", "--data", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: scaffold 'nope' not found") and "Traceback" not in err
+    code = main(["run", "--game", "minihack", "--tasks", "Nope", "--data", str(tmp_path)])
+    assert code == 2 and "unknown task 'Nope'" in capsys.readouterr().err
+
+
+def test_runs_on_empty_store_says_what_to_run(tmp_path, capsys):
+    assert main(["runs", "--data", str(tmp_path)]) == 0
+    assert "automem demo" in capsys.readouterr().out
