@@ -111,6 +111,7 @@ async def run(
     run_id = check_id(cfg.run_id or derive_run_id(cfg, scaffold, max_steps), "run id")
     memory_client = make_client(cfg.model, cfg.game)
     action_client = make_client(cfg.action_model, cfg.game) if cfg.action_model else None
+    await _preflight([memory_client] + ([action_client] if action_client else []))
     setup = AgentSetup(
         cfg.game,
         scaffold,
@@ -161,6 +162,17 @@ async def run(
         if action_client:
             await action_client.aclose()
     return RunResult(run_id, results, skipped=len(cfg.tasks) * len(cfg.seeds) - len(todo))
+
+
+async def _preflight(clients: list[LLMClient]) -> None:
+    """Fail the whole run with one line when an endpoint cannot be reached at all."""
+    for client in clients:
+        check = getattr(client, "check", None)
+        problem = await check() if check else None
+        if problem:
+            for c in clients:
+                await c.aclose()
+            raise LLMConfigError(problem)
 
 
 def _episode_setup(setup: AgentSetup, env: GameEnv) -> AgentSetup:

@@ -26,6 +26,13 @@ class StepCounters:
     retries: int = 0
 
 
+class ModelUnavailableError(RuntimeError):
+    """Too many model calls in a row failed: the episode stops and is recorded as an error."""
+
+
+MAX_CONSECUTIVE_FAILURES = 8
+
+
 class StepRecorder:
     """Collects one episode's turn and memory-op rows and hands them to ``sink``."""
 
@@ -35,6 +42,7 @@ class StepRecorder:
         self.seq = 0
         self.counters = StepCounters()
         self._pending: tuple[str, TurnRequest, Completion] | None = None
+        self._failures_in_a_row = 0
 
     def start_step(self) -> StepCounters:
         done, self.counters = self.counters, StepCounters()
@@ -48,6 +56,7 @@ class StepRecorder:
         c.llm_ms += completion.latency_ms
         c.llm_calls += 1
         c.retries += completion.retries
+        self._failures_in_a_row = self._failures_in_a_row + 1 if completion.error else 0
 
     def finish_turn(
         self,
@@ -88,6 +97,10 @@ class StepRecorder:
         )
         for r in results:
             self._op_row(step, phase, turn, r)
+        if self._failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
+            raise ModelUnavailableError(
+                f"{self._failures_in_a_row} model calls in a row failed, last: {completion.error}"
+            )
 
     def _op_row(self, step: int, phase: str, turn: int, r: OpResult) -> None:
         self.counters.n_ops += 1

@@ -41,6 +41,14 @@ def post_chat(
     return response.status, dict(response.getheaders()), response.read()
 
 
+def chat_once(base_url: str) -> tuple[int, dict[str, str], bytes]:
+    conn = connect(base_url)
+    try:
+        return post_chat(conn)
+    finally:
+        conn.close()
+
+
 def test_start_returns_a_v1_base_url_on_localhost():
     with LocalServer(lambda messages: "x") as server:
         parts = urlsplit(server.base_url)
@@ -62,7 +70,9 @@ def test_models_endpoint_lists_a_model():
 def test_chat_completion_follows_the_openai_schema():
     text = "twelve chars"
     with LocalServer(lambda messages: text) as server:
-        status, headers, raw = post_chat(connect(server.base_url), model="qwen")
+        conn = connect(server.base_url)
+        status, headers, raw = post_chat(conn, model="qwen")
+        conn.close()
     assert status == 200
     assert headers["Content-Type"] == "application/json"
     payload = json.loads(raw)
@@ -88,13 +98,14 @@ def test_keep_alive_serves_several_requests_on_one_connection():
             assert status == 200
             assert headers["Connection"] == "keep-alive"
         assert conn.sock is first_socket
+        conn.close()
         assert server.requests == 4
 
 
 def test_error_reply_sends_status_retry_after_and_error_body():
     replies = [Reply(status=429, text="slow down", retry_after_s=1.5)]
     with LocalServer(ScriptedResponder(replies)) as server:
-        status, headers, raw = post_chat(connect(server.base_url))
+        status, headers, raw = chat_once(server.base_url)
     assert status == 429
     assert headers["Retry-After"] == "1.5"
     assert json.loads(raw)["error"]["message"] == "slow down"
@@ -102,7 +113,7 @@ def test_error_reply_sends_status_retry_after_and_error_body():
 
 def test_raw_body_is_sent_verbatim():
     with LocalServer(ScriptedResponder([Reply(raw_body="{broken", status=200)])) as server:
-        status, _, raw = post_chat(connect(server.base_url))
+        status, _, raw = chat_once(server.base_url)
     assert status == 200
     assert raw == b"{broken"
 
@@ -118,6 +129,7 @@ def test_unknown_route_is_404_and_bad_json_is_400():
         response = conn.getresponse()
         response.read()
         assert response.status == 400
+        conn.close()
         assert server.by_status == Counter({404: 1, 400: 1})
 
 
@@ -126,7 +138,7 @@ def test_responder_exception_becomes_500():
         raise RuntimeError("responder bug")
 
     with LocalServer(broken) as server:
-        status, _, raw = post_chat(connect(server.base_url))
+        status, _, raw = chat_once(server.base_url)
     assert status == 500
     assert "responder bug" in json.loads(raw)["error"]["message"]
 
@@ -135,9 +147,9 @@ def test_counters_record_requests_statuses_and_authorization():
     replies = [Reply(status=503), "ok"]
     with LocalServer(ScriptedResponder(replies)) as server:
         conn = connect(server.base_url)
-        post_chat(conn)
-        post_chat(conn)
-        post_chat(conn)
+        for _ in range(3):
+            post_chat(conn)
+        conn.close()
         assert server.requests == 3
         assert server.by_status == Counter({200: 2, 503: 1})
         assert server.seen_authorization == ["Bearer test-key"] * 3
@@ -181,7 +193,7 @@ def test_delay_does_not_serialise_concurrent_requests():
         statuses: list[int] = []
 
         def worker() -> None:
-            statuses.append(post_chat(connect(server.base_url))[0])
+            statuses.append(chat_once(server.base_url)[0])
 
         started = time.perf_counter()
         threads = [threading.Thread(target=worker) for _ in range(n)]
@@ -201,7 +213,7 @@ def test_stop_returns_promptly_while_a_request_hangs():
 
     def worker() -> None:
         try:
-            outcome.append(post_chat(connect(server.base_url))[0])
+            outcome.append(chat_once(server.base_url)[0])
         except (OSError, http.client.HTTPException) as exc:
             outcome.append(exc)
 
@@ -227,19 +239,20 @@ def test_cli_prints_base_url_and_serves(responder):
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
     }
-    process = subprocess.Popen(
+    with subprocess.Popen(
         command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
-        assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
-        status, _, raw = post_chat(connect(base_url))
-        assert status == 200
-        assert json.loads(raw)["choices"][0]["message"]["content"] == MESSAGES[-1]["content"]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    ) as process:
+        try:
+            assert process.stdout is not None
+            base_url = process.stdout.readline().strip()
+            assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
+            status, _, raw = chat_once(base_url)
+            assert status == 200
+            content = json.loads(raw)["choices"][0]["message"]["content"]
+            assert content == MESSAGES[-1]["content"]
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def test_cli_rejects_a_malformed_responder_spec():

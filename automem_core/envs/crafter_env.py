@@ -1,0 +1,207 @@
+"""Crafter behind the ``GameEnv`` interface: reproducible worlds, BALROG text, small PNG frames."""
+
+from __future__ import annotations
+
+import functools
+import io
+from typing import Any
+
+import numpy as np
+
+from automem_core.envs.base import (
+    EnvConfigError,
+    Frame,
+    GameEnv,
+    Observation,
+    Outcome,
+    register_game,
+)
+from automem_core.envs.crafter_text import ITEM_NAMES, VITALS, local_view, render_crafter_text
+from automem_core.envs.progression import crafter_progression
+
+DEFAULT_MAX_STEPS = 2000
+FRAME_SIZE: tuple[int, int] = (96, 96)
+# In crafter's action index order (noop, move_left, move_right, move_up, move_down, do, ...).
+ACTION_NAMES: tuple[str, ...] = (
+    "Noop",
+    "Move West",
+    "Move East",
+    "Move North",
+    "Move South",
+    "Do",
+    "Sleep",
+    "Place Stone",
+    "Place Table",
+    "Place Furnace",
+    "Place Plant",
+    "Make Wood Pickaxe",
+    "Make Stone Pickaxe",
+    "Make Iron Pickaxe",
+    "Make Wood Sword",
+    "Make Stone Sword",
+    "Make Iron Sword",
+)
+_FIXED_DESCRIPTIONS: dict[str, str] = {
+    "Noop": "do nothing",
+    "Move West": "move west on flat ground",
+    "Move East": "move east on flat ground",
+    "Move North": "move north on flat ground",
+    "Move South": "move south on flat ground",
+    "Do": "interact with what you face: collect material, drink water, eat, or hit a creature",
+    "Sleep": "sleep when energy is below maximum",
+}
+
+
+def _uses(needs: dict[str, int]) -> str:
+    return ", ".join(f"{n} {item}" for item, n in needs.items())
+
+
+def action_descriptions(place: dict[str, Any], make: dict[str, Any]) -> dict[str, str]:
+    """One line per action; crafting costs come from crafter's own rule tables."""
+    described = dict(_FIXED_DESCRIPTIONS)
+    for name in ACTION_NAMES[7:]:
+        verb, _, item = name.lower().partition(" ")
+        key = item.replace(" ", "_")
+        if verb == "place":
+            rule = place[key]
+            described[name] = f"place a {item} in front of you (uses {_uses(rule['uses'])})"
+        else:
+            rule = make[key]
+            near = " and ".join(rule["nearby"])
+            article = "an" if item[0] in "aeiou" else "a"
+            described[name] = (
+                f"craft {article} {item} next to a {near} (uses {_uses(rule['uses'])})"
+            )
+    return {name: described[name] for name in ACTION_NAMES}
+
+
+@functools.cache
+def _crafter_class() -> type[Any]:
+    """A ``crafter.Env`` whose trajectories depend only on the seed and the actions."""
+    try:
+        import crafter
+    except ImportError as exc:  # pragma: no cover - crafter is a core dependency
+        raise EnvConfigError("crafter is not installed; run: pip install crafter==1.8.3") from exc
+
+    class ReproducibleCrafter(crafter.Env):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # Night-time noise in the picture draws random numbers; keep them off the game's RNG
+            # so that drawing (or not drawing) a frame never changes the world.
+            self._frame_random = np.random.RandomState(self._seed % (2**32))
+
+        def _balance_object(self, chunk: Any, objs: Any, *args: Any) -> None:
+            # crafter picks a creature to despawn from a set ordered by memory address.
+            ordered = sorted(objs, key=lambda obj: (int(obj.pos[0]), int(obj.pos[1])))
+            super()._balance_object(chunk, ordered, *args)
+
+        def _obs(self) -> None:
+            return None  # the adapter draws its own, smaller frame
+
+        def render_frame(self, size: tuple[int, int]) -> Any:
+            game_random = self._world.random
+            self._world.random = self._frame_random
+            try:
+                return self.render(size)
+            finally:
+                self._world.random = game_random
+
+    same_actions = list(crafter.constants.actions) == [_crafter_action(n) for n in ACTION_NAMES]
+    same_ids = ["None", *crafter.constants.materials] == list(ITEM_NAMES[:13])
+    if not (same_actions and same_ids):
+        raise EnvConfigError("this crafter release differs from 1.8.3; install crafter==1.8.3")
+    return ReproducibleCrafter
+
+
+def _crafter_action(name: str) -> str:
+    moves = {"Move West": "move_left", "Move East": "move_right"}
+    moves |= {"Move North": "move_up", "Move South": "move_down"}
+    return moves.get(name, name.lower().replace(" ", "_"))
+
+
+def encode_png(pixels: Any) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)).save(
+        buffer, format="PNG", compress_level=1
+    )
+    return buffer.getvalue()
+
+
+class CrafterEnv:
+    """One Crafter episode at a time; a fresh world per ``reset(seed)``."""
+
+    game = "crafter"
+
+    def __init__(self, task: str = "default", max_steps: int | None = None) -> None:
+        self.task = task
+        self.default_action = "Noop"
+        self.max_steps = max_steps or DEFAULT_MAX_STEPS
+        self._cls = _crafter_class()
+        import crafter
+
+        self._actions = action_descriptions(crafter.constants.place, crafter.constants.make)
+        self._index = {name: i for i, name in enumerate(ACTION_NAMES)}
+        self._env: Any = None
+        self._steps = 0
+        self._unlocked: set[str] = set()
+        self._done = True
+
+    def actions(self) -> dict[str, str]:
+        return dict(self._actions)
+
+    def reset(self, seed: int) -> Observation:
+        self._env = self._cls(seed=int(seed), length=self.max_steps)
+        self._env.reset()
+        self._steps = 0
+        self._unlocked = set()
+        self._done = False
+        return self._observe()
+
+    def step(self, action: str) -> Outcome:
+        if action not in self._index:
+            raise ValueError(f"unknown Crafter action {action!r}")
+        if self._env is None or self._done:
+            raise RuntimeError("the episode is over; call reset(seed) first")
+        _, reward, done, _ = self._env.step(self._index[action])
+        self._steps += 1
+        player = self._env._player
+        reached = {k for k, n in player.achievements.items() if n > 0}
+        new = sorted(reached - self._unlocked)
+        self._unlocked |= reached
+        dead = player.health <= 0
+        truncated = not dead and self._steps >= self.max_steps
+        self._done = bool(done) or truncated
+        info: dict[str, object] = {"unlocked": new, "dead": dead, "truncated": truncated}
+        return Outcome(self._observe(), float(reward), self._done, self.progression(), info)
+
+    def progression(self) -> float:
+        return crafter_progression(self._unlocked)
+
+    def close(self) -> None:
+        self._env = None
+
+    def _observe(self) -> Observation:
+        player = self._env._player
+        pos = (int(player.pos[0]), int(player.pos[1]))
+        facing = (int(player.facing[0]), int(player.facing[1]))
+        inventory = {k: int(v) for k, v in player.inventory.items()}
+        view = local_view(self._env._sem_view(), pos)
+        text = render_crafter_text(
+            view, facing, inventory, sleeping=bool(player.sleeping), dead=player.health <= 0
+        )
+        frame = Frame("png", encode_png(self._env.render_frame(FRAME_SIZE)))
+        facts: dict[str, object] = {
+            "pos": pos,
+            "step": self._steps,
+            "status": {k: inventory[k] for k in VITALS},
+            "inventory": {k: n for k, n in inventory.items() if k not in VITALS and n > 0},
+            "achievements": sorted(self._unlocked),
+        }
+        return Observation(text, frame, facts)
+
+
+@register_game("crafter", ("default",))
+def make_crafter(task: str, max_steps: int | None) -> GameEnv:
+    return CrafterEnv(task, max_steps)
