@@ -175,7 +175,9 @@ def test_delete_removes_the_file(tmp_path: Path) -> None:
 def test_upsert_replaces_the_keyed_line(tmp_path: Path) -> None:
     files = make_files(tmp_path, {"inv": "wood: 1\nstone: 2"})
     result = run(files, "UPSERT", "inv", "wood", "3", step=2)
-    assert result.text == "── UPSERT inv key 'wood' ──\n[OK: updated key 'wood'; inv now has 2 lines]"
+    assert (
+        result.text == "── UPSERT inv key 'wood' ──\n[OK: updated key 'wood'; inv now has 2 lines]"
+    )
     run(files, "UPSERT", "inv", "iron", "1", step=3)
     assert files.state["inv"].lines == ["wood: 3", "stone: 2", "iron: 1"]
     assert files.state["inv"].origins == [2, 0, 3]
@@ -184,7 +186,10 @@ def test_upsert_replaces_the_keyed_line(tmp_path: Path) -> None:
 def test_upsert_map_normalises_coordinates(tmp_path: Path) -> None:
     files = make_files(tmp_path)
     first = run(files, "UPSERT_MAP", "3, 4", "fountain")
-    assert first.text == "── UPSERT_MAP map.txt (3,4) ──\n[OK: added key '(3,4)'; map.txt now has 1 line]"
+    assert (
+        first.text
+        == "── UPSERT_MAP map.txt (3,4) ──\n[OK: added key '(3,4)'; map.txt now has 1 line]"
+    )
     assert first.file == "map.txt"
     run(files, "UPSERT_MAP", "(3,4)", "dry fountain")
     run(files, "UPSERT_MAP", "10,-2", "stairs down")
@@ -206,7 +211,17 @@ def test_upsert_map_without_a_map_file_is_an_error(tmp_path: Path) -> None:
     assert files.state == {}
 
 
-@pytest.mark.parametrize(("coords", "key"), [("3,4", "(3,4)"), (" 3 , 4 ", "(3,4)"), ("(03,4)", "(3,4)"), ("3 4", "(3,4)"), ("3", None), ("a,b", None)])
+@pytest.mark.parametrize(
+    ("coords", "key"),
+    [
+        ("3,4", "(3,4)"),
+        (" 3 , 4 ", "(3,4)"),
+        ("(03,4)", "(3,4)"),
+        ("3 4", "(3,4)"),
+        ("3", None),
+        ("a,b", None),
+    ],
+)
 def test_map_key(coords: str, key: str | None) -> None:
     assert map_key(coords) == key
 
@@ -236,7 +251,9 @@ def test_plan_phase_refuses_every_write(tmp_path: Path, text: str) -> None:
 
 def test_plan_phase_allows_reads(tmp_path: Path) -> None:
     files = make_files(tmp_path, {"notes": "a"})
-    text = "<|READ|>notes<|END|><|SEARCH|>notes|a<|END|><|TAIL|>notes|1<|END|><|COUNT|>notes|a<|END|>"
+    text = (
+        "<|READ|>notes<|END|><|SEARCH|>notes|a<|END|><|TAIL|>notes|1<|END|><|COUNT|>notes|a<|END|>"
+    )
     assert all(r.ok for r in run_text(files, text, read_only=True))
 
 
@@ -253,14 +270,22 @@ def test_ops_past_the_turn_cap_are_not_run(tmp_path: Path) -> None:
     files = make_files(tmp_path, limits=MemoryLimits(max_ops_per_turn=2))
     results = run_text(files, "<|APPEND|>n|1<|END|>" * 4)
     assert [r.ok for r in results] == [True, True, False, False]
-    assert results[3].text == "── APPEND n ──\n[ERROR: too many ops this turn (max 2); this op was not run]"
+    assert (
+        results[3].text
+        == "── APPEND n ──\n[ERROR: too many ops this turn (max 2); this op was not run]"
+    )
     assert files.state["n"].lines == ["1", "1"]
 
 
 def test_file_count_cap(tmp_path: Path) -> None:
     files = make_files(tmp_path, {"a": "", "b": ""}, limits=MemoryLimits(max_files=3))
     assert run(files, "CREATE", "c").ok
-    for kind, args in [("CREATE", ("d",)), ("APPEND", ("d", "x")), ("WRITE", ("d", "x")), ("UPSERT", ("d", "k", "x"))]:
+    for kind, args in [
+        ("CREATE", ("d",)),
+        ("APPEND", ("d", "x")),
+        ("WRITE", ("d", "x")),
+        ("UPSERT", ("d", "k", "x")),
+    ]:
         assert run(files, kind, *args).text.endswith("[ERROR: too many files (max 3)]")  # type: ignore[arg-type]
     assert run(files, "APPEND", "a", "x").ok
     assert sorted(files.read_disk()) == ["a", "b", "c"]
@@ -283,7 +308,10 @@ def test_line_cap_drop_oldest_prunes_the_overflow(tmp_path: Path) -> None:
         Mutation(kind="append", file="notes", text="3\n4\n5"),
         Mutation(kind="prune", file="notes", count=2),
     )
-    assert result.text == "── APPEND notes ──\n[OK: notes now has 3 lines; dropped 2 lines (the oldest)]"
+    assert (
+        result.text
+        == "── APPEND notes ──\n[OK: notes now has 3 lines; dropped 2 lines (the oldest)]"
+    )
     assert files.read_disk() == {"notes": "3\n4\n5"}
 
 
@@ -327,7 +355,9 @@ def test_planted_directory_at_a_name_is_an_error_result(tmp_path: Path) -> None:
 
 def test_make_error_result_has_a_block(tmp_path: Path) -> None:
     files = make_files(tmp_path)
-    result = make_error_result(files, MemoryOp("REPLACE", ("a", "b", "c"), ""), "REPLACE is not enabled")
+    result = make_error_result(
+        files, MemoryOp("REPLACE", ("a", "b", "c"), ""), "REPLACE is not enabled"
+    )
     assert result.text == "── REPLACE a ──\n[ERROR: REPLACE is not enabled]"
 
 

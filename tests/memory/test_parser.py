@@ -291,3 +291,17 @@ def test_parse_never_raises(text: str) -> None:
 @given(st.text())
 def test_parse_never_raises_on_arbitrary_text(text: str) -> None:
     parse_completion(text)
+
+
+def test_unclosed_op_raw_is_the_text_it_came_from() -> None:
+    op = only_op("note this: <|APPEND|>notes|x\n```\nafter the fence")
+    assert op.raw == "<|APPEND|>notes|x\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["<| " + " " * 50_000, "<|" + " |" * 25_000, "< " * 25_000, "<|READ|>" * 5_000, "`" * 50_000],
+)
+def test_hostile_long_inputs_parse(text: str) -> None:
+    result = parse_completion(text)
+    assert result.action is None

@@ -1,0 +1,269 @@
+"""The sandboxed flat folder of memory files for one episode.
+
+The in-memory :class:`~automem_core.memory.state.MemoryState` is authoritative; every change is
+written through to disk. All disk access goes through a directory descriptor of the root with
+``O_NOFOLLOW``/``O_EXCL``, files are replaced atomically (temp file + ``os.replace``), nothing is
+ever created outside the root and no subfolder is ever created.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import stat
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from automem_core.memory.state import (
+    MemoryState,
+    Mutation,
+    apply_mutation,
+    copy_state,
+    file_content,
+    snapshot,
+    split_lines,
+)
+
+PruneRule = Literal["drop_oldest", "reject"]
+
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_TEMP_PREFIX = ".tmp-"
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a fifo planted at a name must not hang a read
+
+
+@dataclass(frozen=True)
+class FilePolicy:
+    """Rules for one memory file: its line cap, what happens past it, and who may write it."""
+
+    max_lines: int
+    prune: PruneRule
+    keyed: bool = False
+    writable_by_agent: bool = True
+
+
+@dataclass(frozen=True)
+class MemoryLimits:
+    """Caps that keep one episode's memory and each turn's results bounded."""
+
+    max_files: int = 32
+    max_file_bytes: int = 64_000
+    max_ops_per_turn: int = 16
+    max_result_chars: int = 4_000
+    search_cap: int = 20
+    max_name_len: int = 64
+
+
+class MemoryNameError(ValueError):
+    """A file name that is not allowed inside the memory folder."""
+
+
+def check_file_name(name: str, max_len: int) -> str | None:
+    """None when ``name`` is a valid memory file name, else the reason it is not."""
+    if not name:
+        return "empty name"
+    if "\x00" in name:
+        return "contains NUL"
+    if "/" in name or "\\" in name:
+        return "contains a path separator"
+    if name.startswith("."):
+        return "starts with a dot"
+    if ".." in name:
+        return "contains '..'"
+    if len(name) > max_len:
+        return f"longer than {max_len} characters"
+    if _NAME_RE.fullmatch(name) is None:
+        return "only ASCII letters, digits, '.', '_' and '-' are allowed"
+    return None
+
+
+def encoded(content: str) -> bytes:
+    """The bytes a file's content takes on disk (UTF-8)."""
+    return content.encode("utf-8")
+
+
+class MemoryFiles:
+    """One episode's memory folder: the authoritative state, written through to ``root``.
+
+    ``root`` must be a folder dedicated to this episode's memory: :meth:`initialise` and
+    :meth:`restore` remove the valid-named regular files they find there.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        limits: MemoryLimits,
+        policies: Mapping[str, FilePolicy],
+        default_policy: FilePolicy,
+        map_file: str | None = None,
+    ) -> None:
+        self.limits = limits
+        for name, policy in [*policies.items(), ("<default>", default_policy)]:
+            if policy.max_lines < 1:
+                raise ValueError(f"memory file {name!r}: max_lines must be at least 1")
+        for name in [*policies, *([map_file] if map_file is not None else [])]:
+            self._require_valid(name)
+        self.root = Path(root)
+        self.policies: dict[str, FilePolicy] = dict(policies)
+        self.default_policy = default_policy
+        self.map_file = map_file
+        self.state: MemoryState = {}
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # ----------------------------------------------------------------- queries
+
+    def policy(self, name: str) -> FilePolicy:
+        """The policy of ``name`` (the default policy for files the scaffold does not declare)."""
+        return self.policies.get(name, self.default_policy)
+
+    def name_error(self, name: str) -> str | None:
+        """Why ``name`` is not a valid file name here, or None."""
+        return check_file_name(name, self.limits.max_name_len)
+
+    def index(self) -> list[tuple[str, int]]:
+        """(name, number of lines) of every file, sorted by name."""
+        return [(name, len(self.state[name].lines)) for name in sorted(self.state)]
+
+    def read_disk(self) -> dict[str, str]:
+        """What is really on disk: valid-named regular files in root (links are not followed)."""
+        found: dict[str, str] = {}
+        with self._root_fd() as dir_fd:
+            for entry in os.scandir(dir_fd):
+                if self.name_error(entry.name) is not None:
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                found[entry.name] = _read_file(dir_fd, entry.name)
+        return dict(sorted(found.items()))
+
+    # ----------------------------------------------------------------- changes
+
+    def initialise(self, files: Mapping[str, str], step: int = 0) -> list[Mutation]:
+        """Start from the scaffold's initial contents; returns the mutations that did it.
+
+        Memory files already in root are removed first. A trailing newline of an initial content
+        is dropped. Raises :class:`MemoryNameError` or ``ValueError`` naming the bad file.
+        """
+        if len(files) > self.limits.max_files:
+            raise ValueError(
+                f"{len(files)} initial memory files; limits allow {self.limits.max_files}"
+            )
+        mutations: list[Mutation] = []
+        for name, content in files.items():
+            self._require_valid(name)
+            text = content.rstrip("\n")
+            if len(encoded(text)) > self.limits.max_file_bytes:
+                raise ValueError(f"initial memory file {name!r} exceeds max_file_bytes")
+            cap = self.policy(name).max_lines
+            if len(split_lines(text)) > cap:
+                raise ValueError(f"initial memory file {name!r} has more than max_lines={cap}")
+            if text:
+                mutations.append(Mutation(kind="write", file=name, text=text))
+            else:
+                mutations.append(Mutation(kind="create", file=name))
+        self._clear_disk()
+        self.state = {}
+        self.apply_many(mutations, step)
+        return mutations
+
+    def restore(self, state: MemoryState) -> None:
+        """Replace memory with a copy of ``state`` (e.g. rebuilt for a fork) and rewrite root."""
+        for name in state:
+            self._require_valid(name)
+        self._clear_disk()
+        self.state = copy_state(state)
+        with self._root_fd() as dir_fd:
+            for name, content in snapshot(self.state).items():
+                _write_file(dir_fd, name, content)
+
+    def apply(self, m: Mutation, step: int) -> None:
+        """Apply ``m`` to the state and write the file through to disk atomically.
+
+        Raises :class:`MemoryNameError` for a bad name and ``OSError`` when the disk refuses; in
+        both cases the state is left unchanged.
+        """
+        self.apply_many([m], step)
+
+    def apply_many(self, mutations: Sequence[Mutation], step: int) -> None:
+        """Apply several mutations as one change: each touched file is written once."""
+        touched = list(dict.fromkeys(m.file for m in mutations))
+        for name in touched:
+            self._require_valid(name)
+        trial = copy_state({name: self.state[name] for name in touched if name in self.state})
+        for m in mutations:
+            apply_mutation(trial, m, step)
+        with self._root_fd() as dir_fd:
+            for name in touched:
+                if name in trial:
+                    _write_file(dir_fd, name, file_content(trial[name]))
+                else:
+                    _remove_file(dir_fd, name)
+        for name in touched:
+            if name in trial:
+                self.state[name] = trial[name]
+            else:
+                self.state.pop(name, None)
+
+    # ----------------------------------------------------------------- internals
+
+    def _require_valid(self, name: str) -> None:
+        reason = check_file_name(name, self.limits.max_name_len)
+        if reason is not None:
+            raise MemoryNameError(f"invalid memory file name {name!r}: {reason}")
+
+    def _clear_disk(self) -> None:
+        """Remove memory files and temp files left by an interrupted write; nothing else."""
+        with self._root_fd() as dir_fd:
+            for entry in os.scandir(dir_fd):
+                if self.name_error(entry.name) is None or entry.name.startswith(_TEMP_PREFIX):
+                    _remove_file(dir_fd, entry.name)
+
+    @contextmanager
+    def _root_fd(self) -> Iterator[int]:
+        dir_fd = os.open(self.root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+        try:
+            yield dir_fd
+        finally:
+            os.close(dir_fd)
+
+
+def _read_file(dir_fd: int, name: str) -> str:
+    fd = os.open(name, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK, dir_fd=dir_fd)
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read().decode("utf-8", errors="replace")
+
+
+def _write_file(dir_fd: int, name: str, content: str) -> None:
+    """Write ``content`` to a fresh temp file in root, then rename it over ``name``.
+
+    ``O_EXCL | O_NOFOLLOW`` means a planted link is never followed; the rename replaces a link at
+    ``name`` itself rather than its target.
+    """
+    data = encoded(content)
+    tmp = f"{_TEMP_PREFIX}{secrets.token_hex(8)}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
+    fd = os.open(tmp, flags, 0o644, dir_fd=dir_fd)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
+        raise
+
+
+def _remove_file(dir_fd: int, name: str) -> None:
+    """Unlink ``name`` only when it is a regular file in root; anything else is left alone."""
+    try:
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(info.st_mode):
+        os.unlink(name, dir_fd=dir_fd)

@@ -1,0 +1,89 @@
+"""Results of memory operations and the labelled text blocks the model reads back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from automem_core.memory.parser import MemoryOp
+from automem_core.memory.state import Mutation
+
+RULE = "──"
+BLOCK_SEPARATOR = "\n\n"
+EMPTY_FILE = "[FILE IS EMPTY]"
+_SHOWN_MAX = 80
+
+
+@dataclass(frozen=True)
+class OpResult:
+    """What one memory op did.
+
+    ``text`` is the whole labelled block shown to the model (header line included). ``hits`` is
+    the number of lines returned by a read (for COUNT, the number counted), 0 for writes and
+    errors. ``read_lines`` are the indices, in the file as it was, of the lines a read returned.
+    """
+
+    op: MemoryOp
+    file: str
+    ok: bool
+    text: str
+    mutations: tuple[Mutation, ...]
+    hits: int
+    error: str | None
+    read_lines: tuple[int, ...] = ()
+
+
+def shown(text: str, limit: int = _SHOWN_MAX) -> str:
+    """``text`` made safe for a one-line label: control characters escaped, long text cut."""
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def quoted(text: str) -> str:
+    """``text`` shown in single quotes, as in ``[No lines matching 'water']``."""
+    return f"'{shown(text)}'"
+
+
+def render_header(kind: str, file: str, detail: str = "") -> str:
+    """The label line of a block, e.g. ``── SEARCH notes.txt for 'water' ──``."""
+    label = " ".join(part for part in (kind, shown(file), detail) if part)
+    return f"{RULE} {label} {RULE}"
+
+
+def render_block(header: str, body: str) -> str:
+    """A header line followed by its body."""
+    return f"{header}\n{body}"
+
+
+def render_error(message: str) -> str:
+    """The body of a failed op."""
+    return f"[ERROR: {message}]"
+
+
+def render_results(results: Sequence[OpResult], max_chars: int) -> str:
+    """The blocks of ``results`` joined by blank lines, cut to at most ``max_chars`` characters.
+
+    A cut text ends with ``[… truncated N chars]``, N counting the characters left out.
+    """
+    text = BLOCK_SEPARATOR.join(result.text for result in results)
+    return truncate(text, max_chars)
+
+
+def truncate(text: str, max_chars: int) -> str:
+    """``text`` itself when it fits, else its start plus a marker saying how much was cut."""
+    if len(text) <= max_chars:
+        return text
+    max_chars = max(0, max_chars)
+    keep = max_chars
+    while True:  # the marker's length depends on the number it reports; keep only shrinks
+        marker = f"\n[… truncated {len(text) - keep} chars]"
+        fitted = max(0, max_chars - len(marker))
+        if fitted == keep:
+            break
+        keep = fitted
+    if len(marker) > max_chars:
+        return text[:max_chars]
+    return text[:keep] + marker
