@@ -18,9 +18,9 @@ from automem_core.store.layout import StoreError, default_data_dir
 EXPECTED_ERRORS = (EnvConfigError, LLMConfigError, ScaffoldError, StoreError, ValueError, OSError)
 
 DEMO_PLAN: tuple[tuple[str, tuple[str, ...], tuple[int, ...], int], ...] = (
-    ("crafter", ("default",), (0, 1), 120),
+    ("crafter", ("default",), (0, 1), 200),
     ("minihack", ("MazeWalk-9x9", "Corridor-R3"), (0, 1), 100),
-    ("nethack", ("NetHackChallenge",), (0,), 120),
+    ("nethack", ("NetHackChallenge",), (0,), 200),
 )
 
 

@@ -1,0 +1,89 @@
+"""Steps per second with N concurrent MiniHack episodes against a model that answers after 100 ms.
+
+The ideal is N ÷ (seconds of model wait per step): with one LOG turn and one PLAN turn per step at
+100 ms each, a step waits 0.2 s, so N episodes can at best make N / 0.2 steps per second. The ratio
+to that ideal shows how much the engine (games, parsing, memory, logging, HTTP) costs on top.
+Goal: ≥ 80 % of ideal at N = 64 with peak memory under 1 GiB.
+
+    python benchmarks/concurrency.py [--ns 1,8,32,64] [--steps 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from automem_core.llm.config import ModelConfig  # noqa: E402
+from automem_core.runner import RunConfig, run  # noqa: E402
+from automem_core.store.reader import connect  # noqa: E402
+
+DELAY_MS = 100.0
+
+
+def start_server() -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'benchmarks'}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "automem_core.llm.local_server", "--delay-ms", str(DELAY_MS),
+         "--responder", "responders:minihack_walker"],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http"):
+        proc.kill()
+        raise SystemExit(f"local server did not start: {url!r}")
+    return proc, url
+
+
+def measure(n: int, steps: int, url: str) -> tuple[float, float, int]:
+    """(steps per second, model-wait seconds per step, steps) for one run of n episodes."""
+    with tempfile.TemporaryDirectory() as data:
+        cfg = RunConfig(
+            game="minihack", tasks=["MazeWalk-15x15"], seeds=list(range(n)), data=Path(data),
+            model=ModelConfig(base_url=url, model="bench", timeout_s=30),
+            max_steps=steps, concurrency=n,
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        asyncio.run(run(cfg, progress=False))
+        wall = time.perf_counter() - t0
+        con = connect(Path(data))
+        total_steps, turns = con.execute(
+            "SELECT (SELECT count(*) FROM steps), (SELECT count(*) FROM turns)"
+        ).fetchone()
+        wait_per_step = turns * DELAY_MS / 1000 / total_steps
+    return total_steps / wall, wait_per_step, total_steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ns", default="1,8,32,64")
+    parser.add_argument("--steps", type=int, default=30)
+    args = parser.parse_args()
+    proc, url = start_server()
+    try:
+        print(f"model answers after {DELAY_MS:.0f} ms; {args.steps} steps per episode")
+        print(f"{'N':>4} {'steps/s':>9} {'ideal':>9} {'ratio':>7}")
+        for n in (int(x) for x in args.ns.split(",")):
+            rate, wait, _ = measure(n, args.steps, url)
+            ideal = n / wait
+            print(f"{n:>4} {rate:>9.1f} {ideal:>9.1f} {rate / ideal:>7.1%}")
+    finally:
+        proc.terminate()
+        proc.wait()
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (this process): {peak_mib:.0f} MiB  (goal < 1024 MiB)")
+    print("goal: ratio >= 80% at N = 64")
+
+
+if __name__ == "__main__":
+    main()
