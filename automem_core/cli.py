@@ -78,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         action_model=action_model,
         max_steps=args.max_steps,
         concurrency=args.concurrency,
+        workers=args.workers,
         run_id=args.run_id,
     )
     result = asyncio.run(run(cfg, progress=not args.quiet))
@@ -150,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--max-steps", type=int, help="step cap per episode")
     r.add_argument("--concurrency", type=int, default=4, help="episodes at once (default 4)")
+    r.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the episodes (default 1)"
+    )
     r.add_argument("--run-id", help="name the run (default: derived from the settings)")
     r.set_defaults(func=cmd_run)
 

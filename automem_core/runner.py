@@ -1,8 +1,9 @@
-"""Running many episodes at once in one process, with resume and a progress bar.
+"""Running many episodes at once, with resume, progress and a record of the run.
 
-Episodes overlap on one asyncio loop: while one waits for its model, others step their games.
-Each finished episode is published atomically, so Ctrl-C or a kill loses only those in flight,
-and running the same command again skips the finished ones.
+Episodes overlap on one asyncio loop: while one waits for its model, the others step their games.
+With ``workers > 1`` the episodes are split over that many processes (see ``executor.py``), each
+running its share the same way. Every finished episode is published atomically, so Ctrl-C or a
+kill loses only those in flight, and running the same command again skips the finished ones.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -20,15 +22,17 @@ from tqdm import tqdm
 from automem_core.agent.episode import EpisodeSpec, run_episode, utc_now
 from automem_core.agent.step import AgentSetup
 from automem_core.envs.base import GameEnv, make_env, tasks_of
+from automem_core.llm.base import LLMClient, LLMConfigError
 from automem_core.llm.config import ModelConfig
 from automem_core.llm.factory import make_client
 from automem_core.scaffold.loader import Scaffold, resolve_scaffold
 from automem_core.store.layout import Layout, check_id
-from automem_core.store.reader import finished_episodes
+from automem_core.store.reader import finished_episodes, readable_files
 from automem_core.store.schema import EpisodeRow, RunRow
 from automem_core.store.writer import EpisodeWriter, write_run
 
 log = logging.getLogger(__name__)
+OnEpisode = Callable[[EpisodeRow], None]
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,21 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     action_model: ModelConfig | None = None  # set: a separate client commits the actions
     max_steps: int | None = None
-    concurrency: int = 4
+    concurrency: int = 4  # episodes at once, over all workers
+    workers: int = 1  # processes sharing the episodes
     run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will do, settled before any episode starts (and picklable for workers)."""
+
+    cfg: RunConfig
+    run_id: str
+    scaffold: Scaffold
+    max_steps: int
+    todo: list[tuple[str, int]]  # (task, seed) not finished yet
+    skipped: int
 
 
 @dataclass
@@ -94,121 +111,164 @@ class EnvPool:
         self._free.clear()
 
 
-async def run(
-    cfg: RunConfig, progress: bool = True, on_episode: Callable[[EpisodeRow], None] | None = None
-) -> RunResult:
-    """Run every (task, seed) episode of ``cfg`` not already finished in the store."""
+def plan_run(cfg: RunConfig) -> RunPlan:
+    """Validate the configuration and work out which episodes are left to play."""
+    valid = tasks_of(cfg.game)
     for task in cfg.tasks:
-        if task not in tasks_of(cfg.game):
-            raise ValueError(f"unknown task {task!r} for {cfg.game}; see `automem run --help`")
-    layout = Layout(cfg.data)
+        if task not in valid:
+            raise ValueError(
+                f"unknown task {task!r} for {cfg.game}; choose from {', '.join(valid)}"
+            )
     scaffold = resolve_scaffold(cfg.scaffold, cfg.game, cfg.data)
-    pool = EnvPool(cfg.game, cfg.max_steps)
-    probe = {task: pool.take(task) for task in cfg.tasks}  # fail fast on a task that cannot start
-    for task, env in probe.items():
-        pool.give(task, env)
-    max_steps = next(iter(probe.values())).max_steps
+    max_steps = 0
+    for task in cfg.tasks:  # fail fast on a task that cannot start (e.g. Boxoban without levels)
+        env = make_env(cfg.game, task, cfg.max_steps)
+        max_steps = env.max_steps
+        env.close()
     run_id = check_id(cfg.run_id or derive_run_id(cfg, scaffold, max_steps), "run id")
-    memory_client = make_client(cfg.model, cfg.game)
-    action_client = make_client(cfg.action_model, cfg.game) if cfg.action_model else None
-    await _preflight([memory_client] + ([action_client] if action_client else []))
-    setup = AgentSetup(
-        cfg.game,
-        scaffold,
-        memory_client,
-        action_client,
-        probe[cfg.tasks[0]].actions(),
-        probe[cfg.tasks[0]].default_action,
-    )
-    done = finished_episodes(layout, run_id)
+    done = finished_episodes(Layout(cfg.data), run_id)
     todo = [
         (t, s) for t in cfg.tasks for s in cfg.seeds if done.get(episode_id(run_id, t, s)) != "ok"
     ]
-    run_row = _run_row(cfg, run_id, scaffold, setup, max_steps, "running")
-    write_run(layout, run_row)
-    results: list[EpisodeRow] = []
-    bar = tqdm(total=len(todo), desc=run_id, unit="ep", disable=not progress, leave=True)
+    skipped = len(cfg.tasks) * len(cfg.seeds) - len(todo)
+    return RunPlan(cfg, run_id, scaffold, max_steps, todo, skipped)
+
+
+def make_clients(cfg: RunConfig) -> tuple[LLMClient, LLMClient | None]:
+    memory = make_client(cfg.model, cfg.game)
+    action = make_client(cfg.action_model, cfg.game) if cfg.action_model else None
+    return memory, action
+
+
+async def check_endpoints(cfg: RunConfig) -> tuple[str, str]:
+    """Fail the run with one line when an endpoint cannot be reached; return the client labels."""
+    memory, action = make_clients(cfg)
+    try:
+        for client in (memory, action):
+            check = getattr(client, "check", None)
+            problem = await check() if check else None
+            if problem:
+                raise LLMConfigError(problem)
+    finally:
+        await memory.aclose()
+        if action:
+            await action.aclose()
+    return memory.label, (action or memory).label
+
+
+class RunRecord:
+    """Keeps ``run.parquet`` current: created at start, touched as episodes finish, closed."""
+
+    def __init__(self, plan: RunPlan, labels: tuple[str, str]) -> None:
+        self.plan, self.labels = plan, labels
+        self.layout = Layout(plan.cfg.data)
+        self.created_at = utc_now()
+        self._last_touch = 0.0
+
+    def write(self, status: str) -> None:
+        cfg, (memory, action) = self.plan.cfg, self.labels
+        models = {"memory": cfg.model.public_dict()}
+        if cfg.action_model:
+            models["action"] = cfg.action_model.public_dict()
+        write_run(self.layout, RunRow(
+            run_id=self.plan.run_id, game=cfg.game, tasks=list(cfg.tasks), seeds=list(cfg.seeds),
+            scaffold_id=self.plan.scaffold.id, scaffold_hash=self.plan.scaffold.content_hash,
+            memory_client=memory, action_client=action,
+            model_config_json=json.dumps(models, sort_keys=True), max_steps=self.plan.max_steps,
+            status=status, created_at=self.created_at, updated_at=utc_now(),
+            episodes_planned=len(cfg.tasks) * len(cfg.seeds),
+        ))  # fmt: skip
+
+    def touch(self) -> None:
+        """Mark the run alive, at most every two seconds (dashboards show it as in progress)."""
+        now = time.monotonic()
+        if now - self._last_touch >= 2.0:
+            self._last_touch = now
+            self.write("running")
+
+
+async def run(
+    cfg: RunConfig, progress: bool = True, on_episode: OnEpisode | None = None
+) -> RunResult:
+    """Run every (task, seed) episode of ``cfg`` not already finished in the store."""
+    plan = plan_run(cfg)
+    record = RunRecord(plan, await check_endpoints(cfg))
+    record.write("running")
+    status = "interrupted"
+    try:
+        if cfg.workers > 1 and len(plan.todo) > 1:
+            from automem_core.executor import play_in_processes
+
+            rows = await play_in_processes(plan, progress, record.touch)
+        else:
+            rows = await play_episodes(plan, progress, on_episode, record.touch)
+        status = "finished"
+    finally:
+        record.write(status)
+    return RunResult(plan.run_id, rows, plan.skipped)
+
+
+async def play_episodes(
+    plan: RunPlan,
+    progress: bool,
+    on_episode: OnEpisode | None = None,
+    on_progress: Callable[[], None] | None = None,
+) -> list[EpisodeRow]:
+    """Play ``plan.todo`` in this process, ``plan.cfg.concurrency`` at a time."""
+    cfg, layout = plan.cfg, Layout(plan.cfg.data)
+    memory_client, action_client = make_clients(cfg)
+    pool = EnvPool(cfg.game, cfg.max_steps)
+    rows: list[EpisodeRow] = []
+    bar = tqdm(total=len(plan.todo), desc=plan.run_id, unit="ep", disable=not progress)
     sem = asyncio.Semaphore(max(1, cfg.concurrency))
 
     async def one(task: str, seed: int) -> None:
         async with sem:
             env = pool.take(task)
-            eid = episode_id(run_id, task, seed)
-            writer = EpisodeWriter(layout, run_id, eid)
+            eid = episode_id(plan.run_id, task, seed)
+            setup = AgentSetup(cfg.game, plan.scaffold, memory_client, action_client,
+                               env.actions(), env.default_action)  # fmt: skip
+            writer = EpisodeWriter(layout, plan.run_id, eid)
             try:
-                spec = EpisodeSpec(eid, run_id, cfg.game, task, seed, env.max_steps)
-                row = await run_episode(env, _episode_setup(setup, env), writer, spec)
+                spec = EpisodeSpec(eid, plan.run_id, cfg.game, task, seed, env.max_steps)
+                row = await run_episode(env, setup, writer, spec)
                 writer.commit(row)
             except BaseException:
                 writer.discard()
                 raise
             finally:
                 pool.give(task, env)
-            results.append(row)
-            bar.update(1)
-            bar.set_postfix_str(f"{task} s{seed}: {row.status} prog={row.progression:.2f}")
-            if on_episode:
-                on_episode(row)
+        rows.append(row)
+        bar.update(1)
+        bar.set_postfix_str(f"{task} s{seed}: {row.status} prog={row.progression:.2f}")
+        if on_episode:
+            on_episode(row)
+        if on_progress:
+            on_progress()
 
-    status = "interrupted"
     try:
-        await asyncio.gather(*(one(t, s) for t, s in todo))
-        status = "finished"
+        await asyncio.gather(*(one(t, s) for t, s in plan.todo))
     finally:
         bar.close()
-        write_run(layout, _run_row(cfg, run_id, scaffold, setup, max_steps, status))
         pool.close()
         await memory_client.aclose()
         if action_client:
             await action_client.aclose()
-    return RunResult(run_id, results, skipped=len(cfg.tasks) * len(cfg.seeds) - len(todo))
+    return rows
 
 
-async def _preflight(clients: list[LLMClient]) -> None:
-    """Fail the whole run with one line when an endpoint cannot be reached at all."""
-    for client in clients:
-        check = getattr(client, "check", None)
-        problem = await check() if check else None
-        if problem:
-            for c in clients:
-                await c.aclose()
-            raise LLMConfigError(problem)
-
-
-def _episode_setup(setup: AgentSetup, env: GameEnv) -> AgentSetup:
-    """Action sets can differ per task (MiniHack); everything else is shared."""
-    if env.default_action == setup.default_action and env.actions() == setup.actions:
-        return setup
-    return AgentSetup(
-        setup.game,
-        setup.scaffold,
-        setup.memory_client,
-        setup.action_client,
-        env.actions(),
-        env.default_action,
+def count_published(plan: RunPlan) -> int:
+    """How many of the plan's episodes are published so far (progress across processes)."""
+    pattern = str(
+        Layout(plan.cfg.data).run_dir(plan.run_id) / "episodes" / "*" / "episodes.parquet"
     )
+    wanted = {episode_id(plan.run_id, t, s) for t, s in plan.todo}
+    good, _bad = readable_files(pattern)
+    return sum(1 for p in good if Path(p).parent.name in wanted)
 
 
-def _run_row(
-    cfg: RunConfig, run_id: str, scaffold: Scaffold, setup: AgentSetup, max_steps: int, status: str
-) -> RunRow:
-    models = {"memory": cfg.model.public_dict()}
-    if cfg.action_model:
-        models["action"] = cfg.action_model.public_dict()
-    now = utc_now()
-    return RunRow(
-        run_id=run_id,
-        game=cfg.game,
-        tasks=list(cfg.tasks),
-        seeds=list(cfg.seeds),
-        scaffold_id=scaffold.id,
-        scaffold_hash=scaffold.content_hash,
-        memory_client=setup.memory_client.label,
-        action_client=(setup.action_client or setup.memory_client).label,
-        model_config_json=json.dumps(models, sort_keys=True),
-        max_steps=max_steps,
-        status=status,
-        created_at=now,
-        updated_at=now,
-        episodes_planned=len(cfg.tasks) * len(cfg.seeds),
-    )
+def shard(plan: RunPlan, index: int, count: int) -> RunPlan:
+    """The ``index``-th of ``count`` interleaved shares of a plan, with its share of concurrency."""
+    per_worker = -(-plan.cfg.concurrency // count)
+    cfg = replace(plan.cfg, concurrency=per_worker, workers=1)
+    return replace(plan, cfg=cfg, todo=plan.todo[index::count])

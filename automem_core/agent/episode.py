@@ -68,6 +68,7 @@ async def run_episode(
         "retries": 0,
     }
     status, end_reason, error = "ok", "max_steps", None
+    files = None
     try:
         files = make_memory(setup.scaffold, writer)
         files.initialise(setup.scaffold.initial_files, step=INITIAL_STEP)
@@ -77,6 +78,9 @@ async def run_episode(
     except Exception as exc:  # a failing episode is recorded, and the run goes on
         log.warning("episode %s failed: %s", ep.episode_id, exc, exc_info=True)
         status, end_reason, error = "error", "error", f"{type(exc).__name__}: {exc}"
+    finally:
+        if files is not None:
+            files.close()
     return EpisodeRow(
         episode_id=ep.episode_id,
         run_id=ep.run_id,

@@ -2,15 +2,15 @@
 
 The in-memory :class:`~automem_core.memory.state.MemoryState` is authoritative; every change is
 written through to disk. All disk access goes through a directory descriptor of the root with
-``O_NOFOLLOW``/``O_EXCL``, files are replaced atomically (temp file + ``os.replace``), nothing is
-ever created outside the root and no subfolder is ever created.
+``O_NOFOLLOW``, only regular files are ever written, nothing is ever created outside the root
+and no subfolder is ever created.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
-import secrets
 import stat
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -114,6 +114,7 @@ class MemoryFiles:
         self.default_policy = default_policy
         self.map_file = map_file
         self.state: MemoryState = {}
+        self._dir_fd: int | None = None
         self.root.mkdir(parents=True, exist_ok=True)
 
     # ----------------------------------------------------------------- queries
@@ -226,11 +227,20 @@ class MemoryFiles:
 
     @contextmanager
     def _root_fd(self) -> Iterator[int]:
-        dir_fd = os.open(self.root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
-        try:
-            yield dir_fd
-        finally:
-            os.close(dir_fd)
+        """The root's directory descriptor, opened once and kept until :meth:`close`."""
+        if self._dir_fd is None:
+            self._dir_fd = os.open(self.root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+        yield self._dir_fd
+
+    def close(self) -> None:
+        """Release the root's descriptor (memory stays readable; a later write reopens it)."""
+        if self._dir_fd is not None:
+            os.close(self._dir_fd)
+            self._dir_fd = None
+
+    def __del__(self) -> None:
+        with suppress(Exception):
+            self.close()
 
 
 def _read_file(dir_fd: int, name: str) -> str:
@@ -240,23 +250,24 @@ def _read_file(dir_fd: int, name: str) -> str:
 
 
 def _write_file(dir_fd: int, name: str, content: str) -> None:
-    """Write ``content`` to a fresh temp file in root, then rename it over ``name``.
+    """Overwrite ``name`` in place.
 
-    ``O_EXCL | O_NOFOLLOW`` means a planted link is never followed; the rename replaces a link at
-    ``name`` itself rather than its target.
+    ``O_NOFOLLOW`` refuses a link planted at ``name``, and anything that is not a regular file (a
+    fifo, a folder) is refused before a byte is written. The folder is a working copy: the
+    Parquet op log is the record, so a torn write on a crash loses nothing.
     """
     data = encoded(content)
-    tmp = f"{_TEMP_PREFIX}{secrets.token_hex(8)}"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
-    fd = os.open(tmp, flags, 0o644, dir_fd=dir_fd)
+    flags = os.O_WRONLY | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK
+    fd = os.open(name, flags, 0o644, dir_fd=dir_fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp, dir_fd=dir_fd)
-        raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, f"{name!r} is not a regular file")
+        os.ftruncate(fd, 0)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _remove_file(dir_fd: int, name: str) -> None:

@@ -180,17 +180,24 @@ def test_hostile_op_sequences_stay_inside_root(
         assert_sandbox_holds(files, base, root)
 
 
-def test_write_over_a_planted_link_replaces_the_link_not_its_target(tmp_path: Path) -> None:
+def test_write_through_a_planted_link_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_text("secret")
     files = MemoryFiles(tmp_path / "memory", LIMITS, POLICIES, DEFAULT)
     files.initialise({})
     os.symlink(outside, files.root / "notes")
     [result] = execute_ops(files, [MemoryOp("APPEND", ("notes", "x"), "")], 1, read_only=False)
-    assert result.ok
+    assert not result.ok and "could not change file 'notes'" in result.text
     assert outside.read_text() == "secret"
-    assert not (files.root / "notes").is_symlink()
-    assert files.read_disk() == {"notes": "x"}
+    assert "notes" not in files.state  # the state is unchanged when the disk refuses
+
+
+def test_write_to_a_planted_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
+    files = MemoryFiles(tmp_path / "memory", LIMITS, POLICIES, DEFAULT)
+    files.initialise({})
+    os.mkfifo(files.root / "notes")
+    [result] = execute_ops(files, [MemoryOp("APPEND", ("notes", "x"), "")], 1, read_only=False)
+    assert not result.ok and "could not change file 'notes'" in result.text
 
 
 def test_delete_never_unlinks_a_planted_link(tmp_path: Path) -> None:
