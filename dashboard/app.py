@@ -1,19 +1,46 @@
-"""AutoMem dashboard entry point: `streamlit run dashboard/app.py`."""
+"""AutoMem dashboard: ``streamlit run dashboard/app.py [-- --data DIR]`` (default $AUTOMEM_DATA
+or data/). Sets the page config and routes to the pages in ``views/``; the pages only render.
+
+The pages' folder is not called ``pages/``: Streamlit treats a ``pages/`` folder beside the entry
+script as a legacy multipage app until ``st.navigation`` first runs, so a deep link opened on a
+fresh server would run the page without this entry script.
+"""
 
 from __future__ import annotations
 
-import streamlit as st
+import sys
+from pathlib import Path
 
-from automem_core.reports import summarise_runs
-from automem_core.store.layout import default_data_dir
+_REPO = str(Path(__file__).resolve().parent.parent)
+if _REPO not in sys.path:  # `streamlit run` puts dashboard/ first on the path, not the repo
+    sys.path.insert(0, _REPO)
 
-st.set_page_config(page_title="AutoMem", layout="wide")
-st.title("AutoMem runs")
-data = default_data_dir()
-runs = summarise_runs(data)
-if not runs:
-    st.info(f"No runs in {data}. Seed a demo with `automem demo --data {data}`.")
-for r in runs:
-    st.subheader(r.run_id)
-    st.text(f"{r.game} · scaffold {r.scaffold_id} · {r.client} · {r.episodes}/{r.planned} episodes")
-    st.text(f"progression {r.overall.render()}")
+import streamlit as st  # noqa: E402
+
+from dashboard import data  # noqa: E402
+from dashboard.style import CSS  # noqa: E402
+
+st.set_page_config(page_title="AutoMem", page_icon=":material/neurology:", layout="wide")
+st.html(f"<style>{CSS}</style>")
+
+pages = {
+    "Runs": [
+        st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", default=True),
+        st.Page("views/replay.py", title="Replay", icon=":material/replay:", url_path="replay"),
+    ],
+    "Loops": [
+        st.Page("views/revisions.py", title="Revisions", icon=":material/difference:"),
+        st.Page("views/decisions.py", title="Decisions", icon=":material/rule:"),
+        st.Page("views/export.py", title="Export", icon=":material/download:"),
+    ],
+}  # fmt: skip
+page = st.navigation(pages)
+
+with st.sidebar:
+    root = data.data_root()
+    if st.button("Refresh data", key="app.refresh", icon=":material/refresh:",
+                 help="Pick up episodes finished since the page was loaded"):  # fmt: skip
+        data.clear_caches()
+    st.caption(f"data: `{root.resolve()}`")
+
+page.run()
