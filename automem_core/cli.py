@@ -79,6 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         concurrency=args.concurrency,
         workers=args.workers,
+        replay_from=args.replay_from,
         run_id=args.run_id,
     )
     result = asyncio.run(run(cfg, progress=not args.quiet))
@@ -155,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="processes sharing the episodes (default 1)"
     )
     r.add_argument("--run-id", help="name the run (default: derived from the settings)")
+    r.add_argument(
+        "--replay-from", metavar="RUN_ID", help="answer every turn as recorded in that run"
+    )
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="seed a small demo of each game with the embedded player")

@@ -25,9 +25,10 @@ from automem_core.envs.base import GameEnv, make_env, tasks_of
 from automem_core.llm.base import LLMClient, LLMConfigError
 from automem_core.llm.config import ModelConfig
 from automem_core.llm.factory import make_client
+from automem_core.llm.replay import ReplayClient
 from automem_core.scaffold.loader import Scaffold, resolve_scaffold
 from automem_core.store.layout import Layout, check_id
-from automem_core.store.reader import finished_episodes, readable_files
+from automem_core.store.reader import connect, finished_episodes, readable_files
 from automem_core.store.schema import EpisodeRow, RunRow
 from automem_core.store.writer import EpisodeWriter, write_run
 
@@ -48,6 +49,7 @@ class RunConfig:
     concurrency: int = 4  # episodes at once, over all workers
     workers: int = 1  # processes sharing the episodes
     run_id: str | None = None
+    replay_from: str | None = None  # answer from this recorded run's turns instead of a model
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ def derive_run_id(cfg: RunConfig, scaffold: Scaffold, max_steps: int) -> str:
             "model": cfg.model.public_dict(),
             "action_model": cfg.action_model.public_dict() if cfg.action_model else None,
             "max_steps": max_steps,
+            "replay_from": cfg.replay_from,
         },
         sort_keys=True,
     )
@@ -134,15 +137,37 @@ def plan_run(cfg: RunConfig) -> RunPlan:
     return RunPlan(cfg, run_id, scaffold, max_steps, todo, skipped)
 
 
-def make_clients(cfg: RunConfig) -> tuple[LLMClient, LLMClient | None]:
+def load_replay(data: Path, source_run: str, target_run: str) -> ReplayClient:
+    """A client answering every turn as it was answered in ``source_run`` (same task and seed)."""
+    con = connect(data)
+    rows = con.execute(
+        "SELECT episode_id, step, phase, turn, completion FROM turns "
+        "WHERE starts_with(episode_id, ?)",
+        [f"{source_run}."],
+    ).fetchall()
+    con.close()
+    if not rows:
+        raise LLMConfigError(f"no recorded turns for run {source_run!r}; see `automem runs`")
+    prefix = len(source_run)
+    return ReplayClient.from_rows(
+        ({"episode_id": target_run + eid[prefix:], "step": step, "phase": phase, "turn": turn,
+          "completion": text} for eid, step, phase, turn, text in rows),
+        label=f"replay:{source_run}",
+    )  # fmt: skip
+
+
+def make_clients(plan: RunPlan) -> tuple[LLMClient, LLMClient | None]:
+    cfg = plan.cfg
+    if cfg.replay_from:
+        return load_replay(cfg.data, cfg.replay_from, plan.run_id), None
     memory = make_client(cfg.model, cfg.game)
     action = make_client(cfg.action_model, cfg.game) if cfg.action_model else None
     return memory, action
 
 
-async def check_endpoints(cfg: RunConfig) -> tuple[str, str]:
+async def check_endpoints(plan: RunPlan) -> tuple[str, str]:
     """Fail the run with one line when an endpoint cannot be reached; return the client labels."""
-    memory, action = make_clients(cfg)
+    memory, action = make_clients(plan)
     try:
         for client in (memory, action):
             check = getattr(client, "check", None)
@@ -192,7 +217,7 @@ async def run(
 ) -> RunResult:
     """Run every (task, seed) episode of ``cfg`` not already finished in the store."""
     plan = plan_run(cfg)
-    record = RunRecord(plan, await check_endpoints(cfg))
+    record = RunRecord(plan, await check_endpoints(plan))
     record.write("running")
     status = "interrupted"
     try:
@@ -216,7 +241,7 @@ async def play_episodes(
 ) -> list[EpisodeRow]:
     """Play ``plan.todo`` in this process, ``plan.cfg.concurrency`` at a time."""
     cfg, layout = plan.cfg, Layout(plan.cfg.data)
-    memory_client, action_client = make_clients(cfg)
+    memory_client, action_client = make_clients(plan)
     pool = EnvPool(cfg.game, cfg.max_steps)
     rows: list[EpisodeRow] = []
     bar = tqdm(total=len(plan.todo), desc=plan.run_id, unit="ep", disable=not progress)

@@ -1,4 +1,4 @@
-"""The OpenAI path end to end: the real `openai` client over HTTP against a scripted local server."""
+"""The OpenAI path end to end: the real `openai` client over HTTP against a scripted server."""
 
 import re
 import threading

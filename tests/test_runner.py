@@ -1,0 +1,100 @@
+"""Runner behaviour: dead endpoints, failing episodes, worker processes, replay."""
+
+import asyncio
+import socket
+
+import pytest
+
+import automem_core.runner as runner_mod
+from automem_core.cli import main
+from automem_core.envs.base import make_env
+from automem_core.runner import RunConfig, run
+from automem_core.store.reader import connect
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _actions(data, run_id):
+    con = connect(data)
+    return con.execute(
+        "SELECT split_part(episode_id, '.', -1) AS seed, step, action FROM steps "
+        "WHERE starts_with(episode_id, ?) ORDER BY seed, step",
+        [run_id + "."],
+    ).fetchall()
+
+
+def test_dead_endpoint_fails_the_run_at_once_in_one_line(tmp_path, capsys):
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    code = main(["run", "--game", "minihack", "--tasks", "Corridor-R3", "--base-url", url,
+                 "--model", "m", "--data", str(tmp_path), "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith(f"error: cannot reach {url}") and "--base-url" in err
+    assert "\n" not in err and "Traceback" not in err
+
+
+class FlakyEnv:
+    """A real game that breaks at step 5 of seed 1, as a crashing adapter would."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.seed = None
+        self.n = 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def reset(self, seed):
+        self.seed, self.n = seed, 0
+        return self.inner.reset(seed)
+
+    def step(self, action):
+        self.n += 1
+        if self.seed == 1 and self.n == 5:
+            raise RuntimeError("the game crashed")
+        return self.inner.step(action)
+
+
+@pytest.mark.slow
+def test_a_failing_episode_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(runner_mod, "make_env", lambda *a: FlakyEnv(make_env(*a)))
+    cfg = RunConfig(game="minihack", tasks=["MazeWalk-15x15"], seeds=[0, 1, 2], data=tmp_path,
+                    max_steps=12, concurrency=3)  # fmt: skip
+    result = asyncio.run(run(cfg, progress=False))
+    by_seed = {e.seed: e for e in result.episodes}
+    assert by_seed[1].status == "error" and "the game crashed" in by_seed[1].error
+    assert by_seed[1].steps == 4  # the steps before the crash are kept
+    assert by_seed[0].status == by_seed[2].status == "ok"
+    con = connect(tmp_path)
+    assert con.execute("SELECT count(*) FROM episodes").fetchone() == (3,)
+    # the failed episode is retried by the next run of the same command
+    monkeypatch.undo()
+    again = asyncio.run(run(cfg, progress=False))
+    assert [e.seed for e in again.episodes] == [1] and again.episodes[0].status == "ok"
+
+
+@pytest.mark.slow
+def test_worker_processes_play_the_same_episodes_as_one_process(tmp_path):
+    base = dict(game="minihack", tasks=["MazeWalk-15x15"], seeds=[0, 1, 2, 3], max_steps=15)
+    one = asyncio.run(run(RunConfig(data=tmp_path / "a", **base), progress=False))
+    two = asyncio.run(run(RunConfig(data=tmp_path / "b", workers=2, concurrency=4, **base),
+                          progress=False))  # fmt: skip
+    assert len(two.episodes) == 4 and all(e.status == "ok" for e in two.episodes)
+    assert _actions(tmp_path / "a", one.run_id) == _actions(tmp_path / "b", two.run_id)
+
+
+@pytest.mark.slow
+def test_replay_reproduces_a_recorded_run_step_for_step(tmp_path):
+    base = dict(game="crafter", tasks=["default"], seeds=[0], data=tmp_path, max_steps=30)
+    recorded = asyncio.run(run(RunConfig(**base), progress=False))
+    replayed = asyncio.run(run(RunConfig(replay_from=recorded.run_id, **base), progress=False))
+    assert replayed.run_id != recorded.run_id
+    assert replayed.episodes[0].memory_client == f"replay:{recorded.run_id}"
+    assert _actions(tmp_path, recorded.run_id) == _actions(tmp_path, replayed.run_id)
+    con = connect(tmp_path)
+    errors = con.execute("SELECT count(*) FROM turns WHERE error IS NOT NULL").fetchone()[0]
+    assert errors == 0
