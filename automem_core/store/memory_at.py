@@ -45,14 +45,15 @@ def decode_mutations(text: str) -> list[Mutation]:
 
 def memory_state_at_dir(folder: Path, step: int) -> MemoryState:
     """Rebuild the memory of the episode published in ``folder`` at the end of ``step``."""
-    snaps = pq.read_table(folder / "memory_snapshots.parquet", columns=["step", "files_json"])
-    steps = snaps.column("step")
+    snaps_path = folder / "memory_snapshots.parquet"
+    steps = pq.read_table(snaps_path, columns=["step"]).column("step")
     eligible = pc.filter(steps, pc.less_equal(steps, step))
     if len(eligible) == 0:
         return {}
     key_step = pc.max(eligible).as_py()
-    index = pc.index(steps, key_step).as_py()
-    state = decode_state(snaps.column("files_json")[index].as_py())
+    # Only the row group holding that keyframe is read, so the cost does not grow with length.
+    keyframe = pq.read_table(snaps_path, columns=["files_json"], filters=[("step", "==", key_step)])
+    state = decode_state(keyframe.column("files_json")[0].as_py())
     ops_path = folder / "memory_ops.parquet"
     if key_step >= step or not ops_path.exists():
         return state

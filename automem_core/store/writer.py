@@ -23,6 +23,8 @@ from automem_core.store.layout import Layout
 from automem_core.store.schema import EPISODE_TABLES, SCHEMAS, EpisodeRow, RunRow, to_table
 
 _COMPRESSION = "zstd"
+# Keyframes are large and read one at a time: small row groups let a reader skip the others.
+_FLUSH_ROWS = {"memory_snapshots": 16}
 
 
 def write_table_atomic(path: Path, name: str, rows: Sequence[Any]) -> None:
@@ -55,7 +57,7 @@ class EpisodeWriter:
     def add(self, table: str, row: Any) -> None:
         buf = self._buffers[table]
         buf.append(row)
-        if len(buf) >= self._flush_rows:
+        if len(buf) >= _FLUSH_ROWS.get(table, self._flush_rows):
             self._flush(table)
 
     def _flush(self, table: str) -> None:

@@ -1,0 +1,134 @@
+"""Plotly figures, as pure functions of query results."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+LANES: tuple[tuple[str, str, str, str], ...] = (
+    # (column, lane label, colour, marker symbol)
+    ("reward", "reward", "#e0a100", "star"),
+    ("invalid", "invalid action", "#d62728", "x"),
+    ("stuck", "stuck", "#ff7f0e", "triangle-up"),
+    ("oscillation", "oscillation", "#9467bd", "diamond"),
+    ("write", "memory write", "#2ca02c", "square"),
+    ("read", "memory read", "#1f77b4", "circle"),
+)
+CURSOR_NAME = "current step"
+OP_COLOURS = {
+    "SEARCH": "#1f77b4", "READ": "#6baed6", "TAIL": "#9ecae1", "COUNT": "#c6dbef",
+    "APPEND": "#2ca02c", "WRITE": "#98df8a", "UPSERT": "#17becf", "UPSERT_MAP": "#9edae5",
+    "CREATE": "#bcbd22", "REPLACE": "#ff7f0e", "DELETE": "#d62728",
+}  # fmt: skip
+
+
+def progression_figure(df: pd.DataFrame) -> go.Figure:
+    """Progression (×100) by game, one bar per scaffold version, with standard-error bars."""
+    fig = go.Figure()
+    for version, part in df.groupby("version", sort=True):
+        fig.add_bar(
+            x=part["game"],
+            y=part["mean"],
+            error_y={"type": "data", "array": part["se"], "visible": True},
+            name=str(version),
+            customdata=part[["scaffold", "episodes", "se"]].to_numpy(),
+            hovertemplate="%{customdata[0]}<br>progression %{y:.1f} ± %{customdata[2]:.1f}"
+            "<br>%{customdata[1]} episodes<extra></extra>",
+        )
+    fig.update_layout(
+        barmode="group",
+        height=320,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        yaxis_title="progression (%)",
+        legend_title_text="scaffold version",
+        title={"text": "Progression by game × scaffold version (mean ± s.e.)", "font_size": 14},
+    )
+    return fig
+
+
+def ops_per_step_figure(stats: pd.DataFrame) -> go.Figure:
+    """Memory ops per step by kind, one stacked horizontal bar per run."""
+    fig = go.Figure()
+    kinds = [c.removesuffix(" /step") for c in stats.columns if c.endswith(" /step")]
+    order = [k for k in OP_COLOURS if k in kinds] + [k for k in kinds if k not in OP_COLOURS]
+    for kind in order:
+        fig.add_bar(
+            y=stats["run"], x=stats[f"{kind} /step"], orientation="h", name=kind,
+            marker_color=OP_COLOURS.get(kind), hovertemplate=f"%{{y}}<br>%{{x:.2f}} {kind} "
+            "per step<extra></extra>",
+        )  # fmt: skip
+    fig.update_layout(
+        barmode="stack",
+        height=110 + 34 * len(stats),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": -0.25},
+        title={"text": "Memory ops per step by kind (helper writes excluded)", "font_size": 14},
+    )
+    return fig
+
+
+def timeline_figure(tl: pd.DataFrame) -> go.Figure:
+    """Progression on top; below, one lane of markers per event kind. Each point carries (as
+    customdata) the step a click should jump to: the first step of its kind within the bin."""
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.38, 0.62], vertical_spacing=0.05
+    )
+    width = int(tl["width"].iloc[0]) if len(tl) else 1
+    span = "" if width == 1 else f" (steps per point: {width})"
+    fig.add_trace(
+        go.Scatter(
+            x=tl["step"],
+            y=tl["progression"],
+            mode="lines+markers",
+            marker={"size": 3},
+            line={"color": "#4c78a8", "width": 2, "shape": "hv"},
+            name="progression",
+            customdata=tl["step"],
+            hovertemplate="step %{x}<br>progression %{y:.1f}%<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    for column, label, colour, symbol in LANES:
+        hit = tl[tl[column] > 0]
+        fig.add_trace(
+            go.Scatter(
+                x=hit["step"],
+                y=[label] * len(hit),
+                mode="markers",
+                marker={"color": colour, "symbol": symbol, "size": 7, "opacity": 0.85},
+                name=label,
+                customdata=hit[f"first_{column}"],
+                text=hit[column],
+                hovertemplate=f"{label}: %{{text}} at step %{{customdata}}{span}<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+    fig.update_yaxes(range=[0, 100], title_text="prog. %", row=1, col=1, fixedrange=True)
+    lanes = [label for _c, label, _col, _s in LANES]
+    fig.update_yaxes(
+        categoryorder="array", categoryarray=lanes[::-1], row=2, col=1, fixedrange=True,
+        range=[-0.5, len(lanes) - 0.5],
+    )  # fmt: skip
+    fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_layout(
+        height=260,
+        margin={"l": 10, "r": 10, "t": 8, "b": 8},
+        showlegend=False,
+        hovermode="closest",
+        clickmode="event+select",
+        dragmode="zoom",
+    )
+    return fig
+
+
+def set_cursor(fig: go.Figure, step: int) -> None:
+    """Move the vertical current-step line (one shape across both rows)."""
+    fig.layout.shapes = [
+        {
+            "type": "line", "name": CURSOR_NAME, "xref": "x", "yref": "paper", "x0": step,
+            "x1": step, "y0": 0, "y1": 1, "line": {"color": "#333", "width": 1.5, "dash": "dot"},
+        }
+    ]  # fmt: skip

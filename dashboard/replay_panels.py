@@ -1,0 +1,188 @@
+"""The sections of the replay page: controls, timeline, step, turns and the memory panel."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from dashboard import data
+from dashboard import replay_state as rs
+from dashboard.charts import set_cursor, timeline_figure
+from dashboard.data import EpisodeData, MemoryView
+from dashboard.render import (
+    diff_files,
+    escape_text,
+    png_data_uri,
+    render_completion_html,
+    render_diff_html,
+    render_file_html,
+    render_op_results_html,
+    render_step_html,
+    render_terminal_html,
+)
+
+SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0)
+JUMPS = (("reward", "reward"), ("invalid", "invalid action"), ("write", "memory write"),
+         ("warning", "warning"))  # fmt: skip
+PHASES = {"log": "LOG", "plan": "PLAN", "action": "ACTION"}
+
+
+def controls(ep: EpisodeData, step: int) -> None:
+    """Previous / next, the step slider, go-to, jumps to the next event, and playback."""
+    last = ep.n_steps - 1
+    cols = st.columns([0.6, 0.6, 8, 0.6, 1.4], vertical_alignment="bottom")
+    cols[0].button("", icon=":material/chevron_left:", key="replay.prev", shortcut="Left",
+                   help="Previous step (←)", on_click=rs.set_step, args=(step - 1,),
+                   disabled=step <= 0)  # fmt: skip
+    cols[1].button("", icon=":material/chevron_right:", key="replay.next", shortcut="Right",
+                   help="Next step (→)", on_click=rs.set_step, args=(step + 1,),
+                   disabled=step >= last)  # fmt: skip
+    if last > 0:
+        rs.sync_widget("replay.w_step", step)
+        cols[2].slider("Step", 0, last, key="replay.w_step", on_change=rs.from_widget,
+                       args=(rs.STEP, "replay.w_step"), label_visibility="collapsed")  # fmt: skip
+    rs.sync_widget("replay.w_goto", step)
+    cols[4].number_input("Go to step", 0, max(last, 0), key="replay.w_goto",
+                         on_change=rs.from_widget, args=(rs.STEP, "replay.w_goto"))  # fmt: skip
+    jumps = st.columns([1.2, 1.2, 1.4, 1.4, 1.5, 0.4, 1.0, 1.3], vertical_alignment="center")
+    jumps[0].caption("Jump to next:")
+    for col, (kind, label) in zip(jumps[1:5], JUMPS, strict=True):
+        target = ep.next_event(kind, step)
+        col.button(label, key=f"replay.next_{kind}", on_click=rs.set_step, args=(target,),
+                   disabled=target is None, icon=":material/arrow_forward:",
+                   help=f"Step {target}" if target is not None else f"No {label} after this step",
+                   width="stretch")  # fmt: skip
+    playing = jumps[6].toggle("Play", key="replay.play", disabled=step >= last)
+    speed = jumps[7].selectbox("Speed", SPEEDS, index=2, key="replay.speed",
+                               format_func=lambda s: f"{s:g} steps/s",
+                               label_visibility="collapsed")  # fmt: skip
+    if playing and step < last:
+        st.fragment(run_every=1.0 / speed)(rs.tick)(last, speed)
+
+
+def timeline(ep: EpisodeData, step: int) -> None:
+    key = (ep.folder, ep.mtime)
+    cached = st.session_state.get("replay.figure")
+    if cached is None or cached[0] != key:
+        cached = (key, timeline_figure(ep.timeline))
+        st.session_state["replay.figure"] = cached
+    fig = cached[1]
+    set_cursor(fig, step)
+    st.plotly_chart(fig, key=rs.TIMELINE, on_select=rs.timeline_clicked,
+                    selection_mode="points", config={"displayModeBar": False})  # fmt: skip
+
+
+def frame(ep: EpisodeData, step: int) -> None:
+    found = data.frame_at(ep, step)
+    if found is None:
+        st.caption("No frame recorded for this step.")
+    elif found[0] == "png":
+        st.html(f'<img class="am-frame" alt="frame of step {step}" src="{png_data_uri(found[1])}">')
+    else:
+        st.html(render_terminal_html(found[1]))
+
+
+def step_summary(ep: EpisodeData, row: dict[str, Any], step: int) -> None:
+    total = float(ep.cum_reward[min(step, len(ep.cum_reward) - 1)])
+    st.html(render_step_html(row, total, ep.n_steps))
+
+
+def observation(row: dict[str, Any], wrap: bool) -> None:
+    """The text the agent saw; ``wrap=False`` keeps a terminal map's columns aligned."""
+    st.markdown("**Observation** (what the agent saw before acting)")
+    text = row["observation"]
+    long = text.count("\n") >= 24
+    st.code(text, language=None, wrap_lines=wrap, height=460 if long else "content")
+
+
+def turns(ep: EpisodeData, step: int) -> None:
+    """Every LLM turn of the step: the prompt (collapsed), the completion with its ops
+    highlighted, parse errors, and each op's result."""
+    found = data.turns_at(ep, step)
+    if not found:
+        st.caption("No LLM turns at this step.")
+        return
+    ops = ep.ops_at(step)
+    log = [t for t in found if t["phase"] == "log"]
+    columns = st.columns(2, gap="medium") if log else [st.container()]
+    for col, part in zip(columns, (log, [t for t in found if t["phase"] != "log"]), strict=False):
+        with col:
+            for t in part:
+                with st.container(border=True):
+                    mine = [o for o in ops if o["phase"] == t["phase"] and o["turn"] == t["turn"]]
+                    _turn(t, mine)
+
+
+def _turn(t: dict[str, Any], ops: list[dict[str, Any]]) -> None:
+    extra = f" · <b>error</b>: {escape_text(t['error'])}" if t.get("error") else ""
+    st.html(
+        f'<div class="am-turn-head"><b>{PHASES.get(t["phase"], t["phase"])}</b> turn {t["turn"]}'
+        f" · {escape_text(t['client'])} · {t['tokens_in']} in / {t['tokens_out']} out"
+        f" · {t['latency_ms']:.0f} ms{extra}</div>"
+    )
+    with st.expander("Prompt", expanded=False):
+        try:
+            messages = json.loads(t["messages_json"])
+        except (TypeError, ValueError):
+            messages = [{"role": "?", "content": str(t["messages_json"])}]
+        for m in messages:
+            st.caption(str(m.get("role", "?")))
+            st.code(str(m.get("content", "")), language=None, wrap_lines=True)
+    st.html(render_completion_html(t["completion"] or ""))
+    for err in t.get("parse_errors") or []:
+        st.html(f'<span class="am-warn">parse: {escape_text(err)}</span>')
+    results = render_op_results_html(ops)
+    if results:
+        st.html(results)
+
+
+def memory(ep: EpisodeData, step: int) -> None:
+    """Memory at the step: the diff against the previous step, the files with each line's
+    provenance, and the diff against any other step."""
+    now = data.memory_at_step(ep.folder, ep.mtime, step)
+    before = data.memory_at_step(ep.folder, ep.mtime, step - 1)
+    st.markdown(f"**Memory at the end of step {step}**")
+    diff_tab, files_tab, compare_tab = st.tabs(
+        ["Diff vs previous step", "Files at this step", "Diff vs another step"]
+    )
+    with diff_tab:
+        diff = render_diff_html(diff_files(_lines(before), _lines(now)))
+        st.html(f'<div class="am-diff-prev">{diff}</div>')
+    with files_tab:
+        st.caption(
+            "@N: the step that wrote the line · read: steps whose SEARCH/READ/TAIL returned it "
+            "(grey: later than this step) · green: written at this step"
+        )
+        st.html(_files_html(ep, now, step))
+    with compare_tab:
+        _compare(ep, now, step)
+
+
+def _lines(view: MemoryView) -> dict[str, list[str]]:
+    return {name: lines for name, (lines, _origins) in view.items()}
+
+
+def _files_html(ep: EpisodeData, view: MemoryView, step: int) -> str:
+    parts = [
+        render_file_html(
+            name, lines, origins, step, ep.read_by, open_=step in origins or len(lines) <= 12
+        )
+        for name, (lines, origins) in view.items()
+    ]
+    return f'<div class="am-files">{"".join(parts)}</div>'
+
+
+def _compare(ep: EpisodeData, now: MemoryView, step: int) -> None:
+    other = st.session_state.get(rs.COMPARE)
+    other = -1 if other is None else max(-1, min(int(other), ep.n_steps - 1))
+    rs.sync_widget("replay.w_compare", other)
+    st.number_input("Compare with step (−1: the initial files)", -1, ep.n_steps - 1,
+                    key="replay.w_compare", on_change=rs.from_widget,
+                    args=(rs.COMPARE, "replay.w_compare"))  # fmt: skip
+    then = data.memory_at_step(ep.folder, ep.mtime, other)
+    old, new = (then, now) if other <= step else (now, then)
+    lo, hi = sorted((other, step))
+    st.caption(f"From step {lo} to step {hi}: + added, − removed")
+    st.html(render_diff_html(diff_files(_lines(old), _lines(new))))

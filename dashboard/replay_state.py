@@ -1,0 +1,140 @@
+"""The replay page's view state: session keys ``replay.*``, kept in step with the URL.
+
+The model keys (run, episode, step, compare) outlive the widgets, which Streamlit forgets when
+another page is shown; each widget is set from its model key before it is drawn and writes back
+through its callback. The URL (``?run=…&episode=…&step=…[&compare=…]``) is written after every
+run; a URL this page did not write (a deep link, a link from another page, browser history) wins.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+RUN, EPISODE, STEP, COMPARE = "replay.run", "replay.episode", "replay.step", "replay.compare"
+FILTERS = {"game": "replay.f_game", "task": "replay.f_task", "seed": "replay.f_seed",
+           "outcome": "replay.f_outcome"}  # fmt: skip
+URL_KEYS = ("run", "episode", "step", "compare")
+_URL_SEEN = "replay.url"  # the query params this page last wrote or adopted
+_LAST_TICK = "replay.last_tick"
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _url_now() -> dict[str, str]:
+    return {k: st.query_params[k] for k in URL_KEYS if k in st.query_params}
+
+
+def adopt_url() -> None:
+    """Take run/episode/step/compare from the URL when it is not the one this page wrote."""
+    url = _url_now()
+    if url == st.session_state.get(_URL_SEEN):
+        return
+    st.session_state[_URL_SEEN] = url
+    if "episode" not in url:
+        return
+    st.session_state[RUN] = url.get("run")
+    st.session_state[EPISODE] = url["episode"]
+    st.session_state[STEP] = _int(url.get("step")) or 0
+    st.session_state[COMPARE] = _int(url.get("compare"))
+    for key in FILTERS.values():  # a deep link shows its episode whatever the filters were
+        st.session_state.pop(key, None)
+
+
+def write_url(run_id: str, episode_id: str, step: int, compare: int | None) -> None:
+    want = {"run": run_id, "episode": episode_id, "step": str(step)}
+    if compare is not None:
+        want["compare"] = str(compare)
+    if _url_now() != want:
+        st.query_params.from_dict(want)
+    st.session_state[_URL_SEEN] = want
+
+
+def choose(options: list[str], key: str) -> str:
+    """The model value of ``key`` if it is among ``options``, else the first option (stored)."""
+    value = st.session_state.get(key)
+    if value not in options:
+        value = options[0]
+        st.session_state[key] = value
+    return value
+
+
+def filtered_episodes(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Episodes left by the sidebar filters (an empty filter keeps everything)."""
+    keep = pd.Series(True, index=episodes.index)
+    for column, key in FILTERS.items():
+        chosen = st.session_state.get(key) or []
+        if chosen:
+            keep &= episodes[column].astype(str).isin([str(c) for c in chosen])
+    return episodes[keep]
+
+
+def current_step(n_steps: int) -> int:
+    step = _int(st.session_state.get(STEP)) or 0
+    step = max(0, min(step, n_steps - 1))
+    st.session_state[STEP] = step
+    return step
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+def set_step(step: int | None) -> None:
+    if step is not None:
+        st.session_state[STEP] = int(step)
+
+
+def from_widget(model_key: str, widget_key: str) -> None:
+    st.session_state[model_key] = st.session_state.get(widget_key)
+
+
+def pick_run(widget_key: str) -> None:
+    st.session_state[RUN] = st.session_state.get(widget_key)
+    st.session_state[EPISODE] = None
+    st.session_state[STEP] = 0
+
+
+def pick_episode(widget_key: str) -> None:
+    st.session_state[EPISODE] = st.session_state.get(widget_key)
+    st.session_state[STEP] = 0
+
+
+TIMELINE = "replay.timeline"
+
+
+def timeline_clicked() -> None:
+    """A click on the timeline: jump to the step the clicked point carries."""
+    state = st.session_state.get(TIMELINE)
+    points = state["selection"]["points"] if state else []
+    if not points:
+        return
+    target = points[0].get("customdata", points[0].get("x"))
+    if isinstance(target, list):
+        target = target[0] if target else None
+    set_step(_int(target))
+
+
+def sync_widget(widget_key: str, value: Any) -> None:
+    """Show the model's ``value`` in a widget about to be drawn."""
+    if st.session_state.get(widget_key) != value:
+        st.session_state[widget_key] = value
+
+
+def tick(last_step: int, steps_per_s: float) -> None:
+    """One playback tick: advance a step when the interval has passed, then rerun the page."""
+    now = time.monotonic()
+    if now - st.session_state.get(_LAST_TICK, 0.0) < 0.9 / steps_per_s:
+        return
+    st.session_state[_LAST_TICK] = now
+    step = _int(st.session_state.get(STEP)) or 0
+    if step < last_step:
+        st.session_state[STEP] = step + 1
+        st.rerun(scope="app")

@@ -1,0 +1,158 @@
+"""Overview: every run with its progression and cost, progression by game × scaffold version,
+memory-op statistics per run; pick a run or an episode to open its replay."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data
+from dashboard.charts import ops_per_step_figure, progression_figure
+from dashboard.empty import show_empty_store
+
+NUM = st.column_config.NumberColumn
+TEXT = st.column_config.TextColumn
+RUN_COLUMNS = ["run", "status", "game", "scaffold", "episodes", "errors", "progression", "± se",
+               "tokens", "wall time (s)", "model", "tasks"]  # fmt: skip
+RUN_CONFIG = {
+    "run": TEXT("run", width="medium"),
+    "status": TEXT("status", width="small"),
+    "game": TEXT("game", width="small"),
+    "tasks": TEXT("tasks", width="small"),
+    "scaffold": TEXT("scaffold", width="small"),
+    "episodes": TEXT("episodes", help="published / planned", width="small"),
+    "progression": NUM("progression", format="%.1f", help="×100, mean of task means"),
+    "± se": NUM("± se", format="%.1f", help="standard error over episodes", width="small"),
+    "tokens": NUM("tokens", format="localized"),
+    "wall time (s)": NUM("wall (s)", format="%.0f", width="small"),
+    "errors": NUM("errors", width="small", help="episodes that ended in an error"),
+}
+QUALITY_CONFIG = {
+    "run": TEXT("run", width="medium"),
+    "empty_searches": NUM("empty searches", help="SEARCH that matched no line", width="small"),
+    "redundant_writes": NUM("redundant", help="wrote a line already written to that file",
+                            width="small"),
+    "writes_never_read": NUM("never read", help="no later SEARCH/READ/TAIL returned the line",
+                             width="small"),
+    "never read %": NUM("never read %", format="%.0f", width="small"),
+}  # fmt: skip
+
+
+def open_replay(run_id: str, episode_id: str) -> None:
+    st.switch_page("views/replay.py", query_params={"run": run_id, "episode": episode_id,
+                                                    "step": "0"})  # fmt: skip
+
+
+def totals(runs: pd.DataFrame, episodes: pd.DataFrame) -> None:
+    cols = st.columns(5)
+    cols[0].metric("Runs", len(runs))
+    cols[1].metric("Running", int((runs["status"] == "running").sum()))
+    cols[2].metric("Episodes", len(episodes))
+    cols[3].metric("Steps", f"{int(episodes['steps'].sum()):,}")
+    cols[4].metric("Failed episodes", int((episodes["status"] != "ok").sum()))
+
+
+def runs_table(runs: pd.DataFrame) -> None:
+    """The runs; selecting one makes it the run below."""
+    picked = st.dataframe(runs, key="overview.runs", hide_index=True, on_select="rerun",
+                          selection_mode="single-row", column_order=RUN_COLUMNS,
+                          column_config=RUN_CONFIG)  # fmt: skip
+    st.caption("Select a run to see its episodes and open one in the replay.")
+    rows = picked.selection.rows if picked is not None else []
+    if rows and st.session_state.get("overview.table_row") != rows[0]:
+        st.session_state["overview.run"] = runs.iloc[rows[0]]["run"]
+    st.session_state["overview.table_row"] = rows[0] if rows else None
+
+
+def picker(runs: pd.DataFrame, episodes: pd.DataFrame) -> str:
+    """Run and episode pickers with an "Open replay" button; returns the chosen run."""
+    st.markdown("**Open a replay**")
+    run_ids = runs["run"].tolist()
+    if st.session_state.get("overview.run") not in run_ids:
+        st.session_state["overview.run"] = run_ids[0]
+    run_id: str = st.selectbox("Run", run_ids, key="overview.run")
+    labels = {
+        e.episode_id: f"{e.task} · seed {e.seed} · {e.steps} steps · "
+        f"{100 * e.progression:.0f}% · {e.outcome}"
+        for e in episodes[episodes["run_id"] == run_id].itertuples()
+    }
+    if not labels:
+        st.caption("This run has no published episode yet.")
+        return run_id
+    if st.session_state.get("overview.episode") not in labels:
+        st.session_state["overview.episode"] = next(iter(labels))
+    episode_id = st.selectbox("Episode", list(labels), key="overview.episode",
+                              format_func=labels.get)  # fmt: skip
+    if st.button("Open replay", key="overview.open", type="primary", icon=":material/replay:"):
+        open_replay(run_id, episode_id)
+    return run_id
+
+
+def episodes_table(run_id: str, episodes: pd.DataFrame) -> None:
+    """The run's episodes; selecting one opens its replay."""
+    st.subheader(f"Episodes of {run_id}")
+    shown = episodes[episodes["run_id"] == run_id].drop(columns=["run_id", "status", "end_reason"])
+    shown = shown.reset_index(drop=True)
+    picked = st.dataframe(
+        shown, key="overview.episodes", hide_index=True, on_select="rerun",
+        selection_mode="single-row",
+        column_config={"progression": NUM("progression", format="%.3f"),
+                       "total_reward": NUM("reward", format="%.2f"),
+                       "wall_s": NUM("wall (s)", format="%.1f")},
+    )  # fmt: skip
+    st.caption("Select an episode to open its replay.")
+    rows = picked.selection.rows if picked is not None else []
+    chosen = shown.iloc[rows[0]]["episode_id"] if rows else None
+    if chosen is not None and st.session_state.get("overview.table_episode") != chosen:
+        st.session_state["overview.table_episode"] = chosen
+        open_replay(run_id, chosen)
+    st.session_state["overview.table_episode"] = chosen
+
+
+def memory_ops(root: str, token: str, run_id: str) -> None:
+    """Ops per step by kind, empty searches, redundant writes, writes never read, file growth."""
+    st.subheader("Memory operations")
+    stats = data.op_stats(root, token)
+    if stats.empty:
+        st.caption("No memory operations logged yet.")
+        return
+    chart_col, table_col = st.columns([4, 5])
+    chart_col.plotly_chart(ops_per_step_figure(stats), key="overview.ops_chart")
+    quality = stats[["run", "empty_searches", "redundant_writes", "writes_never_read"]].copy()
+    quality["never read %"] = 100 * stats["writes_never_read"] / stats["writes_checked"].clip(1)
+    table_col.dataframe(quality, key="overview.op_quality", hide_index=True,
+                        column_config=QUALITY_CONFIG)  # fmt: skip
+    st.markdown(f"**File growth** of {run_id} (mean over its episodes)")
+    growth = data.file_growth(root, token)
+    st.dataframe(growth[growth["run"] == run_id].drop(columns=["run"]), key="overview.growth",
+                 hide_index=True,
+                 column_config={"per 100": NUM("lines per 100 steps", format="%.1f")})  # fmt: skip
+
+
+if "episode" in st.query_params:  # a deep link to the app's root opens the replay
+    st.switch_page("views/replay.py", query_params=st.query_params.to_dict())
+
+root = data.data_root()
+token = data.store_token(root)
+st.title("Runs")
+if not token:
+    show_empty_store(root, "overview")
+    st.stop()
+runs = data.runs_table(str(root), token)
+episodes = data.episodes_table(str(root), token)
+if (runs["status"] == "running").any():
+    st.caption(":material/sync: A run is in progress: this page refreshes as its episodes finish.")
+    st.fragment(run_every=5)(data.rerun_if_changed)(root, token)
+totals(runs, episodes)
+runs_table(runs)
+left, right = st.columns([3, 2])
+with right:
+    run_id = picker(runs, episodes)
+with left:
+    chart = data.progression_by_version(str(root), token)
+    if chart.empty:
+        st.caption("No finished episodes yet, so no progression chart.")
+    else:
+        st.plotly_chart(progression_figure(chart), key="overview.progression")
+episodes_table(run_id, episodes)
+memory_ops(str(root), token, run_id)

@@ -1,0 +1,144 @@
+"""The served dashboard in Debian's Chromium: pick an episode, step forward, check the memory diff,
+the deep link and that agent-written HTML stays text. Saves a screenshot to artifacts/."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from automem_core.store.reader import connect
+from automem_core.store.synthetic import SCRIPT_LINE, SCRIPT_STEP, write_synthetic_run
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+REPO = Path(__file__).resolve().parents[2]
+RUN = "browser-run"
+EPISODE = f"{RUN}.default.s1"
+STEPS_FORWARD = 4
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`)")
+    root = tmp_path_factory.mktemp("browser-store")
+    write_synthetic_run(root, game="crafter", seeds=(0, 1), steps=30, run_id=RUN)
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+           "--server.headless", "true", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    env = {**os.environ, "AUTOMEM_DATA": str(root)}
+    log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("w")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url, root
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} was not healthy within {timeout_s} s")
+
+
+def appended_line(root: Path, step: int) -> str:
+    args = (
+        connect(root)
+        .execute(
+            "SELECT args FROM memory_ops WHERE episode_id = ? AND step = ? AND kind = 'APPEND' "
+            "AND file = 'actions_log'",
+            [EPISODE, step],
+        )
+        .fetchone()[0]
+    )
+    return str(args[1])
+
+
+def test_replay_in_chromium(server, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="install the dev extra")
+    expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+
+    url, root = server
+    dialogs: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+            headless=True, viewport={"width": 1500, "height": 1200},
+        )  # fmt: skip
+        page = browser.new_page()
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(f"{url}/replay")
+        goto = page.get_by_label("Go to step")
+        expect(goto).to_have_value("0", timeout=30_000)
+
+        episode_box = page.locator(".st-key-replay-w_episode")
+        episode_box.click()
+        page.get_by_role("option", name="seed 1").click()
+        expect(page.get_by_role("heading", name=EPISODE)).to_be_visible(timeout=15_000)
+        for step in range(1, STEPS_FORWARD + 1):
+            page.locator(".st-key-replay-next button").first.click()
+            expect(goto).to_have_value(str(step), timeout=15_000)
+
+        line = appended_line(root, STEPS_FORWARD)
+        added = page.locator(".am-diff-prev tr.am-add td.am-txt")
+        expect(added.filter(has_text=line)).to_have_count(1, timeout=15_000)
+        link = page.evaluate("location.href")  # the URL follows the view
+        assert f"step={STEPS_FORWARD}" in link and f"episode={EPISODE}" in link
+
+        again = browser.new_page()
+        again.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        again.goto(link)
+        expect(again.get_by_label("Go to step")).to_have_value(str(STEPS_FORWARD), timeout=30_000)
+        expect(again.get_by_role("heading", name=EPISODE)).to_be_visible()
+        expect(
+            again.locator(".am-diff-prev tr.am-add td.am-txt").filter(has_text=line)
+        ).to_have_count(1)
+
+        again.goto(f"{url}/replay?run={RUN}&episode={EPISODE}&step={SCRIPT_STEP}")
+        script_row = again.locator(".am-diff-prev tr.am-add td.am-txt").filter(has_text=SCRIPT_LINE)
+        expect(script_row).to_have_text(SCRIPT_LINE, timeout=30_000)
+        assert again.locator(".am-diff-prev script").count() == 0
+        artifacts = REPO / "artifacts"
+        artifacts.mkdir(exist_ok=True)
+        for shown, name in ((page, "browser_replay.png"), (again, "browser_script_line.png")):
+            shown.bring_to_front()
+            shown.set_viewport_size({"width": 1500, "height": 2200})  # Streamlit scrolls inside
+            shown.wait_for_timeout(500)
+            shown.screenshot(path=str(artifacts / name))
+        browser.close()
+    assert dialogs == [], f"an alert dialog fired: {dialogs}"

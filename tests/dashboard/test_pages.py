@@ -1,0 +1,264 @@
+"""Every page rendered headless with AppTest over a store the synthetic player wrote."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from automem_core.store.reader import connect
+from automem_core.store.synthetic import (
+    BOLD_LINE,
+    BOLD_STEP,
+    SCRIPT_LINE,
+    SCRIPT_STEP,
+    write_synthetic_run,
+)
+from dashboard.render import escape_text
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+CRAFTER = "crafter-v0-synthetic-30"
+CRAFTER_EP = f"{CRAFTER}.default.s0"
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_app(root: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
+    monkeypatch.setenv("AUTOMEM_DATA", str(root))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params = dict(params)
+    at.run()
+    assert not at.exception, at.exception[0].value if at.exception else ""
+    return at
+
+
+def open_step(root: Path, monkeypatch: pytest.MonkeyPatch, step: int, ep: str = CRAFTER_EP):
+    return open_app(root, monkeypatch, run=ep.rsplit(".", 2)[0], episode=ep, step=str(step))
+
+
+def all_html(at: AppTest) -> str:
+    return "\n".join(h.value for h in at.html)
+
+
+def visible(markup: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+def one(root: Path, sql: str, *args: object) -> tuple:
+    return connect(root).execute(sql, list(args)).fetchone()
+
+
+def test_overview_lists_every_run_with_progression(sample_store, monkeypatch):
+    at = open_app(sample_store, monkeypatch)
+    runs = at.dataframe[0].value
+    assert set(runs["run"]) == {
+        CRAFTER, "crafter-v1-synthetic-30", "nethack-v0-synthetic-30", "minihack-v0-synthetic-30"
+    }  # fmt: skip
+    minihack = runs[runs["run"] == "minihack-v0-synthetic-30"].iloc[0]
+    assert minihack["errors"] == 2 and minihack["episodes"] == "4 / 4"
+    expected = 100 * one(sample_store, "SELECT avg(progression) FROM episodes WHERE run_id = ?",
+                         CRAFTER)[0]  # fmt: skip
+    assert runs[runs["run"] == CRAFTER].iloc[0]["progression"] == pytest.approx(expected)
+    assert len(at.get("plotly_chart")) == 2  # progression by version, ops per step
+
+
+def test_overview_op_statistics_count_empty_searches(sample_store, monkeypatch):
+    at = open_app(sample_store, monkeypatch)
+    quality = next(d.value for d in at.dataframe if "empty_searches" in d.value.columns)
+    empty = one(
+        sample_store,
+        "SELECT count(*) FROM memory_ops o JOIN episodes e USING (episode_id) "
+        "WHERE e.run_id = ? AND o.kind = 'SEARCH' AND o.hits = 0 AND o.ok",
+        CRAFTER,
+    )[0]
+    assert quality.set_index("run").loc[CRAFTER, "empty_searches"] == empty > 0
+
+
+def test_overview_opens_the_chosen_episode_in_the_replay(sample_store, monkeypatch):
+    at = open_app(sample_store, monkeypatch)
+    at.selectbox(key="overview.run").select("nethack-v0-synthetic-30").run()
+    episode = "nethack-v0-synthetic-30.NetHackChallenge.s0"
+    assert at.selectbox(key="overview.episode").value == episode
+    at.button(key="overview.open").click().run()
+    assert next(s.value for s in at.subheader) == episode
+    assert at.query_params["episode"] in (episode, [episode])
+
+
+def test_replay_shows_the_steps_action_frame_and_observation(sample_store, monkeypatch):
+    at = open_step(sample_store, monkeypatch, 5)
+    action, observation = one(
+        sample_store, "SELECT action, observation FROM steps WHERE episode_id = ? AND step = 5",
+        CRAFTER_EP,
+    )  # fmt: skip
+    step_card = next(h.value for h in at.html if 'class="am-step"' in h.value)
+    assert f'<span class="am-action">{escape_text(action)}</span>' in step_card
+    assert "data:image/png;base64," in all_html(at)
+    assert observation in [c.value for c in at.code]
+
+
+def test_replay_diff_shows_the_line_appended_at_the_step(sample_store, monkeypatch):
+    step = 9
+    args = one(
+        sample_store,
+        "SELECT args FROM memory_ops WHERE episode_id = ? AND step = ? AND kind = 'APPEND' "
+        "AND file = 'actions_log'",
+        CRAFTER_EP, step,
+    )[0]  # fmt: skip
+    at = open_step(sample_store, monkeypatch, step)
+    diff = next(h.value for h in at.html if 'class="am-diffs"' in h.value)
+    added = re.findall(r'<tr class="am-add">.*?<td class="am-txt">(.*?)</td>', diff)
+    assert args[1].startswith(f"step {step - 1}: ")  # the outcome of the previous action
+    assert args[1] in [html.unescape(a) for a in added]
+
+
+def test_agent_written_lines_appear_literally(sample_store, monkeypatch):
+    for step, line in ((SCRIPT_STEP, SCRIPT_LINE), (BOLD_STEP, BOLD_LINE)):
+        at = open_step(sample_store, monkeypatch, step)
+        markup = all_html(at) + "".join(m.value for m in at.markdown)
+        assert escape_text(line) in markup
+        assert "<script" not in markup and "<strong>" not in markup
+        diff = next(h.value for h in at.html if 'class="am-diffs"' in h.value)
+        assert line in visible(diff)
+        completion = next(
+            h.value for h in at.html if "am-completion" in h.value and "notes" in h.value
+        )
+        assert line in visible(completion)
+
+
+def test_memory_files_show_who_wrote_and_who_read_each_line(sample_store, monkeypatch):
+    read_step = one(
+        sample_store,
+        "SELECT min(step) FROM memory_ops WHERE episode_id = ? AND kind = 'READ' "
+        "AND file = 'notes'",
+        CRAFTER_EP,
+    )[0]  # fmt: skip
+    at = open_step(sample_store, monkeypatch, read_step)
+    files = next(h.value for h in at.html if 'class="am-files"' in h.value)
+    row = next(r for r in files.split("<tr") if escape_text(SCRIPT_LINE) in r)
+    assert f"@{SCRIPT_STEP}" in row and f'read <span class="">{read_step}</span>' in row
+
+
+def test_deep_link_opens_that_step_and_the_url_follows(sample_store, monkeypatch):
+    at = open_step(sample_store, monkeypatch, 7)
+    assert at.number_input(key="replay.w_goto").value == 7
+    assert at.slider(key="replay.w_step").value == 7
+    assert at.query_params["step"] in ("7", ["7"])
+    at.button(key="replay.next").click().run()
+    assert at.number_input(key="replay.w_goto").value == 8
+    assert at.query_params["step"] in ("8", ["8"])
+
+
+def test_root_deep_link_redirects_to_the_replay(sample_store, monkeypatch):
+    at = open_app(sample_store, monkeypatch, episode=CRAFTER_EP, run=CRAFTER, step="4")
+    assert next(s.value for s in at.subheader) == CRAFTER_EP
+    assert at.number_input(key="replay.w_goto").value == 4
+
+
+def test_jump_to_next_invalid_action(sample_store, monkeypatch):
+    target = one(
+        sample_store,
+        "SELECT min(step) FROM steps WHERE episode_id = ? AND NOT action_valid AND step > 0",
+        CRAFTER_EP,
+    )[0]  # fmt: skip
+    assert target is not None
+    at = open_step(sample_store, monkeypatch, 0)
+    at.button(key="replay.next_invalid").click().run()
+    assert at.number_input(key="replay.w_goto").value == target
+
+
+def test_compare_with_another_step_diffs_from_that_step(sample_store, monkeypatch):
+    at = open_step(sample_store, monkeypatch, 12)
+    diffs = [h.value for h in at.html if 'class="am-diffs"' in h.value]
+    assert escape_text(BOLD_LINE) in diffs[-1] and escape_text(SCRIPT_LINE) in diffs[-1]
+    at.number_input(key="replay.w_compare").set_value(SCRIPT_STEP).run()
+    assert at.query_params["compare"] in (str(SCRIPT_STEP), [str(SCRIPT_STEP)])
+    diff = [h.value for h in at.html if 'class="am-diffs"' in h.value][-1]
+    added = [html.unescape(t) for t in re.findall(r'am-add">.*?am-txt">(.*?)</td>', diff)]
+    assert BOLD_LINE in added and SCRIPT_LINE not in added  # already there at the compared step
+
+
+def test_nethack_frame_is_a_coloured_terminal(sample_store, monkeypatch):
+    ep = "nethack-v0-synthetic-30.NetHackChallenge.s0"
+    at = open_step(sample_store, monkeypatch, 3, ep)
+    terminal = next(h.value for h in at.html if 'class="am-tty"' in h.value)
+    assert "&#64;" in terminal and 'style="color:' in terminal
+    assert "Dlvl" in visible(terminal)
+
+
+def test_turns_show_prompt_completion_and_op_results(sample_store, monkeypatch):
+    at = open_step(sample_store, monkeypatch, 6)
+    messages = json.loads(
+        one(
+            sample_store,
+            "SELECT messages_json FROM turns WHERE episode_id = ? AND step = 6 AND phase = 'log'",
+            CRAFTER_EP,
+        )[0]
+    )
+    assert messages[1]["content"] in [c.value for c in at.code]
+    assert any("am-tag-read" in h.value and "hits" in h.value for h in at.html)
+
+
+def test_filters_narrow_the_episode_list(sample_store, monkeypatch):
+    at = open_app(sample_store, monkeypatch)
+    at.switch_page("views/replay.py").run()
+    at.multiselect(key="replay.f_task").select("Corridor-R3").run()
+    assert at.selectbox(key="replay.w_run").value == "minihack-v0-synthetic-30"
+    assert all("Corridor-R3" in o for o in at.selectbox(key="replay.w_episode").options)
+
+
+def test_new_episodes_appear_without_a_restart(tmp_path, monkeypatch):
+    write_synthetic_run(tmp_path, game="crafter", steps=5, run_id="first")
+    at = open_app(tmp_path, monkeypatch)
+    assert list(at.dataframe[0].value["run"]) == ["first"]
+    write_synthetic_run(tmp_path, game="nethack", steps=5, run_id="second")
+    at.run()
+    assert set(at.dataframe[0].value["run"]) == {"first", "second"}
+
+
+@pytest.mark.parametrize("page", ["views/overview.py", "views/replay.py"])
+def test_empty_store_says_what_to_run(tmp_path, monkeypatch, page):
+    at = open_app(tmp_path, monkeypatch)
+    at.switch_page(page).run()
+    assert any("automem demo" in i.value for i in at.info)
+    assert at.button(key=f"{page.split('/')[1][:-3]}.seed_demo").label == "Seed the demo now"
+
+
+def test_error_episode_shows_its_error(sample_store, monkeypatch):
+    at = open_step(sample_store, monkeypatch, 2, "minihack-v0-synthetic-30.Corridor-R3.s1")
+    assert any("synthetic failure at step 15" in c.value for c in at.code)
+    assert at.slider(key="replay.w_step").max == 14
+
+
+def test_seed_button_runs_the_demo_and_shows_its_runs(tmp_path, monkeypatch):
+    from dashboard import data
+
+    def fake_demo(root: Path) -> tuple[bool, str]:
+        write_synthetic_run(root, game="minihack", steps=4, run_id="demo")
+        return True, "done"
+
+    monkeypatch.setattr(data, "seed_demo", fake_demo)
+    at = open_app(tmp_path, monkeypatch)
+    at.button(key="overview.seed_demo").click().run()
+    assert list(at.dataframe[0].value["run"]) == ["demo"]
+
+
+@pytest.mark.parametrize(
+    ("page", "command"),
+    [("views/revisions.py", "automem improve"), ("views/decisions.py", "automem mine"),
+     ("views/export.py", "automem export")],
+)  # fmt: skip
+def test_placeholder_pages_name_the_command_that_fills_them(
+    sample_store, monkeypatch, page, command
+):
+    at = open_app(sample_store, monkeypatch)
+    at.switch_page(page).run()
+    assert any(command in m.value for m in at.markdown)
