@@ -31,12 +31,23 @@ def test_oscillation_between_two_places_is_detected_but_not_a_walk():
 
 
 def test_status_file_for_each_game_kind():
-    crafter = render_status("crafter", 7, {"pos": (3, 4), "status": {"health": 9, "food": 0},
-                                          "inventory": {"wood": 2}, "achievements": []})  # fmt: skip
+    crafter = render_status(
+        "crafter",
+        7,
+        {
+            "pos": (3, 4),
+            "status": {"health": 9, "food": 0},
+            "inventory": {"wood": 2},
+            "achievements": [],
+        },
+    )
     assert crafter.splitlines() == [
-        "step: 7", "position: (3,4)", "status: health 9", "inventory: wood 2",
+        "step: 7",
+        "position: (3,4)",
+        "status: health 9",
+        "inventory: wood 2",
         "achievements: none yet",
-    ]  # fmt: skip
+    ]
     nle = render_status("nethack", 2, {"cursor": (10, 5), "dlvl": 1, "hp": 12, "hp_max": 14})
     assert "position: (10,5)" in nle and "hp: 12/14" in nle
 
