@@ -150,10 +150,18 @@ def load_replay(data: Path, source_run: str, target_run: str) -> ReplayClient:
         raise LLMConfigError(f"no recorded turns for run {source_run!r}; see `automem runs`")
     prefix = len(source_run)
     return ReplayClient.from_rows(
-        ({"episode_id": target_run + eid[prefix:], "step": step, "phase": phase, "turn": turn,
-          "completion": text} for eid, step, phase, turn, text in rows),
+        (
+            {
+                "episode_id": target_run + eid[prefix:],
+                "step": step,
+                "phase": phase,
+                "turn": turn,
+                "completion": text,
+            }
+            for eid, step, phase, turn, text in rows
+        ),
         label=f"replay:{source_run}",
-    )  # fmt: skip
+    )
 
 
 def make_clients(plan: RunPlan) -> tuple[LLMClient, LLMClient | None]:
@@ -195,14 +203,25 @@ class RunRecord:
         models = {"memory": cfg.model.public_dict()}
         if cfg.action_model:
             models["action"] = cfg.action_model.public_dict()
-        write_run(self.layout, RunRow(
-            run_id=self.plan.run_id, game=cfg.game, tasks=list(cfg.tasks), seeds=list(cfg.seeds),
-            scaffold_id=self.plan.scaffold.id, scaffold_hash=self.plan.scaffold.content_hash,
-            memory_client=memory, action_client=action,
-            model_config_json=json.dumps(models, sort_keys=True), max_steps=self.plan.max_steps,
-            status=status, created_at=self.created_at, updated_at=utc_now(),
-            episodes_planned=len(cfg.tasks) * len(cfg.seeds),
-        ))  # fmt: skip
+        write_run(
+            self.layout,
+            RunRow(
+                run_id=self.plan.run_id,
+                game=cfg.game,
+                tasks=list(cfg.tasks),
+                seeds=list(cfg.seeds),
+                scaffold_id=self.plan.scaffold.id,
+                scaffold_hash=self.plan.scaffold.content_hash,
+                memory_client=memory,
+                action_client=action,
+                model_config_json=json.dumps(models, sort_keys=True),
+                max_steps=self.plan.max_steps,
+                status=status,
+                created_at=self.created_at,
+                updated_at=utc_now(),
+                episodes_planned=len(cfg.tasks) * len(cfg.seeds),
+            ),
+        )
 
     def touch(self) -> None:
         """Mark the run alive, at most every two seconds (dashboards show it as in progress)."""
@@ -251,8 +270,14 @@ async def play_episodes(
         async with sem:
             env = pool.take(task)
             eid = episode_id(plan.run_id, task, seed)
-            setup = AgentSetup(cfg.game, plan.scaffold, memory_client, action_client,
-                               env.actions(), env.default_action)  # fmt: skip
+            setup = AgentSetup(
+                cfg.game,
+                plan.scaffold,
+                memory_client,
+                action_client,
+                env.actions(),
+                env.default_action,
+            )
             writer = EpisodeWriter(layout, plan.run_id, eid)
             try:
                 spec = EpisodeSpec(eid, plan.run_id, cfg.game, task, seed, env.max_steps)

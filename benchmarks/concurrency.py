@@ -36,10 +36,19 @@ DELAY_MS = 100.0
 def start_server() -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'benchmarks'}"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "automem_core.llm.local_server", "--delay-ms", str(DELAY_MS),
-         "--responder", "responders:minihack_walker"],
-        stdout=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "automem_core.llm.local_server",
+            "--delay-ms",
+            str(DELAY_MS),
+            "--responder",
+            "responders:minihack_walker",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
     if not url.startswith("http"):
@@ -52,10 +61,15 @@ def measure(n: int, steps: int, url: str, workers: int = 1) -> tuple[float, floa
     """(steps per second, model-wait seconds per step, steps) for one run of n episodes."""
     with tempfile.TemporaryDirectory() as data:
         cfg = RunConfig(
-            game="minihack", tasks=["MazeWalk-15x15"], seeds=list(range(n)), data=Path(data),
+            game="minihack",
+            tasks=["MazeWalk-15x15"],
+            seeds=list(range(n)),
+            data=Path(data),
             model=ModelConfig(base_url=url, model="bench", timeout_s=30),
-            max_steps=steps, concurrency=n, workers=workers,
-        )  # fmt: skip
+            max_steps=steps,
+            concurrency=n,
+            workers=workers,
+        )
         t0 = time.perf_counter()
         asyncio.run(run(cfg, progress=False))
         wall = time.perf_counter() - t0

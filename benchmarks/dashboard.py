@@ -43,8 +43,11 @@ def pct(values: list[float], q: float) -> float:
 
 def open_replay(run_id: str, steps: int, step: int = 0) -> tuple[AppTest, float]:
     at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params = {"run": run_id, "episode": synthetic_episode_id(run_id, "default", 0),
-                       "step": str(step)}  # fmt: skip
+    at.query_params = {
+        "run": run_id,
+        "episode": synthetic_episode_id(run_id, "default", 0),
+        "step": str(step),
+    }
     t0 = time.perf_counter()
     at.run()
     elapsed = time.perf_counter() - t0
@@ -95,8 +98,9 @@ def main() -> None:
         runs = {}
         for steps in LENGTHS:
             t0 = time.perf_counter()
-            runs[steps] = write_synthetic_run(root, game="crafter", steps=steps,
-                                              run_id=f"bench-{steps}")  # fmt: skip
+            runs[steps] = write_synthetic_run(
+                root, game="crafter", steps=steps, run_id=f"bench-{steps}"
+            )
             print(f"generated a {steps:,}-step episode in {time.perf_counter() - t0:.1f} s")
         open_replay(runs[LENGTHS[0]], LENGTHS[0])  # warm up imports
         results = {n: measure(runs[n], n, args.loads, args.changes) for n in LENGTHS}
@@ -109,8 +113,10 @@ def report(results: dict[int, dict[str, list[float]]]) -> None:
     for what in small:
         for n in LENGTHS:
             values = results[n][what]
-            print(f"{what:<26}{n:>8,}{1000 * pct(values, 0.5):>10.0f}"
-                  f"{1000 * pct(values, 0.95):>10.0f}")  # fmt: skip
+            print(
+                f"{what:<26}{n:>8,}{1000 * pct(values, 0.5):>10.0f}"
+                f"{1000 * pct(values, 0.95):>10.0f}"
+            )
     print("\nratio 10k / 1k (p50, p95):")
     for what in small:
         r50 = pct(large[what], 0.5) / pct(small[what], 0.5)
@@ -121,8 +127,10 @@ def report(results: dict[int, dict[str, list[float]]]) -> None:
     growth = pct(large["random jump"], 0.5) / pct(small["random jump"], 0.5)
     print("\ngoals:")
     print(f"  first load p95 ≤ 2 s:        {first:.2f} s  {'met' if first <= 2 else 'MISSED'}")
-    print(f"  step change p95 ≤ 200 ms:    {1000 * change:.0f} ms  "
-          f"{'met' if change <= 0.2 else 'MISSED'}")  # fmt: skip
+    print(
+        f"  step change p95 ≤ 200 ms:    {1000 * change:.0f} ms  "
+        f"{'met' if change <= 0.2 else 'MISSED'}"
+    )
     print(f"  no growth with length (≤1.5): {growth:.2f}  {'met' if growth <= 1.5 else 'MISSED'}")
 
 

@@ -68,8 +68,10 @@ def main() -> None:
     for game, task, seed in GAMES:
         engine_ms, actions = engine_step_ms(game, task, seed, args.steps)
         raw_ms = raw_step_ms(game, task, seed, actions)
-        print(f"{game:<10} {len(actions):>5} {engine_ms:>15.2f} {raw_ms:>16.3f} "
-              f"{engine_ms / raw_ms:>6.1f}x")  # fmt: skip
+        print(
+            f"{game:<10} {len(actions):>5} {engine_ms:>15.2f} {raw_ms:>16.3f} "
+            f"{engine_ms / raw_ms:>6.1f}x"
+        )
     print("engine ms/step excludes model wait; the ratio is engine time over the raw game step")
 
 

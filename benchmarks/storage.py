@@ -75,19 +75,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
-        row = write_synthetic_episode(Layout(root), "bench", "nethack", "NetHackChallenge", 0,
-                                      args.steps)  # fmt: skip
+        row = write_synthetic_episode(
+            Layout(root), "bench", "nethack", "NetHackChallenge", 0, args.steps
+        )
         print(f"wrote a {row.steps}-step episode in {time.perf_counter() - t0:.1f} s")
         folder = episode_dir(root, row.episode_id)
-        ours = sum((folder / f).stat().st_size for f in
-                   ("memory_ops.parquet", "memory_snapshots.parquet"))  # fmt: skip
+        ours = sum(
+            (folder / f).stat().st_size for f in ("memory_ops.parquet", "memory_snapshots.parquet")
+        )
         everything = sum(p.stat().st_size for p in folder.glob("*.parquet"))
         baseline_path = root / "snapshots.jsonl"
         write_jsonl_baseline(folder, baseline_path)
         baseline = baseline_path.stat().st_size
         n = row.steps
-        print(f"memory, bytes/step: ours {ours / n:,.0f} (op log + keyframes), "
-              f"baseline {baseline / n:,.0f} (JSON snapshot per step)")  # fmt: skip
+        print(
+            f"memory, bytes/step: ours {ours / n:,.0f} (op log + keyframes), "
+            f"baseline {baseline / n:,.0f} (JSON snapshot per step)"
+        )
         print(f"  ratio baseline/ours: {baseline / ours:.1f}x smaller  (goal >= 10x)")
         print(
             f"whole episode folder (all tables, frames included): {everything / n:,.0f} bytes/step"
@@ -105,8 +109,10 @@ def main() -> None:
             base_ms.append((time.perf_counter() - t) * 1000)
             assert mine == ref, f"memory_at disagrees with the baseline at step {step}"
         (p50, p95), (b50, b95) = percentiles(ours_ms), percentiles(base_ms)
-        print(f"memory_at ms: ours p50 {p50:.1f} p95 {p95:.1f}; "
-              f"baseline p50 {b50:.1f} p95 {b95:.1f}  (goal p95 <= 50 ms)")  # fmt: skip
+        print(
+            f"memory_at ms: ours p50 {p50:.1f} p95 {p95:.1f}; "
+            f"baseline p50 {b50:.1f} p95 {b95:.1f}  (goal p95 <= 50 ms)"
+        )
         print(f"  ratio baseline/ours p95: {b95 / p95:.2f}")
 
 

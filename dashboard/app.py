@@ -33,13 +33,17 @@ pages = {
         st.Page("views/decisions.py", title="Decisions", icon=":material/rule:"),
         st.Page("views/export.py", title="Export", icon=":material/download:"),
     ],
-}  # fmt: skip
+}
 page = st.navigation(pages)
 
 with st.sidebar:
     root = data.data_root()
-    if st.button("Refresh data", key="app.refresh", icon=":material/refresh:",
-                 help="Pick up episodes finished since the page was loaded"):  # fmt: skip
+    if st.button(
+        "Refresh data",
+        key="app.refresh",
+        icon=":material/refresh:",
+        help="Pick up episodes finished since the page was loaded",
+    ):
         data.clear_caches()
     st.caption(f"data: `{root.resolve()}`")
 

@@ -17,10 +17,18 @@ LANES: tuple[tuple[str, str, str, str], ...] = (
 )
 CURSOR_NAME = "current step"
 OP_COLOURS = {
-    "SEARCH": "#1f77b4", "READ": "#6baed6", "TAIL": "#9ecae1", "COUNT": "#c6dbef",
-    "APPEND": "#2ca02c", "WRITE": "#98df8a", "UPSERT": "#17becf", "UPSERT_MAP": "#9edae5",
-    "CREATE": "#bcbd22", "REPLACE": "#ff7f0e", "DELETE": "#d62728",
-}  # fmt: skip
+    "SEARCH": "#1f77b4",
+    "READ": "#6baed6",
+    "TAIL": "#9ecae1",
+    "COUNT": "#c6dbef",
+    "APPEND": "#2ca02c",
+    "WRITE": "#98df8a",
+    "UPSERT": "#17becf",
+    "UPSERT_MAP": "#9edae5",
+    "CREATE": "#bcbd22",
+    "REPLACE": "#ff7f0e",
+    "DELETE": "#d62728",
+}
 
 
 def progression_figure(df: pd.DataFrame) -> go.Figure:
@@ -54,10 +62,13 @@ def ops_per_step_figure(stats: pd.DataFrame) -> go.Figure:
     order = [k for k in OP_COLOURS if k in kinds] + [k for k in kinds if k not in OP_COLOURS]
     for kind in order:
         fig.add_bar(
-            y=stats["run"], x=stats[f"{kind} /step"], orientation="h", name=kind,
-            marker_color=OP_COLOURS.get(kind), hovertemplate=f"%{{y}}<br>%{{x:.2f}} {kind} "
-            "per step<extra></extra>",
-        )  # fmt: skip
+            y=stats["run"],
+            x=stats[f"{kind} /step"],
+            orientation="h",
+            name=kind,
+            marker_color=OP_COLOURS.get(kind),
+            hovertemplate=f"%{{y}}<br>%{{x:.2f}} {kind} per step<extra></extra>",
+        )
     fig.update_layout(
         barmode="stack",
         height=110 + 34 * len(stats),
@@ -109,9 +120,13 @@ def timeline_figure(tl: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(range=[0, 100], title_text="prog. %", row=1, col=1, fixedrange=True)
     lanes = [label for _c, label, _col, _s in LANES]
     fig.update_yaxes(
-        categoryorder="array", categoryarray=lanes[::-1], row=2, col=1, fixedrange=True,
+        categoryorder="array",
+        categoryarray=lanes[::-1],
+        row=2,
+        col=1,
+        fixedrange=True,
         range=[-0.5, len(lanes) - 0.5],
-    )  # fmt: skip
+    )
     fig.update_xaxes(title_text="step", row=2, col=1)
     fig.update_layout(
         height=260,
@@ -128,7 +143,14 @@ def set_cursor(fig: go.Figure, step: int) -> None:
     """Move the vertical current-step line (one shape across both rows)."""
     fig.layout.shapes = [
         {
-            "type": "line", "name": CURSOR_NAME, "xref": "x", "yref": "paper", "x0": step,
-            "x1": step, "y0": 0, "y1": 1, "line": {"color": "#333", "width": 1.5, "dash": "dot"},
+            "type": "line",
+            "name": CURSOR_NAME,
+            "xref": "x",
+            "yref": "paper",
+            "x0": step,
+            "x1": step,
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": "#333", "width": 1.5, "dash": "dot"},
         }
-    ]  # fmt: skip
+    ]

@@ -38,9 +38,22 @@ READ_KINDS = ("SEARCH", "READ", "TAIL")
 WRITE_KINDS = ("APPEND", "WRITE", "CREATE", "UPSERT", "UPSERT_MAP", "REPLACE", "DELETE")
 MAX_BINS = 500  # timeline points, whatever the episode length
 STEP_COLUMNS = [
-    "step", "observation", "action", "raw_action", "action_valid", "reward", "done",
-    "progression", "warnings", "n_ops", "n_writes", "tokens_in", "tokens_out", "llm_ms", "env_ms",
-]  # fmt: skip
+    "step",
+    "observation",
+    "action",
+    "raw_action",
+    "action_valid",
+    "reward",
+    "done",
+    "progression",
+    "warnings",
+    "n_ops",
+    "n_writes",
+    "tokens_in",
+    "tokens_out",
+    "llm_ms",
+    "env_ms",
+]
 OP_COLUMNS = ["step", "seq", "phase", "turn", "kind", "file", "args", "ok", "hits", "result"]
 MemoryView = dict[str, tuple[list[str], list[int]]]  # file → (lines, the step that wrote each)
 
@@ -118,13 +131,20 @@ def runs_table(root: str, token: str) -> pd.DataFrame:
         tasks, wall = extra.get(s.run_id, ([], 0.0))
         rows.append(
             {
-                "run": s.run_id, "status": s.status, "game": s.game, "tasks": ", ".join(tasks),
-                "scaffold": s.scaffold_id, "model": s.client,
-                "episodes": f"{s.episodes} / {s.planned}", "progression": s.overall.mean,
-                "± se": s.overall.stderr, "tokens": s.tokens,
-                "wall time (s)": round(float(wall), 1), "errors": s.errors,
+                "run": s.run_id,
+                "status": s.status,
+                "game": s.game,
+                "tasks": ", ".join(tasks),
+                "scaffold": s.scaffold_id,
+                "model": s.client,
+                "episodes": f"{s.episodes} / {s.planned}",
+                "progression": s.overall.mean,
+                "± se": s.overall.stderr,
+                "tokens": s.tokens,
+                "wall time (s)": round(float(wall), 1),
+                "errors": s.errors,
             }
-        )  # fmt: skip
+        )
     return pd.DataFrame(rows)
 
 
@@ -156,8 +176,16 @@ def progression_by_version(root: str, token: str) -> pd.DataFrame:
     for (game, scaffold), values in sorted(groups.items()):
         s = game_mean(by_task(values))
         version = scaffold.removeprefix(f"{game}-")
-        out.append({"game": game, "scaffold": scaffold, "version": version, "mean": s.mean,
-                    "se": s.stderr, "episodes": s.n})  # fmt: skip
+        out.append(
+            {
+                "game": game,
+                "scaffold": scaffold,
+                "version": version,
+                "mean": s.mean,
+                "se": s.stderr,
+                "episodes": s.n,
+            }
+        )
     return pd.DataFrame(out, columns=["game", "scaffold", "version", "mean", "se", "episodes"])
 
 
@@ -320,10 +348,17 @@ def _load_episode(folder: str, mtime: int) -> EpisodeData:
     events = {k: step_index[v > 0] for k, v in flags.items()}
     events["warning"] = step_index[(flags["stuck"] + flags["oscillation"]) > 0]
     return EpisodeData(
-        folder, mtime, steps, step_index, ops, op_steps, events,
-        _read_index(ops), _bin_timeline(step_index, steps, flags),
+        folder,
+        mtime,
+        steps,
+        step_index,
+        ops,
+        op_steps,
+        events,
+        _read_index(ops),
+        _bin_timeline(step_index, steps, flags),
         np.cumsum(steps.column("reward").to_numpy()),
-    )  # fmt: skip
+    )
 
 
 def _step_flags(steps: pa.Table, ops: pa.Table) -> dict[str, np.ndarray]:

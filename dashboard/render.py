@@ -23,14 +23,37 @@ _ESCAPES = {ch: f"&#{ord(ch)};" for ch in _SPECIAL}
 TTY_ROWS, TTY_COLS = 24, 80
 # NLE colour codes 0–15 (the 8 bit is "bright"); 0 drawn dark grey so it stays visible on black.
 TTY_PALETTE: tuple[str, ...] = (
-    "#5c6370", "#e06c75", "#7ec16e", "#c8a25a", "#5f8fe0", "#c678dd", "#56b6c2", "#d0d0d0",
-    "#8a8f98", "#ff9e3b", "#a6f28f", "#f5e35b", "#82aaff", "#ff8fe5", "#8ff0ff", "#ffffff",
-)  # fmt: skip
+    "#5c6370",
+    "#e06c75",
+    "#7ec16e",
+    "#c8a25a",
+    "#5f8fe0",
+    "#c678dd",
+    "#56b6c2",
+    "#d0d0d0",
+    "#8a8f98",
+    "#ff9e3b",
+    "#a6f28f",
+    "#f5e35b",
+    "#82aaff",
+    "#ff8fe5",
+    "#8ff0ff",
+    "#ffffff",
+)
 
 OP_NAMES = (
-    "SEARCH", "READ", "TAIL", "COUNT", "APPEND", "WRITE", "CREATE", "UPSERT", "UPSERT_MAP",
-    "REPLACE", "DELETE",
-)  # fmt: skip
+    "SEARCH",
+    "READ",
+    "TAIL",
+    "COUNT",
+    "APPEND",
+    "WRITE",
+    "CREATE",
+    "UPSERT",
+    "UPSERT_MAP",
+    "REPLACE",
+    "DELETE",
+)
 READ_OPS = frozenset({"SEARCH", "READ", "TAIL", "COUNT"})
 _TAG = re.compile(r"<\|?[ \t]*(/?)[ \t]*([A-Za-z][A-Za-z0-9_-]{0,39})[ \t]*\|?>")
 _TAG_NAMES = frozenset(OP_NAMES) | {"ACTION", "DONE", "END"}
@@ -313,9 +336,12 @@ def render_step_html(row: Mapping[str, Any], total_reward: float, n_steps: int) 
         ("action", action),
         ("reward", f"<b>{row['reward']:+g}</b> <span class='am-dim'>sum {total_reward:+g}</span>"),
         ("progression", f"<b>{100 * row['progression']:.1f}%</b>"),
-        ("cost", f"{row.get('tokens_in', 0)} + {row.get('tokens_out', 0)} tokens · "
-                 f"{row.get('llm_ms', 0.0) / 1000:.1f} s LLM"),
-    ]  # fmt: skip
+        (
+            "cost",
+            f"{row.get('tokens_in', 0)} + {row.get('tokens_out', 0)} tokens · "
+            f"{row.get('llm_ms', 0.0) / 1000:.1f} s LLM",
+        ),
+    ]
     rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
     warnings = "".join(
         f'<span class="am-warn">{escape_text(w)}</span>' for w in row.get("warnings") or []

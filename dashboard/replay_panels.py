@@ -24,8 +24,12 @@ from dashboard.render import (
 )
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0)
-JUMPS = (("reward", "reward"), ("invalid", "invalid action"), ("write", "memory write"),
-         ("warning", "warning"))  # fmt: skip
+JUMPS = (
+    ("reward", "reward"),
+    ("invalid", "invalid action"),
+    ("write", "memory write"),
+    ("warning", "warning"),
+)
 PHASES = {"log": "LOG", "plan": "PLAN", "action": "ACTION"}
 
 
@@ -33,31 +37,69 @@ def controls(ep: EpisodeData, step: int) -> None:
     """Previous / next, the step slider, go-to, jumps to the next event, and playback."""
     last = ep.n_steps - 1
     cols = st.columns([0.6, 0.6, 8, 0.6, 1.4], vertical_alignment="bottom")
-    cols[0].button("", icon=":material/chevron_left:", key="replay.prev", shortcut="Left",
-                   help="Previous step (←)", on_click=rs.set_step, args=(step - 1,),
-                   disabled=step <= 0)  # fmt: skip
-    cols[1].button("", icon=":material/chevron_right:", key="replay.next", shortcut="Right",
-                   help="Next step (→)", on_click=rs.set_step, args=(step + 1,),
-                   disabled=step >= last)  # fmt: skip
+    cols[0].button(
+        "",
+        icon=":material/chevron_left:",
+        key="replay.prev",
+        shortcut="Left",
+        help="Previous step (←)",
+        on_click=rs.set_step,
+        args=(step - 1,),
+        disabled=step <= 0,
+    )
+    cols[1].button(
+        "",
+        icon=":material/chevron_right:",
+        key="replay.next",
+        shortcut="Right",
+        help="Next step (→)",
+        on_click=rs.set_step,
+        args=(step + 1,),
+        disabled=step >= last,
+    )
     if last > 0:
         rs.sync_widget("replay.w_step", step)
-        cols[2].slider("Step", 0, last, key="replay.w_step", on_change=rs.from_widget,
-                       args=(rs.STEP, "replay.w_step"), label_visibility="collapsed")  # fmt: skip
+        cols[2].slider(
+            "Step",
+            0,
+            last,
+            key="replay.w_step",
+            on_change=rs.from_widget,
+            args=(rs.STEP, "replay.w_step"),
+            label_visibility="collapsed",
+        )
     rs.sync_widget("replay.w_goto", step)
-    cols[4].number_input("Go to step", 0, max(last, 0), key="replay.w_goto",
-                         on_change=rs.from_widget, args=(rs.STEP, "replay.w_goto"))  # fmt: skip
+    cols[4].number_input(
+        "Go to step",
+        0,
+        max(last, 0),
+        key="replay.w_goto",
+        on_change=rs.from_widget,
+        args=(rs.STEP, "replay.w_goto"),
+    )
     jumps = st.columns([1.2, 1.2, 1.4, 1.4, 1.5, 0.4, 1.0, 1.3], vertical_alignment="center")
     jumps[0].caption("Jump to next:")
     for col, (kind, label) in zip(jumps[1:5], JUMPS, strict=True):
         target = ep.next_event(kind, step)
-        col.button(label, key=f"replay.next_{kind}", on_click=rs.set_step, args=(target,),
-                   disabled=target is None, icon=":material/arrow_forward:",
-                   help=f"Step {target}" if target is not None else f"No {label} after this step",
-                   width="stretch")  # fmt: skip
+        col.button(
+            label,
+            key=f"replay.next_{kind}",
+            on_click=rs.set_step,
+            args=(target,),
+            disabled=target is None,
+            icon=":material/arrow_forward:",
+            help=f"Step {target}" if target is not None else f"No {label} after this step",
+            width="stretch",
+        )
     playing = jumps[6].toggle("Play", key="replay.play", disabled=step >= last)
-    speed = jumps[7].selectbox("Speed", SPEEDS, index=2, key="replay.speed",
-                               format_func=lambda s: f"{s:g} steps/s",
-                               label_visibility="collapsed")  # fmt: skip
+    speed = jumps[7].selectbox(
+        "Speed",
+        SPEEDS,
+        index=2,
+        key="replay.speed",
+        format_func=lambda s: f"{s:g} steps/s",
+        label_visibility="collapsed",
+    )
     if playing and step < last:
         st.fragment(run_every=1.0 / speed)(rs.tick)(last, speed)
 
@@ -70,8 +112,13 @@ def timeline(ep: EpisodeData, step: int) -> None:
         st.session_state["replay.figure"] = cached
     fig = cached[1]
     set_cursor(fig, step)
-    st.plotly_chart(fig, key=rs.TIMELINE, on_select=rs.timeline_clicked,
-                    selection_mode="points", config={"displayModeBar": False})  # fmt: skip
+    st.plotly_chart(
+        fig,
+        key=rs.TIMELINE,
+        on_select=rs.timeline_clicked,
+        selection_mode="points",
+        config={"displayModeBar": False},
+    )
 
 
 def frame(ep: EpisodeData, step: int) -> None:
@@ -178,9 +225,14 @@ def _compare(ep: EpisodeData, now: MemoryView, step: int) -> None:
     other = st.session_state.get(rs.COMPARE)
     other = -1 if other is None else max(-1, min(int(other), ep.n_steps - 1))
     rs.sync_widget("replay.w_compare", other)
-    st.number_input("Compare with step (−1: the initial files)", -1, ep.n_steps - 1,
-                    key="replay.w_compare", on_change=rs.from_widget,
-                    args=(rs.COMPARE, "replay.w_compare"))  # fmt: skip
+    st.number_input(
+        "Compare with step (−1: the initial files)",
+        -1,
+        ep.n_steps - 1,
+        key="replay.w_compare",
+        on_change=rs.from_widget,
+        args=(rs.COMPARE, "replay.w_compare"),
+    )
     then = data.memory_at_step(ep.folder, ep.mtime, other)
     old, new = (then, now) if other <= step else (now, then)
     lo, hi = sorted((other, step))

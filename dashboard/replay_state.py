@@ -15,8 +15,12 @@ import pandas as pd
 import streamlit as st
 
 RUN, EPISODE, STEP, COMPARE = "replay.run", "replay.episode", "replay.step", "replay.compare"
-FILTERS = {"game": "replay.f_game", "task": "replay.f_task", "seed": "replay.f_seed",
-           "outcome": "replay.f_outcome"}  # fmt: skip
+FILTERS = {
+    "game": "replay.f_game",
+    "task": "replay.f_task",
+    "seed": "replay.f_seed",
+    "outcome": "replay.f_outcome",
+}
 URL_KEYS = ("run", "episode", "step", "compare")
 _URL_SEEN = "replay.url"  # the query params this page last wrote or adopted
 _LAST_TICK = "replay.last_tick"

@@ -13,10 +13,24 @@ import pytest
 from automem_core.store.reader import connect
 
 CMD = [
-    sys.executable, "-m", "automem_core.cli", "run", "--game", "minihack",
-    "--tasks", "MazeWalk-15x15", "--seeds", "0-5", "--max-steps", "60",
-    "--concurrency", "2", "--quiet", "--run-id", "killme",
-]  # fmt: skip
+    sys.executable,
+    "-m",
+    "automem_core.cli",
+    "run",
+    "--game",
+    "minihack",
+    "--tasks",
+    "MazeWalk-15x15",
+    "--seeds",
+    "0-5",
+    "--max-steps",
+    "60",
+    "--concurrency",
+    "2",
+    "--quiet",
+    "--run-id",
+    "killme",
+]
 
 
 def _published(data: Path) -> list[Path]:
@@ -41,8 +55,9 @@ def test_sigkill_mid_run_then_resume_finishes_without_duplicates(tmp_path):
         if ".partial" not in path.parts:
             pq.read_table(path)  # every published file reads cleanly
 
-    out = subprocess.run([*CMD, "--data", str(tmp_path)], env=env, capture_output=True,
-                         text=True, timeout=300)  # fmt: skip
+    out = subprocess.run(
+        [*CMD, "--data", str(tmp_path)], env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     assert f"{done_before} already finished" in out.stdout
     con = connect(tmp_path)

@@ -49,13 +49,22 @@ def test_openai_episode_with_faults_completes_and_keeps_no_secret(tmp_path: Path
     with LocalServer(ScriptedPlayer()) as server:
         url = server.start()
         model = ModelConfig(
-            base_url=url, model="scripted", timeout_s=0.5, max_retries=3,
-            backoff_base_s=0.01, backoff_max_s=0.05,
-        )  # fmt: skip
+            base_url=url,
+            model="scripted",
+            timeout_s=0.5,
+            max_retries=3,
+            backoff_base_s=0.01,
+            backoff_max_s=0.05,
+        )
         cfg = RunConfig(
-            game="minihack", tasks=["MazeWalk-15x15"], seeds=[0], data=tmp_path,
-            model=model, max_steps=8, concurrency=1,
-        )  # fmt: skip
+            game="minihack",
+            tasks=["MazeWalk-15x15"],
+            seeds=[0],
+            data=tmp_path,
+            model=model,
+            max_steps=8,
+            concurrency=1,
+        )
         import asyncio
 
         result = asyncio.run(run(cfg, progress=False))

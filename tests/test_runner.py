@@ -29,8 +29,22 @@ def _actions(data, run_id):
 
 def test_dead_endpoint_fails_the_run_at_once_in_one_line(tmp_path, capsys):
     url = f"http://127.0.0.1:{_closed_port()}/v1"
-    code = main(["run", "--game", "minihack", "--tasks", "Corridor-R3", "--base-url", url,
-                 "--model", "m", "--data", str(tmp_path), "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "run",
+            "--game",
+            "minihack",
+            "--tasks",
+            "Corridor-R3",
+            "--base-url",
+            url,
+            "--model",
+            "m",
+            "--data",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.startswith(f"error: cannot reach {url}") and "--base-url" in err
@@ -62,8 +76,14 @@ class FlakyEnv:
 @pytest.mark.slow
 def test_a_failing_episode_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(runner_mod, "make_env", lambda *a: FlakyEnv(make_env(*a)))
-    cfg = RunConfig(game="minihack", tasks=["MazeWalk-15x15"], seeds=[0, 1, 2], data=tmp_path,
-                    max_steps=12, concurrency=3)  # fmt: skip
+    cfg = RunConfig(
+        game="minihack",
+        tasks=["MazeWalk-15x15"],
+        seeds=[0, 1, 2],
+        data=tmp_path,
+        max_steps=12,
+        concurrency=3,
+    )
     result = asyncio.run(run(cfg, progress=False))
     by_seed = {e.seed: e for e in result.episodes}
     assert by_seed[1].status == "error" and "the game crashed" in by_seed[1].error
@@ -81,8 +101,9 @@ def test_a_failing_episode_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch
 def test_worker_processes_play_the_same_episodes_as_one_process(tmp_path):
     base = dict(game="minihack", tasks=["MazeWalk-15x15"], seeds=[0, 1, 2, 3], max_steps=15)
     one = asyncio.run(run(RunConfig(data=tmp_path / "a", **base), progress=False))
-    two = asyncio.run(run(RunConfig(data=tmp_path / "b", workers=2, concurrency=4, **base),
-                          progress=False))  # fmt: skip
+    two = asyncio.run(
+        run(RunConfig(data=tmp_path / "b", workers=2, concurrency=4, **base), progress=False)
+    )
     assert len(two.episodes) == 4 and all(e.status == "ok" for e in two.episodes)
     assert _actions(tmp_path / "a", one.run_id) == _actions(tmp_path / "b", two.run_id)
 

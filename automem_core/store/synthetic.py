@@ -65,31 +65,55 @@ _NLE_THINGS = ("stairs down", "fountain", "door", "jackal", "newt", "dead end", 
 GAMES: dict[str, GameSpec] = {
     "crafter": GameSpec(
         "png",
-        {"map_notes": 60, "crafting_progress": 40, "survival_log": 80, "actions_log": 50,
-         "strategy": 30, "status": 20},
+        {
+            "map_notes": 60,
+            "crafting_progress": 40,
+            "survival_log": 80,
+            "actions_log": 50,
+            "strategy": 30,
+            "status": 20,
+        },
         ("map_notes", "crafting_progress"),
-        {"strategy": "Drink at water and eat cows before vitals fall below 4.\n"
-                     "Collect wood first, place a table, then make a wood pickaxe."},
-        "Move {}", ("Do", "Noop", "Sleep", "Place Table", "Make Wood Pickaxe"), "Noop",
+        {
+            "strategy": "Drink at water and eat cows before vitals fall below 4.\n"
+            "Collect wood first, place a table, then make a wood pickaxe."
+        },
+        "Move {}",
+        ("Do", "Noop", "Sleep", "Place Table", "Make Wood Pickaxe"),
+        "Noop",
         _CRAFTER_THINGS,
     ),
     "nethack": GameSpec(
         "tty",
-        {"dungeon_map": 120, "monster_encounters": 80, "inventory": 52, "actions_log": 50,
-         "strategy": 30, "status": 20},
+        {
+            "dungeon_map": 120,
+            "monster_encounters": 80,
+            "inventory": 52,
+            "actions_log": 50,
+            "strategy": 30,
+            "status": 20,
+        },
         ("dungeon_map", "inventory"),
-        {"strategy": "Explore to find the stairs down (>), note their position, then go down.",
-         "inventory": "a: a +1 long sword (weapon in hand)\nb: an uncursed +3 small shield"},
-        "{}", ("search", "down", "eat", "pickup", "esc"), "esc", _NLE_THINGS,
+        {
+            "strategy": "Explore to find the stairs down (>), note their position, then go down.",
+            "inventory": "a: a +1 long sword (weapon in hand)\nb: an uncursed +3 small shield",
+        },
+        "{}",
+        ("search", "down", "eat", "pickup", "esc"),
+        "esc",
+        _NLE_THINGS,
     ),
     "minihack": GameSpec(
         "tty",
         {"dungeon_map": 120, "actions_log": 50, "strategy": 30, "status": 20},
         ("dungeon_map",),
         {"strategy": "Find the stairs down (>) and walk onto them."},
-        "{}", ("search", "esc"), "north", _NLE_THINGS,
+        "{}",
+        ("search", "esc"),
+        "north",
+        _NLE_THINGS,
     ),
-}  # fmt: skip
+}
 
 
 def synthetic_episode_id(run_id: str, task: str, seed: int) -> str:
@@ -168,9 +192,14 @@ def _dungeon(rng: random.Random, w: int, h: int) -> tuple[list[list[str]], tuple
 
 
 _TILE_RGB = {
-    "grass": (90, 158, 58), "sand": (217, 197, 139), "water": (63, 118, 201),
-    "tree": (46, 107, 42), "stone": (139, 139, 139), "coal": (70, 70, 70), "table": (150, 100, 50),
-}  # fmt: skip
+    "grass": (90, 158, 58),
+    "sand": (217, 197, 139),
+    "water": (63, 118, 201),
+    "tree": (46, 107, 42),
+    "stone": (139, 139, 139),
+    "coal": (70, 70, 70),
+    "table": (150, 100, 50),
+}
 
 
 def _crafter_png(world: World, inventory: dict[str, int], vitals: dict[str, int]) -> bytes:
@@ -212,8 +241,9 @@ def _tty_bytes(world: World, status: str) -> bytes:
     rows += ["Agent the Stripling   St:17 Dx:13 Co:18 In:7 Wi:10 Ch:8 Lawful", status]
     rows[0] = "Hello Agent, welcome to NetHack!  You are a lawful human Valkyrie."
     chars = "".join(r[:80].ljust(80) for r in rows[:24]).encode("ascii", errors="replace")
-    colours = bytes(7 if i < 80 or i >= 22 * 80 else _TTY_COLOURS.get(chr(c), 7)
-                    for i, c in enumerate(chars))  # fmt: skip
+    colours = bytes(
+        7 if i < 80 or i >= 22 * 80 else _TTY_COLOURS.get(chr(c), 7) for i, c in enumerate(chars)
+    )
     return chars + colours
 
 
@@ -222,9 +252,19 @@ _SYSTEM = (
     "files. LOG: record what is worth remembering, then <|DONE|>. PLAN: consult memory with "
     "SEARCH, READ, TAIL or COUNT, then commit one action with <|ACTION|>name<|END|>."
 )
-_NLE_NAMES = {">": "stairs down", "{": "fountain", "+": "doorway", "d": "jackal", "F": "lichen",
-              "$": "gold piece", ")": "long sword", "-": "horizontal wall", "|": "vertical wall",
-              "#": "corridor", "%": "food ration"}  # fmt: skip
+_NLE_NAMES = {
+    ">": "stairs down",
+    "{": "fountain",
+    "+": "doorway",
+    "d": "jackal",
+    "F": "lichen",
+    "$": "gold piece",
+    ")": "long sword",
+    "-": "horizontal wall",
+    "|": "vertical wall",
+    "#": "corridor",
+    "%": "food ration",
+}
 _NLE_DLVL = (0.0, 0.01539, 0.01754, 0.02122, 0.02648, 0.03543, 0.04846)
 
 
@@ -234,8 +274,10 @@ class _Episode:
     def __init__(self, game: str, seed: int, eid: str, rng: random.Random, writer: EpisodeWriter):
         self.game, self.seed, self.eid, self.rng, self.writer = game, seed, eid, rng, writer
         self.spec = spec = GAMES[game]
-        policies = {n: FilePolicy(cap, "drop_oldest", n in spec.keyed, n != "status")
-                    for n, cap in spec.files.items()}  # fmt: skip
+        policies = {
+            n: FilePolicy(cap, "drop_oldest", n in spec.keyed, n != "status")
+            for n, cap in spec.files.items()
+        }
         map_file = "dungeon_map" if "dungeon_map" in spec.files else None
         default = FilePolicy(200, "drop_oldest")
         self.files = MemoryFiles(writer.memory_dir, MemoryLimits(), policies, default, map_file)
@@ -253,22 +295,48 @@ class _Episode:
     def observation(self, step: int) -> str:
         near, pos = self.world.nearby(), self.world.pos
         if self.game == "crafter":
-            seen = [f"- {t} {abs(dx) + abs(dy)} steps to your {'north' if dy < 0 else 'south'}-"
-                    f"{'west' if dx < 0 else 'east'}" for t, dx, dy in near]  # fmt: skip
+            seen = [
+                f"- {t} {abs(dx) + abs(dy)} steps to your {'north' if dy < 0 else 'south'}-"
+                f"{'west' if dx < 0 else 'east'}"
+                for t, dx, dy in near
+            ]
             inv = [f"- {k}: {v}" for k, v in self.inventory.items() if v]
-            return "\n".join(["You see:", *(seen or ["- nothing of note"]), "",
-                              "You face grass at your front.", "", "Your status:",
-                              *(f"- {k}: {v}/9" for k, v in self.vitals.items()), "",
-                              "Your inventory:",
-                              *(inv or ["You have nothing in your inventory."])])  # fmt: skip
-        lang = [f"{_NLE_NAMES.get(t, t)} {'adjacent' if abs(dx) + abs(dy) == 1 else 'near'} "
-                f"{'north' if dy < 0 else 'south'}{'west' if dx < 0 else 'east'}"
-                for t, dx, dy in near]  # fmt: skip
+            return "\n".join(
+                [
+                    "You see:",
+                    *(seen or ["- nothing of note"]),
+                    "",
+                    "You face grass at your front.",
+                    "",
+                    "Your status:",
+                    *(f"- {k}: {v}/9" for k, v in self.vitals.items()),
+                    "",
+                    "Your inventory:",
+                    *(inv or ["You have nothing in your inventory."]),
+                ]
+            )
+        lang = [
+            f"{_NLE_NAMES.get(t, t)} {'adjacent' if abs(dx) + abs(dy) == 1 else 'near'} "
+            f"{'north' if dy < 0 else 'south'}{'west' if dx < 0 else 'east'}"
+            for t, dx, dy in near
+        ]
         tty = _tty_bytes(self.world, self.status_line(step))
         rows = [tty[i * 80 : (i + 1) * 80].decode("ascii").rstrip() for i in range(1, 24)]
         cursor = f"Yourself a valkyrie (x={pos[0]}, y={pos[1]})"
-        return "\n".join(["message:", "", "language observation:", *lang, "", "cursor:", cursor,
-                          "", "map:", *rows])  # fmt: skip
+        return "\n".join(
+            [
+                "message:",
+                "",
+                "language observation:",
+                *lang,
+                "",
+                "cursor:",
+                cursor,
+                "",
+                "map:",
+                *rows,
+            ]
+        )
 
     def status_line(self, step: int) -> str:
         return f"Dlvl:{self.level + 1} $:0 HP:14(14) Pw:4(4) AC:6 Xp:1/0 T:{step + 1}"
@@ -309,8 +377,11 @@ class _Episode:
 
     def log_phase(self, step: int, obs: str, last: str) -> None:
         ops = [f"<|APPEND|>actions_log|step {step - 1}: {last}<|END|>"]
-        ops += [f"<|APPEND|>notes|{line}<|END|>" for s, line in
-                ((SCRIPT_STEP, SCRIPT_LINE), (BOLD_STEP, BOLD_LINE)) if s == step]  # fmt: skip
+        ops += [
+            f"<|APPEND|>notes|{line}<|END|>"
+            for s, line in ((SCRIPT_STEP, SCRIPT_LINE), (BOLD_STEP, BOLD_LINE))
+            if s == step
+        ]
         for thing, dx, dy in self.world.nearby():
             x, y = self.world.pos[0] + dx, self.world.pos[1] + dy
             previous = self.seen.get(thing)
@@ -329,14 +400,21 @@ class _Episode:
         if self.rng.random() < 0.02:
             target = self.rng.choice(self.spec.things)
             ops.append(f"<|WRITE|>strategy|Head for the nearest {target}.\nAvoid circles.<|END|>")
-        user = f"[LOG phase] Step {step}.\nPrevious action: {last}\n\nObservation:\n{obs}\n\n" \
-               f"Memory files:\n{self.index()}"  # fmt: skip
+        user = (
+            f"[LOG phase] Step {step}.\nPrevious action: {last}\n\nObservation:\n{obs}\n\n"
+            f"Memory files:\n{self.index()}"
+        )
         text = "Recording what happened.\n" + "\n".join(ops) + "\n<|DONE|>"
         self.turn(step, "log", 0, [{"role": "user", "content": user}], text)
 
     def plan_phase(self, step: int, obs: str, warnings: list[str]) -> str | None:
-        user = [{"role": "user", "content": f"[PLAN phase] Step {step}.\n\nObservation:\n{obs}"
-                 f"\n\nMemory files:\n{self.index()}\n" + "\n".join(warnings)}]  # fmt: skip
+        user = [
+            {
+                "role": "user",
+                "content": f"[PLAN phase] Step {step}.\n\nObservation:\n{obs}"
+                f"\n\nMemory files:\n{self.index()}\n" + "\n".join(warnings),
+            }
+        ]
         target = self.rng.choice(self.spec.things)
         ops = [f"<|SEARCH|>{self.spec.keyed[0]}|{target}<|END|>"]
         ops += ["<|TAIL|>actions_log|3<|END|>"] if step % 7 == 3 else []
@@ -348,8 +426,10 @@ class _Episode:
             )
             return parsed.action
         _, results = self.turn(step, "plan", 0, user, f"Where is the {target}?\n" + "\n".join(ops))
-        user += [{"role": "assistant", "content": "\n".join(ops)},
-                 {"role": "user", "content": "\n\n".join(r.text for r in results)}]  # fmt: skip
+        user += [
+            {"role": "assistant", "content": "\n".join(ops)},
+            {"role": "user", "content": "\n\n".join(r.text for r in results)},
+        ]
         parsed, _ = self.turn(step, "plan", 1, user, f"I will go on.\n<|ACTION|>{raw}<|END|>")
         return parsed.action
 
@@ -357,8 +437,11 @@ class _Episode:
         """Play ``action``: (reward, progression, what happened)."""
         direction = next((d for d, a in self.moves.items() if a == action), None)
         self.bumped = direction is not None and not self.world.move(direction)
-        outcome = "nothing happened" if direction is None else (
-            f"blocked to the {direction}" if self.bumped else f"moved {direction}")  # fmt: skip
+        outcome = (
+            "nothing happened"
+            if direction is None
+            else (f"blocked to the {direction}" if self.bumped else f"moved {direction}")
+        )
         if self.game == "crafter":
             if self.rng.random() < 0.03 * (1 - progress) ** 3:
                 self.inventory["wood"] += 1
@@ -372,9 +455,16 @@ class _Episode:
 
 
 def write_synthetic_episode(
-    layout: Layout, run_id: str, game: str, task: str, seed: int, steps: int,
-    keyframe_every: int = 200, fail_at: int | None = None, scaffold_id: str | None = None,
-) -> EpisodeRow:  # fmt: skip
+    layout: Layout,
+    run_id: str,
+    game: str,
+    task: str,
+    seed: int,
+    steps: int,
+    keyframe_every: int = 200,
+    fail_at: int | None = None,
+    scaffold_id: str | None = None,
+) -> EpisodeRow:
     """Play and publish one scripted episode; ``fail_at`` makes it end as an error row there."""
     scaffold_id = scaffold_id or f"{game}-v0"
     eid = synthetic_episode_id(run_id, task, seed)
@@ -386,28 +476,51 @@ def write_synthetic_episode(
     totals = dict.fromkeys(("reward", "invalid", "calls", "tokens_in", "tokens_out", "ms"), 0.0)
     progression, notice, last, done = 0.0, "", "none", False
     for step in range(steps if fail_at is None else fail_at):
-        progression, notice, last, done = _step(ep, step, steps, keyframe_every, progression,
-                                                notice, last, totals)  # fmt: skip
+        progression, notice, last, done = _step(
+            ep, step, steps, keyframe_every, progression, notice, last, totals
+        )
     error = None if fail_at is None else f"RuntimeError: synthetic failure at step {fail_at}"
     row = EpisodeRow(
-        episode_id=eid, run_id=run_id, game=game, task=task, seed=seed, scaffold_id=scaffold_id,
-        scaffold_hash="synthetic", memory_client=CLIENT, action_client=CLIENT,
-        status="ok" if error is None else "error", error=error,
+        episode_id=eid,
+        run_id=run_id,
+        game=game,
+        task=task,
+        seed=seed,
+        scaffold_id=scaffold_id,
+        scaffold_hash="synthetic",
+        memory_client=CLIENT,
+        action_client=CLIENT,
+        status="ok" if error is None else "error",
+        error=error,
         end_reason="error" if error else ("done" if done else "max_steps"),
-        steps=steps if fail_at is None else fail_at, total_reward=totals["reward"],
-        progression=progression, invalid_actions=int(totals["invalid"]),
-        tokens_in=int(totals["tokens_in"]), tokens_out=int(totals["tokens_out"]),
-        llm_calls=int(totals["calls"]), retries=0, wall_s=totals["ms"] / 1000,
-        started_at=_AT, finished_at=_AT, parent_episode_id=None, fork_step=None,
-    )  # fmt: skip
+        steps=steps if fail_at is None else fail_at,
+        total_reward=totals["reward"],
+        progression=progression,
+        invalid_actions=int(totals["invalid"]),
+        tokens_in=int(totals["tokens_in"]),
+        tokens_out=int(totals["tokens_out"]),
+        llm_calls=int(totals["calls"]),
+        retries=0,
+        wall_s=totals["ms"] / 1000,
+        started_at=_AT,
+        finished_at=_AT,
+        parent_episode_id=None,
+        fork_step=None,
+    )
     writer.commit(row)
     return row
 
 
 def _step(
-    ep: _Episode, step: int, steps: int, keyframe_every: int, progression: float, notice: str,
-    last: str, totals: dict[str, float],
-) -> tuple[float, str, str, bool]:  # fmt: skip
+    ep: _Episode,
+    step: int,
+    steps: int,
+    keyframe_every: int,
+    progression: float,
+    notice: str,
+    last: str,
+    totals: dict[str, float],
+) -> tuple[float, str, str, bool]:
     """One step as the agent runs it: frame, status helper, LOG, PLAN, validated action."""
     obs = ep.observation(step)
     ep.history.record(obs, ep.world.pos)
@@ -428,14 +541,37 @@ def _step(
     reward, progression = (1.0, 1.0) if done else (reward, progression)
     c = ep.rec.start_step()
     env_ms = ep.rng.uniform(0.2, 3.0)
-    ep.writer.add("steps", StepRow(
-        ep.eid, step, text, action, None if valid else raw, valid, reward, done, progression,
-        warnings, c.n_log_turns, c.n_plan_turns, c.n_ops, c.n_writes, c.tokens_in,
-        c.tokens_out, c.llm_ms, env_ms,
-    ))  # fmt: skip
-    for key, value in (("reward", reward), ("invalid", not valid), ("calls", c.llm_calls),
-                       ("tokens_in", c.tokens_in), ("tokens_out", c.tokens_out),
-                       ("ms", c.llm_ms + env_ms)):  # fmt: skip
+    ep.writer.add(
+        "steps",
+        StepRow(
+            ep.eid,
+            step,
+            text,
+            action,
+            None if valid else raw,
+            valid,
+            reward,
+            done,
+            progression,
+            warnings,
+            c.n_log_turns,
+            c.n_plan_turns,
+            c.n_ops,
+            c.n_writes,
+            c.tokens_in,
+            c.tokens_out,
+            c.llm_ms,
+            env_ms,
+        ),
+    )
+    for key, value in (
+        ("reward", reward),
+        ("invalid", not valid),
+        ("calls", c.llm_calls),
+        ("tokens_in", c.tokens_in),
+        ("tokens_out", c.tokens_out),
+        ("ms", c.llm_ms + env_ms),
+    ):
         totals[key] += value
     if (step + 1) % keyframe_every == 0:
         state = encode_state(ep.files.state)
@@ -444,17 +580,27 @@ def _step(
     return progression, notice, f"{action} -> {outcome}", done
 
 
-DEFAULT_TASKS = {"crafter": ("default",), "nethack": ("NetHackChallenge",),
-                 "minihack": ("MazeWalk-9x9",)}  # fmt: skip
+DEFAULT_TASKS = {
+    "crafter": ("default",),
+    "nethack": ("NetHackChallenge",),
+    "minihack": ("MazeWalk-9x9",),
+}
 _AT = "2025-01-01T00:00:00.000+00:00"
 
 
 def write_synthetic_run(
-    root: Path, *, game: str = "crafter", tasks: tuple[str, ...] | None = None,
-    seeds: tuple[int, ...] = (0,), steps: int = 60, run_id: str | None = None,
-    scaffold_id: str | None = None, keyframe_every: int = 200, fail_seeds: tuple[int, ...] = (),
+    root: Path,
+    *,
+    game: str = "crafter",
+    tasks: tuple[str, ...] | None = None,
+    seeds: tuple[int, ...] = (0,),
+    steps: int = 60,
+    run_id: str | None = None,
+    scaffold_id: str | None = None,
+    keyframe_every: int = 200,
+    fail_seeds: tuple[int, ...] = (),
     status: str = "finished",
-) -> str:  # fmt: skip
+) -> str:
     """Write a run row and its episodes under ``root`` (``fail_seeds`` end in an error halfway);
     returns the run id."""
     layout = Layout(root)
@@ -462,18 +608,28 @@ def write_synthetic_run(
     scaffold_id = scaffold_id or f"{game}-v0"
     run_id = run_id or f"{scaffold_id}-synthetic-{steps}"
     row = RunRow(
-        run_id=run_id, game=game, tasks=list(tasks), seeds=list(seeds), scaffold_id=scaffold_id,
-        scaffold_hash="synthetic", memory_client=CLIENT, action_client=CLIENT,
-        model_config_json=json.dumps({"memory": {"backend": CLIENT}}), max_steps=steps,
-        status="running", created_at=_AT, updated_at=_AT,
+        run_id=run_id,
+        game=game,
+        tasks=list(tasks),
+        seeds=list(seeds),
+        scaffold_id=scaffold_id,
+        scaffold_hash="synthetic",
+        memory_client=CLIENT,
+        action_client=CLIENT,
+        model_config_json=json.dumps({"memory": {"backend": CLIENT}}),
+        max_steps=steps,
+        status="running",
+        created_at=_AT,
+        updated_at=_AT,
         episodes_planned=len(tasks) * len(seeds),
-    )  # fmt: skip
+    )
     write_run(layout, row)
     for task in tasks:
         for seed in seeds:
             fail_at = steps // 2 if seed in fail_seeds else None
-            write_synthetic_episode(layout, run_id, game, task, seed, steps, keyframe_every,
-                                    fail_at, scaffold_id)  # fmt: skip
+            write_synthetic_episode(
+                layout, run_id, game, task, seed, steps, keyframe_every, fail_at, scaffold_id
+            )
     write_run(layout, dataclasses.replace(row, status=status))
     return run_id
 
@@ -485,6 +641,12 @@ def write_sample_store(root: Path, steps: int = 40) -> list[str]:
         write_synthetic_run(root, game="crafter", seeds=(0, 1), steps=steps),
         write_synthetic_run(root, game="crafter", seeds=(0, 1), steps=steps, scaffold_id=v1),
         write_synthetic_run(root, game="nethack", steps=steps),
-        write_synthetic_run(root, game="minihack", tasks=("MazeWalk-9x9", "Corridor-R3"),
-                            seeds=(0, 1), steps=steps, fail_seeds=(1,)),
-    ]  # fmt: skip
+        write_synthetic_run(
+            root,
+            game="minihack",
+            tasks=("MazeWalk-9x9", "Corridor-R3"),
+            seeds=(0, 1),
+            steps=steps,
+            fail_seeds=(1,),
+        ),
+    ]

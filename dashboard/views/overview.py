@@ -12,8 +12,20 @@ from dashboard.empty import show_empty_store
 
 NUM = st.column_config.NumberColumn
 TEXT = st.column_config.TextColumn
-RUN_COLUMNS = ["run", "status", "game", "scaffold", "episodes", "errors", "progression", "± se",
-               "tokens", "wall time (s)", "model", "tasks"]  # fmt: skip
+RUN_COLUMNS = [
+    "run",
+    "status",
+    "game",
+    "scaffold",
+    "episodes",
+    "errors",
+    "progression",
+    "± se",
+    "tokens",
+    "wall time (s)",
+    "model",
+    "tasks",
+]
 RUN_CONFIG = {
     "run": TEXT("run", width="medium"),
     "status": TEXT("status", width="small"),
@@ -30,17 +42,20 @@ RUN_CONFIG = {
 QUALITY_CONFIG = {
     "run": TEXT("run", width="medium"),
     "empty_searches": NUM("empty searches", help="SEARCH that matched no line", width="small"),
-    "redundant_writes": NUM("redundant", help="wrote a line already written to that file",
-                            width="small"),
-    "writes_never_read": NUM("never read", help="no later SEARCH/READ/TAIL returned the line",
-                             width="small"),
+    "redundant_writes": NUM(
+        "redundant", help="wrote a line already written to that file", width="small"
+    ),
+    "writes_never_read": NUM(
+        "never read", help="no later SEARCH/READ/TAIL returned the line", width="small"
+    ),
     "never read %": NUM("never read %", format="%.0f", width="small"),
-}  # fmt: skip
+}
 
 
 def open_replay(run_id: str, episode_id: str) -> None:
-    st.switch_page("views/replay.py", query_params={"run": run_id, "episode": episode_id,
-                                                    "step": "0"})  # fmt: skip
+    st.switch_page(
+        "views/replay.py", query_params={"run": run_id, "episode": episode_id, "step": "0"}
+    )
 
 
 def totals(runs: pd.DataFrame, episodes: pd.DataFrame) -> None:
@@ -54,9 +69,15 @@ def totals(runs: pd.DataFrame, episodes: pd.DataFrame) -> None:
 
 def runs_table(runs: pd.DataFrame) -> None:
     """The runs; selecting one makes it the run below."""
-    picked = st.dataframe(runs, key="overview.runs", hide_index=True, on_select="rerun",
-                          selection_mode="single-row", column_order=RUN_COLUMNS,
-                          column_config=RUN_CONFIG)  # fmt: skip
+    picked = st.dataframe(
+        runs,
+        key="overview.runs",
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        column_order=RUN_COLUMNS,
+        column_config=RUN_CONFIG,
+    )
     st.caption("Select a run to see its episodes and open one in the replay.")
     rows = picked.selection.rows if picked is not None else []
     if rows and st.session_state.get("overview.table_row") != rows[0]:
@@ -81,8 +102,9 @@ def picker(runs: pd.DataFrame, episodes: pd.DataFrame) -> str:
         return run_id
     if st.session_state.get("overview.episode") not in labels:
         st.session_state["overview.episode"] = next(iter(labels))
-    episode_id = st.selectbox("Episode", list(labels), key="overview.episode",
-                              format_func=labels.get)  # fmt: skip
+    episode_id = st.selectbox(
+        "Episode", list(labels), key="overview.episode", format_func=labels.get
+    )
     if st.button("Open replay", key="overview.open", type="primary", icon=":material/replay:"):
         open_replay(run_id, episode_id)
     return run_id
@@ -94,12 +116,17 @@ def episodes_table(run_id: str, episodes: pd.DataFrame) -> None:
     shown = episodes[episodes["run_id"] == run_id].drop(columns=["run_id", "status", "end_reason"])
     shown = shown.reset_index(drop=True)
     picked = st.dataframe(
-        shown, key="overview.episodes", hide_index=True, on_select="rerun",
+        shown,
+        key="overview.episodes",
+        hide_index=True,
+        on_select="rerun",
         selection_mode="single-row",
-        column_config={"progression": NUM("progression", format="%.3f"),
-                       "total_reward": NUM("reward", format="%.2f"),
-                       "wall_s": NUM("wall (s)", format="%.1f")},
-    )  # fmt: skip
+        column_config={
+            "progression": NUM("progression", format="%.3f"),
+            "total_reward": NUM("reward", format="%.2f"),
+            "wall_s": NUM("wall (s)", format="%.1f"),
+        },
+    )
     st.caption("Select an episode to open its replay.")
     rows = picked.selection.rows if picked is not None else []
     chosen = shown.iloc[rows[0]]["episode_id"] if rows else None
@@ -120,13 +147,17 @@ def memory_ops(root: str, token: str, run_id: str) -> None:
     chart_col.plotly_chart(ops_per_step_figure(stats), key="overview.ops_chart")
     quality = stats[["run", "empty_searches", "redundant_writes", "writes_never_read"]].copy()
     quality["never read %"] = 100 * stats["writes_never_read"] / stats["writes_checked"].clip(1)
-    table_col.dataframe(quality, key="overview.op_quality", hide_index=True,
-                        column_config=QUALITY_CONFIG)  # fmt: skip
+    table_col.dataframe(
+        quality, key="overview.op_quality", hide_index=True, column_config=QUALITY_CONFIG
+    )
     st.markdown(f"**File growth** of {run_id} (mean over its episodes)")
     growth = data.file_growth(root, token)
-    st.dataframe(growth[growth["run"] == run_id].drop(columns=["run"]), key="overview.growth",
-                 hide_index=True,
-                 column_config={"per 100": NUM("lines per 100 steps", format="%.1f")})  # fmt: skip
+    st.dataframe(
+        growth[growth["run"] == run_id].drop(columns=["run"]),
+        key="overview.growth",
+        hide_index=True,
+        column_config={"per 100": NUM("lines per 100 steps", format="%.1f")},
+    )
 
 
 if "episode" in st.query_params:  # a deep link to the app's root opens the replay

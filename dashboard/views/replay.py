@@ -42,8 +42,14 @@ with st.sidebar:
     }
     episode_id = rs.choose(list(labels), rs.EPISODE)
     rs.sync_widget("replay.w_episode", episode_id)
-    st.selectbox("Episode", list(labels), key="replay.w_episode", format_func=labels.get,
-                 on_change=rs.pick_episode, args=("replay.w_episode",))  # fmt: skip
+    st.selectbox(
+        "Episode",
+        list(labels),
+        key="replay.w_episode",
+        format_func=labels.get,
+        on_change=rs.pick_episode,
+        args=("replay.w_episode",),
+    )
 
 ep = data.load_episode(root, run_id, episode_id)
 info = episodes[episodes["episode_id"] == episode_id].iloc[0]

@@ -101,9 +101,12 @@ def test_invalid_or_missing_action_becomes_the_default(tmp_path):
 
 def test_split_clients_memory_consults_and_action_client_commits(tmp_path):
     memory = Scripted(
-        lambda r: "<|DONE|>" if r.phase == "log"
-        else ("<|READ|>strategy<|END|>" if r.turn == 0 else "<|ACTION|>Do<|END|>")
-    )  # fmt: skip
+        lambda r: (
+            "<|DONE|>"
+            if r.phase == "log"
+            else ("<|READ|>strategy<|END|>" if r.turn == 0 else "<|ACTION|>Do<|END|>")
+        )
+    )
     action = Scripted(lambda r: "<|ACTION|>Move West<|END|>", label="base")
     agent, rows = _agent(tmp_path, memory, action)
     decision = _act(agent, 1)

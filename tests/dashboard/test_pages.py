@@ -61,12 +61,17 @@ def test_overview_lists_every_run_with_progression(sample_store, monkeypatch):
     at = open_app(sample_store, monkeypatch)
     runs = at.dataframe[0].value
     assert set(runs["run"]) == {
-        CRAFTER, "crafter-v1-synthetic-30", "nethack-v0-synthetic-30", "minihack-v0-synthetic-30"
-    }  # fmt: skip
+        CRAFTER,
+        "crafter-v1-synthetic-30",
+        "nethack-v0-synthetic-30",
+        "minihack-v0-synthetic-30",
+    }
     minihack = runs[runs["run"] == "minihack-v0-synthetic-30"].iloc[0]
     assert minihack["errors"] == 2 and minihack["episodes"] == "4 / 4"
-    expected = 100 * one(sample_store, "SELECT avg(progression) FROM episodes WHERE run_id = ?",
-                         CRAFTER)[0]  # fmt: skip
+    expected = (
+        100
+        * one(sample_store, "SELECT avg(progression) FROM episodes WHERE run_id = ?", CRAFTER)[0]
+    )
     assert runs[runs["run"] == CRAFTER].iloc[0]["progression"] == pytest.approx(expected)
     assert len(at.get("plotly_chart")) == 2  # progression by version, ops per step
 
@@ -96,9 +101,10 @@ def test_overview_opens_the_chosen_episode_in_the_replay(sample_store, monkeypat
 def test_replay_shows_the_steps_action_frame_and_observation(sample_store, monkeypatch):
     at = open_step(sample_store, monkeypatch, 5)
     action, observation = one(
-        sample_store, "SELECT action, observation FROM steps WHERE episode_id = ? AND step = 5",
+        sample_store,
+        "SELECT action, observation FROM steps WHERE episode_id = ? AND step = 5",
         CRAFTER_EP,
-    )  # fmt: skip
+    )
     step_card = next(h.value for h in at.html if 'class="am-step"' in h.value)
     assert f'<span class="am-action">{escape_text(action)}</span>' in step_card
     assert "data:image/png;base64," in all_html(at)
@@ -111,8 +117,9 @@ def test_replay_diff_shows_the_line_appended_at_the_step(sample_store, monkeypat
         sample_store,
         "SELECT args FROM memory_ops WHERE episode_id = ? AND step = ? AND kind = 'APPEND' "
         "AND file = 'actions_log'",
-        CRAFTER_EP, step,
-    )[0]  # fmt: skip
+        CRAFTER_EP,
+        step,
+    )[0]
     at = open_step(sample_store, monkeypatch, step)
     diff = next(h.value for h in at.html if 'class="am-diffs"' in h.value)
     added = re.findall(r'<tr class="am-add">.*?<td class="am-txt">(.*?)</td>', diff)
@@ -140,7 +147,7 @@ def test_memory_files_show_who_wrote_and_who_read_each_line(sample_store, monkey
         "SELECT min(step) FROM memory_ops WHERE episode_id = ? AND kind = 'READ' "
         "AND file = 'notes'",
         CRAFTER_EP,
-    )[0]  # fmt: skip
+    )[0]
     at = open_step(sample_store, monkeypatch, read_step)
     files = next(h.value for h in at.html if 'class="am-files"' in h.value)
     row = next(r for r in files.split("<tr") if escape_text(SCRIPT_LINE) in r)
@@ -168,7 +175,7 @@ def test_jump_to_next_invalid_action(sample_store, monkeypatch):
         sample_store,
         "SELECT min(step) FROM steps WHERE episode_id = ? AND NOT action_valid AND step > 0",
         CRAFTER_EP,
-    )[0]  # fmt: skip
+    )[0]
     assert target is not None
     at = open_step(sample_store, monkeypatch, 0)
     at.button(key="replay.next_invalid").click().run()
@@ -253,9 +260,12 @@ def test_seed_button_runs_the_demo_and_shows_its_runs(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("page", "command"),
-    [("views/revisions.py", "automem improve"), ("views/decisions.py", "automem mine"),
-     ("views/export.py", "automem export")],
-)  # fmt: skip
+    [
+        ("views/revisions.py", "automem improve"),
+        ("views/decisions.py", "automem mine"),
+        ("views/export.py", "automem export"),
+    ],
+)
 def test_placeholder_pages_name_the_command_that_fills_them(
     sample_store, monkeypatch, page, command
 ):

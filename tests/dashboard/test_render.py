@@ -80,11 +80,16 @@ def test_diff_lines_marks_kept_added_and_removed_with_line_numbers():
 
 
 def test_diff_files_names_added_removed_changed_and_same_files():
-    diffs = {d.name: d for d in diff_files({"a": ["1"], "b": ["x"], "c": ["k"]},
-                                           {"a": ["1"], "b": ["y"], "d": []})}  # fmt: skip
+    diffs = {
+        d.name: d
+        for d in diff_files({"a": ["1"], "b": ["x"], "c": ["k"]}, {"a": ["1"], "b": ["y"], "d": []})
+    }
     assert {n: d.status for n, d in diffs.items()} == {
-        "a": "same", "b": "changed", "c": "removed", "d": "added",
-    }  # fmt: skip
+        "a": "same",
+        "b": "changed",
+        "c": "removed",
+        "d": "added",
+    }
     assert (diffs["b"].added, diffs["b"].removed) == (1, 1)
 
 
@@ -118,9 +123,12 @@ def test_completion_marks_the_action():
 def test_file_html_shows_writer_readers_and_this_steps_lines():
     reads = {"water at (1,2)": [3, 9, 12, 20, 30, 31]}
     out = render_file_html(
-        "map", ["water at (1,2)", "<script>x</script>"], [2, 10], 10,
+        "map",
+        ["water at (1,2)", "<script>x</script>"],
+        [2, 10],
+        10,
         lambda line, origin: [s for s in reads.get(line, []) if s >= origin],
-    )  # fmt: skip
+    )
     shown = visible(out)
     assert "@2" in shown and "@10" in shown and "read 3, 9, 12, 20 +2" in shown
     assert '<span class="am-future">12</span>' in out
@@ -129,8 +137,15 @@ def test_file_html_shows_writer_readers_and_this_steps_lines():
 
 
 def test_step_html_shows_an_invalid_action_as_asked():
-    row = {"step": 4, "action": "Noop", "action_valid": False, "raw_action": "<i>fly</i>",
-           "reward": 1.0, "progression": 0.25, "warnings": ["**stuck**"]}  # fmt: skip
+    row = {
+        "step": 4,
+        "action": "Noop",
+        "action_valid": False,
+        "raw_action": "<i>fly</i>",
+        "reward": 1.0,
+        "progression": 0.25,
+        "warnings": ["**stuck**"],
+    }
     out = render_step_html(row, 3.0, 10)
     shown = visible(out)
     assert "Noop" in shown and "'<i>fly</i>'" in shown and "**stuck**" in shown

@@ -155,8 +155,15 @@ def test_minihack_facts_and_default_action():
     assert "zap" in env.actions() and "f" in env.actions()
     maze = make_env("minihack", "MazeWalk-9x9")
     assert set(maze.actions()) == {
-        "north", "east", "south", "west", "northeast", "southeast", "southwest", "northwest"
-    }  # fmt: skip
+        "north",
+        "east",
+        "south",
+        "west",
+        "northeast",
+        "southeast",
+        "southwest",
+        "northwest",
+    }
     env.close()
     maze.close()
 

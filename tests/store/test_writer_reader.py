@@ -26,22 +26,55 @@ from automem_core.store.writer import EpisodeWriter
 
 def _episode(eid: str, status: str = "ok", steps: int = 0) -> EpisodeRow:
     return EpisodeRow(
-        episode_id=eid, run_id="r1", game="crafter", task="default", seed=0,
-        scaffold_id="crafter-v0", scaffold_hash="h", memory_client="embedded:crafter",
-        action_client="embedded:crafter", status=status, end_reason="done", error=None,
-        steps=steps, total_reward=1.0, progression=0.5, invalid_actions=0, tokens_in=1,
-        tokens_out=1, llm_calls=1, retries=0, wall_s=0.1, started_at="t", finished_at="t",
-        parent_episode_id=None, fork_step=None,
-    )  # fmt: skip
+        episode_id=eid,
+        run_id="r1",
+        game="crafter",
+        task="default",
+        seed=0,
+        scaffold_id="crafter-v0",
+        scaffold_hash="h",
+        memory_client="embedded:crafter",
+        action_client="embedded:crafter",
+        status=status,
+        end_reason="done",
+        error=None,
+        steps=steps,
+        total_reward=1.0,
+        progression=0.5,
+        invalid_actions=0,
+        tokens_in=1,
+        tokens_out=1,
+        llm_calls=1,
+        retries=0,
+        wall_s=0.1,
+        started_at="t",
+        finished_at="t",
+        parent_episode_id=None,
+        fork_step=None,
+    )
 
 
 def _step(eid: str, step: int) -> StepRow:
     return StepRow(
-        episode_id=eid, step=step, observation=f"obs {step}", action="Noop", raw_action=None,
-        action_valid=True, reward=0.0, done=False, progression=0.0, warnings=[],
-        n_log_turns=1, n_plan_turns=1, n_ops=0, n_writes=0, tokens_in=0, tokens_out=0,
-        llm_ms=0.0, env_ms=0.1,
-    )  # fmt: skip
+        episode_id=eid,
+        step=step,
+        observation=f"obs {step}",
+        action="Noop",
+        raw_action=None,
+        action_valid=True,
+        reward=0.0,
+        done=False,
+        progression=0.0,
+        warnings=[],
+        n_log_turns=1,
+        n_plan_turns=1,
+        n_ops=0,
+        n_writes=0,
+        tokens_in=0,
+        tokens_out=0,
+        llm_ms=0.0,
+        env_ms=0.1,
+    )
 
 
 def test_episode_is_invisible_until_commit_then_readable(tmp_path):
@@ -130,11 +163,24 @@ def test_memory_at_equals_live_state_at_every_step(tmp_path):
             m = _random_mutation(rng, step)
             apply_mutation(state, m, step)
             seq += 1
-            w.add("memory_ops", MemoryOpRow(
-                episode_id="e1", step=step, seq=seq, phase="log", turn=0, kind=m.kind.upper(),
-                file=m.file, args=[], ok=True, result="", hits=0, error=None,
-                mutations_json=encode_mutations([m]),
-            ))  # fmt: skip
+            w.add(
+                "memory_ops",
+                MemoryOpRow(
+                    episode_id="e1",
+                    step=step,
+                    seq=seq,
+                    phase="log",
+                    turn=0,
+                    kind=m.kind.upper(),
+                    file=m.file,
+                    args=[],
+                    ok=True,
+                    result="",
+                    hits=0,
+                    error=None,
+                    mutations_json=encode_mutations([m]),
+                ),
+            )
         if (step + 1) % every == 0:
             w.add("memory_snapshots", MemorySnapshotRow("e1", step, encode_state(state)))
         truth[step] = snapshot(state)
