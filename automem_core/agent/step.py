@@ -69,7 +69,7 @@ class Agent:
     async def act(
         self, step: int, observation: str, facts: Mapping[str, object], previous_action: str | None
     ) -> StepDecision:
-        self.history.record(observation, facts.get("pos", facts.get("cursor")))
+        self.history.record(observation, facts.get("pos"))
         self._write_status(step, facts)
         warnings = collect_warnings(self.history, self._spec.helpers)
         if step > 0:

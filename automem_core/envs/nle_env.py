@@ -164,7 +164,8 @@ def nle_facts(obs: dict[str, Any], message: str) -> dict[str, object]:
     bl = obs["blstats"]
     row, col = (int(v) for v in obs["tty_cursor"])
     return {
-        "cursor": (col, row),
+        "pos": (int(bl[BL_X]), int(bl[BL_Y])),  # NetHack's map coordinates (map line = y)
+        "cursor": (col, row),  # terminal coordinates, as the observation's cursor line shows
         "dlvl": int(bl[BL_DLEVEL]),
         "depth": int(bl[BL_DEPTH]),
         "xp": int(bl[BL_XP]),

@@ -48,7 +48,7 @@ def test_status_file_for_each_game_kind():
         "inventory: wood 2",
         "achievements: none yet",
     ]
-    nle = render_status("nethack", 2, {"cursor": (10, 5), "dlvl": 1, "hp": 12, "hp_max": 14})
+    nle = render_status("nethack", 2, {"pos": (10, 5), "dlvl": 1, "hp": 12, "hp_max": 14})
     assert "position: (10,5)" in nle and "hp: 12/14" in nle
 
 

@@ -1,0 +1,386 @@
+"""The embedded Crafter player: survive, collect, craft, and keep its notes in memory files.
+
+PLAN, turn 0: act at once when the observation alone decides (drink at visible water, hit a
+tree, craft at a table, …); otherwise consult memory (READ status for the position and the
+achievements, TAIL actions_log for the way it faces, SEARCH map_notes for the thing it needs)
+and decide in turn 1 from the results.
+LOG: read what it wrote before, then record sightings, the last action's outcome, tools and
+dangers. A pure function of the messages: everything carried between steps is in the files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from automem_core.llm.base import TurnRequest
+from automem_core.llm.embedded import op_text
+from automem_core.llm.embedded.crafter_log import log_reply
+from automem_core.llm.embedded.crafter_memory import (
+    CrafterMemory,
+    furnace_cost,
+    last_move,
+    read_memory,
+)
+from automem_core.llm.embedded.crafter_view import (
+    COMPASS,
+    GROUND,
+    MOVES,
+    OBSTACLES,
+    CrafterObs,
+    Sighting,
+    parse_crafter_observation,
+)
+from automem_core.llm.embedded.prompt_view import PromptView
+
+EXPLORE_ORDER: tuple[str, ...] = ("north", "east", "south", "west")
+EXPLORE_PERIOD = 25  # steps before the exploring heading turns
+HOSTILE = ("zombie", "skeleton")
+LOW_VITAL = 6  # drink or food below this sends the player to water or a cow
+MINED_WITH = {
+    "stone": "wood_pickaxe",
+    "coal": "wood_pickaxe",
+    "iron": "stone_pickaxe",
+    "diamond": "iron_pickaxe",
+}
+LOW_HEALTH = 3  # at or below: no mining, and away from skeletons
+SCAN_ORDER: tuple[str, ...] = ("west", "north", "south", "east")  # neighbours in view order
+OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east"}
+SIDESTEP_PERIOD = 20  # steps one keeps going round an obstacle on the same side
+DEFAULT_ACTION = "Noop"
+TOOLS: tuple[tuple[str, dict[str, int], bool], ...] = (
+    # (tool, what it uses, whether it also needs a furnace)
+    ("wood_pickaxe", {"wood": 1}, False),
+    ("wood_sword", {"wood": 1}, False),
+    ("stone_pickaxe", {"wood": 1, "stone": 1}, False),
+    ("stone_sword", {"wood": 1, "stone": 1}, False),
+    ("iron_pickaxe", {"wood": 1, "coal": 1, "iron": 1}, True),
+    ("iron_sword", {"wood": 1, "coal": 1, "iron": 1}, True),
+)
+
+
+@dataclass(frozen=True)
+class Ctx:
+    obs: CrafterObs
+    step: int
+    stuck: bool
+    furnace_stone: int
+    mem: CrafterMemory | None = None
+    facing_dir: str | None = None  # the way the last move went, once actions_log was read
+
+    def inv(self, item: str) -> int:
+        return self.obs.inventory.get(item, 0)
+
+
+Rule = Callable[[Ctx], str | None]
+
+
+# ----------------------------------------------------------------------------- moving
+
+
+def near_lava(obs: CrafterObs, direction: str) -> bool:
+    """Whether lava may lie one step ``direction``. Only the nearest lava is listed, the first
+    in the view's scan (west to east, then north to south), so a listed neighbour also hides
+    lava in the neighbours that scan after it."""
+    s = obs.seen.get("lava")
+    if s is None or s.distance != 1:
+        return False
+    return SCAN_ORDER.index(direction) >= SCAN_ORDER.index(s.directions[0])
+
+
+def blocked(ctx: Ctx, direction: str) -> bool:
+    """Whether a step ``direction`` is known to hit an obstacle (or lava, which kills): one
+    listed a step away, or the one faced when the last move (from actions_log) went that way."""
+    if near_lava(ctx.obs, direction) or ctx.obs.at(direction) & OBSTACLES:
+        return True
+    return direction == ctx.facing_dir and ctx.obs.facing not in GROUND
+
+
+def toward(ctx: Ctx, dx: int, dy: int) -> str | None:
+    """A move that shortens the offset (dx east, dy south), alternating axes by step parity."""
+    vertical = [("south" if dy > 0 else "north")] if dy else []
+    horizontal = [("east" if dx > 0 else "west")] if dx else []
+    first, second = (vertical, horizontal) if ctx.step % 2 == 0 else (horizontal, vertical)
+    options = first + second
+    if len(options) == 1:  # on an axis: step aside when the way is blocked
+        side = ["east", "west"] if vertical else ["south", "north"]
+        options += side if (ctx.step // SIDESTEP_PERIOD) % 2 == 0 else side[::-1]
+    for direction in options:
+        if direction == ctx.facing_dir and mineable(ctx):
+            return "Do"  # dig through rather than walk round
+        if not blocked(ctx, direction):
+            return MOVES[direction]
+    return None
+
+
+def mineable(ctx: Ctx) -> bool:
+    """Whether ``Do`` would clear what the player faces (it becomes a path)."""
+    tool = MINED_WITH.get(ctx.obs.facing)
+    return tool is not None and ctx.inv(tool) > 0
+
+
+def approach(ctx: Ctx, sighting: Sighting) -> str | None:
+    """Walk to a seen thing, turn to face it, then ``Do`` (collect, drink, eat or hit)."""
+    if ctx.obs.facing == sighting.kind:
+        return "Do"
+    if sighting.distance == 1:
+        return MOVES[sighting.directions[0]]
+    dx = sum(COMPASS[d][0] for d in sighting.directions)
+    dy = sum(COMPASS[d][1] for d in sighting.directions)
+    return toward(ctx, dx, dy)
+
+
+def explore(ctx: Ctx) -> str:
+    """A heading that turns every EXPLORE_PERIOD steps; obstacles and stuck spells rotate it."""
+    base = (ctx.step // EXPLORE_PERIOD) % 4
+    if ctx.stuck:
+        base = (base + 1 + ctx.step // 3) % 4
+    for k in range(4):
+        direction = EXPLORE_ORDER[(base + k) % 4]
+        if not blocked(ctx, direction):
+            return MOVES[direction]
+    return DEFAULT_ACTION
+
+
+# ----------------------------------------------------------------------------- wants
+
+
+def near_station(obs: CrafterObs, kind: str) -> bool:
+    """Within the 3×3 area crafting looks at (one step, or two steps diagonally)."""
+    s = obs.seen.get(kind)
+    return s is not None and (s.distance == 1 or (s.distance == 2 and not s.on_axis))
+
+
+def craftable(ctx: Ctx) -> list[str]:
+    """Tools not yet held whose materials are in the inventory."""
+    out = []
+    for tool, uses, furnace in TOOLS:
+        affordable = ctx.inv(tool) == 0 and all(ctx.inv(k) >= n for k, n in uses.items())
+        if affordable and (not furnace or near_station(ctx.obs, "furnace")):
+            out.append(tool)
+    return out
+
+
+def urgent(ctx: Ctx) -> list[str]:
+    """What a low vital needs: water to drink, a cow to eat."""
+    needs = [("drink", "water"), ("food", "cow")]
+    return [kind for vital, kind in needs if ctx.obs.vital(vital) < LOW_VITAL]
+
+
+def wanted(ctx: Ctx) -> list[str]:
+    """Kinds of things to collect, most urgent first."""
+    out = urgent(ctx)
+    tools_left = any(ctx.inv(tool) == 0 for tool, _, _ in TOOLS[:4])
+    if ctx.inv("wood") < (6 if tools_left else 2):
+        out.append("tree")
+    if ctx.obs.vital("health") <= LOW_HEALTH:
+        return out  # no mining while weak: skeletons guard the caves
+    if ctx.inv("wood_pickaxe") and ctx.inv("stone") < ctx.furnace_stone + 2:
+        out.append("stone")
+    if ctx.inv("wood_pickaxe") and ctx.inv("coal") < 2:
+        out.append("coal")
+    if ctx.inv("stone_pickaxe") and ctx.inv("iron") < 2:
+        out.append("iron")
+    if ctx.inv("iron_pickaxe"):
+        out.append("diamond")
+    return out
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def rule_sleeping(ctx: Ctx) -> str | None:
+    hostile_near = any(ctx.obs.within(k, 4) for k in HOSTILE)
+    if ctx.obs.sleeping or (ctx.obs.vital("energy") < 3 and not hostile_near):
+        return "Sleep"
+    return None
+
+
+def rule_retreat(ctx: Ctx) -> str | None:
+    """Weak: walk away from a skeleton's arrows (zombies are faster; those are fought)."""
+    s = ctx.obs.within("skeleton", 5)
+    if ctx.obs.vital("health") > LOW_HEALTH or s is None:
+        return None
+    for direction in (OPPOSITE[d] for d in s.directions):
+        if not blocked(ctx, direction):
+            return MOVES[direction]
+    return None
+
+
+def rule_fight(ctx: Ctx) -> str | None:
+    for kind in HOSTILE:
+        s = ctx.obs.within(kind, 1)
+        if s is not None:
+            return approach(ctx, s)
+    return None
+
+
+def rule_vitals(ctx: Ctx) -> str | None:
+    for vital, kind in (("drink", "water"), ("food", "cow")):
+        s = ctx.obs.seen.get(kind)
+        if ctx.obs.vital(vital) < LOW_VITAL and s is not None:
+            return approach(ctx, s)
+    if ctx.obs.facing == "water" and ctx.obs.vital("drink") < 9:
+        return "Do"
+    return None
+
+
+def rule_craft(ctx: Ctx) -> str | None:
+    tools = craftable(ctx)
+    if not tools:
+        return None
+    if near_station(ctx.obs, "table"):
+        return "Make " + tools[0].replace("_", " ").title()
+    table = ctx.obs.seen.get("table")
+    return toward_station(ctx, table) if table is not None else None
+
+
+def toward_station(ctx: Ctx, station: Sighting) -> str | None:
+    dx = sum(COMPASS[d][0] for d in station.directions)
+    dy = sum(COMPASS[d][1] for d in station.directions)
+    return toward(ctx, dx, dy)
+
+
+def rule_place(ctx: Ctx) -> str | None:
+    """Put down a table (first tools, later stone tools), a furnace, a sapling."""
+    if ctx.obs.facing not in GROUND:
+        return None
+    wood = ctx.inv("wood")
+    # the table costs 2 wood; keep some for the tools, unless trees are out of sight
+    enough = wood >= 4 or (wood >= 3 and "tree" not in ctx.obs.seen)
+    if "table" not in ctx.obs.seen and craftable(ctx) and enough:
+        return "Place Table"
+    if (
+        near_station(ctx.obs, "table")
+        and "furnace" not in ctx.obs.seen
+        and ctx.inv("stone_pickaxe")
+        and ctx.inv("stone") >= ctx.furnace_stone
+    ):
+        return "Place Furnace"
+    if ctx.inv("sapling") and ctx.obs.facing in ("nothing", "grass"):
+        return "Place Plant"
+    return None
+
+
+def rule_collect(ctx: Ctx) -> str | None:
+    """The nearest visible thing worth collecting (what it faces first)."""
+    kinds = wanted(ctx)
+    if ctx.obs.facing in kinds:
+        return "Do"
+    needs = urgent(ctx)
+    if needs and not any(k in ctx.obs.seen for k in needs):
+        return None  # look up where the water or the cows were instead of mining on
+    visible = [ctx.obs.seen[k] for k in kinds if k in ctx.obs.seen]
+    for s in sorted(visible, key=lambda s: s.distance):
+        act = approach(ctx, s)
+        if act is not None:
+            return act
+    return None
+
+
+def rule_achievements(ctx: Ctx) -> str | None:
+    """Cheap achievements the status file says are still missing (memory turn only)."""
+    assert ctx.mem is not None
+    done = ctx.mem.achievements
+    if "place_stone" not in done and ctx.inv("stone") and ctx.obs.facing in GROUND | {"water"}:
+        return "Place Stone"
+    calm = not any(k in ctx.obs.seen for k in HOSTILE)
+    # a short nap (one energy point, about a dozen steps) while it is calm
+    healthy = ctx.obs.vital("health") >= 8
+    if "wake_up" not in done and ctx.obs.vital("energy") == 8 and calm and healthy:
+        return "Sleep"
+    for achievement, kind in (("eat_cow", "cow"), ("collect_drink", "water")):
+        s = ctx.obs.within(kind, 5)
+        if achievement not in done and s is not None:
+            return approach(ctx, s)
+    return None
+
+
+def rule_remembered(ctx: Ctx) -> str | None:
+    """Walk to where the notes say a wanted thing was, unless that spot is in view already."""
+    assert ctx.mem is not None
+    if ctx.mem.position is None:
+        return None
+    x, y = ctx.mem.position
+    for kind in wanted(ctx):
+        note = ctx.mem.notes.get(kind)
+        if note is None or note.gone:
+            continue
+        dx, dy = note.x - x, note.y - y
+        if abs(dx) <= 3 and abs(dy) <= 2:
+            continue  # it would be in view if it were still there
+        act = toward(ctx, dx, dy)
+        if act is not None:
+            return act
+    return None
+
+
+def rule_sapling(ctx: Ctx) -> str | None:
+    assert ctx.mem is not None
+    if "collect_sapling" in ctx.mem.achievements or ctx.stuck or ctx.step % 2:
+        return None
+    return "Do" if ctx.obs.facing in ("nothing", "grass") else None
+
+
+REFLEXES: tuple[Rule, ...] = (
+    rule_sleeping,
+    rule_fight,
+    rule_retreat,
+    rule_vitals,
+    rule_craft,
+    rule_place,
+    rule_collect,
+)
+CONSIDERED: tuple[Rule, ...] = (rule_achievements, rule_remembered, rule_sapling)
+
+
+# ----------------------------------------------------------------------------- memory
+
+
+def lookup(ctx: Ctx, view: PromptView) -> list[str]:
+    """Turn-0 consultation: the status file, and the notes on the most wanted unseen thing."""
+    ops = [op_text.read("status")] if view.has_file("status") else []
+    if view.has_file("actions_log"):
+        ops.append(op_text.tail("actions_log", 3))
+    unseen = [k for k in wanted(ctx) if k not in ctx.obs.seen]
+    if unseen and view.has_file("map_notes"):
+        ops.append(op_text.search("map_notes", unseen[0]))
+    return ops
+
+
+def decide(ctx: Ctx) -> str | None:
+    for rule in REFLEXES:
+        act = rule(ctx)
+        if act is not None:
+            # warned of going back and forth (or of no change): break the pattern
+            return explore(ctx) if ctx.stuck and act.startswith("Move ") else act
+    if ctx.mem is None:
+        return None
+    for rule in CONSIDERED:
+        act = rule(ctx)
+        if act is not None:
+            return act
+    return explore(ctx)
+
+
+def plan_reply(view: PromptView, request: TurnRequest) -> str:
+    obs = parse_crafter_observation(view.observation)
+    ctx = Ctx(obs, request.step, view.stuck, furnace_cost(view.system))
+    if request.phase == "plan" and request.turn == 0 and not view.consulted:
+        act = decide(ctx)
+        # a move while facing an obstacle may be a bump: first learn which way it faces
+        if act is not None and not (act.startswith("Move ") and obs.facing not in GROUND):
+            return op_text.action(act)
+        ops = lookup(ctx, view)
+        if ops:
+            return op_text.reply(ops)
+    ctx = Ctx(obs, request.step, view.stuck, ctx.furnace_stone, read_memory(view), last_move(view))
+    return op_text.action(decide(ctx) or explore(ctx))
+
+
+def respond(view: PromptView, request: TurnRequest) -> str:
+    """The Crafter player's answer to one turn of any phase."""
+    if request.phase == "log":
+        obs = parse_crafter_observation(view.observation)
+        return log_reply(view, obs, request.step, request.turn)
+    return plan_reply(view, request)
