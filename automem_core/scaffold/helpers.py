@@ -65,7 +65,7 @@ def render_status(game: str, step: int, facts: Mapping[str, object]) -> str:
         if isinstance(achievements, Sequence) and not isinstance(achievements, str):
             lines.append(f"achievements: {', '.join(map(str, achievements)) or 'none yet'}")
     else:
-        lines.append(f"position: {_xy(facts.get('pos'))} (map x,y; the map's first line is y=0)")
+        lines.append(f"position: {_xy(facts.get('pos'))}")
         for key in ("dlvl", "depth", "xp", "time"):
             if key in facts:
                 lines.append(f"{key}: {facts[key]}")
