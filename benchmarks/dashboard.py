@@ -29,7 +29,7 @@ logging.disable(logging.WARNING)  # Streamlit's "no runtime" notes outside a ser
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from automem_core.store.synthetic import synthetic_episode_id, write_synthetic_run  # noqa: E402
+from automem_core.synthetic import synthetic_episode_id, write_synthetic_run  # noqa: E402
 from dashboard import data  # noqa: E402
 
 APP = str(REPO / "dashboard" / "app.py")

@@ -27,7 +27,7 @@ from automem_core.memory import apply_mutation, snapshot  # noqa: E402
 from automem_core.store.layout import Layout  # noqa: E402
 from automem_core.store.memory_at import decode_mutations, decode_state, memory_at  # noqa: E402
 from automem_core.store.reader import episode_dir  # noqa: E402
-from automem_core.store.synthetic import write_synthetic_episode  # noqa: E402
+from automem_core.synthetic import write_synthetic_episode  # noqa: E402
 
 
 def write_jsonl_baseline(folder: Path, out: Path) -> list[int]:

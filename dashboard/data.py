@@ -1,492 +1,68 @@
-"""Every query the dashboard makes, behind Streamlit's caches.
+"""Every query the dashboard makes, behind Streamlit's caches; pages import only this module.
 
-Store-wide tables come from DuckDB views over the published Parquet (``automem_core.store``) and
-are keyed by a token of the published files and their mtimes, so a finished episode of a run still
-in progress shows up on the next rerun. One episode's replay reads that episode's own files: its
-steps and memory ops once (cached), and per step only the row groups that hold the step (turns,
-frames) plus the memory rebuilt from the nearest keyframe, so a step change costs the same in a
-1 000- and a 100 000-step episode.
+Store-wide tables (:mod:`dashboard.store_queries`) come from DuckDB views over the published
+Parquet (``automem_core.store``) and are keyed by a token of the published files and their mtimes,
+so a finished episode of a run still in progress shows up on the next rerun. One episode's replay
+(:mod:`dashboard.episode_queries`) reads that episode's own files: its steps and memory ops once
+(cached), and per step only the row groups that hold the step (turns, frames) plus the memory
+rebuilt from the nearest keyframe, so a step change costs the same in a 1 000- and a 100 000-step
+episode.
 """
 
-from __future__ import annotations
+from dashboard.episode_queries import (
+    MAX_BINS,
+    OP_COLUMNS,
+    READ_KINDS,
+    STEP_COLUMNS,
+    WRITE_KINDS,
+    EpisodeData,
+    MemoryView,
+    episode_mtime,
+    forget_steps,
+    frame_at,
+    load_episode,
+    memory_at_step,
+    read_step_rows,
+    turns_at,
+)
+from dashboard.store_queries import (
+    REPO,
+    clear_caches,
+    data_root,
+    episodes_table,
+    file_growth,
+    op_stats,
+    progression_by_version,
+    rerun_if_changed,
+    runs_table,
+    seed_demo,
+    store_token,
+)
 
-import bisect
-import glob
-import hashlib
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-import streamlit as st
-
-from automem_core.metrics import by_task, game_mean
-from automem_core.reports import summarise_runs
-from automem_core.store.layout import DATA_ENV, Layout
-from automem_core.store.memory_at import memory_state_at_dir
-from automem_core.store.reader import connect
-
-REPO = Path(__file__).resolve().parent.parent
-READ_KINDS = ("SEARCH", "READ", "TAIL")
-WRITE_KINDS = ("APPEND", "WRITE", "CREATE", "UPSERT", "UPSERT_MAP", "REPLACE", "DELETE")
-MAX_BINS = 500  # timeline points, whatever the episode length
-STEP_COLUMNS = [
-    "step",
-    "observation",
-    "action",
-    "raw_action",
-    "action_valid",
-    "reward",
-    "done",
-    "progression",
-    "warnings",
-    "n_ops",
-    "n_writes",
-    "tokens_in",
-    "tokens_out",
-    "llm_ms",
-    "env_ms",
+__all__ = [
+    "MAX_BINS",
+    "OP_COLUMNS",
+    "READ_KINDS",
+    "REPO",
+    "STEP_COLUMNS",
+    "WRITE_KINDS",
+    "EpisodeData",
+    "MemoryView",
+    "clear_caches",
+    "data_root",
+    "episode_mtime",
+    "episodes_table",
+    "file_growth",
+    "forget_steps",
+    "frame_at",
+    "load_episode",
+    "memory_at_step",
+    "op_stats",
+    "progression_by_version",
+    "read_step_rows",
+    "rerun_if_changed",
+    "runs_table",
+    "seed_demo",
+    "store_token",
+    "turns_at",
 ]
-OP_COLUMNS = ["step", "seq", "phase", "turn", "kind", "file", "args", "ok", "hits", "result"]
-MemoryView = dict[str, tuple[list[str], list[int]]]  # file → (lines, the step that wrote each)
-
-
-def data_root() -> Path:
-    """``--data DIR`` (after ``streamlit run dashboard/app.py --``), $AUTOMEM_DATA, or data/."""
-    args = sys.argv[1:] if sys.argv and sys.argv[0].endswith("app.py") else []
-    for i, arg in enumerate(args):
-        if arg == "--data" and i + 1 < len(args):
-            return Path(args[i + 1])
-        if arg.startswith("--data="):
-            return Path(arg.split("=", 1)[1])
-    return Path(os.environ.get(DATA_ENV) or "data")
-
-
-def store_token(root: Path) -> str:
-    """Changes whenever a run file or a published episode appears or is rewritten."""
-    runs = Layout(root).runs
-    paths = glob.glob(str(runs / "*" / "run.parquet"))
-    paths += glob.glob(str(runs / "*" / "episodes" / "*" / "episodes.parquet"))
-    digest = hashlib.sha1()
-    for path in sorted(paths):
-        try:
-            digest.update(f"{path}:{os.stat(path).st_mtime_ns};".encode())
-        except FileNotFoundError:  # replaced while we looked
-            continue
-    return digest.hexdigest() if paths else ""
-
-
-def rerun_if_changed(root: Path, token: str) -> None:
-    """Rerun the whole page when the store changed since ``token`` (a live run published)."""
-    if store_token(root) != token:
-        st.rerun(scope="app")
-
-
-def forget_steps() -> None:
-    """Drop the per-step caches (row groups, memory states); the benchmark's cold step change."""
-    _row_group.clear()
-    memory_at_step.clear()
-
-
-def clear_caches() -> None:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def seed_demo(root: Path) -> tuple[bool, str]:
-    """Run ``automem demo --data root``; (succeeded, the output's last lines)."""
-    cmd = [sys.executable, "-m", "automem_core.cli", "demo", "--data", str(root), "--quiet"]
-    try:
-        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1800)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return False, str(exc)
-    tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
-    return done.returncode == 0, tail
-
-
-# --------------------------------------------------------------------------- store-wide
-
-
-@st.cache_data(show_spinner=False)
-def runs_table(root: str, token: str) -> pd.DataFrame:
-    """One row per run: settings, episodes, progression mean ± standard error, cost, errors."""
-    con = connect(Path(root))
-    extra = {
-        r[0]: r[1:]
-        for r in con.execute(
-            "SELECT r.run_id, r.tasks, coalesce(sum(e.wall_s), 0) "
-            "FROM runs r LEFT JOIN episodes e USING (run_id) GROUP BY ALL"
-        ).fetchall()
-    }
-    con.close()
-    rows = []
-    for s in summarise_runs(Path(root)):
-        tasks, wall = extra.get(s.run_id, ([], 0.0))
-        rows.append(
-            {
-                "run": s.run_id,
-                "status": s.status,
-                "game": s.game,
-                "tasks": ", ".join(tasks),
-                "scaffold": s.scaffold_id,
-                "model": s.client,
-                "episodes": f"{s.episodes} / {s.planned}",
-                "progression": s.overall.mean,
-                "± se": s.overall.stderr,
-                "tokens": s.tokens,
-                "wall time (s)": round(float(wall), 1),
-                "errors": s.errors,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-@st.cache_data(show_spinner=False)
-def episodes_table(root: str, token: str) -> pd.DataFrame:
-    con = connect(Path(root))
-    df = con.execute(
-        "SELECT episode_id, run_id, game, task, seed, scaffold_id, status, end_reason, steps, "
-        "total_reward, progression, invalid_actions, tokens_in + tokens_out AS tokens, wall_s, "
-        "error FROM episodes ORDER BY run_id, task, seed"
-    ).df()
-    con.close()
-    df["outcome"] = np.where(df["status"] == "ok", df["end_reason"], "error")
-    return df
-
-
-@st.cache_data(show_spinner=False)
-def progression_by_version(root: str, token: str) -> pd.DataFrame:
-    """Per game × scaffold version: progression (mean of task means) ± standard error."""
-    con = connect(Path(root))
-    rows = con.execute(
-        "SELECT game, scaffold_id, task, progression FROM episodes WHERE status = 'ok'"
-    ).fetchall()
-    con.close()
-    groups: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    for game, scaffold, task, prog in rows:
-        groups.setdefault((game, scaffold), []).append((task, prog))
-    out = []
-    for (game, scaffold), values in sorted(groups.items()):
-        s = game_mean(by_task(values))
-        version = scaffold.removeprefix(f"{game}-")
-        out.append(
-            {
-                "game": game,
-                "scaffold": scaffold,
-                "version": version,
-                "mean": s.mean,
-                "se": s.stderr,
-                "episodes": s.n,
-            }
-        )
-    return pd.DataFrame(out, columns=["game", "scaffold", "version", "mean", "se", "episodes"])
-
-
-_OP_STATS_SQL = """
-WITH ops AS (
-  SELECT e.run_id, o.* FROM memory_ops o JOIN episodes e USING (episode_id)
-  WHERE o.phase <> 'helper'),
-w AS (
-  SELECT run_id, episode_id, seq, file,
-    json_extract_string(mutations_json, '$[0].kind') AS mk,
-    json_extract_string(mutations_json, '$[0].text') AS mt,
-    json_extract_string(mutations_json, '$[0].key') AS mkey
-  FROM ops WHERE ok AND kind IN ('APPEND', 'WRITE', 'UPSERT', 'UPSERT_MAP')),
-wl AS (
-  SELECT run_id, episode_id, seq, file, unnest(CASE WHEN mk = 'upsert'
-      THEN [replace(replace(mkey || ': ' || mt, chr(13), ' '), chr(10), ' ')]
-      ELSE string_split(mt, chr(10)) END) AS line
-  FROM w WHERE mk IN ('append', 'write', 'upsert')),
-rl AS (
-  SELECT episode_id, max(seq) AS last_read, line FROM (
-    SELECT episode_id, seq, unnest(string_split(result, chr(10))[2:]) AS line
-    FROM ops WHERE ok AND hits > 0 AND kind IN ('SEARCH', 'READ', 'TAIL'))
-  GROUP BY episode_id, line),
-per_write AS (
-  SELECT wl.run_id, wl.episode_id, wl.seq,
-    bool_or(coalesce(rl.last_read > wl.seq, false)) AS was_read,
-    bool_and(wl.n_before > 0) AS redundant
-  FROM (SELECT *, count(*) OVER (PARTITION BY episode_id, file, line ORDER BY seq
-          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS n_before FROM wl) wl
-  LEFT JOIN rl ON rl.episode_id = wl.episode_id AND rl.line = wl.line
-  GROUP BY ALL)
-SELECT run_id, count(*) FILTER (WHERE redundant) AS redundant_writes,
-  count(*) FILTER (WHERE NOT was_read) AS writes_never_read,
-  count(*) AS writes_checked
-FROM per_write p GROUP BY run_id
-"""
-
-
-@st.cache_data(show_spinner=False)
-def op_stats(root: str, token: str) -> pd.DataFrame:
-    """Per run: ops per step by kind, empty searches, redundant writes, writes never read."""
-    con = connect(Path(root))
-    steps = con.execute("SELECT run_id, sum(steps) AS steps FROM episodes GROUP BY ALL").df()
-    kinds = con.execute(
-        "SELECT e.run_id, o.kind, count(*) AS n, "
-        "count(*) FILTER (WHERE o.kind = 'SEARCH' AND o.ok AND o.hits = 0) AS empty "
-        "FROM memory_ops o JOIN episodes e USING (episode_id) WHERE o.phase <> 'helper' "
-        "GROUP BY ALL"
-    ).df()
-    quality = con.execute(_OP_STATS_SQL).df()
-    con.close()
-    if steps.empty or kinds.empty:
-        return pd.DataFrame()
-    wide = kinds.pivot_table(index="run_id", columns="kind", values="n", fill_value=0)
-    per_step = wide.div(steps.set_index("run_id")["steps"].clip(lower=1), axis=0).round(2)
-    per_step.columns = [f"{k} /step" for k in per_step.columns]
-    empty = kinds.groupby("run_id")["empty"].sum().rename("empty_searches")
-    out = steps.set_index("run_id").join(per_step).join(empty)
-    out = out.join(quality.set_index("run_id"))
-    return out.fillna(0).reset_index().rename(columns={"run_id": "run"})
-
-
-@st.cache_data(show_spinner=False, max_entries=4096)
-def _file_lines(folder: str, mtime: int, last_step: int) -> dict[str, tuple[int, int]]:
-    start = memory_state_at_dir(Path(folder), -1)
-    end = memory_state_at_dir(Path(folder), last_step)
-    names = sorted(set(start) | set(end))
-    return {
-        n: (len(start[n].lines) if n in start else 0, len(end[n].lines) if n in end else 0)
-        for n in names
-    }
-
-
-@st.cache_data(show_spinner=False)
-def file_growth(root: str, token: str) -> pd.DataFrame:
-    """Per run and memory file: mean lines at the start and end of episodes, growth per 100."""
-    rows = []
-    for e in episodes_table(root, token).itertuples():
-        folder = Layout(Path(root)).episode_dir(e.run_id, e.episode_id)
-        mtime = _mtime(folder)
-        if mtime < 0:
-            continue
-        for name, (start, end) in _file_lines(str(folder), mtime, int(e.steps) - 1).items():
-            rows.append((e.run_id, name, start, end, 100 * (end - start) / max(1, int(e.steps))))
-    df = pd.DataFrame(rows, columns=["run", "file", "lines at start", "lines at end", "per 100"])
-    return df.groupby(["run", "file"], as_index=False).mean().round(1)
-
-
-def _mtime(folder: Path) -> int:
-    try:
-        return os.stat(folder / "episodes.parquet").st_mtime_ns
-    except FileNotFoundError:
-        return -1
-
-
-# --------------------------------------------------------------------------- one episode
-
-
-@dataclass
-class EpisodeData:
-    """One episode's per-step tables, event indexes and timeline, loaded once and shared."""
-
-    folder: str
-    mtime: int
-    steps: pa.Table
-    step_index: np.ndarray
-    ops: pa.Table
-    op_steps: np.ndarray
-    events: dict[str, np.ndarray]
-    reads: dict[str, list[int]]
-    timeline: pd.DataFrame
-    cum_reward: np.ndarray
-
-    @property
-    def n_steps(self) -> int:
-        return len(self.step_index)
-
-    def step_row(self, step: int) -> dict[str, Any]:
-        i = int(np.searchsorted(self.step_index, step))
-        return self.steps.slice(min(i, self.n_steps - 1), 1).to_pylist()[0]
-
-    def ops_at(self, step: int) -> list[dict[str, Any]]:
-        lo, hi = np.searchsorted(self.op_steps, [step, step + 1])
-        return self.ops.slice(int(lo), int(hi - lo)).to_pylist()
-
-    def next_event(self, kind: str, step: int) -> int | None:
-        """The first step after ``step`` with an event of ``kind`` (reward, invalid, write, …)."""
-        steps = self.events[kind]
-        i = int(np.searchsorted(steps, step, side="right"))
-        return int(steps[i]) if i < len(steps) else None
-
-    def read_by(self, line: str, origin: int) -> list[int]:
-        """Steps at or after ``origin`` whose SEARCH/READ/TAIL returned ``line``."""
-        steps = self.reads.get(line)
-        if not steps:
-            return []
-        return steps[bisect.bisect_left(steps, origin) :]
-
-
-def load_episode(root: Path, run_id: str, episode_id: str) -> EpisodeData | None:
-    """The episode's cached tables (loaded again when its folder is republished)."""
-    folder = Layout(root).episode_dir(run_id, episode_id)
-    mtime = _mtime(folder)
-    return None if mtime < 0 else _load_episode(str(folder), mtime)
-
-
-@st.cache_resource(show_spinner="Loading episode…", max_entries=8)
-def _load_episode(folder: str, mtime: int) -> EpisodeData:
-    path = Path(folder)
-    steps = pq.read_table(path / "steps.parquet", columns=STEP_COLUMNS).sort_by("step")
-    ops_path = path / "memory_ops.parquet"
-    ops = (
-        pq.read_table(ops_path, columns=OP_COLUMNS).sort_by("seq")
-        if ops_path.exists()
-        else pa.table({c: pa.array([], pa.int64()) for c in OP_COLUMNS[:2]})
-    )
-    step_index = steps.column("step").to_numpy()
-    op_steps = ops.column("step").to_numpy() if len(ops) else np.zeros(0, dtype=np.int64)
-    flags = _step_flags(steps, ops)
-    events = {k: step_index[v > 0] for k, v in flags.items()}
-    events["warning"] = step_index[(flags["stuck"] + flags["oscillation"]) > 0]
-    return EpisodeData(
-        folder,
-        mtime,
-        steps,
-        step_index,
-        ops,
-        op_steps,
-        events,
-        _read_index(ops),
-        _bin_timeline(step_index, steps, flags),
-        np.cumsum(steps.column("reward").to_numpy()),
-    )
-
-
-def _step_flags(steps: pa.Table, ops: pa.Table) -> dict[str, np.ndarray]:
-    """Per step (aligned with the steps table): counts of each timeline event."""
-    n = len(steps)
-    step_index = steps.column("step").to_numpy()
-    warnings = steps.column("warnings")
-    flat = pc.list_flatten(warnings)
-    parents = pc.list_parent_indices(warnings).to_numpy()
-    lowered = pc.utf8_lower(flat)
-    stuck = pc.or_(pc.match_substring(lowered, "not changed"), pc.match_substring(lowered, "stuck"))
-    osc = pc.or_(
-        pc.match_substring(lowered, "back and forth"), pc.match_substring(lowered, "oscill")
-    )
-    flags = {
-        "reward": (steps.column("reward").to_numpy() > 0).astype(np.int64),
-        "invalid": (~steps.column("action_valid").to_numpy(zero_copy_only=False)).astype(np.int64),
-        "stuck": np.bincount(parents[stuck.to_numpy(zero_copy_only=False)], minlength=n),
-        "oscillation": np.bincount(parents[osc.to_numpy(zero_copy_only=False)], minlength=n),
-        "write": np.zeros(n, np.int64),
-        "read": np.zeros(n, np.int64),
-    }
-    if len(ops) and "kind" in ops.column_names:
-        kinds = ops.column("kind").to_numpy(zero_copy_only=False)
-        agent = ops.column("phase").to_numpy(zero_copy_only=False) != "helper"
-        rows = np.searchsorted(step_index, ops.column("step").to_numpy())
-        rows = np.clip(rows, 0, max(0, n - 1))
-        is_read = np.isin(kinds, ("SEARCH", "READ", "TAIL", "COUNT"))
-        flags["read"] = np.bincount(rows[is_read & agent], minlength=n)
-        flags["write"] = np.bincount(rows[~is_read & agent], minlength=n)
-    return flags
-
-
-def _bin_timeline(
-    step_index: np.ndarray, steps: pa.Table, flags: dict[str, np.ndarray]
-) -> pd.DataFrame:
-    """At most MAX_BINS points: per bin its first step, event counts and the first step of each
-    event kind in it, and the highest progression (×100)."""
-    n = len(step_index)
-    if n == 0:
-        return pd.DataFrame(columns=["step", "width", "progression", *flags])
-    width = -(-n // MAX_BINS)
-    starts = np.arange(0, n, width)
-    out = {"step": step_index[starts], "width": np.full(len(starts), width)}
-    out["progression"] = np.maximum.reduceat(steps.column("progression").to_numpy(), starts) * 100
-    never = np.iinfo(np.int64).max
-    for key, values in flags.items():
-        out[key] = np.add.reduceat(values, starts)
-        out[f"first_{key}"] = np.minimum.reduceat(np.where(values > 0, step_index, never), starts)
-    return pd.DataFrame(out)
-
-
-def _read_index(ops: pa.Table) -> dict[str, list[int]]:
-    """Memory line → the steps (ascending) whose SEARCH, READ or TAIL returned it."""
-    if not len(ops) or "kind" not in ops.column_names:
-        return {}
-    mask = pc.and_(
-        pc.and_(pc.is_in(ops.column("kind"), pa.array(READ_KINDS)), ops.column("ok")),
-        pc.greater(ops.column("hits"), 0),
-    )
-    reads = ops.filter(mask)
-    index: dict[str, list[int]] = {}
-    for step, result in zip(
-        reads.column("step").to_pylist(), reads.column("result").to_pylist(), strict=True
-    ):
-        for line in result.split("\n")[1:]:
-            seen = index.setdefault(line, [])
-            if not seen or seen[-1] != step:
-                seen.append(step)
-    return index
-
-
-# --------------------------------------------------------------------------- one step
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _row_group_ranges(path: str, mtime: int) -> list[tuple[int, int] | None]:
-    """(min, max) step of every row group, from the Parquet statistics (None: unknown)."""
-    meta = pq.read_metadata(path)
-    col = meta.schema.to_arrow_schema().get_field_index("step")
-    out: list[tuple[int, int] | None] = []
-    for i in range(meta.num_row_groups):
-        stats = meta.row_group(i).column(col).statistics
-        ok = stats is not None and stats.has_min_max
-        out.append((stats.min, stats.max) if ok else None)
-    return out
-
-
-@st.cache_resource(show_spinner=False, max_entries=12)
-def _row_group(path: str, mtime: int, index: int) -> pa.Table:
-    return pq.ParquetFile(path).read_row_group(index)
-
-
-def read_step_rows(folder: str, table: str, step: int) -> pa.Table | None:
-    """The rows of ``table`` for ``step``, reading only the row groups that can hold it."""
-    path = os.path.join(folder, f"{table}.parquet")
-    try:
-        mtime = os.stat(path).st_mtime_ns
-    except FileNotFoundError:
-        return None
-    parts = [
-        _row_group(path, mtime, i)
-        for i, rng in enumerate(_row_group_ranges(path, mtime))
-        if rng is None or rng[0] <= step <= rng[1]
-    ]
-    if not parts:
-        return None
-    rows = pa.concat_tables(parts)
-    return rows.filter(pc.equal(rows.column("step"), step))
-
-
-def turns_at(ep: EpisodeData, step: int) -> list[dict[str, Any]]:
-    """The step's LLM turns in order: LOG turns, PLAN turns, then an action turn."""
-    rows = read_step_rows(ep.folder, "turns", step)
-    order = {"log": 0, "plan": 1, "action": 2}
-    turns = rows.to_pylist() if rows is not None else []
-    return sorted(turns, key=lambda t: (order.get(t["phase"], 3), t["turn"]))
-
-
-def frame_at(ep: EpisodeData, step: int) -> tuple[str, bytes] | None:
-    rows = read_step_rows(ep.folder, "frames", step)
-    if rows is None or not len(rows):
-        return None
-    return rows.column("kind")[0].as_py(), rows.column("data")[0].as_py()
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def memory_at_step(folder: str, mtime: int, step: int) -> MemoryView:
-    """Memory files at the end of ``step`` (the nearest keyframe plus the op log)."""
-    state = memory_state_at_dir(Path(folder), step)
-    return {name: (f.lines, f.origins) for name, f in sorted(state.items())}

@@ -10,6 +10,9 @@ separate process::
 
     python -m automem_core.llm.local_server --port 8000 --delay-ms 100 \
         --responder automem_core.llm.local_server:echo_responder
+
+The wire format (request heads and bodies, response bytes, JSON bodies) is in
+:mod:`automem_core.llm.local_http`.
 """
 
 from __future__ import annotations
@@ -22,19 +25,24 @@ import json
 import signal
 import sys
 import threading
-import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+
+from automem_core.llm.local_http import (
+    MAX_HEADER_BYTES,
+    MODEL_ID,
+    HttpError,
+    completion_body,
+    error_body,
+    models_body,
+    parse_request_head,
+    read_body,
+    render_response,
+)
 
 Messages = list[dict[str, str]]
-
-_MAX_HEADER_BYTES = 64 * 1024
-_MODEL_ID = "local"
 
 
 @dataclass(frozen=True)
@@ -83,12 +91,6 @@ def _as_reply(value: Reply | str) -> Reply:
     return value if isinstance(value, Reply) else Reply(text=str(value))
 
 
-class _HttpError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 class _Handler:
     """Protocol logic shared by the in-process server and the CLI."""
 
@@ -129,22 +131,13 @@ class _Handler:
             if exc.partial.strip():
                 raise
             return False  # client closed an idle keep-alive connection
-        lines = head.decode("latin-1").split("\r\n")
         try:
-            method, target, version = lines[0].split(" ", 2)
-        except ValueError:
-            await self._send(writer, 400, _error_body("malformed request line", 400), False)
+            request = parse_request_head(head)
+        except HttpError as exc:
+            await self._send(writer, exc.status, error_body(str(exc), exc.status), False)
             return False
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if sep:
-                headers[name.strip().lower()] = value.strip()
-        connection = headers.get("connection", "").lower()
-        keep_alive = connection != "close" if version == "HTTP/1.1" else connection == "keep-alive"
-        body = await _read_body(reader, headers)
-        path = target.split("?", 1)[0].rstrip("/")
-
+        body = await read_body(reader, request.headers)
+        method, path, headers = request.method, request.path, request.headers
         with self.lock:
             self.requests += 1
             if "authorization" in headers:
@@ -153,28 +146,28 @@ class _Handler:
         extra: dict[str, str] = {}
         try:
             if method == "GET" and path == "/v1/models":
-                status, payload = 200, _models_body()
+                status, payload = 200, models_body()
             elif method == "POST" and path == "/v1/chat/completions":
                 status, payload, extra = await self._chat(body)
             else:
-                raise _HttpError(404, f"no route for {method} {path}")
-        except _HttpError as exc:
-            status, payload = exc.status, _error_body(str(exc), exc.status)
-        await self._send(writer, status, payload, keep_alive, extra)
-        return keep_alive
+                raise HttpError(404, f"no route for {method} {path}")
+        except HttpError as exc:
+            status, payload = exc.status, error_body(str(exc), exc.status)
+        await self._send(writer, status, payload, request.keep_alive, extra)
+        return request.keep_alive
 
     async def _chat(self, body: bytes) -> tuple[int, str, dict[str, str]]:
         try:
             request = json.loads(body)
             messages = request["messages"]
         except (ValueError, KeyError, TypeError):
-            raise _HttpError(400, "body must be JSON with a `messages` list") from None
+            raise HttpError(400, "body must be JSON with a `messages` list") from None
         if not isinstance(messages, list):
-            raise _HttpError(400, "`messages` must be a list")
+            raise HttpError(400, "`messages` must be a list")
         try:
             reply = _as_reply(self.responder(messages))
         except Exception as exc:
-            raise _HttpError(500, f"responder failed: {type(exc).__name__}: {exc}") from None
+            raise HttpError(500, f"responder failed: {type(exc).__name__}: {exc}") from None
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if reply.hang_s > 0:
@@ -185,9 +178,9 @@ class _Handler:
         if reply.raw_body is not None:
             return reply.status, reply.raw_body, extra
         if reply.status != 200:
-            return reply.status, _error_body(reply.text, reply.status), extra
-        model = request.get("model") or _MODEL_ID
-        return 200, _completion_body(str(model), messages, reply.text), extra
+            return reply.status, error_body(reply.text, reply.status), extra
+        model = request.get("model") or MODEL_ID
+        return 200, completion_body(str(model), messages, reply.text), extra
 
     async def _send(
         self,
@@ -199,82 +192,13 @@ class _Handler:
     ) -> None:
         with self.lock:
             self.by_status[status] += 1
-        data = payload.encode("utf-8")
-        try:
-            phrase = HTTPStatus(status).phrase
-        except ValueError:
-            phrase = "Status"
-        head = [
-            f"HTTP/1.1 {status} {phrase}",
-            "Content-Type: application/json",
-            f"Content-Length: {len(data)}",
-            f"Connection: {'keep-alive' if keep_alive else 'close'}",
-        ]
-        head += [f"{name}: {value}" for name, value in (extra or {}).items()]
-        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
+        writer.write(render_response(status, payload, keep_alive, extra))
         await writer.drain()
-
-
-async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        chunks: list[bytes] = []
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0], 16)
-            if size == 0:
-                await reader.readuntil(b"\r\n")  # no trailers expected
-                return b"".join(chunks)
-            chunks.append(await reader.readexactly(size))
-            await reader.readexactly(2)
-    length = int(headers.get("content-length", "0") or 0)
-    return await reader.readexactly(length) if length else b""
-
-
-def _estimate_tokens(text: str) -> int:
-    return len(text) // 4
-
-
-def _completion_body(model: str, messages: list[Any], text: str) -> str:
-    prompt = "".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
-    prompt_tokens, completion_tokens = _estimate_tokens(prompt), _estimate_tokens(text)
-    return json.dumps(
-        {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-        }
-    )
-
-
-def _models_body() -> str:
-    return json.dumps(
-        {
-            "object": "list",
-            "data": [{"id": _MODEL_ID, "object": "model", "created": 0, "owned_by": "automem"}],
-        }
-    )
-
-
-def _error_body(message: str, status: int) -> str:
-    kind = "rate_limit_error" if status == 429 else "server_error" if status >= 500 else "error"
-    return json.dumps({"error": {"message": message, "type": kind, "code": status}})
 
 
 async def _start(handler: _Handler, port: int) -> asyncio.Server:
     return await asyncio.start_server(
-        handler.serve_connection, "127.0.0.1", port, limit=_MAX_HEADER_BYTES, backlog=1024
+        handler.serve_connection, "127.0.0.1", port, limit=MAX_HEADER_BYTES, backlog=1024
     )
 
 

@@ -188,7 +188,7 @@ def _fallback_actions(outside: list[str]) -> list[str]:
     found: list[str] = []
     for segment in outside:
         for match in _ACTION_LINE_RE.finditer(segment):
-            value = match.group(1).strip(" \t*_`'\"")
+            value = match.group(1).strip().strip("*_`'\"").strip()
             if value:
                 found.append(value)
     return found

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # the dashboard package lives at the repo root
     sys.path.insert(0, str(REPO))
 
-from automem_core.store.synthetic import write_sample_store  # noqa: E402
+from automem_core.synthetic import write_sample_store  # noqa: E402
 
 SAMPLE_STEPS = 30
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from automem_core.store.reader import connect
-from automem_core.store.synthetic import SCRIPT_LINE, SCRIPT_STEP, write_synthetic_run
+from automem_core.synthetic import SCRIPT_LINE, SCRIPT_STEP, write_synthetic_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from automem_core.store.reader import connect
-from automem_core.store.synthetic import (
+from automem_core.synthetic import (
     BOLD_LINE,
     BOLD_STEP,
     SCRIPT_LINE,

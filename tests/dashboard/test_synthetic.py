@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 
 from automem_core.store.memory_at import memory_at, memory_state_at
 from automem_core.store.reader import connect, episode_dir
-from automem_core.store.synthetic import (
+from automem_core.synthetic import (
     BOLD_LINE,
     BOLD_STEP,
     SCRIPT_LINE,

@@ -305,3 +305,9 @@ def test_unclosed_op_raw_is_the_text_it_came_from() -> None:
 def test_hostile_long_inputs_parse(text: str) -> None:
     result = parse_completion(text)
     assert result.action is None
+
+
+def test_fallback_action_of_only_control_characters_is_no_action():
+    result = parse_completion("ACTION:\x1f")
+    assert result.action is None
+    assert parse_completion("Action: \x1f north \x0b").action == "north"

@@ -1,0 +1,269 @@
+"""One episode's replay: its steps and memory ops, and per step its turns, frame and memory.
+
+The replay reads the episode's own files: its steps and memory ops once (cached), and per step only
+the row groups that hold the step (turns, frames) plus the memory rebuilt from the nearest keyframe,
+so a step change costs the same in a 1 000- and a 100 000-step episode.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import streamlit as st
+
+from automem_core.store.layout import Layout
+from automem_core.store.memory_at import memory_state_at_dir
+
+READ_KINDS = ("SEARCH", "READ", "TAIL")
+WRITE_KINDS = ("APPEND", "WRITE", "CREATE", "UPSERT", "UPSERT_MAP", "REPLACE", "DELETE")
+MAX_BINS = 500  # timeline points, whatever the episode length
+STEP_COLUMNS = [
+    "step",
+    "observation",
+    "action",
+    "raw_action",
+    "action_valid",
+    "reward",
+    "done",
+    "progression",
+    "warnings",
+    "n_ops",
+    "n_writes",
+    "tokens_in",
+    "tokens_out",
+    "llm_ms",
+    "env_ms",
+]
+OP_COLUMNS = ["step", "seq", "phase", "turn", "kind", "file", "args", "ok", "hits", "result"]
+MemoryView = dict[str, tuple[list[str], list[int]]]  # file → (lines, the step that wrote each)
+
+
+def forget_steps() -> None:
+    """Drop the per-step caches (row groups, memory states); the benchmark's cold step change."""
+    _row_group.clear()
+    memory_at_step.clear()
+
+
+def episode_mtime(folder: Path) -> int:
+    """When the episode folder was last published (-1: not published)."""
+    try:
+        return os.stat(folder / "episodes.parquet").st_mtime_ns
+    except FileNotFoundError:
+        return -1
+
+
+@dataclass
+class EpisodeData:
+    """One episode's per-step tables, event indexes and timeline, loaded once and shared."""
+
+    folder: str
+    mtime: int
+    steps: pa.Table
+    step_index: np.ndarray
+    ops: pa.Table
+    op_steps: np.ndarray
+    events: dict[str, np.ndarray]
+    reads: dict[str, list[int]]
+    timeline: pd.DataFrame
+    cum_reward: np.ndarray
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.step_index)
+
+    def step_row(self, step: int) -> dict[str, Any]:
+        i = int(np.searchsorted(self.step_index, step))
+        return self.steps.slice(min(i, self.n_steps - 1), 1).to_pylist()[0]
+
+    def ops_at(self, step: int) -> list[dict[str, Any]]:
+        lo, hi = np.searchsorted(self.op_steps, [step, step + 1])
+        return self.ops.slice(int(lo), int(hi - lo)).to_pylist()
+
+    def next_event(self, kind: str, step: int) -> int | None:
+        """The first step after ``step`` with an event of ``kind`` (reward, invalid, write, …)."""
+        steps = self.events[kind]
+        i = int(np.searchsorted(steps, step, side="right"))
+        return int(steps[i]) if i < len(steps) else None
+
+    def read_by(self, line: str, origin: int) -> list[int]:
+        """Steps at or after ``origin`` whose SEARCH/READ/TAIL returned ``line``."""
+        steps = self.reads.get(line)
+        if not steps:
+            return []
+        return steps[bisect.bisect_left(steps, origin) :]
+
+
+def load_episode(root: Path, run_id: str, episode_id: str) -> EpisodeData | None:
+    """The episode's cached tables (loaded again when its folder is republished)."""
+    folder = Layout(root).episode_dir(run_id, episode_id)
+    mtime = episode_mtime(folder)
+    return None if mtime < 0 else _load_episode(str(folder), mtime)
+
+
+@st.cache_resource(show_spinner="Loading episode…", max_entries=8)
+def _load_episode(folder: str, mtime: int) -> EpisodeData:
+    path = Path(folder)
+    steps = pq.read_table(path / "steps.parquet", columns=STEP_COLUMNS).sort_by("step")
+    ops_path = path / "memory_ops.parquet"
+    ops = (
+        pq.read_table(ops_path, columns=OP_COLUMNS).sort_by("seq")
+        if ops_path.exists()
+        else pa.table({c: pa.array([], pa.int64()) for c in OP_COLUMNS[:2]})
+    )
+    step_index = steps.column("step").to_numpy()
+    op_steps = ops.column("step").to_numpy() if len(ops) else np.zeros(0, dtype=np.int64)
+    flags = _step_flags(steps, ops)
+    events = {k: step_index[v > 0] for k, v in flags.items()}
+    events["warning"] = step_index[(flags["stuck"] + flags["oscillation"]) > 0]
+    return EpisodeData(
+        folder,
+        mtime,
+        steps,
+        step_index,
+        ops,
+        op_steps,
+        events,
+        _read_index(ops),
+        _bin_timeline(step_index, steps, flags),
+        np.cumsum(steps.column("reward").to_numpy()),
+    )
+
+
+def _step_flags(steps: pa.Table, ops: pa.Table) -> dict[str, np.ndarray]:
+    """Per step (aligned with the steps table): counts of each timeline event."""
+    n = len(steps)
+    step_index = steps.column("step").to_numpy()
+    warnings = steps.column("warnings")
+    flat = pc.list_flatten(warnings)
+    parents = pc.list_parent_indices(warnings).to_numpy()
+    lowered = pc.utf8_lower(flat)
+    stuck = pc.or_(pc.match_substring(lowered, "not changed"), pc.match_substring(lowered, "stuck"))
+    osc = pc.or_(
+        pc.match_substring(lowered, "back and forth"), pc.match_substring(lowered, "oscill")
+    )
+    flags = {
+        "reward": (steps.column("reward").to_numpy() > 0).astype(np.int64),
+        "invalid": (~steps.column("action_valid").to_numpy(zero_copy_only=False)).astype(np.int64),
+        "stuck": np.bincount(parents[stuck.to_numpy(zero_copy_only=False)], minlength=n),
+        "oscillation": np.bincount(parents[osc.to_numpy(zero_copy_only=False)], minlength=n),
+        "write": np.zeros(n, np.int64),
+        "read": np.zeros(n, np.int64),
+    }
+    if len(ops) and "kind" in ops.column_names:
+        kinds = ops.column("kind").to_numpy(zero_copy_only=False)
+        agent = ops.column("phase").to_numpy(zero_copy_only=False) != "helper"
+        rows = np.searchsorted(step_index, ops.column("step").to_numpy())
+        rows = np.clip(rows, 0, max(0, n - 1))
+        is_read = np.isin(kinds, ("SEARCH", "READ", "TAIL", "COUNT"))
+        flags["read"] = np.bincount(rows[is_read & agent], minlength=n)
+        flags["write"] = np.bincount(rows[~is_read & agent], minlength=n)
+    return flags
+
+
+def _bin_timeline(
+    step_index: np.ndarray, steps: pa.Table, flags: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """At most MAX_BINS points: per bin its first step, event counts and the first step of each
+    event kind in it, and the highest progression (×100)."""
+    n = len(step_index)
+    if n == 0:
+        return pd.DataFrame(columns=["step", "width", "progression", *flags])
+    width = -(-n // MAX_BINS)
+    starts = np.arange(0, n, width)
+    out = {"step": step_index[starts], "width": np.full(len(starts), width)}
+    out["progression"] = np.maximum.reduceat(steps.column("progression").to_numpy(), starts) * 100
+    never = np.iinfo(np.int64).max
+    for key, values in flags.items():
+        out[key] = np.add.reduceat(values, starts)
+        out[f"first_{key}"] = np.minimum.reduceat(np.where(values > 0, step_index, never), starts)
+    return pd.DataFrame(out)
+
+
+def _read_index(ops: pa.Table) -> dict[str, list[int]]:
+    """Memory line → the steps (ascending) whose SEARCH, READ or TAIL returned it."""
+    if not len(ops) or "kind" not in ops.column_names:
+        return {}
+    mask = pc.and_(
+        pc.and_(pc.is_in(ops.column("kind"), pa.array(READ_KINDS)), ops.column("ok")),
+        pc.greater(ops.column("hits"), 0),
+    )
+    reads = ops.filter(mask)
+    index: dict[str, list[int]] = {}
+    for step, result in zip(
+        reads.column("step").to_pylist(), reads.column("result").to_pylist(), strict=True
+    ):
+        for line in result.split("\n")[1:]:
+            seen = index.setdefault(line, [])
+            if not seen or seen[-1] != step:
+                seen.append(step)
+    return index
+
+
+# --------------------------------------------------------------------------- one step
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _row_group_ranges(path: str, mtime: int) -> list[tuple[int, int] | None]:
+    """(min, max) step of every row group, from the Parquet statistics (None: unknown)."""
+    meta = pq.read_metadata(path)
+    col = meta.schema.to_arrow_schema().get_field_index("step")
+    out: list[tuple[int, int] | None] = []
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(col).statistics
+        ok = stats is not None and stats.has_min_max
+        out.append((stats.min, stats.max) if ok else None)
+    return out
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def _row_group(path: str, mtime: int, index: int) -> pa.Table:
+    return pq.ParquetFile(path).read_row_group(index)
+
+
+def read_step_rows(folder: str, table: str, step: int) -> pa.Table | None:
+    """The rows of ``table`` for ``step``, reading only the row groups that can hold it."""
+    path = os.path.join(folder, f"{table}.parquet")
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return None
+    parts = [
+        _row_group(path, mtime, i)
+        for i, rng in enumerate(_row_group_ranges(path, mtime))
+        if rng is None or rng[0] <= step <= rng[1]
+    ]
+    if not parts:
+        return None
+    rows = pa.concat_tables(parts)
+    return rows.filter(pc.equal(rows.column("step"), step))
+
+
+def turns_at(ep: EpisodeData, step: int) -> list[dict[str, Any]]:
+    """The step's LLM turns in order: LOG turns, PLAN turns, then an action turn."""
+    rows = read_step_rows(ep.folder, "turns", step)
+    order = {"log": 0, "plan": 1, "action": 2}
+    turns = rows.to_pylist() if rows is not None else []
+    return sorted(turns, key=lambda t: (order.get(t["phase"], 3), t["turn"]))
+
+
+def frame_at(ep: EpisodeData, step: int) -> tuple[str, bytes] | None:
+    rows = read_step_rows(ep.folder, "frames", step)
+    if rows is None or not len(rows):
+        return None
+    return rows.column("kind")[0].as_py(), rows.column("data")[0].as_py()
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def memory_at_step(folder: str, mtime: int, step: int) -> MemoryView:
+    """Memory files at the end of ``step`` (the nearest keyframe plus the op log)."""
+    state = memory_state_at_dir(Path(folder), step)
+    return {name: (f.lines, f.origins) for name, f in sorted(state.items())}
