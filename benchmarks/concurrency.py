@@ -5,7 +5,7 @@ The ideal is N ÷ (seconds of model wait per step): with one LOG turn and one PL
 to that ideal shows how much the engine (games, parsing, memory, logging, HTTP) costs on top.
 Goal: ≥ 80 % of ideal at N = 64 with peak memory under 1 GiB.
 
-    python benchmarks/concurrency.py [--ns 1,8,32,64] [--steps 60] [--workers 2]
+    python benchmarks/concurrency.py [--ns 1,8,32,64] [--steps 100] [--workers 2]
 
 Peak memory is the largest resident size of this process (single-process runs) and of any one
 worker process.
@@ -84,7 +84,7 @@ def measure(n: int, steps: int, url: str, workers: int = 1) -> tuple[float, floa
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ns", default="1,8,32,64")
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--steps", type=int, default=100, help="MiniHack's own cap")
     parser.add_argument("--workers", type=int, default=2, help="also measure N=64 with this many")
     args = parser.parse_args()
     proc, url = start_server()

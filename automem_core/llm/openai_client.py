@@ -17,6 +17,7 @@ import math
 import os
 import random
 import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,9 @@ LOCAL_PLACEHOLDER_KEY = "not-needed"
 # The runner keeps dozens of episodes in flight on one loop; never make them queue for a socket.
 MAX_CONNECTIONS = 512
 MAX_KEEPALIVE_CONNECTIONS = 256
+# Connections are spread over several pools: the HTTP pool scans every connection for every
+# request, so one pool of 64 busy connections costs more CPU than the rest of an engine step.
+POOL_SHARDS = 8
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
 _RETRYABLE_STATUS = frozenset({408, 429})
 _MAX_ERROR_CHARS = 300
@@ -49,7 +53,8 @@ class _Failure:
 
 
 class OpenAIChatClient:
-    """One ``AsyncOpenAI`` (one connection pool) shared by every concurrent call."""
+    """A few ``AsyncOpenAI`` clients (each with its own connection pool) shared by every call;
+    an episode always uses the same one, so its requests reuse a warm connection."""
 
     def __init__(self, config: ModelConfig) -> None:
         if not config.model:
@@ -61,20 +66,24 @@ class OpenAIChatClient:
         self.label = f"openai:{config.model}@{self.base_url}"
         self._key = _read_api_key(config.api_key_env, self.base_url)
         timeout = httpx2.Timeout(config.timeout_s, connect=min(config.timeout_s, 10.0))
-        self._http = openai.DefaultAsyncHttpxClient(
-            timeout=timeout,
-            limits=httpx2.Limits(
-                max_connections=MAX_CONNECTIONS,
-                max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
-            ),
+        limits = httpx2.Limits(
+            max_connections=MAX_CONNECTIONS // POOL_SHARDS,
+            max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS // POOL_SHARDS,
         )
-        self._client = openai.AsyncOpenAI(
-            api_key=self._key,
-            base_url=self.base_url,
-            timeout=timeout,
-            max_retries=0,  # retries are ours, so they are counted and logged per turn
-            http_client=self._http,
-        )
+        self._clients = [
+            openai.AsyncOpenAI(
+                api_key=self._key,
+                base_url=self.base_url,
+                timeout=timeout,
+                max_retries=0,  # retries are ours, so they are counted and logged per turn
+                http_client=openai.DefaultAsyncHttpxClient(timeout=timeout, limits=limits),
+            )
+            for _ in range(POOL_SHARDS)
+        ]
+        self._client = self._clients[0]
+
+    def _client_for(self, request: TurnRequest) -> openai.AsyncOpenAI:
+        return self._clients[zlib.crc32(request.episode_id.encode()) % len(self._clients)]
 
     def __repr__(self) -> str:
         return f"OpenAIChatClient({self.label!r})"
@@ -86,7 +95,7 @@ class OpenAIChatClient:
         while True:
             try:
                 async with asyncio.timeout(cfg.timeout_s):
-                    response = await self._client.post(
+                    response = await self._client_for(request).post(
                         "/chat/completions",
                         body=self._body(request),
                         cast_to=httpx2.Response,
@@ -132,8 +141,8 @@ class OpenAIChatClient:
         return None
 
     async def aclose(self) -> None:
-        await self._client.close()
-        await self._http.aclose()
+        for client in self._clients:
+            await client.close()  # closes the HTTP client it was given too
 
     async def __aenter__(self) -> OpenAIChatClient:
         return self

@@ -75,7 +75,7 @@ def render_status(game: str, step: int, facts: Mapping[str, object]) -> str:
 
 
 def _xy(value: object) -> str:
-    if isinstance(value, Sequence) and len(value) == 2:
+    if isinstance(value, tuple | list) and len(value) == 2:
         return f"({value[0]},{value[1]})"
     return "unknown"
 

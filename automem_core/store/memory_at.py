@@ -8,7 +8,7 @@ the state at the end of step t: the keyframe at or before t, then every mutation
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -35,8 +35,12 @@ def decode_state(files_json: str) -> MemoryState:
     }
 
 
+_MUTATION_FIELDS = tuple(f.name for f in fields(Mutation))
+
+
 def encode_mutations(mutations: tuple[Mutation, ...] | list[Mutation]) -> str:
-    return json.dumps([asdict(m) for m in mutations], separators=(",", ":"))
+    rows = [{name: getattr(m, name) for name in _MUTATION_FIELDS} for m in mutations]
+    return json.dumps(rows, separators=(",", ":"))
 
 
 def decode_mutations(text: str) -> list[Mutation]:
