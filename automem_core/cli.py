@@ -117,6 +117,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_episodes(args: argparse.Namespace) -> int:
+    from automem_core.reports import render_episodes_table
+
+    print(render_episodes_table(args.data, args.run))
+    return 0
+
+
 def cmd_memory(args: argparse.Namespace) -> int:
     from automem_core.store.memory_at import memory_at
 
@@ -168,12 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("runs", help="table of runs with progression per task and game")
     s.set_defaults(func=cmd_runs)
 
+    e = sub.add_parser("episodes", help="list episodes with their status and progression")
+    e.add_argument("--run", help="only this run's episodes")
+    e.set_defaults(func=cmd_episodes)
+
     m = sub.add_parser("memory", help="print an episode's memory files at a step")
     m.add_argument("episode")
     m.add_argument("step", type=int)
     m.set_defaults(func=cmd_memory)
 
-    for sp in (r, d, s, m):
+    for sp in (r, d, s, e, m):
         sp.add_argument("--data", type=Path, default=default_data_dir(), help=data_help)
         sp.add_argument("--quiet", action="store_true", help="no progress bar")
     return p

@@ -71,3 +71,24 @@ def render_runs_table(data: Path) -> str:
             lines.append(f"    {task:<24} {s.render()}")
         lines.append(f"    {r.game + ' (mean of tasks)':<24} {r.overall.render()}")
     return "\n".join(lines)
+
+
+def render_episodes_table(data: Path, run_id: str | None = None) -> str:
+    """One line per episode (optionally of one run): id, status, steps, progression, error."""
+    con = connect(data)
+    where, params = ("WHERE run_id = ?", [run_id]) if run_id else ("", [])
+    rows = con.execute(
+        "SELECT episode_id, status, steps, progression, error FROM episodes "
+        f"{where} ORDER BY episode_id",
+        params,
+    ).fetchall()
+    con.close()
+    if not rows:
+        scope = f"run {run_id!r}" if run_id else str(data)
+        return f"no episodes in {scope}; see `automem runs --data {data}`"
+    lines = [f"{'episode':<60} {'status':<6} {'steps':>6} {'progression':>11}"]
+    for eid, status, steps, progression, error in rows:
+        lines.append(f"{eid:<60} {status:<6} {steps:>6} {100 * progression:>10.1f}%")
+        if error:
+            lines.append(f"    error: {error}")
+    return "\n".join(lines)

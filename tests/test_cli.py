@@ -11,7 +11,7 @@ def test_parse_seeds_ranges_and_lists():
 
 
 def test_help_works_for_every_command(capsys):
-    for cmd in ("run", "demo", "runs", "memory"):
+    for cmd in ("run", "demo", "runs", "episodes", "memory"):
         with pytest.raises(SystemExit) as exit_:
             main([cmd, "--help"])
         assert exit_.value.code == 0
@@ -30,3 +30,37 @@ def test_expected_errors_are_one_line_without_traceback(tmp_path, capsys):
 def test_runs_on_empty_store_says_what_to_run(tmp_path, capsys):
     assert main(["runs", "--data", str(tmp_path)]) == 0
     assert "automem demo" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_demo_like_run_then_runs_episodes_and_memory_commands(tmp_path, capsys):
+    args = ["--data", str(tmp_path), "--quiet"]
+    assert (
+        main(
+            [
+                "run",
+                "--game",
+                "minihack",
+                "--tasks",
+                "MazeWalk-9x9",
+                "--seeds",
+                "0-1",
+                "--max-steps",
+                "10",
+                "--run-id",
+                "cli",
+                *args,
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "run cli: 2 episodes played, 0 already finished, 0 failed" in out
+    assert main(["runs", "--data", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "cli  [finished]" in table and "MazeWalk-9x9" in table and "± " in table
+    assert main(["episodes", "--run", "cli", "--data", str(tmp_path)]) == 0
+    assert "cli.MazeWalk-9x9.s1" in capsys.readouterr().out
+    assert main(["memory", "cli.MazeWalk-9x9.s0", "3", "--data", str(tmp_path)]) == 0
+    memory = capsys.readouterr().out
+    assert "── status ──" in memory and "step: 3" in memory

@@ -64,7 +64,7 @@ def episode_dir(root: Path, episode_id: str) -> Path:
     matches = glob.glob(str(Layout(root).runs / "*" / "episodes" / glob.escape(episode_id)))
     if not matches:
         raise StoreError(
-            f"episode {episode_id!r} is not in {root}; list episodes with `automem runs`"
+            f"episode {episode_id!r} is not in {root}; list them with `automem episodes`"
         )
     return Path(matches[0])
 

@@ -132,7 +132,7 @@ def test_ids_that_are_not_safe_folder_names_are_refused(bad):
 
 
 def test_unknown_episode_is_a_clear_error(tmp_path):
-    with pytest.raises(StoreError, match="automem runs"):
+    with pytest.raises(StoreError, match="automem episodes"):
         episode_dir(tmp_path, "missing")
 
 
