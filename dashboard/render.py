@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from automem_core.memory import OP_KINDS, READ_ONLY_OPS
+
 # Characters that mean something to HTML or to Streamlit's Markdown (emphasis, code, links,
 # math, emoji shortcodes, tables, headings, escapes); each becomes a numeric character reference.
 _SPECIAL = frozenset("&<>\"'`*_[]()#$:~|\\{}!=+-^@%")
@@ -41,20 +43,8 @@ TTY_PALETTE: tuple[str, ...] = (
     "#ffffff",
 )
 
-OP_NAMES = (
-    "SEARCH",
-    "READ",
-    "TAIL",
-    "COUNT",
-    "APPEND",
-    "WRITE",
-    "CREATE",
-    "UPSERT",
-    "UPSERT_MAP",
-    "REPLACE",
-    "DELETE",
-)
-READ_OPS = frozenset({"SEARCH", "READ", "TAIL", "COUNT"})
+OP_NAMES = OP_KINDS
+READ_OPS = READ_ONLY_OPS
 _TAG = re.compile(r"<\|?[ \t]*(/?)[ \t]*([A-Za-z][A-Za-z0-9_-]{0,39})[ \t]*\|?>")
 _TAG_NAMES = frozenset(OP_NAMES) | {"ACTION", "DONE", "END"}
 

@@ -8,7 +8,13 @@ import sys
 from typing import Any
 
 from automem_core.envs.base import EnvConfigError, GameEnv, register_game
-from automem_core.envs.nle_env import ITEM_COMMANDS, OBSERVATION_KEYS, NLEAdapter, make_registered
+from automem_core.envs.nle_env import (
+    ITEM_COMMANDS,
+    MOVEMENT_NAMES,
+    OBSERVATION_KEYS,
+    NLEAdapter,
+    make_registered,
+)
 from automem_core.envs.progression import minihack_progression
 
 TASKS: tuple[str, ...] = (
@@ -26,26 +32,7 @@ STEP_PENALTY = -0.01
 TASK_SUCCESSFUL = 2  # NetHackStaircase.StepStatus.TASK_SUCCESSFUL, MiniHack's success status
 # BALROG's MiniHack action names (plus esc for menus); each is offered where the task has it.
 ACTION_NAMES: tuple[str, ...] = (
-    "north",
-    "east",
-    "south",
-    "west",
-    "northeast",
-    "southeast",
-    "southwest",
-    "northwest",
-    "far north",
-    "far east",
-    "far south",
-    "far west",
-    "far northeast",
-    "far southeast",
-    "far southwest",
-    "far northwest",
-    "up",
-    "down",
-    "wait",
-    "more",
+    *MOVEMENT_NAMES,
     "esc",
     "apply",
     "close",

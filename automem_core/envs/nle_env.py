@@ -50,6 +50,15 @@ _MOVES = (
     ("southwest", "b"),
     ("northwest", "y"),
 )
+# Movement and waiting, shared by every NLE action list in this order (BALROG's).
+MOVEMENT_NAMES: tuple[str, ...] = (
+    *(name for name, _key in _MOVES),
+    *(f"far {name}" for name, _key in _MOVES),
+    "up",
+    "down",
+    "wait",
+    "more",
+)
 # (name, key, description) for every named action, in the order agents see them.
 NAMED_ACTIONS: tuple[tuple[str, int, str], ...] = (
     *((name, ord(key), f"move {name}") for name, key in _MOVES),

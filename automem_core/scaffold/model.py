@@ -6,19 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-OpName = Literal[
-    "SEARCH",
-    "READ",
-    "TAIL",
-    "COUNT",
-    "APPEND",
-    "WRITE",
-    "CREATE",
-    "UPSERT",
-    "UPSERT_MAP",
-    "REPLACE",
-    "DELETE",
-]
+from automem_core.memory.parser import OpKind
+
+OpName = OpKind  # the ops a scaffold can enable are the ops the parser knows
 CORE_OPS: tuple[OpName, ...] = ("SEARCH", "READ", "TAIL", "COUNT", "APPEND", "WRITE", "CREATE")
 
 OP_SYNTAX: dict[str, str] = {
