@@ -64,10 +64,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seeds) if args.seeds else list(range(args.episodes))
     model = _model_config(args.config, args.base_url, args.model, args.api_key_env)
     action_model = None
-    if args.action_config or args.action_model:
+    if args.action_config:
         action_model = _model_config(
-            args.action_config, args.action_base_url, args.action_model, args.api_key_env
+            args.action_config, args.action_base_url, args.action_model, None
         )
+    elif args.action_model or args.action_base_url:  # same endpoint settings, another model
+        changes = {"backend": "openai", "model": args.action_model or model.model}
+        if args.action_base_url:
+            changes["base_url"] = args.action_base_url
+        action_model = ModelConfig.model_validate({**model.model_dump(), **changes})
     cfg = RunConfig(
         game=args.game,
         tasks=tasks,

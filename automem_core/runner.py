@@ -12,25 +12,26 @@ import asyncio
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
-from automem_core.agent.episode import EpisodeSpec, run_episode, utc_now
+from automem_core.agent.episode import EpisodeSpec, run_episode
 from automem_core.agent.step import AgentSetup
 from automem_core.envs.base import GameEnv, make_env, tasks_of
 from automem_core.llm.base import LLMClient, LLMConfigError
 from automem_core.llm.config import ModelConfig
 from automem_core.llm.factory import make_client
 from automem_core.llm.replay import ReplayClient
+from automem_core.run_record import RunRecord, check_same_settings, run_lock
 from automem_core.scaffold.loader import Scaffold, resolve_scaffold
 from automem_core.store.layout import Layout, check_id
 from automem_core.store.reader import connect, finished_episodes, readable_files
-from automem_core.store.schema import EpisodeRow, RunRow
-from automem_core.store.writer import EpisodeWriter, write_run
+from automem_core.store.schema import EpisodeRow
+from automem_core.store.writer import EpisodeWriter
 
 log = logging.getLogger(__name__)
 OnEpisode = Callable[[EpisodeRow], None]
@@ -62,6 +63,7 @@ class RunPlan:
     max_steps: int
     todo: list[tuple[str, int]]  # (task, seed) not finished yet
     skipped: int
+    settings: str  # settings_hash of the configuration
 
 
 @dataclass
@@ -75,8 +77,8 @@ def episode_id(run_id: str, task: str, seed: int) -> str:
     return f"{run_id}.{task}.s{seed}"
 
 
-def derive_run_id(cfg: RunConfig, scaffold: Scaffold, max_steps: int) -> str:
-    """Same command ⇒ same run id, so running it again resumes instead of starting over."""
+def settings_hash(cfg: RunConfig, scaffold: Scaffold, max_steps: int) -> str:
+    """A hash of everything that decides what a run's episodes are."""
     key = json.dumps(
         {
             "game": cfg.game,
@@ -90,7 +92,12 @@ def derive_run_id(cfg: RunConfig, scaffold: Scaffold, max_steps: int) -> str:
         },
         sort_keys=True,
     )
-    return f"{cfg.game}-{scaffold.id}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def derive_run_id(cfg: RunConfig, scaffold: Scaffold, max_steps: int) -> str:
+    """Same command ⇒ same run id, so running it again resumes instead of starting over."""
+    return f"{cfg.game}-{scaffold.id}-{settings_hash(cfg, scaffold, max_steps)[:8]}"
 
 
 class EnvPool:
@@ -128,17 +135,20 @@ def plan_run(cfg: RunConfig) -> RunPlan:
         env = make_env(cfg.game, task, cfg.max_steps)
         max_steps = env.max_steps
         env.close()
-    run_id = check_id(cfg.run_id or derive_run_id(cfg, scaffold, max_steps), "run id")
+    settings = settings_hash(cfg, scaffold, max_steps)
+    run_id = check_id(cfg.run_id or f"{cfg.game}-{scaffold.id}-{settings[:8]}", "run id")
+    check_same_settings(Layout(cfg.data), run_id, settings)
     done = finished_episodes(Layout(cfg.data), run_id)
     todo = [
         (t, s) for t in cfg.tasks for s in cfg.seeds if done.get(episode_id(run_id, t, s)) != "ok"
     ]
     skipped = len(cfg.tasks) * len(cfg.seeds) - len(todo)
-    return RunPlan(cfg, run_id, scaffold, max_steps, todo, skipped)
+    return RunPlan(cfg, run_id, scaffold, max_steps, todo, skipped, settings)
 
 
-def load_replay(data: Path, source_run: str, target_run: str) -> ReplayClient:
-    """A client answering every turn as it was answered in ``source_run`` (same task and seed)."""
+def load_replay(data: Path, source_run: str, target_run: str) -> tuple[ReplayClient, bool]:
+    """A client answering every turn as it was answered in ``source_run`` (same task and seed),
+    and whether that run had a separate action client (then the replay plays both parts)."""
     con = connect(data)
     rows = con.execute(
         "SELECT episode_id, step, phase, turn, completion FROM turns "
@@ -149,7 +159,7 @@ def load_replay(data: Path, source_run: str, target_run: str) -> ReplayClient:
     if not rows:
         raise LLMConfigError(f"no recorded turns for run {source_run!r}; see `automem runs`")
     prefix = len(source_run)
-    return ReplayClient.from_rows(
+    client = ReplayClient.from_rows(
         (
             {
                 "episode_id": target_run + eid[prefix:],
@@ -162,12 +172,14 @@ def load_replay(data: Path, source_run: str, target_run: str) -> ReplayClient:
         ),
         label=f"replay:{source_run}",
     )
+    return client, any(phase == "action" for _e, _s, phase, _t, _c in rows)
 
 
 def make_clients(plan: RunPlan) -> tuple[LLMClient, LLMClient | None]:
     cfg = plan.cfg
     if cfg.replay_from:
-        return load_replay(cfg.data, cfg.replay_from, plan.run_id), None
+        replay, split = load_replay(cfg.data, cfg.replay_from, plan.run_id)
+        return replay, (replay if split else None)
     memory = make_client(cfg.model, cfg.game)
     action = make_client(cfg.action_model, cfg.game) if cfg.action_model else None
     return memory, action
@@ -189,67 +201,44 @@ async def check_endpoints(plan: RunPlan) -> tuple[str, str]:
     return memory.label, (action or memory).label
 
 
-class RunRecord:
-    """Keeps ``run.parquet`` current: created at start, touched as episodes finish, closed."""
-
-    def __init__(self, plan: RunPlan, labels: tuple[str, str]) -> None:
-        self.plan, self.labels = plan, labels
-        self.layout = Layout(plan.cfg.data)
-        self.created_at = utc_now()
-        self._last_touch = 0.0
-
-    def write(self, status: str) -> None:
-        cfg, (memory, action) = self.plan.cfg, self.labels
-        models = {"memory": cfg.model.public_dict()}
-        if cfg.action_model:
-            models["action"] = cfg.action_model.public_dict()
-        write_run(
-            self.layout,
-            RunRow(
-                run_id=self.plan.run_id,
-                game=cfg.game,
-                tasks=list(cfg.tasks),
-                seeds=list(cfg.seeds),
-                scaffold_id=self.plan.scaffold.id,
-                scaffold_hash=self.plan.scaffold.content_hash,
-                memory_client=memory,
-                action_client=action,
-                model_config_json=json.dumps(models, sort_keys=True),
-                max_steps=self.plan.max_steps,
-                status=status,
-                created_at=self.created_at,
-                updated_at=utc_now(),
-                episodes_planned=len(cfg.tasks) * len(cfg.seeds),
-            ),
-        )
-
-    def touch(self) -> None:
-        """Mark the run alive, at most every two seconds (dashboards show it as in progress)."""
-        now = time.monotonic()
-        if now - self._last_touch >= 2.0:
-            self._last_touch = now
-            self.write("running")
-
-
 async def run(
     cfg: RunConfig, progress: bool = True, on_episode: OnEpisode | None = None
 ) -> RunResult:
     """Run every (task, seed) episode of ``cfg`` not already finished in the store."""
     plan = plan_run(cfg)
-    record = RunRecord(plan, await check_endpoints(plan))
-    record.write("running")
-    status = "interrupted"
-    try:
-        if cfg.workers > 1 and len(plan.todo) > 1:
-            from automem_core.executor import play_in_processes
+    labels = await check_endpoints(plan)
+    with run_lock(Layout(cfg.data), plan.run_id):
+        record = RunRecord(plan.run_id, run_row_fields(plan, labels), Layout(cfg.data))
+        async with record.alive():
+            if cfg.workers > 1 and len(plan.todo) > 1:
+                from automem_core.executor import play_in_processes
 
-            rows = await play_in_processes(plan, progress, record.touch)
-        else:
-            rows = await play_episodes(plan, progress, on_episode, record.touch)
-        status = "finished"
-    finally:
-        record.write(status)
+                rows = await play_in_processes(plan, progress, record.touch)
+            else:
+                rows = await play_episodes(plan, progress, on_episode, record.touch)
     return RunResult(plan.run_id, rows, plan.skipped)
+
+
+def run_row_fields(plan: RunPlan, labels: tuple[str, str]) -> dict[str, Any]:
+    """The run's row without its status and times (RunRecord adds those)."""
+    cfg = plan.cfg
+    models = {"memory": cfg.model.public_dict()}
+    if cfg.action_model:
+        models["action"] = cfg.action_model.public_dict()
+    return {
+        "run_id": plan.run_id,
+        "game": cfg.game,
+        "tasks": list(cfg.tasks),
+        "seeds": list(cfg.seeds),
+        "scaffold_id": plan.scaffold.id,
+        "scaffold_hash": plan.scaffold.content_hash,
+        "memory_client": labels[0],
+        "action_client": labels[1],
+        "model_config_json": json.dumps(models, sort_keys=True),
+        "settings_hash": plan.settings,
+        "max_steps": plan.max_steps,
+        "episodes_planned": len(cfg.tasks) * len(cfg.seeds),
+    }
 
 
 async def play_episodes(
@@ -282,7 +271,7 @@ async def play_episodes(
             try:
                 spec = EpisodeSpec(eid, plan.run_id, cfg.game, task, seed, env.max_steps)
                 row = await run_episode(env, setup, writer, spec)
-                writer.commit(row)
+                row = _publish(writer, row)
             except BaseException:
                 writer.discard()
                 raise
@@ -305,6 +294,19 @@ async def play_episodes(
         if action_client:
             await action_client.aclose()
     return rows
+
+
+def _publish(writer: EpisodeWriter, row: EpisodeRow) -> EpisodeRow:
+    """Publish the episode; if the disk refuses, report it as failed (resume plays it again)."""
+    try:
+        writer.commit(row)
+    except OSError as exc:
+        log.error(
+            "could not save episode %s: %s; it will be played again on resume", row.episode_id, exc
+        )
+        writer.discard()
+        return replace(row, status="error", end_reason="error", error=f"not saved: {exc}")
+    return row
 
 
 def count_published(plan: RunPlan) -> int:

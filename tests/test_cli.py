@@ -64,3 +64,39 @@ def test_demo_like_run_then_runs_episodes_and_memory_commands(tmp_path, capsys):
     assert main(["memory", "cli.MazeWalk-9x9.s0", "3", "--data", str(tmp_path)]) == 0
     memory = capsys.readouterr().out
     assert "── status ──" in memory and "step: 3" in memory
+
+
+def test_action_model_inherits_the_memory_endpoint(monkeypatch):
+    from automem_core import cli
+
+    seen = {}
+
+    def fake_run(args):
+        seen["args"] = args
+        return 0
+
+    captured = {}
+
+    async def capture(cfg, progress=True, on_episode=None):
+        captured["cfg"] = cfg
+        raise SystemExit(0)
+
+    monkeypatch.setattr("automem_core.runner.run", capture)
+    with pytest.raises(SystemExit):
+        cli.main(
+            [
+                "run",
+                "--game",
+                "crafter",
+                "--base-url",
+                "http://localhost:9/v1",
+                "--model",
+                "memory-model",
+                "--action-model",
+                "base-model",
+            ]
+        )
+    action = captured["cfg"].action_model
+    assert action.model == "base-model"
+    assert action.base_url == "http://localhost:9/v1"  # not api.openai.com
+    assert captured["cfg"].model.model == "memory-model"

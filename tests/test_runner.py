@@ -119,3 +119,53 @@ def test_replay_reproduces_a_recorded_run_step_for_step(tmp_path):
     con = connect(tmp_path)
     errors = con.execute("SELECT count(*) FROM turns WHERE error IS NOT NULL").fetchone()[0]
     assert errors == 0
+
+
+def test_a_run_id_is_locked_while_a_process_writes_it(tmp_path):
+    from automem_core.run_record import run_lock
+    from automem_core.store.layout import Layout, StoreError
+
+    layout = Layout(tmp_path)
+    with (
+        run_lock(layout, "r1"),
+        pytest.raises(StoreError, match="another process"),
+        run_lock(layout, "r1"),
+    ):
+        pass
+    with run_lock(layout, "r1"):  # released when the holder is done
+        pass
+
+
+@pytest.mark.slow
+def test_resuming_a_run_id_with_other_settings_is_refused(tmp_path):
+    from automem_core.store.layout import StoreError
+
+    base = dict(game="minihack", tasks=["MazeWalk-9x9"], data=tmp_path, run_id="fixed")
+    asyncio.run(run(RunConfig(seeds=[0], max_steps=5, **base), progress=False))
+    with pytest.raises(StoreError, match="other settings"):
+        asyncio.run(run(RunConfig(seeds=[0, 1], max_steps=9, **base), progress=False))
+    again = asyncio.run(run(RunConfig(seeds=[0], max_steps=5, **base), progress=False))
+    assert again.skipped == 1
+
+
+@pytest.mark.slow
+def test_live_run_row_has_a_heartbeat(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    import automem_core.run_record as record_mod
+    from automem_core.store.layout import Layout
+
+    monkeypatch.setattr(record_mod, "HEARTBEAT_S", 0.05)
+    seen = []
+
+    def watch(row):
+        seen.append(pq.read_table(Layout(tmp_path).run_file(row.run_id)).to_pylist()[0])
+
+    cfg = RunConfig(
+        game="crafter", tasks=["default"], seeds=[0, 1], data=tmp_path, max_steps=40, concurrency=1
+    )
+    result = asyncio.run(run(cfg, progress=False, on_episode=watch))
+    assert seen[0]["status"] == "running"
+    assert seen[0]["updated_at"] > seen[0]["created_at"]  # rewritten while episodes ran
+    final = pq.read_table(Layout(tmp_path).run_file(result.run_id)).to_pylist()[0]
+    assert final["status"] == "finished" and final["created_at"] == seen[0]["created_at"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -123,6 +124,7 @@ async def _play(
     for step in range(ep.max_steps):
         writer.add("frames", FrameRow(ep.episode_id, step, obs.frame.kind, obs.frame.data))
         text = f"{notice}\n{obs.text}" if notice else obs.text
+        await asyncio.sleep(0)  # let other episodes and the run's heartbeat have a turn
         decision = await agent.act(step, text, obs.facts, previous)
         t_env = time.perf_counter()
         outcome = env.step(decision.action)

@@ -6,14 +6,22 @@ the turns form a short conversation: the model's ops, then their results, then i
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from automem_core.agent.actions import ActionMatcher
 from automem_core.agent.records import StepRecorder
 from automem_core.llm.base import LLMClient, Message, Phase, TurnRequest
-from automem_core.memory import MemoryFiles, Mutation, execute_ops, parse_completion, render_results
+from automem_core.memory import (
+    MemoryFiles,
+    MemoryOp,
+    Mutation,
+    OpResult,
+    execute_ops,
+    make_error_result,
+    parse_completion,
+    render_results,
+)
 from automem_core.scaffold.helpers import History, collect_warnings, render_status, size_reminders
 from automem_core.scaffold.loader import Scaffold
 from automem_core.scaffold.prompts import (
@@ -84,6 +92,23 @@ class Agent:
             return StepDecision(self.setup.default_action, raw, False, warnings)
         return StepDecision(action, raw if raw != action else None, True, warnings)
 
+    def _run_ops(self, ops: Sequence[MemoryOp], step: int, read_only: bool) -> list[OpResult]:
+        """Run the ops the scaffold enables; any other op fails as a result the model sees."""
+        enabled = self._spec.ops
+        ran = iter(
+            execute_ops(
+                self.files, [op for op in ops if op.kind in enabled], step, read_only=read_only
+            )
+        )
+        return [
+            next(ran)
+            if op.kind in enabled
+            else make_error_result(
+                self.files, op, f"{op.kind} is not enabled here; use {', '.join(enabled)}"
+            )
+            for op in ops
+        ]
+
     def _write_status(self, step: int, facts: Mapping[str, object]) -> None:
         cfg = self._spec.helpers.status_file
         if not cfg.enabled:
@@ -128,7 +153,7 @@ class Agent:
             errors = list(parsed.errors)
             if parsed.action is not None:
                 errors.append("ACTION ignored in the LOG phase; actions belong to PLAN")
-            results = execute_ops(self.files, parsed.ops, step, read_only=False)
+            results = self._run_ops(parsed.ops, step, read_only=False)
             self.rec.finish_turn(step, "log", turn, text, parsed, errors, results)
             if parsed.done or not parsed.ops:
                 return
@@ -167,7 +192,7 @@ class Agent:
             errors = list(parsed.errors)
             if split and parsed.action is not None:
                 errors.append("ACTION ignored from the memory client; the action client commits")
-            results = execute_ops(self.files, parsed.ops, step, read_only=True)
+            results = self._run_ops(parsed.ops, step, read_only=True)
             self.rec.finish_turn(step, "plan", turn, text, parsed, errors, results)
             feedback = render_results(results, self._spec.limits.max_result_chars)
             if feedback:
@@ -206,7 +231,3 @@ class Agent:
             errors.append("memory ops ignored in the action turn")
         self.rec.finish_turn(step, "action", 0, text, parsed, errors, [])
         return parsed.action
-
-
-def messages_json(messages: list[Message]) -> str:
-    return json.dumps(messages, ensure_ascii=False, separators=(",", ":"))

@@ -29,10 +29,11 @@ class RunRow:
     memory_client: str
     action_client: str
     model_config_json: str  # public settings only; never a secret
+    settings_hash: str  # everything that decides the episodes; a resume must match it
     max_steps: int
     status: str  # "running" | "finished" | "interrupted"
     created_at: str  # ISO-8601 UTC
-    updated_at: str
+    updated_at: str  # a live run rewrites this at least every HEARTBEAT_S seconds
     episodes_planned: int
 
 

@@ -209,6 +209,7 @@ def write_synthetic_run(
         scaffold_hash="synthetic",
         memory_client=CLIENT,
         action_client=CLIENT,
+        settings_hash="synthetic",
         model_config_json=json.dumps({"memory": {"backend": CLIENT}}),
         max_steps=steps,
         status="running",

@@ -144,3 +144,20 @@ def test_action_matcher_is_forgiving_about_case_spacing_and_quotes():
     assert m.match("'Far  East'.") == "far east"
     assert m.match("Y") == "Y" and m.match("y") == "y"
     assert m.match("fly") is None and m.match(None) is None
+
+
+def test_ops_the_scaffold_does_not_enable_fail_as_results(tmp_path):
+    def answer(r):
+        if r.phase == "log" and r.turn == 0:
+            return "<|DELETE|>strategy<|END|><|APPEND|>survival_log|ok<|END|>"
+        return "<|DONE|>" if r.phase == "log" else "<|ACTION|>Noop<|END|>"
+
+    model = Scripted(answer)
+    agent, rows = _agent(tmp_path, model)
+    assert "DELETE" not in agent.setup.scaffold.spec.ops
+    _act(agent, 1)
+    assert "strategy" in agent.files.state  # not deleted
+    assert agent.files.state["survival_log"].lines == ["ok"]  # the enabled op still ran
+    ops = [r for t, r in rows if t == "memory_ops" and r.phase == "log"]
+    assert [(o.kind, o.ok) for o in ops] == [("DELETE", False), ("APPEND", True)]
+    assert "DELETE is not enabled here" in ops[0].result
