@@ -33,9 +33,12 @@ def parse_seeds(text: str) -> list[int]:
             continue
         lo, sep, hi = part.partition("-")
         try:
-            seeds.extend(range(int(lo), int(hi) + 1) if sep else [int(lo)])
+            first, last = int(lo), int(hi) if sep else int(lo)
         except ValueError:
             raise ValueError(f"--seeds {text!r}: use numbers, ranges like 0-9, or lists") from None
+        if first < 0 or last < first:
+            raise ValueError(f"--seeds {part!r}: seeds are >= 0 and ranges go up, e.g. 3-5")
+        seeds.extend(range(first, last + 1))
     if not seeds:
         raise ValueError("--seeds is empty; give e.g. --seeds 0-4")
     return seeds
@@ -102,6 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from automem_core.runner import RunConfig, run
 
+    failed = 0
     for game, tasks, seeds, max_steps in DEMO_PLAN:
         steps = args.max_steps or max_steps
         print(
@@ -110,9 +114,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         cfg = RunConfig(
             game=game, tasks=tasks, seeds=seeds, data=args.data, max_steps=steps, concurrency=4
         )
-        asyncio.run(run(cfg, progress=not args.quiet))
-    print(f"demo data written to {args.data}")
-    return 0
+        result = asyncio.run(run(cfg, progress=not args.quiet))
+        for e in result.episodes:
+            if e.status != "ok":
+                failed += 1
+                print(f"  {e.episode_id} failed: {e.error}")
+    print(f"demo data written to {args.data}" + (f" ({failed} episodes failed)" if failed else ""))
+    return 1 if failed else 0
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -198,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
+        level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:

@@ -123,6 +123,10 @@ class EnvPool:
 
 def plan_run(cfg: RunConfig) -> RunPlan:
     """Validate the configuration and work out which episodes are left to play."""
+    if cfg.max_steps is not None and cfg.max_steps < 1:
+        raise ValueError(f"--max-steps {cfg.max_steps}: an episode needs at least 1 step")
+    if cfg.concurrency < 1 or cfg.workers < 1:
+        raise ValueError("--concurrency and --workers must be at least 1")
     valid = tasks_of(cfg.game)
     for task in cfg.tasks:
         if task not in valid:

@@ -100,3 +100,14 @@ def test_action_model_inherits_the_memory_endpoint(monkeypatch):
     assert action.model == "base-model"
     assert action.base_url == "http://localhost:9/v1"  # not api.openai.com
     assert captured["cfg"].model.model == "memory-model"
+
+
+@pytest.mark.parametrize("bad", ["5-3", "-1", "2-x"])
+def test_seed_ranges_must_be_valid(bad):
+    with pytest.raises(ValueError, match="--seeds"):
+        parse_seeds(bad)
+
+
+def test_zero_steps_is_refused(tmp_path, capsys):
+    code = main(["run", "--game", "crafter", "--max-steps", "0", "--data", str(tmp_path)])
+    assert code == 2 and "at least 1 step" in capsys.readouterr().err

@@ -34,5 +34,6 @@ class ActionMatcher:
 def invalid_action_notice(raw: str | None, played: str) -> str:
     if raw is None:
         return f"[Notice: no action was given last step; '{played}' was played instead.]"
-    shown = raw if len(raw) <= 60 else raw[:57] + "..."
+    flat = " ".join(raw.split())
+    shown = flat if len(flat) <= 60 else flat[:57] + "..."
     return f"[Notice: '{shown}' is not a valid action; '{played}' was played instead.]"

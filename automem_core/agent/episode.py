@@ -77,7 +77,8 @@ async def run_episode(
         agent = Agent(setup, files, recorder, ep.episode_id)
         end_reason = await _play(env, agent, writer, recorder, ep, totals)
     except Exception as exc:  # a failing episode is recorded, and the run goes on
-        log.warning("episode %s failed: %s", ep.episode_id, exc, exc_info=True)
+        log.warning("episode %s failed: %s", ep.episode_id, exc)
+        log.debug("episode %s failure details", ep.episode_id, exc_info=True)
         status, end_reason, error = "error", "error", f"{type(exc).__name__}: {exc}"
     finally:
         if files is not None:

@@ -11,6 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -52,6 +53,12 @@ class ModelConfig(BaseModel):
         value = value.strip()
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://, e.g. http://localhost:8000/v1")
+        parts = urlsplit(value)
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError(
+                "must not carry credentials or a query string (it is logged); "
+                "put the key in the variable named by api_key_env"
+            )
         return value.rstrip("/")
 
     @field_validator("api_key_env")

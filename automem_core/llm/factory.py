@@ -23,7 +23,9 @@ def _openai(cfg: ModelConfig, game: str) -> LLMClient:
 
 
 def _replay(cfg: ModelConfig, game: str) -> LLMClient:
-    raise LLMConfigError("the replay backend is built from a recorded run: use `automem replay`")
+    raise LLMConfigError(
+        "the replay backend answers from a recorded run: use `automem run --replay-from RUN_ID`"
+    )
 
 
 BACKENDS: dict[str, Callable[[ModelConfig, str], LLMClient]] = {

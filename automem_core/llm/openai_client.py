@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-import httpx2  # the HTTP stack the installed ``openai`` is built on
+import httpx2  # the HTTP library the ``openai`` package is built on
 import openai
 
 from automem_core.llm.base import Completion, LLMConfigError, TurnRequest
@@ -180,9 +180,10 @@ class OpenAIChatClient:
                 "check that base_url points at an OpenAI-compatible /v1 endpoint",
             )
             return self._failed(failure, started, retries)
-        usage = data.get("usage") or {}
-        tokens_in = int(usage.get("prompt_tokens") or 0) if isinstance(usage, dict) else 0
-        tokens_out = int(usage.get("completion_tokens") or 0) if isinstance(usage, dict) else 0
+        usage = data.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
+        tokens_in = _count(usage.get("prompt_tokens"))
+        tokens_out = _count(usage.get("completion_tokens"))
         message = first.get("message")
         text = message.get("content") if isinstance(message, dict) else None
         error = None
@@ -340,3 +341,10 @@ def _status_fix(status: int, api_key_env: str) -> str:
 def _cause(exc: BaseException) -> str:
     cause = exc.__cause__ or exc.__context__
     return type(cause).__name__ if cause is not None else type(exc).__name__
+
+
+def _count(value: object) -> int:
+    """A token count from a server's ``usage``; anything that is not a sane count is 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return int(value) if math.isfinite(value) and 0 <= value < 2**53 else 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from automem_core.memory import check_file_name
 from automem_core.scaffold.model import ScaffoldSpec
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
@@ -97,7 +98,25 @@ def load_scaffold(folder: Path) -> Scaffold:
             files[f.name] = _read_text(folder, f.initial_file, f"files.{i}.initial_file")
         else:
             files[f.name] = f.initial
+        problem = _memory_rule_broken(
+            f.name, files[f.name], f.max_lines, spec.limits.max_file_bytes
+        )
+        if problem:
+            raise ScaffoldError(f"scaffold {manifest}: files.{i}: {problem}")
     return Scaffold(spec, prompts, files, content_hash(spec, prompts, files), folder)
+
+
+def _memory_rule_broken(name: str, initial: str, max_lines: int, max_bytes: int) -> str | None:
+    """What an episode would refuse about this file, found when the scaffold loads instead."""
+    reason = check_file_name(name, 64)
+    if reason:
+        return f"name {name!r}: {reason}"
+    text = initial.rstrip("\n")
+    if len(text.split("\n")) > max_lines:
+        return f"initial content of {name!r} has more than max_lines={max_lines} lines"
+    if len(text.encode()) > max_bytes:
+        return f"initial content of {name!r} exceeds limits.max_file_bytes={max_bytes}"
+    return None
 
 
 def builtin_ids() -> list[str]:

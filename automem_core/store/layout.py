@@ -52,6 +52,8 @@ class Layout:
     def table_glob(self, table: str) -> str:
         if table == "runs":
             return str(self.runs / "*" / "run.parquet")
+        if table == "labels":
+            return str(self.labels / "*.parquet")
         return str(self.runs / "*" / "episodes" / "*" / f"{table}.parquet")
 
     @property

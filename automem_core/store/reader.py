@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from automem_core.store.layout import Layout, StoreError
-from automem_core.store.schema import SCHEMA_VERSION, SCHEMAS, TABLES
+from automem_core.store.schema import EPISODE_TABLES, METADATA_KEY, SCHEMA_VERSION, SCHEMAS, TABLES
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,13 @@ def readable_files(pattern: str) -> tuple[list[str], list[str]]:
     bad: list[str] = []
     for path in sorted(glob.glob(pattern)):
         try:
-            pq.read_metadata(path)
+            meta = pq.read_metadata(path).metadata or {}
         except (OSError, pa.ArrowException):
+            bad.append(path)
+            continue
+        version = meta.get(METADATA_KEY, b"0")
+        if version.isdigit() and int(version) > SCHEMA_VERSION:
+            log.warning("%s was written by a newer AutoMem; upgrade to read it", path)
             bad.append(path)
         else:
             good.append(path)
@@ -69,24 +74,35 @@ def episode_dir(root: Path, episode_id: str) -> Path:
     return Path(matches[0])
 
 
-def check_version(path: Path) -> None:
-    meta = pq.read_schema(path).metadata or {}
-    version = int(meta.get(b"automem.schema_version", b"0"))
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"{path} was written by a newer AutoMem (schema {version} > {SCHEMA_VERSION}); upgrade"
-        )
-
-
 def finished_episodes(layout: Layout, run_id: str) -> dict[str, str]:
-    """episode_id → status for every published episode of a run (used to resume)."""
+    """episode_id → status for every published episode of a run whose files all read (used to
+    resume: an episode with a corrupt or missing file counts as not played)."""
     out: dict[str, str] = {}
     pattern = str(layout.run_dir(run_id) / "episodes" / "*" / "episodes.parquet")
     good, _bad = readable_files(pattern)
     for path in good:
+        folder = Path(path).parent
+        if not _complete(folder):
+            continue
         table = pq.read_table(path, columns=["episode_id", "status"])
         for eid, status in zip(
             table.column("episode_id").to_pylist(), table.column("status").to_pylist(), strict=True
         ):
             out[eid] = status
     return out
+
+
+def _complete(folder: Path) -> bool:
+    """Every table file of a published episode reads (a table with no rows has no file)."""
+    tables = [folder / f"{t}.parquet" for t in EPISODE_TABLES if (folder / f"{t}.parquet").exists()]
+    for path in tables:
+        try:
+            pq.read_metadata(path)
+        except (OSError, pa.ArrowException):
+            log.warning(
+                "episode folder %s has an unreadable %s; it will be played again",
+                folder.name,
+                path.name,
+            )
+            return False
+    return True

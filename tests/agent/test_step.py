@@ -161,3 +161,10 @@ def test_ops_the_scaffold_does_not_enable_fail_as_results(tmp_path):
     ops = [r for t, r in rows if t == "memory_ops" and r.phase == "log"]
     assert [(o.kind, o.ok) for o in ops] == [("DELETE", False), ("APPEND", True)]
     assert "DELETE is not enabled here" in ops[0].result
+
+
+def test_notice_for_a_multiline_action_is_one_line():
+    from automem_core.agent.actions import invalid_action_notice
+
+    notice = invalid_action_notice("go\nnorth\n\tplease", "Noop")
+    assert "\n" not in notice and "'go north please'" in notice

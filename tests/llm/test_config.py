@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from automem_core.llm.base import LLMConfigError
 from automem_core.llm.config import ModelConfig, load_model_config, parse_model_config
@@ -159,3 +160,12 @@ def test_public_dict_drops_secret_looking_keys_and_keeps_the_rest():
     assert public["model"] == "m"
     assert public["extra_body"] == {"nested": {"top_k": 5}, "top_k": 20}
     assert not any(f"k{i}" in str(public) for i in range(1, 6))
+
+
+@pytest.mark.parametrize(
+    "url", ["http://user:sk-secret@localhost:8000/v1", "http://localhost:8000/v1?key=sk-secret"]
+)
+def test_base_url_with_credentials_is_refused_without_echoing_them(url):
+    with pytest.raises(ValidationError) as err:
+        ModelConfig(base_url=url, model="m")
+    assert "credentials" in str(err.value) and "sk-secret" not in str(err.value)

@@ -4,20 +4,11 @@ import asyncio
 
 import pytest
 
-
-def _runner():
-    try:
-        from automem_core.envs.base import make_env
-        from automem_core.runner import RunConfig, run
-
-        make_env("minihack", "MazeWalk-9x9").close()
-    except Exception as exc:  # the game adapters or the agent are not importable here
-        pytest.skip(f"game adapters or runner not usable: {type(exc).__name__}: {exc}")
-    return RunConfig, run
+from automem_core.runner import RunConfig, run
+from automem_core.store.reader import connect
 
 
 def play(tmp_path, game, task, seeds, max_steps):
-    RunConfig, run = _runner()
     cfg = RunConfig(game=game, tasks=[task], seeds=seeds, data=tmp_path, max_steps=max_steps)
     result = asyncio.run(run(cfg, progress=False))
     assert all(ep.status == "ok" for ep in result.episodes), [ep.error for ep in result.episodes]
@@ -26,8 +17,6 @@ def play(tmp_path, game, task, seeds, max_steps):
 
 
 def memory_ops(tmp_path):
-    from automem_core.store.reader import connect
-
     return (
         connect(tmp_path)
         .execute(

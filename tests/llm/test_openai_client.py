@@ -298,3 +298,15 @@ def test_parse_retry_after_reads_seconds_millis_and_dates():
     assert parse_retry_after_s({"Retry-After": "soon"}) is None
     assert parse_retry_after_s({"Retry-After": "-3"}) is None
     assert parse_retry_after_s({}) is None
+
+
+@pytest.mark.parametrize("usage", ['"n/a"', "[1, 2]", "1e400", '{"prompt_tokens": "x"}'])
+def test_malformed_usage_counts_zero_tokens_and_keeps_the_text(make_server, usage):
+    body = (
+        '{"choices": [{"message": {"role": "assistant", "content": "hi"}, '
+        f'"finish_reason": "stop"}}], "usage": {usage}}}'
+    )
+    server = make_server([Reply(raw_body=body)], fallback="should not be reached")
+    completion = complete_once(fast_config(server.base_url))
+    assert completion.error is None and completion.text == "hi"
+    assert completion.tokens_in == completion.tokens_out == 0

@@ -109,3 +109,16 @@ def test_agent_text_with_template_syntax_is_substituted_literally():
     sc = resolve_scaffold(None, "crafter")
     out = render_phase(sc, "plan", {"observation": "$step ${evil} {braces}", "step": 4})
     assert "$step ${evil} {braces}" in out and "Step 4." in out
+
+
+def test_memory_rules_are_checked_when_the_scaffold_loads(tmp_path):
+    folder = _copy_builtin(tmp_path)
+    raw = yaml.safe_load((folder / "scaffold.yaml").read_text())
+    raw["files"][0] = {"name": "a..b", "purpose": "x"}
+    (folder / "scaffold.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(ScaffoldError, match=r"files.0: name 'a..b'"):
+        load_scaffold(folder)
+    raw["files"][0] = {"name": "notes", "purpose": "x", "initial": "1\n2\n3", "max_lines": 2}
+    (folder / "scaffold.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(ScaffoldError, match="more than max_lines=2"):
+        load_scaffold(folder)

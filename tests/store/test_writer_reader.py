@@ -197,3 +197,27 @@ def test_layout_globs_only_published_files(tmp_path: Path):
     layout = Layout(tmp_path)
     assert layout.table_glob("steps").endswith("episodes/*/steps.parquet")
     assert ".partial" not in layout.table_glob("steps")
+
+
+def test_episode_with_a_corrupt_table_counts_as_not_finished(tmp_path):
+    layout = Layout(tmp_path)
+    w = EpisodeWriter(layout, "r1", "e1")
+    w.add("steps", _step("e1", 0))
+    w.commit(_episode("e1", steps=1))
+    assert finished_episodes(layout, "r1") == {"e1": "ok"}
+    steps = episode_dir(tmp_path, "e1") / "steps.parquet"
+    steps.write_bytes(steps.read_bytes()[:30])
+    assert finished_episodes(layout, "r1") == {}
+
+
+def test_files_from_a_newer_schema_are_left_out(tmp_path, caplog):
+    import pyarrow as pa
+
+    from automem_core.store.reader import readable_files
+    from automem_core.store.schema import METADATA_KEY
+
+    path = tmp_path / "x.parquet"
+    table = pa.table({"a": [1]}).replace_schema_metadata({METADATA_KEY: b"999"})
+    pq.write_table(table, path)
+    good, bad = readable_files(str(tmp_path / "*.parquet"))
+    assert (good, bad) == ([], [str(path)]) and "newer AutoMem" in caplog.text
