@@ -169,3 +169,27 @@ def test_live_run_row_has_a_heartbeat(tmp_path, monkeypatch):
     assert seen[0]["updated_at"] > seen[0]["created_at"]  # rewritten while episodes ran
     final = pq.read_table(Layout(tmp_path).run_file(result.run_id)).to_pylist()[0]
     assert final["status"] == "finished" and final["created_at"] == seen[0]["created_at"]
+
+
+@pytest.mark.slow
+def test_an_endpoint_that_keeps_failing_ends_the_episode_as_an_error(tmp_path):
+    from automem_core.llm.config import ModelConfig
+    from automem_core.llm.local_server import LocalServer, Reply
+
+    with LocalServer(lambda messages: Reply(status=500, text="down")) as server:
+        url = server.start()
+        model = ModelConfig(base_url=url, model="m", max_retries=0, timeout_s=2)
+        cfg = RunConfig(
+            game="minihack",
+            tasks=["MazeWalk-15x15"],
+            seeds=[0, 1],
+            data=tmp_path,
+            model=model,
+            max_steps=50,
+        )
+        result = asyncio.run(run(cfg, progress=False))
+    assert [e.status for e in result.episodes] == ["error", "error"]
+    assert all("model calls in a row failed" in e.error for e in result.episodes)
+    assert all(e.steps < 10 for e in result.episodes)  # stopped early, not after 50 steps
+    con = connect(tmp_path)
+    assert con.execute("SELECT count(*) FROM episodes WHERE status = 'error'").fetchone() == (2,)
