@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -20,11 +21,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import streamlit as st
 
+from automem_core.memory import READ_ONLY_OPS
 from automem_core.store.layout import Layout
 from automem_core.store.memory_at import memory_state_at_dir
+from automem_core.store.reader import readable_files
 
-READ_KINDS = ("SEARCH", "READ", "TAIL")
-WRITE_KINDS = ("APPEND", "WRITE", "CREATE", "UPSERT", "UPSERT_MAP", "REPLACE", "DELETE")
+# The reads that return memory lines, for "read by": every read-only op but COUNT, which returns
+# only a number of matching lines, so it never shows the agent a line.
+READ_KINDS = tuple(sorted(READ_ONLY_OPS - {"COUNT"}))
+# What reading an episode's files raises when one is corrupt or was replaced while we read.
+READ_ERRORS = (OSError, pa.ArrowException, duckdb.Error)
 MAX_BINS = 500  # timeline points, whatever the episode length
 STEP_COLUMNS = [
     "step",
@@ -102,6 +108,17 @@ class EpisodeData:
         return steps[bisect.bisect_left(steps, origin) :]
 
 
+def read_error(root: Path, run_id: str, episode_id: str, exc: BaseException) -> str:
+    """Why the episode cannot be shown: the unreadable file(s) of its folder and the reason."""
+    folder = Layout(root).episode_dir(run_id, episode_id)
+    bad = readable_files(str(folder / "*.parquet"))[1]
+    where = ", ".join(Path(p).name for p in bad) or str(folder)
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return (
+        f"episode {episode_id} cannot be read: {where}: {reason}; re-run it with the same command"
+    )
+
+
 def load_episode(root: Path, run_id: str, episode_id: str) -> EpisodeData | None:
     """The episode's cached tables (loaded again when its folder is republished)."""
     folder = Layout(root).episode_dir(run_id, episode_id)
@@ -163,7 +180,7 @@ def _step_flags(steps: pa.Table, ops: pa.Table) -> dict[str, np.ndarray]:
         agent = ops.column("phase").to_numpy(zero_copy_only=False) != "helper"
         rows = np.searchsorted(step_index, ops.column("step").to_numpy())
         rows = np.clip(rows, 0, max(0, n - 1))
-        is_read = np.isin(kinds, ("SEARCH", "READ", "TAIL", "COUNT"))
+        is_read = np.isin(kinds, list(READ_ONLY_OPS))
         flags["read"] = np.bincount(rows[is_read & agent], minlength=n)
         flags["write"] = np.bincount(rows[~is_read & agent], minlength=n)
     return flags

@@ -43,10 +43,8 @@ TTY_PALETTE: tuple[str, ...] = (
     "#ffffff",
 )
 
-OP_NAMES = OP_KINDS
-READ_OPS = READ_ONLY_OPS
 _TAG = re.compile(r"<\|?[ \t]*(/?)[ \t]*([A-Za-z][A-Za-z0-9_-]{0,39})[ \t]*\|?>")
-_TAG_NAMES = frozenset(OP_NAMES) | {"ACTION", "DONE", "END"}
+_TAG_NAMES = frozenset(OP_KINDS) | {"ACTION", "DONE", "END"}
 
 
 def escape_text(text: str) -> str:
@@ -271,7 +269,7 @@ def render_completion_html(text: str) -> str:
             continue
         out.append(_segment(text[pos : m.start()], in_op))
         closing = bool(m.group(1)) or name == "END"
-        kind = "end" if closing else ("read" if name in READ_OPS else "write")
+        kind = "end" if closing else ("read" if name in READ_ONLY_OPS else "write")
         if name in ("ACTION", "DONE"):
             kind = name.lower()
         out.append(f'<span class="am-tag am-tag-{kind}">{escape_text(m.group(0))}</span>')
@@ -297,7 +295,7 @@ def render_op_results_html(ops: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for op in ops:
         kind = str(op.get("kind", ""))
-        tag = "read" if kind in READ_OPS else "write"
+        tag = "read" if kind in READ_ONLY_OPS else "write"
         ok = bool(op.get("ok"))
         hits = f" · {op.get('hits', 0)} hits" if tag == "read" and ok else ""
         head = (

@@ -1,4 +1,4 @@
-"""Decisions: mined memory decisions to label (Loop 2). A placeholder until Loop 2 lands."""
+"""Decisions: mined memory decisions to label (Loop 2); empty until decisions have been mined."""
 
 import streamlit as st
 
@@ -8,6 +8,6 @@ st.info(
     "outcome signals, good / bad / unsure labelling with a note, and agreement with the judge."
 )
 st.markdown(
-    "Produced by Loop 2 mining: `automem mine --data DIR` (writes the `decisions` table; labels "
-    "go to `labels`). Until that command exists this page stays empty."
+    "Decisions appear here once they have been mined from your episodes: "
+    "`automem mine --data DIR` (coming next)."
 )

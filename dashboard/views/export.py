@@ -1,4 +1,4 @@
-"""Export: curated training sets (Loop 2). A placeholder until the exporter lands."""
+"""Export: curated training sets (Loop 2); empty until labelled decisions exist."""
 
 import streamlit as st
 
@@ -8,6 +8,6 @@ st.info(
     "chat JSONL, ShareGPT, TRL messages, preference pairs), a preview, then write and download."
 )
 st.markdown(
-    "Produced by `automem export --format FORMAT --data DIR` (writes the `exports` table and the "
-    "files with their dataset card). Until that command exists this page stays empty."
+    "Training sets can be exported here once decisions are labelled: "
+    "`automem export --format FORMAT --data DIR` (coming next)."
 )

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.charts import ops_per_step_figure, progression_figure
-from dashboard.empty import show_empty_store
+from dashboard.empty import show_empty_store, warn_unreadable
 
 NUM = st.column_config.NumberColumn
 TEXT = st.column_config.TextColumn
@@ -28,7 +28,12 @@ RUN_COLUMNS = [
 ]
 RUN_CONFIG = {
     "run": TEXT("run", width="medium"),
-    "status": TEXT("status", width="small"),
+    "status": TEXT(
+        "status",
+        width="small",
+        help=f"running, finished or interrupted (killed: no heartbeat for "
+        f"{data.STALE_AFTER_S:.0f} s); unknown: its run.parquet cannot be read",
+    ),
     "game": TEXT("game", width="small"),
     "tasks": TEXT("tasks", width="small"),
     "scaffold": TEXT("scaffold", width="small"),
@@ -169,21 +174,26 @@ st.title("Runs")
 if not token:
     show_empty_store(root, "overview")
     st.stop()
+warn_unreadable(root)
+published = data.episodes_token(root)  # the heavy tables ignore run heartbeats
 runs = data.runs_table(str(root), token)
-episodes = data.episodes_table(str(root), token)
+episodes = data.episodes_table(str(root), published)
+if runs.empty:
+    st.info("No run can be read yet; the warning above names the files left out.")
+    st.stop()
 if (runs["status"] == "running").any():
     st.caption(":material/sync: A run is in progress: this page refreshes as its episodes finish.")
-    st.fragment(run_every=5)(data.rerun_if_changed)(root, token)
+    st.fragment(run_every=5)(data.rerun_if_changed)(root, token, data.stale_at(runs))
 totals(runs, episodes)
 runs_table(runs)
 left, right = st.columns([3, 2])
 with right:
     run_id = picker(runs, episodes)
 with left:
-    chart = data.progression_by_version(str(root), token)
+    chart = data.progression_by_version(str(root), published)
     if chart.empty:
         st.caption("No finished episodes yet, so no progression chart.")
     else:
         st.plotly_chart(progression_figure(chart), key="overview.progression")
 episodes_table(run_id, episodes)
-memory_ops(str(root), token, run_id)
+memory_ops(str(root), published, run_id)

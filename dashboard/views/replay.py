@@ -3,11 +3,41 @@ observation, the LLM turns with their ops, the action, and the memory with its d
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, replay_panels
 from dashboard import replay_state as rs
-from dashboard.empty import show_empty_store
+from dashboard.empty import show_empty_store, warn_unreadable
+from dashboard.render import escape_text
+
+
+def show_episode(root: Path, run_id: str, episode_id: str, info: pd.Series) -> None:
+    """The episode at the current step: controls, timeline, frame, step, memory, turns."""
+    ep = data.load_episode(root, run_id, episode_id)
+    if ep is None or ep.n_steps == 0:
+        st.info("This episode has no steps.")
+        return
+    step = rs.current_step(ep.n_steps)
+    replay_panels.controls(ep, step)
+    replay_panels.timeline(ep, step)
+    row = ep.step_row(step)
+    crafter = info.game == "crafter"
+    left, right = st.columns([5, 6] if crafter else [6, 5], gap="medium")
+    with left:
+        top = st.columns([1.3, 1]) if crafter else [st.container(), st.container()]
+        with top[0]:
+            replay_panels.frame(ep, step)
+        with top[1]:
+            replay_panels.step_summary(ep, row, step)
+        replay_panels.observation(row, wrap=crafter)
+    with right:
+        replay_panels.memory(ep, step)
+    st.markdown("**LLM turns** (LOG, then PLAN)")
+    replay_panels.turns(ep, step)
+
 
 root = data.data_root()
 token = data.store_token(root)
@@ -17,8 +47,9 @@ if not token:
     show_empty_store(root, "replay")
     st.stop()
 
+warn_unreadable(root)
 runs = data.runs_table(str(root), token)
-episodes = data.episodes_table(str(root), token)
+episodes = data.episodes_table(str(root), data.episodes_token(root))
 
 with st.sidebar:
     st.subheader("Episode")
@@ -51,7 +82,6 @@ with st.sidebar:
         args=("replay.w_episode",),
     )
 
-ep = data.load_episode(root, run_id, episode_id)
 info = episodes[episodes["episode_id"] == episode_id].iloc[0]
 st.subheader(episode_id)
 st.caption(
@@ -61,24 +91,9 @@ st.caption(
 if info.error:
     with st.expander("This episode ended in an error", icon=":material/error:"):
         st.code(str(info.error), language=None)
-if ep is None or ep.n_steps == 0:
-    st.info("This episode has no steps.")
-    st.stop()
-
-step = rs.current_step(ep.n_steps)
-replay_panels.controls(ep, step)
-replay_panels.timeline(ep, step)
-row = ep.step_row(step)
-left, right = st.columns([5, 6] if info.game == "crafter" else [6, 5], gap="medium")
-with left:
-    top = st.columns([1.3, 1]) if info.game == "crafter" else [st.container(), st.container()]
-    with top[0]:
-        replay_panels.frame(ep, step)
-    with top[1]:
-        replay_panels.step_summary(ep, row, step)
-    replay_panels.observation(row, wrap=info.game == "crafter")
-with right:
-    replay_panels.memory(ep, step)
-st.markdown("**LLM turns** (LOG, then PLAN)")
-replay_panels.turns(ep, step)
+try:
+    show_episode(root, run_id, episode_id, info)
+except data.READ_ERRORS as exc:  # one corrupt episode; the rest of the store still works
+    st.error(escape_text(data.read_error(root, run_id, episode_id, exc)), icon=":material/error:")
+step = int(st.session_state.get(rs.STEP) or 0)
 rs.write_url(run_id, episode_id, step, st.session_state.get(rs.COMPARE))

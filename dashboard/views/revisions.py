@@ -1,4 +1,4 @@
-"""Revisions: the reviewer's scaffold revisions (Loop 1). A placeholder until Loop 1 lands."""
+"""Revisions: the reviewer's scaffold revisions (Loop 1); empty until the reviewer loop has run."""
 
 import streamlit as st
 
@@ -9,6 +9,6 @@ st.info(
     "results against its parent."
 )
 st.markdown(
-    "Produced by Loop 1: `automem improve --game GAME --data DIR` (proposals are written to the "
-    "`proposals` table; approvals to `labels`). Until that command exists this page stays empty."
+    "Proposals appear here once the reviewer loop has run: "
+    "`automem improve --game GAME --data DIR` (coming next)."
 )

@@ -1,0 +1,288 @@
+"""The dashboard over a store that is damaged or being written: unreadable files, a folder replaced
+while it is read, a run killed without closing its row, a failing demo command."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import shutil
+import subprocess
+import types
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from automem_core.agent.episode import utc_now
+from automem_core.memory import READ_ONLY_OPS
+from automem_core.store.layout import Layout
+from automem_core.store.schema import RunRow
+from automem_core.store.writer import write_run
+from automem_core.synthetic import write_synthetic_episode, write_synthetic_run
+from dashboard import episode_queries, store_queries
+from dashboard.render import escape_text
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_app(root: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
+    monkeypatch.setenv("AUTOMEM_DATA", str(root))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params = dict(params)
+    at.run()
+    assert not at.exception, at.exception[0].value if at.exception else ""
+    return at
+
+
+def truncate(path: Path, size: int = 20) -> None:
+    with path.open("r+b") as f:
+        f.truncate(size)
+
+
+def shown(markdown: str) -> str:
+    return html.unescape(markdown)
+
+
+def run_row(root: Path, run_id: str) -> RunRow:
+    return RunRow(**pq.read_table(Layout(root).run_file(run_id)).to_pylist()[0])
+
+
+def beat(root: Path, run_id: str, at: str | None = None) -> None:
+    """What a live run's engine does every few seconds: rewrite run.parquet as running."""
+    row = run_row(root, run_id)
+    write_run(Layout(root), dataclasses.replace(row, status="running", updated_at=at or utc_now()))
+
+
+def runs_frame(at: AppTest):
+    return next(d.value for d in at.dataframe if "status" in d.value.columns)
+
+
+# --------------------------------------------------------------------------- unreadable files
+
+
+def test_unreadable_run_file_keeps_its_episodes_listed_and_replayable(tmp_path, monkeypatch):
+    write_synthetic_run(tmp_path, game="crafter", steps=6, run_id="good")
+    write_synthetic_run(tmp_path, game="nethack", steps=6, run_id="broken")
+    truncate(Layout(tmp_path).run_file("broken"))
+    at = open_app(tmp_path, monkeypatch)
+    runs = runs_frame(at).set_index("run")
+    assert set(runs.index) == {"good", "broken"}
+    assert runs.loc["broken", "status"] == "unknown"
+    assert (runs.loc["broken", "game"], runs.loc["broken", "scaffold"]) == ("nethack", "nethack-v0")
+    assert runs.loc["broken", "episodes"] == "1 / ?"
+    assert len(at.warning) == 1 and "runs/broken/run.parquet" in shown(at.warning[0].value)
+
+    episode = "broken.NetHackChallenge.s0"
+    at = open_app(tmp_path, monkeypatch, run="broken", episode=episode, step="2")
+    assert next(s.value for s in at.subheader) == episode
+    assert at.number_input(key="replay.w_goto").value == 2
+    assert "runs/broken/run.parquet" in shown(at.warning[0].value)
+
+
+def test_runs_table_keeps_its_columns_when_no_run_reads(tmp_path, monkeypatch):
+    write_run(Layout(tmp_path), run_row_for(tmp_path))
+    truncate(Layout(tmp_path).run_file("lonely"))
+    runs = store_queries.runs_table(str(tmp_path), store_queries.store_token(tmp_path))
+    assert runs.empty and {"run", "status", "game", "episodes"} <= set(runs.columns)
+    at = open_app(tmp_path, monkeypatch)
+    assert "runs/lonely/run.parquet" in shown(at.warning[0].value)
+    at.switch_page("views/replay.py").run()
+    assert not at.exception
+
+
+def run_row_for(root: Path) -> RunRow:
+    """A run that started and wrote no episode yet."""
+    write_synthetic_run(root / "tmp", game="crafter", steps=2, run_id="lonely")
+    row = run_row(root / "tmp", "lonely")
+    shutil.rmtree(root / "tmp")
+    return row
+
+
+def test_corrupt_episode_file_shows_an_error_and_the_rest_works(tmp_path, monkeypatch):
+    write_synthetic_run(tmp_path, game="crafter", seeds=(0, 1), steps=8, run_id="r")
+    folder = Layout(tmp_path).episode_dir("r", "r.default.s1")
+    truncate(folder / "steps.parquet")
+    at = open_app(tmp_path, monkeypatch, run="r", episode="r.default.s1", step="3")
+    error = shown(at.error[0].value)
+    assert error.startswith("episode r.default.s1 cannot be read: steps.parquet: ")
+    assert error.endswith("; re-run it with the same command")
+    at.selectbox(key="replay.w_episode").select("r.default.s0").run()
+    assert not at.exception and not at.error
+    assert next(s.value for s in at.subheader) == "r.default.s0"
+    at.switch_page("views/overview.py").run()
+    assert not at.exception and "runs/r/episodes/r.default.s1/steps.parquet" in shown(
+        at.warning[0].value
+    )
+
+
+# --------------------------------------------------------------------------- reader vs writer
+
+
+@pytest.mark.parametrize(
+    "query", ["episodes_table", "_runs_table", "op_stats", "progression_by_version"]
+)
+def test_store_queries_retry_when_a_run_replaced_a_folder(tmp_path, monkeypatch, query):
+    write_synthetic_run(tmp_path, game="crafter", seeds=(0, 1), steps=6, run_id="r")
+    folder = Layout(tmp_path).episode_dir("r", "r.default.s1")
+    real_connect = store_queries.connect
+
+    def connect_then_replace(root: Path):
+        con = real_connect(root)
+        if folder.exists():  # the writer renames the old folder away after the views were made
+            shutil.move(folder, tmp_path / "replaced")
+        return con
+
+    monkeypatch.setattr(store_queries, "connect", connect_then_replace)
+    out = getattr(store_queries, query)(str(tmp_path), "token")
+    assert not out.empty
+    if query == "episodes_table":
+        assert list(out["episode_id"]) == ["r.default.s0"]
+
+
+# --------------------------------------------------------------------------- run status
+
+
+@pytest.mark.parametrize(
+    ("status", "age_s", "shown_as"),
+    [
+        ("running", 5, "running"),
+        ("running", 119, "running"),
+        ("running", 121, "interrupted"),
+        ("finished", 3600, "finished"),
+        ("interrupted", 1, "interrupted"),
+    ],
+)
+def test_effective_status_marks_a_silent_running_run_interrupted(status, age_s, shown_as):
+    updated = (NOW - timedelta(seconds=age_s)).isoformat(timespec="milliseconds")
+    assert store_queries.effective_status(status, updated, NOW) == shown_as
+
+
+def test_effective_status_without_a_readable_heartbeat():
+    assert store_queries.effective_status("running", "not a time", NOW) == "interrupted"
+    assert store_queries.effective_status("unknown", None, NOW) == "unknown"
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_killed_run_is_shown_interrupted_and_stops_refreshing(tmp_path, monkeypatch):
+    write_synthetic_run(tmp_path, game="crafter", steps=6, run_id="killed", status="running")
+    at = open_app(tmp_path, monkeypatch)
+    assert runs_frame(at).set_index("run").loc["killed", "status"] == "interrupted"
+    assert metric(at, "Running") == "0"
+    assert not any("in progress" in c.value for c in at.caption)
+
+    beat(tmp_path, "killed")  # alive after all
+    at.run()
+    assert runs_frame(at).set_index("run").loc["killed", "status"] == "running"
+    assert metric(at, "Running") == "1"
+    assert any("in progress" in c.value for c in at.caption)
+
+
+def test_refresh_reruns_when_a_running_run_goes_quiet(tmp_path, monkeypatch):
+    write_synthetic_run(tmp_path, game="crafter", steps=4, run_id="r", status="running")
+    beat(tmp_path, "r")
+    token = store_queries.store_token(tmp_path)
+    runs = store_queries.runs_table(str(tmp_path), token)
+    reruns: list[str] = []
+    monkeypatch.setattr(store_queries.st, "rerun", lambda scope: reruns.append(scope))
+    store_queries.rerun_if_changed(tmp_path, token, store_queries.stale_at(runs))
+    assert reruns == []
+    store_queries.rerun_if_changed(tmp_path, token, datetime.now(UTC).timestamp() - 1)
+    assert reruns == ["app"]
+
+
+def test_a_heartbeat_rereads_only_the_run_rows(tmp_path, monkeypatch):
+    write_synthetic_run(tmp_path, game="crafter", seeds=(0,), steps=6, run_id="live")
+    beat(tmp_path, "live")
+    at = open_app(tmp_path, monkeypatch)
+    published = store_queries.episodes_token(tmp_path)
+    calls: list[Path] = []
+    real_connect = store_queries.connect
+    monkeypatch.setattr(
+        store_queries, "connect", lambda root: calls.append(root) or real_connect(root)
+    )
+
+    beat(tmp_path, "live")
+    at.run()
+    assert not at.exception
+    assert store_queries.episodes_token(tmp_path) == published
+    assert len(calls) == 1  # the runs table; episodes, op statistics and growth stay cached
+
+    layout = Layout(tmp_path)  # the live run publishes its next episode
+    write_synthetic_episode(layout, "live", "crafter", "default", 1, 6, 200, None, "crafter-v0")
+    at.run()
+    assert runs_frame(at).set_index("run").loc["live", "episodes"].startswith("2 / ")
+    assert any("seed 1" in o for o in at.selectbox(key="overview.episode").options)
+
+
+# --------------------------------------------------------------------------- seeding the demo
+
+
+def fake_subprocess(returncode: int, stderr: str, seen: list[list[str]]) -> types.SimpleNamespace:
+    def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        seen.append(cmd)
+        return subprocess.CompletedProcess(cmd, returncode, "progress…\n", stderr)
+
+    return types.SimpleNamespace(run=run, TimeoutExpired=subprocess.TimeoutExpired)
+
+
+def test_seed_demo_passes_an_absolute_data_folder(tmp_path, monkeypatch):
+    seen: list[list[str]] = []
+    monkeypatch.setattr(store_queries, "subprocess", fake_subprocess(0, "", seen))
+    monkeypatch.chdir(tmp_path)
+    assert store_queries.seed_demo(Path("data")) == (True, "")
+    data_arg = seen[0][seen[0].index("--data") + 1]
+    assert data_arg == str(tmp_path.resolve() / "data")
+
+
+def test_failed_demo_shows_its_last_stderr_line(tmp_path, monkeypatch):
+    seen: list[list[str]] = []
+    stderr = "Traceback (most recent call last):\n  File x\nStoreError: disk full\n\n"
+    monkeypatch.setattr(store_queries, "subprocess", fake_subprocess(1, stderr, seen))
+    assert store_queries.seed_demo(tmp_path) == (False, "StoreError: disk full")
+    at = open_app(tmp_path, monkeypatch)
+    at.button(key="overview.seed_demo").click().run()
+    assert len(seen) == 2
+    assert shown(at.error[0].value) == "The demo did not finish: StoreError: disk full"
+    assert escape_text("StoreError: disk full") in at.error[0].value
+
+
+# --------------------------------------------------------------------------- read kinds
+
+
+def test_read_by_follows_the_read_only_ops_except_count():
+    assert set(episode_queries.READ_KINDS) == READ_ONLY_OPS - {"COUNT"}
+    ops = pa.table(
+        {
+            "step": [1, 2, 3],
+            "kind": ["SEARCH", "COUNT", "APPEND"],
+            "phase": ["log", "log", "log"],
+            "ok": [True, True, True],
+            "hits": [1, 1, 0],
+            "result": ["── notes ──\nkey found", "── notes ──\nkey found", "ok"],
+        }
+    )
+    assert episode_queries._read_index(ops) == {"key found": [1]}
+    steps = pa.table(
+        {
+            "step": [1, 2, 3],
+            "reward": [0.0, 0.0, 0.0],
+            "action_valid": [True, True, True],
+            "warnings": pa.array([[], [], []], pa.list_(pa.string())),
+        }
+    )
+    flags = episode_queries._step_flags(steps, ops)
+    assert list(flags["read"]) == [1, 1, 0] and list(flags["write"]) == [0, 0, 1]
