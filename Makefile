@@ -40,7 +40,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "Installing Debian's chromium for the browser tests"; \
 		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
-		echo "warning: could not install chromium; browser tests will be skipped"; }
+		echo "warning: could not install chromium (needs root); the browser test will not run"; }
 
 test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest -q

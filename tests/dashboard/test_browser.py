@@ -45,7 +45,10 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`)")
+        message = f"{CHROMIUM} is missing: install Debian's chromium (`make browser`)"
+        if os.environ.get("CI"):  # CI must run the browser test, never pass without it
+            pytest.fail(message)
+        pytest.skip(message)
     root = tmp_path_factory.mktemp("browser-store")
     write_synthetic_run(root, game="crafter", seeds=(0, 1), steps=30, run_id=RUN)
     port = free_port()
