@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import streamlit as st
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # the dashboard package lives at the repo root
@@ -22,3 +23,10 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("store")
     write_sample_store(root, steps=SAMPLE_STEPS)
     return root
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> None:
+    """Every test starts with the dashboard's caches empty."""
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from automem_core.store.reader import connect
@@ -20,25 +19,10 @@ from automem_core.synthetic import (
     write_synthetic_run,
 )
 from dashboard.render import escape_text
+from tests.dashboard.apptest import open_app
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 CRAFTER = "crafter-v0-synthetic-30"
 CRAFTER_EP = f"{CRAFTER}.default.s0"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def open_app(root: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
-    monkeypatch.setenv("AUTOMEM_DATA", str(root))
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params = dict(params)
-    at.run()
-    assert not at.exception, at.exception[0].value if at.exception else ""
-    return at
 
 
 def open_step(root: Path, monkeypatch: pytest.MonkeyPatch, step: int, ep: str = CRAFTER_EP):

@@ -14,7 +14,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from automem_core.agent.episode import utc_now
@@ -25,24 +24,9 @@ from automem_core.store.writer import write_run
 from automem_core.synthetic import write_synthetic_episode, write_synthetic_run
 from dashboard import episode_queries, store_queries
 from dashboard.render import escape_text
+from tests.dashboard.apptest import open_app
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def open_app(root: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
-    monkeypatch.setenv("AUTOMEM_DATA", str(root))
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params = dict(params)
-    at.run()
-    assert not at.exception, at.exception[0].value if at.exception else ""
-    return at
 
 
 def truncate(path: Path, size: int = 20) -> None:
