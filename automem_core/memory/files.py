@@ -36,6 +36,7 @@ _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a fifo planted at a name must not hang a read
+_OPEN_FILES = 8  # descriptors kept open per memory folder between writes
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class MemoryFiles:
         self.map_file = map_file
         self.state: MemoryState = {}
         self._dir_fd: int | None = None
+        self._fds: dict[str, int] = {}  # file name → open descriptor, least recent first
         self.root.mkdir(parents=True, exist_ok=True)
 
     # ----------------------------------------------------------------- queries
@@ -181,7 +183,7 @@ class MemoryFiles:
         self.state = copy_state(state)
         with self._root_fd() as dir_fd:
             for name, content in snapshot(self.state).items():
-                _write_file(dir_fd, name, content)
+                self._write(dir_fd, name, content)
 
     def apply(self, m: Mutation, step: int) -> None:
         """Apply ``m`` to the state and write the file through to disk atomically.
@@ -202,8 +204,9 @@ class MemoryFiles:
         with self._root_fd() as dir_fd:
             for name in touched:
                 if name in trial:
-                    _write_file(dir_fd, name, file_content(trial[name]))
+                    self._write(dir_fd, name, file_content(trial[name]))
                 else:
+                    self._forget_fd(name)
                     _remove_file(dir_fd, name)
         for name in touched:
             if name in trial:
@@ -218,8 +221,30 @@ class MemoryFiles:
         if reason is not None:
             raise MemoryNameError(f"invalid memory file name {name!r}: {reason}")
 
+    def _write(self, dir_fd: int, name: str, content: str) -> None:
+        """Overwrite ``name`` through a descriptor kept open for the next write (opening a file
+        costs more than writing it); at most ``_OPEN_FILES`` stay open per folder."""
+        fd = self._fds.pop(name, None)
+        if fd is None:
+            fd = _open_regular(dir_fd, name)
+            if len(self._fds) >= _OPEN_FILES:
+                self._forget_fd(next(iter(self._fds)))  # the least recently written
+        self._fds[name] = fd
+        try:
+            _overwrite(fd, encoded(content))
+        except OSError:
+            self._forget_fd(name)
+            raise
+
+    def _forget_fd(self, name: str) -> None:
+        fd = self._fds.pop(name, None)
+        if fd is not None:
+            os.close(fd)
+
     def _clear_disk(self) -> None:
         """Remove memory files and temp files left by an interrupted write; nothing else."""
+        for name in list(self._fds):
+            self._forget_fd(name)
         with self._root_fd() as dir_fd:
             for entry in os.scandir(dir_fd):
                 if self.name_error(entry.name) is None or entry.name.startswith(_TEMP_PREFIX):
@@ -233,7 +258,9 @@ class MemoryFiles:
         yield self._dir_fd
 
     def close(self) -> None:
-        """Release the root's descriptor (memory stays readable; a later write reopens it)."""
+        """Release the descriptors (memory stays readable; a later write reopens them)."""
+        for name in list(self._fds):
+            self._forget_fd(name)
         if self._dir_fd is not None:
             os.close(self._dir_fd)
             self._dir_fd = None
@@ -249,25 +276,27 @@ def _read_file(dir_fd: int, name: str) -> str:
         return fh.read().decode("utf-8", errors="replace")
 
 
-def _write_file(dir_fd: int, name: str, content: str) -> None:
-    """Overwrite ``name`` in place.
+def _open_regular(dir_fd: int, name: str) -> int:
+    """Open ``name`` in root for writing, creating it if needed.
 
     ``O_NOFOLLOW`` refuses a link planted at ``name``, and anything that is not a regular file (a
-    fifo, a folder) is refused before a byte is written. The folder is a working copy: the
-    Parquet op log is the record, so a torn write on a crash loses nothing.
+    fifo, a folder) is refused before a byte is written.
     """
-    data = encoded(content)
     flags = os.O_WRONLY | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK
     fd = os.open(name, flags, 0o644, dir_fd=dir_fd)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, f"{name!r} is not a regular file")
-        os.ftruncate(fd, 0)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
+        raise OSError(errno.EINVAL, f"{name!r} is not a regular file")
+    return fd
+
+
+def _overwrite(fd: int, data: bytes) -> None:
+    """Replace the file's bytes in place. The folder is a working copy: the Parquet op log is the
+    record, so a torn write on a crash loses nothing."""
+    written = 0
+    while written < len(data):
+        written += os.pwrite(fd, data[written:], written)
+    os.ftruncate(fd, len(data))
 
 
 def _remove_file(dir_fd: int, name: str) -> None:
