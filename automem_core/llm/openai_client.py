@@ -98,8 +98,7 @@ class OpenAIChatClient:
                     response = await self._client_for(request).post(
                         "/chat/completions",
                         body=self._body(request),
-                        cast_to=httpx2.Response,
-                        options={"timeout": cfg.timeout_s},
+                        cast_to=httpx2.Response,  # the client's own timeout applies
                     )
                 data = response.json()
             except Exception as exc:
