@@ -1,4 +1,4 @@
-"""The ``automem`` command: run games, seed a demo, summarise runs, show memory at a step."""
+"""The ``automem`` command: run games, seed a demo, summarise runs and diagnostics, show memory."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from automem_core.envs.base import EnvConfigError, games, tasks_of
+from automem_core.envs.base import EnvConfigError
+from automem_core.envs.registry import games, tasks_of
 from automem_core.llm.base import LLMConfigError
 from automem_core.llm.config import ModelConfig, load_model_config
-from automem_core.scaffold.loader import ScaffoldError
+from automem_core.run.config import SEED_SETS, make_run_config
+from automem_core.scaffold import ScaffoldError
 from automem_core.store.layout import StoreError, default_data_dir
 
 EXPECTED_ERRORS = (EnvConfigError, LLMConfigError, ScaffoldError, StoreError, ValueError, OSError)
@@ -61,9 +63,11 @@ def _model_config(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from automem_core.runner import RunConfig, run
+    from automem_core.run.runner import run
 
     tasks = args.tasks.split(",") if args.tasks else list(tasks_of(args.game)[:1])
+    if not args.seeds and args.episodes < 1:
+        raise ValueError(f"--episodes {args.episodes}: play at least 1 episode")
     seeds = parse_seeds(args.seeds) if args.seeds else list(range(args.episodes))
     model = _model_config(args.config, args.base_url, args.model, args.api_key_env)
     action_model = None
@@ -76,10 +80,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.action_base_url:
             changes["base_url"] = args.action_base_url
         action_model = ModelConfig.model_validate({**model.model_dump(), **changes})
-    cfg = RunConfig(
+    cfg = make_run_config(
         game=args.game,
         tasks=tasks,
         seeds=seeds,
+        seed_set=args.seed_set,
         data=args.data,
         scaffold=args.scaffold,
         model=model,
@@ -94,16 +99,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     failed = [e for e in result.episodes if e.status != "ok"]
     print(
         f"run {result.run_id}: {len(result.episodes)} episodes played, "
-        f"{result.skipped} already finished, {len(failed)} failed"
+        f"{result.skipped} already finished, {len(failed)} not clean"
     )
     for e in failed:
-        print(f"  {e.episode_id}: {e.error}")
+        detail = e.error or f"{e.failed_calls} of {e.llm_calls} model calls failed"
+        print(f"  {e.episode_id}: {e.status}: {detail}")
     print(f"data in {args.data}; see `automem runs --data {args.data}`")
+    silent = [e for e in result.episodes if e.llm_calls and e.failed_calls == e.llm_calls]
+    if result.episodes and len(silent) == len(result.episodes):
+        raise LLMConfigError(
+            f"the model never answered in run {result.run_id} (every call failed); "
+            "check the endpoint, model name and key, then run the same command again"
+        )
     return 1 if failed else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from automem_core.runner import RunConfig, run
+    from automem_core.run.runner import run
 
     failed = 0
     for game, tasks, seeds, max_steps in DEMO_PLAN:
@@ -111,7 +123,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(
             f"demo: {game} {','.join(tasks)} seeds {list(seeds)} ({steps} steps, embedded player)"
         )
-        cfg = RunConfig(
+        cfg = make_run_config(
             game=game, tasks=tasks, seeds=seeds, data=args.data, max_steps=steps, concurrency=4
         )
         result = asyncio.run(run(cfg, progress=not args.quiet))
@@ -124,16 +136,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from automem_core.reports import render_runs_table
+    from automem_core.analysis.reports import render_runs_table
 
     print(render_runs_table(args.data))
     return 0
 
 
 def cmd_episodes(args: argparse.Namespace) -> int:
-    from automem_core.reports import render_episodes_table
+    from automem_core.analysis.reports import render_episodes_table
 
     print(render_episodes_table(args.data, args.run))
+    return 0
+
+
+def cmd_diagnostics(args: argparse.Namespace) -> int:
+    from automem_core.analysis.reports import render_diagnostics
+
+    print(render_diagnostics(args.data, args.run))
     return 0
 
 
@@ -159,7 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--seeds", help="e.g. 0-9 or 1,4,7")
     seeds.add_argument("--episodes", type=int, default=1, help="seeds 0..N-1 (default 1)")
     r.add_argument(
-        "--scaffold", help="built-in id (e.g. crafter-v0), id under data/scaffolds, or a folder"
+        "--seed-set", choices=SEED_SETS, help="name the seeds' role (the loops keep sets apart)"
+    )
+    r.add_argument(
+        "--scaffold", help="built-in id (e.g. crafter-v0), a stored version id@hash8, or a folder"
     )
     r.add_argument("--config", help="model config file (YAML/TOML)")
     r.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
@@ -192,12 +214,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--run", help="only this run's episodes")
     e.set_defaults(func=cmd_episodes)
 
+    g = sub.add_parser("diagnostics", help="memory and play diagnostics per run")
+    g.add_argument("--run", help="only this run")
+    g.set_defaults(func=cmd_diagnostics)
+
     m = sub.add_parser("memory", help="print an episode's memory files at a step")
     m.add_argument("episode")
     m.add_argument("step", type=int)
     m.set_defaults(func=cmd_memory)
 
-    for sp in (r, d, s, e, m):
+    for sp in (r, d, s, e, g, m):
         sp.add_argument("--data", type=Path, default=default_data_dir(), help=data_help)
         sp.add_argument("--quiet", action="store_true", help="no progress bar")
     return p

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from automem_core.llm.config import ModelConfig  # noqa: E402
-from automem_core.runner import RunConfig, run  # noqa: E402
+from automem_core.run.config import RunConfig  # noqa: E402
+from automem_core.run.runner import run  # noqa: E402
 from automem_core.store.reader import connect  # noqa: E402
 
 DELAY_MS = 100.0
@@ -41,7 +42,7 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
         [
             sys.executable,
             "-m",
-            "automem_core.llm.local_server",
+            "automem_core.testing.local_server",
             "--delay-ms",
             str(DELAY_MS),
             "--responder",

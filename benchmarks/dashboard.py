@@ -27,9 +27,9 @@ sys.path.insert(0, str(REPO))
 logging.disable(logging.WARNING)  # Streamlit's "no runtime" notes outside a server
 
 import streamlit as st  # noqa: E402
+from automem_core.synthetic import synthetic_episode_id, write_synthetic_run  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from automem_core.synthetic import synthetic_episode_id, write_synthetic_run  # noqa: E402
 from dashboard import data  # noqa: E402
 
 APP = str(REPO / "dashboard" / "app.py")

@@ -21,8 +21,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from automem_core.envs.base import make_env  # noqa: E402
-from automem_core.runner import RunConfig, run  # noqa: E402
+from automem_core.envs.registry import make_env  # noqa: E402
+from automem_core.run.config import RunConfig  # noqa: E402
+from automem_core.run.runner import run  # noqa: E402
 from automem_core.store.reader import connect  # noqa: E402
 
 GAMES = (

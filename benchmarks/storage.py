@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pyarrow.parquet as pq  # noqa: E402
+from automem_core.synthetic import write_synthetic_episode  # noqa: E402
 
 from automem_core.memory import apply_mutation, snapshot  # noqa: E402
 from automem_core.store.layout import Layout  # noqa: E402
 from automem_core.store.memory_at import decode_mutations, decode_state, memory_at  # noqa: E402
 from automem_core.store.reader import episode_dir  # noqa: E402
-from automem_core.synthetic import write_synthetic_episode  # noqa: E402
 
 
 def write_jsonl_baseline(folder: Path, out: Path) -> list[int]:

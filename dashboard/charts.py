@@ -32,17 +32,19 @@ OP_COLOURS = {
 
 
 def progression_figure(df: pd.DataFrame) -> go.Figure:
-    """Progression (×100) by game, one bar per scaffold version, with standard-error bars."""
+    """Progression (×100) of clean episodes by game, one bar per scaffold version (``id@hash8``),
+    with standard-error bars."""
     fig = go.Figure()
-    for version, part in df.groupby("version", sort=True):
+    for version, part in df.groupby("scaffold", sort=True):
         fig.add_bar(
             x=part["game"],
             y=part["mean"],
             error_y={"type": "data", "array": part["se"], "visible": True},
             name=str(version),
-            customdata=part[["scaffold", "episodes", "se"]].to_numpy(),
+            customdata=part[["scaffold", "episodes", "se", "degraded", "failed"]].to_numpy(),
             hovertemplate="%{customdata[0]}<br>progression %{y:.1f} ± %{customdata[2]:.1f}"
-            "<br>%{customdata[1]} episodes<extra></extra>",
+            "<br>%{customdata[1]} clean episodes (degraded %{customdata[3]}, "
+            "failed %{customdata[4]} not counted)<extra></extra>",
         )
     fig.update_layout(
         barmode="group",

@@ -55,7 +55,7 @@ def test_demo_like_run_then_runs_episodes_and_memory_commands(tmp_path, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert "run cli: 2 episodes played, 0 already finished, 0 failed" in out
+    assert "run cli: 2 episodes played, 0 already finished, 0 not clean" in out
     assert main(["runs", "--data", str(tmp_path)]) == 0
     table = capsys.readouterr().out
     assert "cli  [finished]" in table and "MazeWalk-9x9" in table and "± " in table
@@ -81,7 +81,7 @@ def test_action_model_inherits_the_memory_endpoint(monkeypatch):
         captured["cfg"] = cfg
         raise SystemExit(0)
 
-    monkeypatch.setattr("automem_core.runner.run", capture)
+    monkeypatch.setattr("automem_core.run.runner.run", capture)
     with pytest.raises(SystemExit):
         cli.main(
             [

@@ -31,7 +31,10 @@ class ActionMatcher:
         return self._by_norm.get(_norm(raw))
 
 
-def invalid_action_notice(raw: str | None, played: str) -> str:
+def default_action_notice(raw: str | None, played: str, source: str = "invalid") -> str:
+    """The one-line notice that starts the next observation when the default action was played."""
+    if source == "failure":
+        return f"[Notice: the model call failed last step; '{played}' was played instead.]"
     if raw is None:
         return f"[Notice: no action was given last step; '{played}' was played instead.]"
     flat = " ".join(raw.split())

@@ -6,20 +6,29 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from automem_core.agent.actions import invalid_action_notice
-from automem_core.agent.records import StepRecorder
-from automem_core.agent.step import Agent, AgentSetup
+from automem_core.agent.actions import default_action_notice
+from automem_core.agent.records import ModelUnavailableError, StepCounters, StepRecorder
+from automem_core.agent.step import Agent, AgentSetup, StepDecision
 from automem_core.envs.base import GameEnv
 from automem_core.memory import FilePolicy, MemoryFiles, MemoryLimits
-from automem_core.scaffold.loader import Scaffold
+from automem_core.scaffold.value import Scaffold
 from automem_core.store.memory_at import INITIAL_STEP, encode_state
-from automem_core.store.schema import EpisodeRow, FrameRow, MemorySnapshotRow, StepRow
+from automem_core.store.schema import (
+    EndReason,
+    EpisodeRow,
+    EpisodeStatus,
+    FrameRow,
+    MemorySnapshotRow,
+    StepRow,
+    utc_now,
+)
 from automem_core.store.writer import EpisodeWriter
 
 log = logging.getLogger(__name__)
-KEYFRAME_EVERY = 200  # steps between full memory snapshots; memory_at replays at most this many
+# Steps between full memory snapshots (memory_at replays at most this many); every episode also
+# has one of its initial files and one of its memory at the end.
+KEYFRAME_EVERY = 200
 
 
 @dataclass(frozen=True)
@@ -30,10 +39,7 @@ class EpisodeSpec:
     task: str
     seed: int
     max_steps: int
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    model_error_threshold: float = 0.1  # above this share of failed calls: model_error
 
 
 def make_memory(scaffold: Scaffold, writer: EpisodeWriter) -> MemoryFiles:
@@ -52,23 +58,53 @@ def make_memory(scaffold: Scaffold, writer: EpisodeWriter) -> MemoryFiles:
     return MemoryFiles(writer.memory_dir, limits, policies, default, spec.map_file)
 
 
+@dataclass
+class Totals:
+    """The episode's running totals, turned into its row at the end."""
+
+    steps: int = 0
+    reward: float = 0.0
+    progression: float = 0.0
+    invalid: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    calls: int = 0
+    failed_calls: int = 0
+    failure_defaults: int = 0
+    retries: int = 0
+
+    def add_step(self, c: StepCounters, decision: StepDecision, reward: float) -> None:
+        self.steps += 1
+        self.reward += reward
+        self.invalid += decision.source in ("invalid", "missing")
+        self.failure_defaults += decision.source == "failure"
+        self.tokens_in += c.tokens_in
+        self.tokens_out += c.tokens_out
+        self.calls += c.llm_calls
+        self.failed_calls += c.failed_calls
+        self.retries += c.retries
+
+
+def episode_status(totals: Totals, threshold: float) -> EpisodeStatus:
+    """ok when every model call answered; degraded when some failed; model_error above
+    ``threshold`` (a share of the calls)."""
+    if totals.failed_calls == 0:
+        return "ok"
+    if totals.failed_calls > threshold * max(1, totals.calls):
+        return "model_error"
+    return "degraded"
+
+
 async def run_episode(
     env: GameEnv, setup: AgentSetup, writer: EpisodeWriter, ep: EpisodeSpec
 ) -> EpisodeRow:
     """Play one episode; any failure becomes an ``error`` episode row instead of an exception."""
     started, t0 = utc_now(), time.perf_counter()
     recorder = StepRecorder(ep.episode_id, writer.add)
-    totals = {
-        "steps": 0,
-        "reward": 0.0,
-        "progression": 0.0,
-        "invalid": 0,
-        "tokens_in": 0,
-        "tokens_out": 0,
-        "calls": 0,
-        "retries": 0,
-    }
-    status, end_reason, error = "ok", "max_steps", None
+    totals = Totals()
+    status: EpisodeStatus = "ok"
+    end_reason: EndReason = "max_steps"
+    error = None
     files = None
     try:
         files = make_memory(setup.scaffold, writer)
@@ -76,6 +112,16 @@ async def run_episode(
         writer.add("memory_snapshots", _keyframe(ep.episode_id, INITIAL_STEP, files))
         agent = Agent(setup, files, recorder, ep.episode_id)
         end_reason = await _play(env, agent, writer, recorder, ep, totals)
+        last = totals.steps - 1
+        if last >= 0 and (last + 1) % KEYFRAME_EVERY:  # memory at the end, for file growth
+            writer.add("memory_snapshots", _keyframe(ep.episode_id, last, agent.files))
+        status = episode_status(totals, ep.model_error_threshold)
+    except ModelUnavailableError as exc:  # the model stopped answering: not a result
+        log.warning("episode %s stopped: %s", ep.episode_id, exc)
+        unfinished = recorder.counters  # the calls of the step that was cut short
+        totals.calls += unfinished.llm_calls
+        totals.failed_calls += unfinished.failed_calls
+        status, end_reason, error = "model_error", "error", str(exc)
     except Exception as exc:  # a failing episode is recorded, and the run goes on
         log.warning("episode %s failed: %s", ep.episode_id, exc)
         log.debug("episode %s failure details", ep.episode_id, exc_info=True)
@@ -96,14 +142,16 @@ async def run_episode(
         status=status,
         end_reason=end_reason,
         error=error,
-        steps=int(totals["steps"]),
-        total_reward=float(totals["reward"]),
-        progression=float(totals["progression"]),
-        invalid_actions=int(totals["invalid"]),
-        tokens_in=int(totals["tokens_in"]),
-        tokens_out=int(totals["tokens_out"]),
-        llm_calls=int(totals["calls"]),
-        retries=int(totals["retries"]),
+        steps=totals.steps,
+        total_reward=totals.reward,
+        progression=totals.progression,
+        invalid_actions=totals.invalid,
+        tokens_in=totals.tokens_in,
+        tokens_out=totals.tokens_out,
+        llm_calls=totals.calls,
+        failed_calls=totals.failed_calls,
+        failure_defaults=totals.failure_defaults,
+        retries=totals.retries,
         wall_s=time.perf_counter() - t0,
         started_at=started,
         finished_at=utc_now(),
@@ -118,8 +166,8 @@ async def _play(
     writer: EpisodeWriter,
     recorder: StepRecorder,
     ep: EpisodeSpec,
-    totals: dict[str, float],
-) -> str:
+    totals: Totals,
+) -> EndReason:
     obs = env.reset(ep.seed)
     notice, previous = "", None
     for step in range(ep.max_steps):
@@ -140,6 +188,7 @@ async def _play(
                 action=decision.action,
                 raw_action=decision.raw_action,
                 action_valid=decision.valid,
+                action_source=decision.source,
                 reward=outcome.reward,
                 done=outcome.done,
                 progression=outcome.progression,
@@ -154,18 +203,14 @@ async def _play(
                 env_ms=env_ms,
             ),
         )
-        totals["steps"] = step + 1
-        totals["reward"] += outcome.reward
-        totals["progression"] = outcome.progression
-        totals["invalid"] += 0 if decision.valid else 1
-        totals["tokens_in"] += c.tokens_in
-        totals["tokens_out"] += c.tokens_out
-        totals["calls"] += c.llm_calls
-        totals["retries"] += c.retries
+        totals.add_step(c, decision, outcome.reward)
+        totals.progression = outcome.progression
         if (step + 1) % KEYFRAME_EVERY == 0:
             writer.add("memory_snapshots", _keyframe(ep.episode_id, step, agent.files))
         notice = (
-            "" if decision.valid else invalid_action_notice(decision.raw_action, decision.action)
+            ""
+            if decision.valid
+            else default_action_notice(decision.raw_action, decision.action, decision.source)
         )
         previous = decision.action
         obs = outcome.observation

@@ -10,7 +10,7 @@ from typing import Any
 from automem_core.llm.base import Completion, TurnRequest
 from automem_core.memory import READ_ONLY_OPS, Mutation, OpResult, ParseResult
 from automem_core.store.memory_at import encode_mutations
-from automem_core.store.schema import MemoryOpRow, TurnRow
+from automem_core.store.schema import MemoryOpRow, TurnPhase, TurnRow
 
 
 @dataclass
@@ -23,6 +23,7 @@ class StepCounters:
     tokens_out: int = 0
     llm_ms: float = 0.0
     llm_calls: int = 0
+    failed_calls: int = 0
     retries: int = 0
 
 
@@ -56,12 +57,13 @@ class StepRecorder:
         c.llm_ms += completion.latency_ms
         c.llm_calls += 1
         c.retries += completion.retries
+        c.failed_calls += 1 if completion.error else 0
         self._failures_in_a_row = self._failures_in_a_row + 1 if completion.error else 0
 
     def finish_turn(
         self,
         step: int,
-        phase: str,
+        phase: TurnPhase,
         turn: int,
         text: str,
         parsed: ParseResult,
@@ -102,7 +104,7 @@ class StepRecorder:
                 f"{self._failures_in_a_row} model calls in a row failed, last: {completion.error}"
             )
 
-    def _op_row(self, step: int, phase: str, turn: int, r: OpResult) -> None:
+    def _op_row(self, step: int, phase: TurnPhase, turn: int, r: OpResult) -> None:
         self.counters.n_ops += 1
         if r.op.kind not in READ_ONLY_OPS and r.ok:
             self.counters.n_writes += 1

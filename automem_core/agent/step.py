@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from automem_core.agent.actions import ActionMatcher
 from automem_core.agent.records import StepRecorder
@@ -23,13 +24,13 @@ from automem_core.memory import (
     render_results,
 )
 from automem_core.scaffold.helpers import History, collect_warnings, render_status, size_reminders
-from automem_core.scaffold.loader import Scaffold
 from automem_core.scaffold.prompts import (
     render_file_index,
     render_phase,
     render_system,
     render_warnings,
 )
+from automem_core.scaffold.value import Scaffold
 
 CONTINUE_LOG = "Continue recording, or write <|DONE|> when finished."
 CONTINUE_PLAN = "Consult more if needed, then commit one action with <|ACTION|>action name<|END|>."
@@ -51,12 +52,19 @@ class AgentSetup:
         return render_system(self.scaffold, self.actions)
 
 
+ActionSource = Literal["model", "invalid", "missing", "failure"]
+
+
 @dataclass
 class StepDecision:
     action: str
     raw_action: str | None
-    valid: bool
+    source: ActionSource  # "model", or why the default action was played instead
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return self.source == "model"
 
 
 class Agent:
@@ -73,6 +81,7 @@ class Agent:
         self._system = setup.system_prompt
         self._matcher = ActionMatcher(setup.actions)
         self._spec = setup.scaffold.spec
+        self._action_call_failed = False  # a PLAN or action call of this step failed
 
     async def act(
         self, step: int, observation: str, facts: Mapping[str, object], previous_action: str | None
@@ -86,11 +95,15 @@ class Agent:
             warnings += size_reminders(
                 self.files.index(), self._spec.files, self._spec.helpers.size_reminder.threshold
             )
+        self._action_call_failed = False
         raw = await self._plan_phase(step, observation, warnings)
         action = self._matcher.match(raw)
         if action is None:
-            return StepDecision(self.setup.default_action, raw, False, warnings)
-        return StepDecision(action, raw if raw != action else None, True, warnings)
+            source: ActionSource = "invalid" if raw is not None else "missing"
+            if raw is None and self._action_call_failed:
+                source = "failure"  # the model never got to choose: its call failed
+            return StepDecision(self.setup.default_action, raw, source, warnings)
+        return StepDecision(action, raw if raw != action else None, "model", warnings)
 
     def _run_ops(self, ops: Sequence[MemoryOp], step: int, read_only: bool) -> list[OpResult]:
         """Run the ops the scaffold enables; any other op fails as a result the model sees."""
@@ -127,6 +140,8 @@ class Agent:
         request = TurnRequest(list(messages), self.setup.game, phase, step, turn, self.episode_id)
         completion = await client.complete(request)
         self.rec.pending_turn(client.label, request, completion)
+        if completion.error and phase != "log":
+            self._action_call_failed = True
         return completion.text
 
     async def _log_phase(

@@ -14,7 +14,6 @@ from automem_core.envs.base import (
     GameEnv,
     Observation,
     Outcome,
-    register_game,
 )
 from automem_core.envs.crafter_text import ITEM_NAMES, VITALS, local_view, render_crafter_text
 from automem_core.envs.progression import crafter_progression
@@ -202,6 +201,5 @@ class CrafterEnv:
         return Observation(text, frame, facts)
 
 
-@register_game("crafter", ("default",))
 def make_crafter(task: str, max_steps: int | None) -> GameEnv:
     return CrafterEnv(task, max_steps)

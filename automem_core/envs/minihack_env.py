@@ -7,7 +7,7 @@ import random
 import sys
 from typing import Any
 
-from automem_core.envs.base import EnvConfigError, GameEnv, register_game
+from automem_core.envs.base import EnvConfigError, GameEnv
 from automem_core.envs.nle_env import (
     ITEM_COMMANDS,
     MOVEMENT_NAMES,
@@ -141,6 +141,5 @@ class MiniHackEnv(NLEAdapter):
         return minihack_progression(self._success)
 
 
-@register_game("minihack", TASKS)
 def make_minihack(task: str, max_steps: int | None) -> GameEnv:
     return MiniHackEnv(task, max_steps)

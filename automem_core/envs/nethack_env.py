@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from automem_core.envs.base import EnvConfigError, GameEnv, register_game
+from automem_core.envs.base import EnvConfigError, GameEnv
 from automem_core.envs.nle_env import (
     BL_DEPTH,
     BL_TIME,
@@ -137,6 +137,5 @@ class NetHackEnv(NLEAdapter):
         return nethack_progression(self._depth_max, self._xp_max)
 
 
-@register_game("nethack", TASKS)
 def make_nethack(task: str, max_steps: int | None) -> GameEnv:
     return NetHackEnv(task, max_steps)

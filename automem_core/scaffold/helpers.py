@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from automem_core.scaffold.model import Helpers, MemoryFileSpec
+from automem_core.scaffold.spec import Helpers, MemoryFileSpec
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from string import Template
 
-from automem_core.scaffold.loader import Scaffold
-from automem_core.scaffold.model import OP_DEFAULT_HELP, OP_SYNTAX
+from automem_core.scaffold.spec import OP_DEFAULT_HELP, OP_SYNTAX
+from automem_core.scaffold.value import Scaffold
 
 GAME_TITLES = {"crafter": "Crafter", "minihack": "MiniHack", "nethack": "NetHack"}
 

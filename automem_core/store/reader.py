@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import glob
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -14,6 +16,7 @@ from automem_core.store.layout import Layout, StoreError
 from automem_core.store.schema import EPISODE_TABLES, METADATA_KEY, SCHEMA_VERSION, SCHEMAS, TABLES
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def readable_files(pattern: str) -> tuple[list[str], list[str]]:
@@ -62,6 +65,24 @@ def connect(root: Path, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.
             con.register(f"_empty_{table}", SCHEMAS[table].empty_table())
             con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM _empty_{table}")
     return con
+
+
+def query_store(root: Path, query: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """``query`` on a fresh connection to the store under ``root``.
+
+    The views are built over the files present when connecting; when a run replaced a folder
+    since (a re-played episode), DuckDB raises an IOException: connect again and retry once.
+    """
+    for attempt in (1, 2):
+        con = connect(root)
+        try:
+            return query(con)
+        except duckdb.IOException:
+            if attempt == 2:
+                raise
+        finally:
+            con.close()
+    raise AssertionError("unreachable")
 
 
 def episode_dir(root: Path, episode_id: str) -> Path:

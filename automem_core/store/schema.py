@@ -10,12 +10,34 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, get_type_hints
+from datetime import UTC, datetime
+from typing import Any, Literal, get_type_hints
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+from automem_core.memory.parser import OpKind
+
+SCHEMA_VERSION = 2  # bump with every change of columns; add the upgrade to migrations.py
 METADATA_KEY = b"automem.schema_version"
+
+RunStatus = Literal["running", "finished", "interrupted"]
+# ok: every model call answered; degraded: some failed; model_error: more than the run's
+# threshold failed; error: the episode itself failed (a crash, a save that failed).
+EpisodeStatus = Literal["ok", "degraded", "model_error", "error"]
+EndReason = Literal["done", "max_steps", "error"]
+TurnPhase = Literal["log", "plan", "action"]
+OpPhase = Literal["log", "plan", "action", "helper", "init"]
+# model: the model chose a valid action; the others are the game's default action, played
+# because the model's action was invalid, missing, or its call failed (not the model's choice).
+ActionSource = Literal["model", "invalid", "missing", "failure"]
+FrameKind = Literal["png", "tty"]
+SeedSet = Literal["mining", "review", "gating", "heldout"]
+LabelTarget = Literal["decision", "proposal"]
+
+
+def utc_now() -> str:
+    """Times in every table: ISO-8601 UTC with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -24,6 +46,7 @@ class RunRow:
     game: str
     tasks: list[str]
     seeds: list[int]
+    seed_set: SeedSet | None
     scaffold_id: str
     scaffold_hash: str
     memory_client: str
@@ -31,7 +54,8 @@ class RunRow:
     model_config_json: str  # public settings only; never a secret
     settings_hash: str  # everything that decides the episodes; a resume must match it
     max_steps: int
-    status: str  # "running" | "finished" | "interrupted"
+    text_format: str  # version of the observation text; episodes of two versions never mix
+    status: RunStatus
     created_at: str  # ISO-8601 UTC
     updated_at: str  # a live run rewrites this at least every HEARTBEAT_S seconds
     episodes_planned: int
@@ -48,8 +72,8 @@ class EpisodeRow:
     scaffold_hash: str
     memory_client: str
     action_client: str
-    status: str  # "ok" | "error"
-    end_reason: str  # "done" | "max_steps" | "error"
+    status: EpisodeStatus
+    end_reason: EndReason
     error: str | None
     steps: int
     total_reward: float
@@ -58,6 +82,8 @@ class EpisodeRow:
     tokens_in: int
     tokens_out: int
     llm_calls: int
+    failed_calls: int  # model calls that failed after their retries
+    failure_defaults: int  # default actions played because a model call failed
     retries: int
     wall_s: float
     started_at: str
@@ -74,6 +100,7 @@ class StepRow:
     action: str  # the committed game action
     raw_action: str | None  # what the model asked for, when it differed or was absent
     action_valid: bool
+    action_source: ActionSource
     reward: float
     done: bool
     progression: float
@@ -92,7 +119,7 @@ class StepRow:
 class TurnRow:
     episode_id: str
     step: int
-    phase: str  # "log" | "plan" | "action"
+    phase: TurnPhase
     turn: int
     client: str
     messages_json: str
@@ -112,9 +139,9 @@ class MemoryOpRow:
     episode_id: str
     step: int
     seq: int  # order of the op within the episode; memory is rebuilt in this order
-    phase: str  # "log" | "plan" | "action" | "helper" | "init"
+    phase: OpPhase
     turn: int
-    kind: str
+    kind: OpKind
     file: str
     args: list[str]
     ok: bool
@@ -137,7 +164,7 @@ class MemorySnapshotRow:
 class FrameRow:
     episode_id: str
     step: int
-    kind: str  # "png" | "tty"
+    kind: FrameKind
     data: bytes
 
 
@@ -146,7 +173,7 @@ class LabelRow:
     """A human or model verdict; append-only, the latest row per (target_kind, target_id) wins."""
 
     label_id: str
-    target_kind: str  # "decision" | "proposal"
+    target_kind: LabelTarget
     target_id: str
     verdict: str
     author: str
@@ -173,6 +200,8 @@ def _arrow_type(tp: Any) -> tuple[pa.DataType, bool]:
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
         return _arrow_type(inner[0])[0], True
+    if origin is Literal:  # a closed set of strings
+        return pa.string(), False
     if origin is list:
         (item,) = typing.get_args(tp)
         return pa.list_(_arrow_type(item)[0]), False

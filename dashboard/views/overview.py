@@ -18,12 +18,15 @@ RUN_COLUMNS = [
     "game",
     "scaffold",
     "episodes",
-    "errors",
+    "clean",
+    "degraded",
+    "failed",
     "progression",
     "± se",
     "tokens",
     "wall time (s)",
     "model",
+    "seed_set",
     "tasks",
 ]
 RUN_CONFIG = {
@@ -36,13 +39,24 @@ RUN_CONFIG = {
     ),
     "game": TEXT("game", width="small"),
     "tasks": TEXT("tasks", width="small"),
-    "scaffold": TEXT("scaffold", width="small"),
+    "scaffold": TEXT("scaffold", width="small", help="scaffold version: id@content-hash"),
     "episodes": TEXT("episodes", help="published / planned", width="small"),
-    "progression": NUM("progression", format="%.1f", help="×100, mean of task means"),
+    "clean": NUM("clean", width="small", help="episodes where every model call answered"),
+    "degraded": NUM(
+        "degraded", width="small", help="some model calls failed; left out of progression"
+    ),
+    "failed": NUM(
+        "failed",
+        width="small",
+        help="the episode failed, or too many model calls did; left out of progression",
+    ),
+    "seed_set": TEXT("seeds", width="small", help="the seed set's role: review, gating, …"),
+    "progression": NUM(
+        "progression", format="%.1f", help="×100, clean episodes only, mean of task means"
+    ),
     "± se": NUM("± se", format="%.1f", help="standard error over episodes", width="small"),
     "tokens": NUM("tokens", format="localized"),
     "wall time (s)": NUM("wall (s)", format="%.0f", width="small"),
-    "errors": NUM("errors", width="small", help="episodes that ended in an error"),
 }
 QUALITY_CONFIG = {
     "run": TEXT("run", width="medium"),
@@ -69,7 +83,7 @@ def totals(runs: pd.DataFrame, episodes: pd.DataFrame) -> None:
     cols[1].metric("Running", int((runs["status"] == "running").sum()))
     cols[2].metric("Episodes", len(episodes))
     cols[3].metric("Steps", f"{int(episodes['steps'].sum()):,}")
-    cols[4].metric("Failed episodes", int((episodes["status"] != "ok").sum()))
+    cols[4].metric("Not clean", int((episodes["status"] != "ok").sum()))
 
 
 def runs_table(runs: pd.DataFrame) -> None:

@@ -85,7 +85,7 @@ with st.sidebar:
 info = episodes[episodes["episode_id"] == episode_id].iloc[0]
 st.subheader(episode_id)
 st.caption(
-    f"{info.game} · {info.task} · seed {info.seed} · scaffold {info.scaffold_id} · "
+    f"{info.game} · {info.task} · seed {info.seed} · scaffold {info.scaffold} · "
     f"{info.steps} steps · progression {100 * info.progression:.1f}% · {info.outcome}"
 )
 if info.error:

@@ -9,7 +9,8 @@ import pytest
 import automem_core.agent.episode as episode_mod
 from automem_core.agent.step import Agent
 from automem_core.memory import snapshot
-from automem_core.runner import RunConfig, run
+from automem_core.run.config import RunConfig
+from automem_core.run.runner import run
 from automem_core.store.memory_at import memory_at
 from automem_core.store.reader import connect
 

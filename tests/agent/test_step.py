@@ -8,7 +8,7 @@ from automem_core.agent.episode import make_memory
 from automem_core.agent.records import StepRecorder
 from automem_core.agent.step import Agent, AgentSetup
 from automem_core.llm.base import Completion, TurnRequest
-from automem_core.scaffold.loader import resolve_scaffold
+from automem_core.scaffold import resolve_scaffold
 from automem_core.store.layout import Layout
 from automem_core.store.writer import EpisodeWriter
 
@@ -164,7 +164,7 @@ def test_ops_the_scaffold_does_not_enable_fail_as_results(tmp_path):
 
 
 def test_notice_for_a_multiline_action_is_one_line():
-    from automem_core.agent.actions import invalid_action_notice
+    from automem_core.agent.actions import default_action_notice
 
-    notice = invalid_action_notice("go\nnorth\n\tplease", "Noop")
+    notice = default_action_notice("go\nnorth\n\tplease", "Noop")
     assert "\n" not in notice and "'go north please'" in notice

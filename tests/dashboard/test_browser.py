@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from automem_core.store.reader import connect
-from automem_core.synthetic import SCRIPT_LINE, SCRIPT_STEP, write_synthetic_run
+from automem_core.testing.sample_store import play_fake_run
+from automem_core.testing.scripted import SCRIPT_LINE, SCRIPT_STEP
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,7 +33,7 @@ CHROMIUM_ARGS = [
 ]
 REPO = Path(__file__).resolve().parents[2]
 RUN = "browser-run"
-EPISODE = f"{RUN}.default.s1"
+EPISODE = f"{RUN}.pixels.s1"
 STEPS_FORWARD = 4
 
 
@@ -50,7 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             pytest.fail(message)
         pytest.skip(message)
     root = tmp_path_factory.mktemp("browser-store")
-    write_synthetic_run(root, game="crafter", seeds=(0, 1), steps=30, run_id=RUN)
+    play_fake_run(root, tasks=("pixels",), seeds=(0, 1), steps=30, run_id=RUN)
     port = free_port()
     cmd = [
         sys.executable,

@@ -1,4 +1,4 @@
-"""Every page rendered headless with AppTest over a store the synthetic player wrote."""
+"""Every page rendered headless with AppTest over a store the real runner played (fake game)."""
 
 from __future__ import annotations
 
@@ -11,21 +11,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from automem_core.store.reader import connect
-from automem_core.synthetic import (
-    BOLD_LINE,
-    BOLD_STEP,
-    SCRIPT_LINE,
-    SCRIPT_STEP,
-    write_synthetic_run,
-)
+from automem_core.testing.sample_store import play_fake_run
+from automem_core.testing.scripted import BOLD_LINE, BOLD_STEP, SCRIPT_LINE, SCRIPT_STEP
 from dashboard.render import escape_text
 from tests.dashboard.apptest import open_app
 
-CRAFTER = "crafter-v0-synthetic-30"
-CRAFTER_EP = f"{CRAFTER}.default.s0"
+RUN = "fake-v0"
+PNG_EP = f"{RUN}.pixels.s0"  # frames as PNG images
+TTY_EP = f"{RUN}.grid.s0"  # frames as a 24×80 terminal
 
 
-def open_step(root: Path, monkeypatch: pytest.MonkeyPatch, step: int, ep: str = CRAFTER_EP):
+def open_step(root: Path, monkeypatch: pytest.MonkeyPatch, step: int, ep: str = PNG_EP):
     return open_app(root, monkeypatch, run=ep.rsplit(".", 2)[0], episode=ep, step=str(step))
 
 
@@ -44,19 +40,24 @@ def one(root: Path, sql: str, *args: object) -> tuple:
 def test_overview_lists_every_run_with_progression(sample_store, monkeypatch):
     at = open_app(sample_store, monkeypatch)
     runs = at.dataframe[0].value
-    assert set(runs["run"]) == {
-        CRAFTER,
-        "crafter-v1-synthetic-30",
-        "nethack-v0-synthetic-30",
-        "minihack-v0-synthetic-30",
-    }
-    minihack = runs[runs["run"] == "minihack-v0-synthetic-30"].iloc[0]
-    assert minihack["errors"] == 2 and minihack["episodes"] == "4 / 4"
+    assert set(runs["run"]) == {RUN, "fake-variant", "fake-crash"}
+    crash = runs[runs["run"] == "fake-crash"].iloc[0]
+    assert (crash["failed"], crash["clean"], crash["episodes"]) == (2, 2, "4 / 4")
     expected = (
-        100
-        * one(sample_store, "SELECT avg(progression) FROM episodes WHERE run_id = ?", CRAFTER)[0]
+        100 * one(sample_store, "SELECT avg(progression) FROM episodes WHERE run_id = ?", RUN)[0]
     )
-    assert runs[runs["run"] == CRAFTER].iloc[0]["progression"] == pytest.approx(expected)
+    assert runs[runs["run"] == RUN].iloc[0]["progression"] == pytest.approx(expected)
+    clean_only = (
+        100
+        * one(
+            sample_store,
+            "SELECT avg(progression) FROM episodes WHERE run_id = 'fake-crash' AND status = 'ok'",
+        )[0]
+    )
+    assert crash["progression"] == pytest.approx(clean_only)
+    versions = runs.set_index("run")["scaffold"]
+    assert versions[RUN].split("@")[0] == versions["fake-variant"].split("@")[0] == "fake-v0"
+    assert versions[RUN] != versions["fake-variant"]  # same id, other content: two versions
     assert len(at.get("plotly_chart")) == 2  # progression by version, ops per step
 
 
@@ -67,15 +68,15 @@ def test_overview_op_statistics_count_empty_searches(sample_store, monkeypatch):
         sample_store,
         "SELECT count(*) FROM memory_ops o JOIN episodes e USING (episode_id) "
         "WHERE e.run_id = ? AND o.kind = 'SEARCH' AND o.hits = 0 AND o.ok",
-        CRAFTER,
+        RUN,
     )[0]
-    assert quality.set_index("run").loc[CRAFTER, "empty_searches"] == empty > 0
+    assert quality.set_index("run").loc[RUN, "empty_searches"] == empty > 0
 
 
 def test_overview_opens_the_chosen_episode_in_the_replay(sample_store, monkeypatch):
     at = open_app(sample_store, monkeypatch)
-    at.selectbox(key="overview.run").select("nethack-v0-synthetic-30").run()
-    episode = "nethack-v0-synthetic-30.NetHackChallenge.s0"
+    at.selectbox(key="overview.run").select("fake-crash").run()
+    episode = "fake-crash.crash.s0"
     assert at.selectbox(key="overview.episode").value == episode
     at.button(key="overview.open").click().run()
     assert next(s.value for s in at.subheader) == episode
@@ -87,7 +88,7 @@ def test_replay_shows_the_steps_action_frame_and_observation(sample_store, monke
     action, observation = one(
         sample_store,
         "SELECT action, observation FROM steps WHERE episode_id = ? AND step = 5",
-        CRAFTER_EP,
+        PNG_EP,
     )
     step_card = next(h.value for h in at.html if 'class="am-step"' in h.value)
     assert f'<span class="am-action">{escape_text(action)}</span>' in step_card
@@ -101,13 +102,13 @@ def test_replay_diff_shows_the_line_appended_at_the_step(sample_store, monkeypat
         sample_store,
         "SELECT args FROM memory_ops WHERE episode_id = ? AND step = ? AND kind = 'APPEND' "
         "AND file = 'actions_log'",
-        CRAFTER_EP,
+        PNG_EP,
         step,
     )[0]
     at = open_step(sample_store, monkeypatch, step)
     diff = next(h.value for h in at.html if 'class="am-diffs"' in h.value)
     added = re.findall(r'<tr class="am-add">.*?<td class="am-txt">(.*?)</td>', diff)
-    assert args[1].startswith(f"step {step - 1}: ")  # the outcome of the previous action
+    assert args[1].startswith(f"Step {step} action ")  # the outcome of the previous action
     assert args[1] in [html.unescape(a) for a in added]
 
 
@@ -130,7 +131,7 @@ def test_memory_files_show_who_wrote_and_who_read_each_line(sample_store, monkey
         sample_store,
         "SELECT min(step) FROM memory_ops WHERE episode_id = ? AND kind = 'READ' "
         "AND file = 'notes'",
-        CRAFTER_EP,
+        PNG_EP,
     )[0]
     at = open_step(sample_store, monkeypatch, read_step)
     files = next(h.value for h in at.html if 'class="am-files"' in h.value)
@@ -149,8 +150,8 @@ def test_deep_link_opens_that_step_and_the_url_follows(sample_store, monkeypatch
 
 
 def test_root_deep_link_redirects_to_the_replay(sample_store, monkeypatch):
-    at = open_app(sample_store, monkeypatch, episode=CRAFTER_EP, run=CRAFTER, step="4")
-    assert next(s.value for s in at.subheader) == CRAFTER_EP
+    at = open_app(sample_store, monkeypatch, episode=PNG_EP, run=RUN, step="4")
+    assert next(s.value for s in at.subheader) == PNG_EP
     assert at.number_input(key="replay.w_goto").value == 4
 
 
@@ -158,7 +159,7 @@ def test_jump_to_next_invalid_action(sample_store, monkeypatch):
     target = one(
         sample_store,
         "SELECT min(step) FROM steps WHERE episode_id = ? AND NOT action_valid AND step > 0",
-        CRAFTER_EP,
+        PNG_EP,
     )[0]
     assert target is not None
     at = open_step(sample_store, monkeypatch, 0)
@@ -177,12 +178,11 @@ def test_compare_with_another_step_diffs_from_that_step(sample_store, monkeypatc
     assert BOLD_LINE in added and SCRIPT_LINE not in added  # already there at the compared step
 
 
-def test_nethack_frame_is_a_coloured_terminal(sample_store, monkeypatch):
-    ep = "nethack-v0-synthetic-30.NetHackChallenge.s0"
-    at = open_step(sample_store, monkeypatch, 3, ep)
+def test_tty_frame_is_a_coloured_terminal(sample_store, monkeypatch):
+    at = open_step(sample_store, monkeypatch, 3, TTY_EP)
     terminal = next(h.value for h in at.html if 'class="am-tty"' in h.value)
     assert "&#64;" in terminal and 'style="color:' in terminal
-    assert "Dlvl" in visible(terminal)
+    assert "Gold:" in visible(terminal)
 
 
 def test_turns_show_prompt_completion_and_op_results(sample_store, monkeypatch):
@@ -191,26 +191,26 @@ def test_turns_show_prompt_completion_and_op_results(sample_store, monkeypatch):
         one(
             sample_store,
             "SELECT messages_json FROM turns WHERE episode_id = ? AND step = 6 AND phase = 'log'",
-            CRAFTER_EP,
+            PNG_EP,
         )[0]
     )
-    assert messages[1]["content"] in [c.value for c in at.code]
+    assert messages[1]["content"].strip() in [c.value.strip() for c in at.code]
     assert any("am-tag-read" in h.value and "hits" in h.value for h in at.html)
 
 
 def test_filters_narrow_the_episode_list(sample_store, monkeypatch):
     at = open_app(sample_store, monkeypatch)
     at.switch_page("views/replay.py").run()
-    at.multiselect(key="replay.f_task").select("Corridor-R3").run()
-    assert at.selectbox(key="replay.w_run").value == "minihack-v0-synthetic-30"
-    assert all("Corridor-R3" in o for o in at.selectbox(key="replay.w_episode").options)
+    at.multiselect(key="replay.f_task").select("crash").run()
+    assert at.selectbox(key="replay.w_run").value == "fake-crash"
+    assert all("crash" in o for o in at.selectbox(key="replay.w_episode").options)
 
 
 def test_new_episodes_appear_without_a_restart(tmp_path, monkeypatch):
-    write_synthetic_run(tmp_path, game="crafter", steps=5, run_id="first")
+    play_fake_run(tmp_path, steps=5, run_id="first")
     at = open_app(tmp_path, monkeypatch)
     assert list(at.dataframe[0].value["run"]) == ["first"]
-    write_synthetic_run(tmp_path, game="nethack", steps=5, run_id="second")
+    play_fake_run(tmp_path, tasks=("pixels",), steps=5, run_id="second")
     at.run()
     assert set(at.dataframe[0].value["run"]) == {"first", "second"}
 
@@ -224,16 +224,16 @@ def test_empty_store_says_what_to_run(tmp_path, monkeypatch, page):
 
 
 def test_error_episode_shows_its_error(sample_store, monkeypatch):
-    at = open_step(sample_store, monkeypatch, 2, "minihack-v0-synthetic-30.Corridor-R3.s1")
-    assert any("synthetic failure at step 15" in c.value for c in at.code)
-    assert at.slider(key="replay.w_step").max == 14
+    at = open_step(sample_store, monkeypatch, 2, "fake-crash.crash.s1")
+    assert any("the fake game crashed at step 15" in c.value for c in at.code)
+    assert at.slider(key="replay.w_step").max == 13  # steps 0–13 were played
 
 
 def test_seed_button_runs_the_demo_and_shows_its_runs(tmp_path, monkeypatch):
     from dashboard import data
 
     def fake_demo(root: Path) -> tuple[bool, str]:
-        write_synthetic_run(root, game="minihack", steps=4, run_id="demo")
+        play_fake_run(root, steps=4, run_id="demo")
         return True, "done"
 
     monkeypatch.setattr(data, "seed_demo", fake_demo)

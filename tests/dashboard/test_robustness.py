@@ -16,13 +16,17 @@ import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from automem_core.agent.episode import utc_now
+from automem_core.analysis import episode as episode_queries
+from automem_core.analysis.runs import effective_status
 from automem_core.memory import READ_ONLY_OPS
+from automem_core.scaffold import load_scaffold
+from automem_core.store import reader
 from automem_core.store.layout import Layout
-from automem_core.store.schema import RunRow
+from automem_core.store.schema import RunRow, utc_now
 from automem_core.store.writer import write_run
-from automem_core.synthetic import write_synthetic_episode, write_synthetic_run
-from dashboard import episode_queries, store_queries
+from automem_core.testing.fake_game import SCAFFOLD_DIR
+from automem_core.testing.sample_store import clone_episodes, play_fake_run
+from dashboard import data
 from dashboard.render import escape_text
 from tests.dashboard.apptest import open_app
 
@@ -56,18 +60,19 @@ def runs_frame(at: AppTest):
 
 
 def test_unreadable_run_file_keeps_its_episodes_listed_and_replayable(tmp_path, monkeypatch):
-    write_synthetic_run(tmp_path, game="crafter", steps=6, run_id="good")
-    write_synthetic_run(tmp_path, game="nethack", steps=6, run_id="broken")
+    play_fake_run(tmp_path, steps=6, run_id="good")
+    play_fake_run(tmp_path, tasks=("pixels",), steps=6, run_id="broken")
     truncate(Layout(tmp_path).run_file("broken"))
     at = open_app(tmp_path, monkeypatch)
     runs = runs_frame(at).set_index("run")
     assert set(runs.index) == {"good", "broken"}
     assert runs.loc["broken", "status"] == "unknown"
-    assert (runs.loc["broken", "game"], runs.loc["broken", "scaffold"]) == ("nethack", "nethack-v0")
+    version = load_scaffold(SCAFFOLD_DIR).version
+    assert (runs.loc["broken", "game"], runs.loc["broken", "scaffold"]) == ("fake", version)
     assert runs.loc["broken", "episodes"] == "1 / ?"
     assert len(at.warning) == 1 and "runs/broken/run.parquet" in shown(at.warning[0].value)
 
-    episode = "broken.NetHackChallenge.s0"
+    episode = "broken.pixels.s0"
     at = open_app(tmp_path, monkeypatch, run="broken", episode=episode, step="2")
     assert next(s.value for s in at.subheader) == episode
     assert at.number_input(key="replay.w_goto").value == 2
@@ -77,7 +82,7 @@ def test_unreadable_run_file_keeps_its_episodes_listed_and_replayable(tmp_path, 
 def test_runs_table_keeps_its_columns_when_no_run_reads(tmp_path, monkeypatch):
     write_run(Layout(tmp_path), run_row_for(tmp_path))
     truncate(Layout(tmp_path).run_file("lonely"))
-    runs = store_queries.runs_table(str(tmp_path), store_queries.store_token(tmp_path))
+    runs = data.runs_table(str(tmp_path), data.store_token(tmp_path))
     assert runs.empty and {"run", "status", "game", "episodes"} <= set(runs.columns)
     at = open_app(tmp_path, monkeypatch)
     assert "runs/lonely/run.parquet" in shown(at.warning[0].value)
@@ -87,25 +92,25 @@ def test_runs_table_keeps_its_columns_when_no_run_reads(tmp_path, monkeypatch):
 
 def run_row_for(root: Path) -> RunRow:
     """A run that started and wrote no episode yet."""
-    write_synthetic_run(root / "tmp", game="crafter", steps=2, run_id="lonely")
+    play_fake_run(root / "tmp", steps=2, run_id="lonely")
     row = run_row(root / "tmp", "lonely")
     shutil.rmtree(root / "tmp")
     return row
 
 
 def test_corrupt_episode_file_shows_an_error_and_the_rest_works(tmp_path, monkeypatch):
-    write_synthetic_run(tmp_path, game="crafter", seeds=(0, 1), steps=8, run_id="r")
-    folder = Layout(tmp_path).episode_dir("r", "r.default.s1")
+    play_fake_run(tmp_path, seeds=(0, 1), steps=8, run_id="r")
+    folder = Layout(tmp_path).episode_dir("r", "r.grid.s1")
     truncate(folder / "steps.parquet")
-    at = open_app(tmp_path, monkeypatch, run="r", episode="r.default.s1", step="3")
+    at = open_app(tmp_path, monkeypatch, run="r", episode="r.grid.s1", step="3")
     error = shown(at.error[0].value)
-    assert error.startswith("episode r.default.s1 cannot be read: steps.parquet: ")
+    assert error.startswith("episode r.grid.s1 cannot be read: steps.parquet: ")
     assert error.endswith("; re-run it with the same command")
-    at.selectbox(key="replay.w_episode").select("r.default.s0").run()
+    at.selectbox(key="replay.w_episode").select("r.grid.s0").run()
     assert not at.exception and not at.error
-    assert next(s.value for s in at.subheader) == "r.default.s0"
+    assert next(s.value for s in at.subheader) == "r.grid.s0"
     at.switch_page("views/overview.py").run()
-    assert not at.exception and "runs/r/episodes/r.default.s1/steps.parquet" in shown(
+    assert not at.exception and "runs/r/episodes/r.grid.s1/steps.parquet" in shown(
         at.warning[0].value
     )
 
@@ -117,9 +122,9 @@ def test_corrupt_episode_file_shows_an_error_and_the_rest_works(tmp_path, monkey
     "query", ["episodes_table", "_runs_table", "op_stats", "progression_by_version"]
 )
 def test_store_queries_retry_when_a_run_replaced_a_folder(tmp_path, monkeypatch, query):
-    write_synthetic_run(tmp_path, game="crafter", seeds=(0, 1), steps=6, run_id="r")
-    folder = Layout(tmp_path).episode_dir("r", "r.default.s1")
-    real_connect = store_queries.connect
+    play_fake_run(tmp_path, seeds=(0, 1), steps=6, run_id="r")
+    folder = Layout(tmp_path).episode_dir("r", "r.grid.s1")
+    real_connect = reader.connect
 
     def connect_then_replace(root: Path):
         con = real_connect(root)
@@ -127,11 +132,11 @@ def test_store_queries_retry_when_a_run_replaced_a_folder(tmp_path, monkeypatch,
             shutil.move(folder, tmp_path / "replaced")
         return con
 
-    monkeypatch.setattr(store_queries, "connect", connect_then_replace)
-    out = getattr(store_queries, query)(str(tmp_path), "token")
+    monkeypatch.setattr(reader, "connect", connect_then_replace)
+    out = getattr(data, query)(str(tmp_path), "token")
     assert not out.empty
     if query == "episodes_table":
-        assert list(out["episode_id"]) == ["r.default.s0"]
+        assert list(out["episode_id"]) == ["r.grid.s0"]
 
 
 # --------------------------------------------------------------------------- run status
@@ -149,12 +154,12 @@ def test_store_queries_retry_when_a_run_replaced_a_folder(tmp_path, monkeypatch,
 )
 def test_effective_status_marks_a_silent_running_run_interrupted(status, age_s, shown_as):
     updated = (NOW - timedelta(seconds=age_s)).isoformat(timespec="milliseconds")
-    assert store_queries.effective_status(status, updated, NOW) == shown_as
+    assert effective_status(status, updated, NOW) == shown_as
 
 
 def test_effective_status_without_a_readable_heartbeat():
-    assert store_queries.effective_status("running", "not a time", NOW) == "interrupted"
-    assert store_queries.effective_status("unknown", None, NOW) == "unknown"
+    assert effective_status("running", "not a time", NOW) == "interrupted"
+    assert effective_status("unknown", None, NOW) == "unknown"
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -162,7 +167,8 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def test_killed_run_is_shown_interrupted_and_stops_refreshing(tmp_path, monkeypatch):
-    write_synthetic_run(tmp_path, game="crafter", steps=6, run_id="killed", status="running")
+    play_fake_run(tmp_path, steps=6, run_id="killed")
+    beat(tmp_path, "killed", at="2025-01-01T00:00:00.000+00:00")  # its last heartbeat, long ago
     at = open_app(tmp_path, monkeypatch)
     assert runs_frame(at).set_index("run").loc["killed", "status"] == "interrupted"
     assert metric(at, "Running") == "0"
@@ -176,37 +182,34 @@ def test_killed_run_is_shown_interrupted_and_stops_refreshing(tmp_path, monkeypa
 
 
 def test_refresh_reruns_when_a_running_run_goes_quiet(tmp_path, monkeypatch):
-    write_synthetic_run(tmp_path, game="crafter", steps=4, run_id="r", status="running")
+    play_fake_run(tmp_path, steps=4, run_id="r")
     beat(tmp_path, "r")
-    token = store_queries.store_token(tmp_path)
-    runs = store_queries.runs_table(str(tmp_path), token)
+    token = data.store_token(tmp_path)
+    runs = data.runs_table(str(tmp_path), token)
     reruns: list[str] = []
-    monkeypatch.setattr(store_queries.st, "rerun", lambda scope: reruns.append(scope))
-    store_queries.rerun_if_changed(tmp_path, token, store_queries.stale_at(runs))
+    monkeypatch.setattr(data.st, "rerun", lambda scope: reruns.append(scope))
+    data.rerun_if_changed(tmp_path, token, data.stale_at(runs))
     assert reruns == []
-    store_queries.rerun_if_changed(tmp_path, token, datetime.now(UTC).timestamp() - 1)
+    data.rerun_if_changed(tmp_path, token, datetime.now(UTC).timestamp() - 1)
     assert reruns == ["app"]
 
 
 def test_a_heartbeat_rereads_only_the_run_rows(tmp_path, monkeypatch):
-    write_synthetic_run(tmp_path, game="crafter", seeds=(0,), steps=6, run_id="live")
+    play_fake_run(tmp_path, seeds=(0,), steps=6, run_id="live")
     beat(tmp_path, "live")
     at = open_app(tmp_path, monkeypatch)
-    published = store_queries.episodes_token(tmp_path)
+    published = data.episodes_token(tmp_path)
     calls: list[Path] = []
-    real_connect = store_queries.connect
-    monkeypatch.setattr(
-        store_queries, "connect", lambda root: calls.append(root) or real_connect(root)
-    )
+    real_connect = reader.connect
+    monkeypatch.setattr(reader, "connect", lambda root: calls.append(root) or real_connect(root))
 
     beat(tmp_path, "live")
     at.run()
     assert not at.exception
-    assert store_queries.episodes_token(tmp_path) == published
+    assert data.episodes_token(tmp_path) == published
     assert len(calls) == 1  # the runs table; episodes, op statistics and growth stay cached
 
-    layout = Layout(tmp_path)  # the live run publishes its next episode
-    write_synthetic_episode(layout, "live", "crafter", "default", 1, 6, 200, None, "crafter-v0")
+    clone_episodes(tmp_path, "live.grid.s0", "live", 1, first_seed=1)  # the next episode
     at.run()
     assert runs_frame(at).set_index("run").loc["live", "episodes"].startswith("2 / ")
     assert any("seed 1" in o for o in at.selectbox(key="overview.episode").options)
@@ -225,9 +228,9 @@ def fake_subprocess(returncode: int, stderr: str, seen: list[list[str]]) -> type
 
 def test_seed_demo_passes_an_absolute_data_folder(tmp_path, monkeypatch):
     seen: list[list[str]] = []
-    monkeypatch.setattr(store_queries, "subprocess", fake_subprocess(0, "", seen))
+    monkeypatch.setattr(data, "subprocess", fake_subprocess(0, "", seen))
     monkeypatch.chdir(tmp_path)
-    assert store_queries.seed_demo(Path("data")) == (True, "")
+    assert data.seed_demo(Path("data")) == (True, "")
     data_arg = seen[0][seen[0].index("--data") + 1]
     assert data_arg == str(tmp_path.resolve() / "data")
 
@@ -235,8 +238,8 @@ def test_seed_demo_passes_an_absolute_data_folder(tmp_path, monkeypatch):
 def test_failed_demo_shows_its_last_stderr_line(tmp_path, monkeypatch):
     seen: list[list[str]] = []
     stderr = "Traceback (most recent call last):\n  File x\nStoreError: disk full\n\n"
-    monkeypatch.setattr(store_queries, "subprocess", fake_subprocess(1, stderr, seen))
-    assert store_queries.seed_demo(tmp_path) == (False, "StoreError: disk full")
+    monkeypatch.setattr(data, "subprocess", fake_subprocess(1, stderr, seen))
+    assert data.seed_demo(tmp_path) == (False, "StoreError: disk full")
     at = open_app(tmp_path, monkeypatch)
     at.button(key="overview.seed_demo").click().run()
     assert len(seen) == 2

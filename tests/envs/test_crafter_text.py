@@ -96,7 +96,7 @@ def test_local_view_centres_on_player_and_pads_outside_the_world():
 
 @pytest.mark.slow
 def test_real_crafter_text_matches_its_facts():
-    from automem_core.envs.base import make_env
+    from automem_core.envs.registry import make_env
 
     env = make_env("crafter")
     obs = env.reset(3)

@@ -14,7 +14,7 @@ STEPS = 500
 REPLAY = """
 import hashlib
 import numpy as np
-from automem_core.envs.base import make_env
+from automem_core.envs.registry import make_env
 
 
 def replay(game, task, seed, steps):
@@ -81,7 +81,7 @@ def test_same_seed_same_actions_same_observations(game, task, seed):
     ("game", "task"), [("crafter", "default"), ("nethack", "NetHackChallenge")]
 )
 def test_different_seeds_give_different_first_observations(game, task):
-    from automem_core.envs.base import make_env
+    from automem_core.envs.registry import make_env
 
     env = make_env(game, task)
     texts = {env.reset(seed).text for seed in (1, 2, 3)}
@@ -91,7 +91,7 @@ def test_different_seeds_give_different_first_observations(game, task):
 
 @pytest.mark.slow
 def test_reset_on_a_used_env_matches_a_fresh_env():
-    from automem_core.envs.base import make_env
+    from automem_core.envs.registry import make_env
 
     used = make_env("nethack")
     used.reset(5)

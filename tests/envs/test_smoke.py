@@ -5,7 +5,8 @@ import random
 
 import pytest
 
-from automem_core.envs.base import EnvConfigError, Frame, Observation, games, make_env, tasks_of
+from automem_core.envs.base import EnvConfigError, Frame, Observation
+from automem_core.envs.registry import games, make_env, tasks_of
 
 PLAYABLE = [("crafter", "default"), ("nethack", "NetHackChallenge")] + [
     ("minihack", task) for task in tasks_of("minihack") if not task.startswith("Boxoban")
@@ -181,7 +182,7 @@ def test_importing_the_package_does_not_import_the_games():
     import sys
 
     code = (
-        "import sys, automem_core.envs.base as b; b._load_builtin_games(); "
+        "import sys, automem_core.envs.registry as r; r.tasks_of('nethack'); "
         "print(sorted(m for m in ('nle', 'minihack', 'crafter') if m in sys.modules))"
     )
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -4,7 +4,8 @@ import asyncio
 
 import pytest
 
-from automem_core.runner import RunConfig, run
+from automem_core.run.config import RunConfig
+from automem_core.run.runner import run
 from automem_core.store.reader import connect
 
 

@@ -17,8 +17,8 @@ import pytest
 
 from automem_core.llm.base import Completion, LLMConfigError, TurnRequest
 from automem_core.llm.config import ModelConfig
-from automem_core.llm.local_server import LocalServer, Reply, ScriptedResponder
 from automem_core.llm.openai_client import OpenAIChatClient, backoff_s, parse_retry_after_s
+from automem_core.testing.local_server import LocalServer, Reply, ScriptedResponder
 
 REQUEST = TurnRequest(
     messages=[

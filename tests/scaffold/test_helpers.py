@@ -5,7 +5,7 @@ from automem_core.scaffold.helpers import (
     size_reminders,
     stuck_warning,
 )
-from automem_core.scaffold.model import MemoryFileSpec
+from automem_core.scaffold.spec import MemoryFileSpec
 
 
 def _history(observations, positions):

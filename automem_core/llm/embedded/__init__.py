@@ -1,5 +1,5 @@
 """Rule-based players that answer like a model, so every path runs offline (DESIGN §8)."""
 
-from automem_core.llm.embedded.client import PLAYERS, EmbeddedClient
+from automem_core.llm.embedded.client import PLAYERS, EmbeddedClient, register_player
 
-__all__ = ["PLAYERS", "EmbeddedClient"]
+__all__ = ["PLAYERS", "EmbeddedClient", "register_player"]

@@ -25,6 +25,11 @@ PLAYERS: dict[str, Player] = {
 }
 
 
+def register_player(game: str, player: Player) -> None:
+    """Give another game (a plugin, a test's fake game) its embedded player."""
+    PLAYERS[game] = player
+
+
 def estimate_tokens(text: str) -> int:
     """A rough token count (four characters a token), so cost views have something to show."""
     return len(text) // 4

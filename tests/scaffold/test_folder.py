@@ -3,25 +3,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from automem_core.scaffold.loader import (
+from automem_core.scaffold import (
     ScaffoldError,
     builtin_ids,
     load_scaffold,
     resolve_scaffold,
+    write_scaffold,
 )
 from automem_core.scaffold.prompts import render_phase, render_system
 
 
 def _copy_builtin(tmp_path: Path, game: str = "crafter") -> Path:
-    src = resolve_scaffold(None, game)
-    dst = tmp_path / "sc"
-    (dst / "prompts").mkdir(parents=True)
-    raw = yaml.safe_load((src.folder / "scaffold.yaml").read_text())
-    for name, text in src.prompts.items():
-        (dst / "prompts" / f"{name}.txt").write_text(text)
-    raw["prompts"] = {n: f"prompts/{n}.txt" for n in src.prompts}
-    (dst / "scaffold.yaml").write_text(yaml.safe_dump(raw))
-    return dst
+    return write_scaffold(resolve_scaffold(None, game), tmp_path / "sc")
 
 
 def _edit(folder: Path, **changes: object) -> None:
@@ -56,7 +49,7 @@ def test_hash_is_stable_and_changes_with_content(tmp_path):
 @pytest.mark.parametrize(
     ("changes", "needle"),
     [
-        ({"game": "chess"}, "game"),
+        ({"game": "Chess!"}, "game"),
         ({"limits": {"max_log_turns": 0}}, "limits.max_log_turns"),
         ({"ops": ["SEARCH", "TELEPORT"]}, "ops.1"),
         ({"map_file": "nowhere"}, "map_file 'nowhere'"),

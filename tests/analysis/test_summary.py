@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from automem_core.metrics import by_task, game_mean, summarise
+from automem_core.analysis.summary import by_task, game_mean, summarise
 
 
 def test_summary_is_mean_and_standard_error_times_100():

@@ -5,10 +5,11 @@ import socket
 
 import pytest
 
-import automem_core.runner as runner_mod
+import automem_core.run.play as play_mod
 from automem_core.cli import main
-from automem_core.envs.base import make_env
-from automem_core.runner import RunConfig, run
+from automem_core.envs.registry import make_env
+from automem_core.run.config import RunConfig
+from automem_core.run.runner import run
 from automem_core.store.reader import connect
 
 
@@ -75,7 +76,7 @@ class FlakyEnv:
 
 @pytest.mark.slow
 def test_a_failing_episode_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(runner_mod, "make_env", lambda *a: FlakyEnv(make_env(*a)))
+    monkeypatch.setattr(play_mod, "make_env", lambda *a: FlakyEnv(make_env(*a)))
     cfg = RunConfig(
         game="minihack",
         tasks=["MazeWalk-15x15"],
@@ -122,7 +123,7 @@ def test_replay_reproduces_a_recorded_run_step_for_step(tmp_path):
 
 
 def test_a_run_id_is_locked_while_a_process_writes_it(tmp_path):
-    from automem_core.run_record import run_lock
+    from automem_core.run.record import run_lock
     from automem_core.store.layout import Layout, StoreError
 
     layout = Layout(tmp_path)
@@ -152,7 +153,7 @@ def test_resuming_a_run_id_with_other_settings_is_refused(tmp_path):
 def test_live_run_row_has_a_heartbeat(tmp_path, monkeypatch):
     import pyarrow.parquet as pq
 
-    import automem_core.run_record as record_mod
+    import automem_core.run.record as record_mod
     from automem_core.store.layout import Layout
 
     monkeypatch.setattr(record_mod, "HEARTBEAT_S", 0.05)
@@ -172,9 +173,9 @@ def test_live_run_row_has_a_heartbeat(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_an_endpoint_that_keeps_failing_ends_the_episode_as_an_error(tmp_path):
+def test_an_endpoint_that_keeps_failing_ends_the_episode_as_a_model_error(tmp_path):
     from automem_core.llm.config import ModelConfig
-    from automem_core.llm.local_server import LocalServer, Reply
+    from automem_core.testing.local_server import LocalServer, Reply
 
     with LocalServer(lambda messages: Reply(status=500, text="down")) as server:
         url = server.start()
@@ -188,8 +189,10 @@ def test_an_endpoint_that_keeps_failing_ends_the_episode_as_an_error(tmp_path):
             max_steps=50,
         )
         result = asyncio.run(run(cfg, progress=False))
-    assert [e.status for e in result.episodes] == ["error", "error"]
+    assert [e.status for e in result.episodes] == ["model_error", "model_error"]
     assert all("model calls in a row failed" in e.error for e in result.episodes)
     assert all(e.steps < 10 for e in result.episodes)  # stopped early, not after 50 steps
+    assert all(e.failed_calls == e.llm_calls > 0 for e in result.episodes)
     con = connect(tmp_path)
-    assert con.execute("SELECT count(*) FROM episodes WHERE status = 'error'").fetchone() == (2,)
+    count = "SELECT count(*) FROM episodes WHERE status = 'model_error'"
+    assert con.execute(count).fetchone() == (2,)

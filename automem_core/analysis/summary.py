@@ -15,6 +15,8 @@ class Summary:
     n: int
 
     def render(self) -> str:
+        if self.n == 0:
+            return "no clean episodes"
         return f"{self.mean:.1f} ± {self.stderr:.1f} (n={self.n})"
 
 

@@ -8,11 +8,11 @@ messages to a ``Reply`` (or plain text), which can also ask for an HTTP error, a
 Run it in-process with ``LocalServer`` (a background thread with its own event loop) or as a
 separate process::
 
-    python -m automem_core.llm.local_server --port 8000 --delay-ms 100 \
-        --responder automem_core.llm.local_server:echo_responder
+    python -m automem_core.testing.local_server --port 8000 --delay-ms 100 \
+        --responder automem_core.testing.local_server:echo_responder
 
 The wire format (request heads and bodies, response bytes, JSON bodies) is in
-:mod:`automem_core.llm.local_http`.
+:mod:`automem_core.testing.local_http`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
-from automem_core.llm.local_http import (
+from automem_core.testing.local_http import (
     MAX_HEADER_BYTES,
     MODEL_ID,
     HttpError,
@@ -317,14 +317,14 @@ async def _serve_forever(handler: _Handler, port: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m automem_core.llm.local_server",
+        prog="python -m automem_core.testing.local_server",
         description="OpenAI-compatible test server on 127.0.0.1; prints its base URL when ready.",
     )
     parser.add_argument("--port", type=int, default=0, help="port to bind (0: any free port)")
     parser.add_argument("--delay-ms", type=float, default=0.0, help="delay before each answer")
     parser.add_argument(
         "--responder",
-        default="automem_core.llm.local_server:echo_responder",
+        default="automem_core.testing.local_server:echo_responder",
         help="module:function taking the messages and returning a Reply or str",
     )
     args = parser.parse_args(argv)
@@ -335,6 +335,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     # Run the imported module's ``main`` so responders share its ``Reply`` class with the server.
-    from automem_core.llm import local_server
+    from automem_core.testing import local_server
 
     sys.exit(local_server.main())

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from automem_core.llm.config import ModelConfig
-from automem_core.llm.local_server import LocalServer, Reply
-from automem_core.runner import RunConfig, run
+from automem_core.run.config import RunConfig
+from automem_core.run.runner import run
 from automem_core.store.reader import connect
+from automem_core.testing.local_server import LocalServer, Reply
 
 SECRET = "sk-test-UNIQUE-7f3a9c1e"
 MALFORMED_STEP = 3

@@ -1,4 +1,9 @@
-"""The declarative scaffold format (scaffold.yaml), validated at the trust boundary."""
+"""The declarative scaffold format, validated at the trust boundary.
+
+``ScaffoldSpec`` is the scaffold's *canonical document*: scaffold.yaml with every prompt text and
+every initial file content inlined. It is what gets hashed, diffed and (in Loop 1) patched; the
+folder form with separate text files is only how it is stored (see ``folder.py``).
+"""
 
 from __future__ import annotations
 
@@ -47,8 +52,7 @@ class MemoryFileSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     purpose: str
     line_format: str = ""
-    initial: str = ""  # inline initial content
-    initial_file: str | None = None  # or a file under the scaffold folder (files/…)
+    initial: str = ""  # the file's content when an episode starts
     keyed: bool = False
     max_lines: int = Field(default=200, ge=1, le=100_000)
     prune: Literal["drop_oldest", "reject"] = "drop_oldest"
@@ -98,18 +102,20 @@ class Helpers(_Strict):
 
 
 class Prompts(_Strict):
-    system: str = "prompts/system.txt"
-    log: str = "prompts/log.txt"
-    plan: str = "prompts/plan.txt"
-    action: str = "prompts/action.txt"
+    """The prompt templates' texts (``$name`` placeholders, see ``prompts.py``)."""
+
+    system: str
+    log: str
+    plan: str
+    action: str
 
 
 class ScaffoldSpec(_Strict):
-    """What scaffold.yaml holds. Prompts and initial files are paths relative to the folder."""
+    """The whole scaffold as one document: settings, prompt texts, initial file contents."""
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-    game: Literal["crafter", "minihack", "nethack"]
-    parent: str | None = None
+    game: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")  # a game of the envs registry
+    parent: str | None = None  # the version it was derived from, ``id@hash8``
     description: str = ""
     ops: list[OpName] = Field(default_factory=lambda: list(CORE_OPS))
     op_help: dict[str, str] = Field(default_factory=dict)
@@ -117,7 +123,7 @@ class ScaffoldSpec(_Strict):
     map_file: str | None = None
     limits: Limits = Limits()
     helpers: Helpers = Helpers()
-    prompts: Prompts = Prompts()
+    prompts: Prompts
 
     @field_validator("ops")
     @classmethod

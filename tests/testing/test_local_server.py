@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from automem_core.llm.local_server import LocalServer, Reply, ScriptedResponder
+from automem_core.testing.local_server import LocalServer, Reply, ScriptedResponder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = [{"role": "user", "content": "hello from the test"}]
@@ -229,10 +229,12 @@ def test_stop_returns_promptly_while_a_request_hangs():
 
 
 @pytest.mark.parametrize(
-    "responder", [None, "automem_core.llm.local_server:echo_responder"], ids=["default", "named"]
+    "responder",
+    [None, "automem_core.testing.local_server:echo_responder"],
+    ids=["default", "named"],
 )
 def test_cli_prints_base_url_and_serves(responder):
-    command = [sys.executable, "-m", "automem_core.llm.local_server", "--port", "0"]
+    command = [sys.executable, "-m", "automem_core.testing.local_server", "--port", "0"]
     if responder:
         command += ["--responder", responder, "--delay-ms", "10"]
     env = {
@@ -257,7 +259,7 @@ def test_cli_prints_base_url_and_serves(responder):
 
 def test_cli_rejects_a_malformed_responder_spec():
     result = subprocess.run(
-        [sys.executable, "-m", "automem_core.llm.local_server", "--responder", "no_colon"],
+        [sys.executable, "-m", "automem_core.testing.local_server", "--responder", "no_colon"],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         capture_output=True,

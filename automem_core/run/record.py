@@ -18,9 +18,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from automem_core.agent.episode import utc_now
 from automem_core.store.layout import Layout, StoreError
-from automem_core.store.schema import RunRow
+from automem_core.store.schema import RunRow, RunStatus, utc_now
 from automem_core.store.writer import write_run
 
 HEARTBEAT_S = 30.0
@@ -73,7 +72,7 @@ class RunRecord:
         self.created_at = str(existing["created_at"]) if existing else utc_now()
         self._last_write = 0.0
 
-    def write(self, status: str) -> None:
+    def write(self, status: RunStatus) -> None:
         row = RunRow(**self.fields, status=status, created_at=self.created_at, updated_at=utc_now())
         write_run(self.layout, row)
         self._last_write = time.monotonic()
@@ -88,7 +87,7 @@ class RunRecord:
         """``running`` with a heartbeat inside the block; ``finished`` or ``interrupted`` after."""
         self.write("running")
         beat = asyncio.create_task(self._heartbeat())
-        status = "interrupted"
+        status: RunStatus = "interrupted"
         try:
             yield self.touch
             status = "finished"

@@ -1,13 +1,17 @@
-"""One episode's replay: its steps and memory ops, and per step its turns, frame and memory.
+"""Episode queries: an episode's steps and memory ops, its events and timeline, and per step its
+turns, frame and memory, and the provenance of a memory line (the step that wrote it, the steps
+that read it).
 
-The replay reads the episode's own files: its steps and memory ops once (cached), and per step only
-the row groups that hold the step (turns, frames) plus the memory rebuilt from the nearest keyframe,
-so a step change costs the same in a 1 000- and a 100 000-step episode.
+Everything reads the episode's own files: its steps and memory ops once (:func:`load_episode`),
+and per step only the row groups that hold the step (turns, frames) plus the memory rebuilt from
+the nearest keyframe, so a step query costs the same in a 1 000- and a 100 000-step episode. The
+dashboard, the Loop 1 reviewer's tools and the CLI share these.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +23,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import streamlit as st
 
 from automem_core.memory import READ_ONLY_OPS
 from automem_core.store.layout import Layout
 from automem_core.store.memory_at import memory_state_at_dir
-from automem_core.store.reader import readable_files
+from automem_core.store.reader import episode_dir, readable_files
 
 # The reads that return memory lines, for "read by": every read-only op but COUNT, which returns
 # only a number of matching lines, so it never shows the agent a line.
@@ -54,9 +57,8 @@ MemoryView = dict[str, tuple[list[str], list[int]]]  # file → (lines, the step
 
 
 def forget_steps() -> None:
-    """Drop the per-step caches (row groups, memory states); the benchmark's cold step change."""
-    _row_group.clear()
-    memory_at_step.clear()
+    """Drop the per-step caches (row groups); the benchmark's cold step change."""
+    _row_group.cache_clear()
 
 
 def episode_mtime(folder: Path) -> int:
@@ -88,11 +90,13 @@ class EpisodeData:
 
     def step_row(self, step: int) -> dict[str, Any]:
         i = int(np.searchsorted(self.step_index, step))
-        return self.steps.slice(min(i, self.n_steps - 1), 1).to_pylist()[0]
+        row: dict[str, Any] = self.steps.slice(min(i, self.n_steps - 1), 1).to_pylist()[0]
+        return row
 
     def ops_at(self, step: int) -> list[dict[str, Any]]:
         lo, hi = np.searchsorted(self.op_steps, [step, step + 1])
-        return self.ops.slice(int(lo), int(hi - lo)).to_pylist()
+        rows: list[dict[str, Any]] = self.ops.slice(int(lo), int(hi - lo)).to_pylist()
+        return rows
 
     def next_event(self, kind: str, step: int) -> int | None:
         """The first step after ``step`` with an event of ``kind`` (reward, invalid, write, …)."""
@@ -123,11 +127,11 @@ def load_episode(root: Path, run_id: str, episode_id: str) -> EpisodeData | None
     """The episode's cached tables (loaded again when its folder is republished)."""
     folder = Layout(root).episode_dir(run_id, episode_id)
     mtime = episode_mtime(folder)
-    return None if mtime < 0 else _load_episode(str(folder), mtime)
+    return None if mtime < 0 else read_episode(str(folder), mtime)
 
 
-@st.cache_resource(show_spinner="Loading episode…", max_entries=8)
-def _load_episode(folder: str, mtime: int) -> EpisodeData:
+def read_episode(folder: str, mtime: int) -> EpisodeData:
+    """Read a published episode folder (``mtime`` names the publication; see load_episode)."""
     path = Path(folder)
     steps = pq.read_table(path / "steps.parquet", columns=STEP_COLUMNS).sort_by("step")
     ops_path = path / "memory_ops.parquet"
@@ -228,7 +232,7 @@ def _read_index(ops: pa.Table) -> dict[str, list[int]]:
 # --------------------------------------------------------------------------- one step
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
+@functools.lru_cache(maxsize=64)
 def _row_group_ranges(path: str, mtime: int) -> list[tuple[int, int] | None]:
     """(min, max) step of every row group, from the Parquet statistics (None: unknown)."""
     meta = pq.read_metadata(path)
@@ -241,7 +245,7 @@ def _row_group_ranges(path: str, mtime: int) -> list[tuple[int, int] | None]:
     return out
 
 
-@st.cache_resource(show_spinner=False, max_entries=12)
+@functools.lru_cache(maxsize=12)
 def _row_group(path: str, mtime: int, index: int) -> pa.Table:
     return pq.ParquetFile(path).read_row_group(index)
 
@@ -279,8 +283,38 @@ def frame_at(ep: EpisodeData, step: int) -> tuple[str, bytes] | None:
     return rows.column("kind")[0].as_py(), rows.column("data")[0].as_py()
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
 def memory_at_step(folder: str, mtime: int, step: int) -> MemoryView:
     """Memory files at the end of ``step`` (the nearest keyframe plus the op log)."""
     state = memory_state_at_dir(Path(folder), step)
     return {name: (f.lines, f.origins) for name, f in sorted(state.items())}
+
+
+# --------------------------------------------------------------------------- by episode id
+
+
+def open_episode(root: Path, episode_id: str) -> EpisodeData:
+    """The episode's tables by id alone (StoreError when it is not in the store)."""
+    folder = episode_dir(root, episode_id)
+    return read_episode(str(folder), episode_mtime(folder))
+
+
+def steps_in_range(ep: EpisodeData, start: int, end: int) -> list[dict[str, Any]]:
+    """The step rows from ``start`` to ``end`` inclusive."""
+    lo, hi = np.searchsorted(ep.step_index, [start, end + 1])
+    rows: list[dict[str, Any]] = ep.steps.slice(int(lo), int(hi - lo)).to_pylist()
+    return rows
+
+
+def step_detail(ep: EpisodeData, step: int) -> dict[str, Any]:
+    """One step in full: its row, its turns (prompts, completions) and its memory ops."""
+    return {"step": ep.step_row(step), "turns": turns_at(ep, step), "ops": ep.ops_at(step)}
+
+
+def line_provenance(ep: EpisodeData, step: int, file: str, line: str) -> dict[str, Any]:
+    """For a line of ``file`` as memory was at ``step``: the step that wrote it and the steps
+    whose SEARCH/READ/TAIL returned it afterwards (``written_at`` None: not in the file)."""
+    lines, origins = memory_at_step(ep.folder, ep.mtime, step).get(file, ([], []))
+    for text, origin in zip(lines, origins, strict=True):
+        if text == line:
+            return {"written_at": origin, "read_by": ep.read_by(line, origin)}
+    return {"written_at": None, "read_by": []}

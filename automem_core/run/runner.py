@@ -1,0 +1,74 @@
+"""Running a configuration: plan it, record it, hand its episodes to an executor.
+
+Running the same command again resumes the run: finished episodes are skipped, failed ones are
+played again. The run's row says ``running`` (with a heartbeat) while it is alive and
+``finished`` or ``interrupted`` after; the exact scaffold it used is kept under
+``data/scaffolds/<id>@<hash8>/``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from automem_core.envs.registry import text_format
+from automem_core.run.clients import check_endpoints
+from automem_core.run.config import RunConfig
+from automem_core.run.executors import Executor, make_executor
+from automem_core.run.plan import RunPlan, plan_run
+from automem_core.run.play import OnEpisode
+from automem_core.run.record import RunRecord, run_lock
+from automem_core.scaffold import store_version
+from automem_core.store.layout import Layout
+from automem_core.store.schema import EpisodeRow
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    episodes: list[EpisodeRow]
+    skipped: int
+
+
+async def run(
+    cfg: RunConfig,
+    progress: bool = True,
+    on_episode: OnEpisode | None = None,
+    executor: Executor | None = None,
+) -> RunResult:
+    """Run every (task, seed) episode of ``cfg`` not already finished in the store."""
+    plan = plan_run(cfg)
+    labels = await check_endpoints(plan)
+    executor = executor or make_executor(cfg.workers, len(plan.todo))
+    layout = Layout(cfg.data)
+    with run_lock(layout, plan.run_id):
+        store_version(plan.scaffold, cfg.data)
+        record = RunRecord(plan.run_id, run_row_fields(plan, labels), layout)
+        async with record.alive():
+            rows = await executor.play(plan, progress, on_episode, record.touch)
+    return RunResult(plan.run_id, rows, plan.skipped)
+
+
+def run_row_fields(plan: RunPlan, labels: tuple[str, str]) -> dict[str, Any]:
+    """The run's row without its status and times (RunRecord adds those)."""
+    cfg = plan.cfg
+    models = {"memory": cfg.model.public_dict()}
+    if cfg.action_model:
+        models["action"] = cfg.action_model.public_dict()
+    return {
+        "run_id": plan.run_id,
+        "game": cfg.game,
+        "tasks": list(cfg.tasks),
+        "seeds": list(cfg.seeds),
+        "seed_set": cfg.seed_set,
+        "scaffold_id": plan.scaffold.id,
+        "scaffold_hash": plan.scaffold.content_hash,
+        "memory_client": labels[0],
+        "action_client": labels[1],
+        "model_config_json": json.dumps(models, sort_keys=True),
+        "settings_hash": plan.settings,
+        "max_steps": plan.max_steps,
+        "text_format": text_format(cfg.game),
+        "episodes_planned": len(cfg.tasks) * len(cfg.seeds),
+    }
