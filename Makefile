@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DATA ?= data
 PORT ?= 8501
 
-.PHONY: run test test-fast lint format typecheck bench demo browser clean
+.PHONY: run test check test-fast lint format typecheck bench demo browser clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
@@ -42,8 +42,14 @@ browser:
 		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 		echo "warning: could not install chromium (needs root); the browser test will not run"; }
 
-test: $(VENV)/.installed-dev browser
+# The whole suite, after the checks the pre-commit config suggests (CI enforces them here).
+test: $(VENV)/.installed-dev browser check
 	$(BIN)/python -m pytest -q
+
+check: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy automem_core dashboard
 
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
@@ -57,7 +63,7 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy automem_core
+	$(BIN)/mypy automem_core dashboard
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/storage.py

@@ -156,6 +156,18 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    from automem_core.store.migrations import upgrade_store
+    from automem_core.store.schema import SCHEMA_VERSION
+
+    print(f"rewriting files of earlier schema versions in {args.data} as version {SCHEMA_VERSION}")
+    done = upgrade_store(args.data)
+    for table, count in sorted(done.items()):
+        print(f"  {table}: {count} files upgraded")
+    print("nothing to upgrade" if not done else f"{sum(done.values())} files upgraded")
+    return 0
+
+
 def cmd_memory(args: argparse.Namespace) -> int:
     from automem_core.store.memory_at import memory_at
 
@@ -218,12 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--run", help="only this run")
     g.set_defaults(func=cmd_diagnostics)
 
+    u = sub.add_parser("upgrade", help="rewrite files of an earlier schema version in place")
+    u.set_defaults(func=cmd_upgrade)
+
     m = sub.add_parser("memory", help="print an episode's memory files at a step")
     m.add_argument("episode")
     m.add_argument("step", type=int)
     m.set_defaults(func=cmd_memory)
 
-    for sp in (r, d, s, e, g, m):
+    for sp in (r, d, s, e, g, u, m):
         sp.add_argument("--data", type=Path, default=default_data_dir(), help=data_help)
         sp.add_argument("--quiet", action="store_true", help="no progress bar")
     return p

@@ -1,7 +1,8 @@
 """Replay page speed, server side: first load and step change, 1 000- vs 10 000-step episodes.
 
-Generates both episodes with the synthetic generator (real writer, ops, keyframes and frames) in a
-temporary folder, then drives the real page with Streamlit's AppTest and times each script run
+Plays both episodes with the real runner (the fake game of ``automem_core.testing`` and its
+embedded player, tty frames) in a temporary folder, then drives the real page with Streamlit's
+AppTest and times each script run
 (query + render). A first load starts from empty caches; a step change is a jump to a random
 step with the per-step caches emptied first (the worst case: nothing of any step is cached, so a
 longer episode gets no advantage or penalty from cache hits) or a press of "next" (warm).
@@ -27,9 +28,9 @@ sys.path.insert(0, str(REPO))
 logging.disable(logging.WARNING)  # Streamlit's "no runtime" notes outside a server
 
 import streamlit as st  # noqa: E402
-from automem_core.synthetic import synthetic_episode_id, write_synthetic_run  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from automem_core.testing.sample_store import play_fake_run  # noqa: E402
 from dashboard import data  # noqa: E402
 
 APP = str(REPO / "dashboard" / "app.py")
@@ -45,7 +46,7 @@ def open_replay(run_id: str, steps: int, step: int = 0) -> tuple[AppTest, float]
     at = AppTest.from_file(APP, default_timeout=300)
     at.query_params = {
         "run": run_id,
-        "episode": synthetic_episode_id(run_id, "default", 0),
+        "episode": f"{run_id}.grid.s0",
         "step": str(step),
     }
     t0 = time.perf_counter()
@@ -98,10 +99,8 @@ def main() -> None:
         runs = {}
         for steps in LENGTHS:
             t0 = time.perf_counter()
-            runs[steps] = write_synthetic_run(
-                root, game="crafter", steps=steps, run_id=f"bench-{steps}"
-            )
-            print(f"generated a {steps:,}-step episode in {time.perf_counter() - t0:.1f} s")
+            runs[steps] = play_fake_run(root, steps=steps, run_id=f"bench-{steps}")
+            print(f"played a {steps:,}-step episode in {time.perf_counter() - t0:.1f} s")
         open_replay(runs[LENGTHS[0]], LENGTHS[0])  # warm up imports
         results = {n: measure(runs[n], n, args.loads, args.changes) for n in LENGTHS}
     report(results)

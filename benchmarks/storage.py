@@ -1,5 +1,9 @@
 """Bytes on disk per step and ``memory_at`` latency for a 10 000-step episode.
 
+The episode is played by the real runner (the fake game of ``automem_core.testing`` and its
+embedded player: about 3.7 memory ops a step, lines of 20–60 characters, files capped at 30–120
+lines, a keyframe every 200 steps).
+
 Baseline (measured in the same run): a full memory snapshot per step as JSON lines, the format of
 the reference implementation, where memory at step t is line t of the file.
 Goals: memory storage ≥ 10× smaller than the baseline, ``memory_at`` p95 ≤ 50 ms.
@@ -22,12 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pyarrow.parquet as pq  # noqa: E402
-from automem_core.synthetic import write_synthetic_episode  # noqa: E402
 
 from automem_core.memory import apply_mutation, snapshot  # noqa: E402
-from automem_core.store.layout import Layout  # noqa: E402
 from automem_core.store.memory_at import decode_mutations, decode_state, memory_at  # noqa: E402
 from automem_core.store.reader import episode_dir  # noqa: E402
+from automem_core.testing.sample_store import play_fake_run  # noqa: E402
 
 
 def write_jsonl_baseline(folder: Path, out: Path) -> list[int]:
@@ -75,11 +78,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
-        row = write_synthetic_episode(
-            Layout(root), "bench", "nethack", "NetHackChallenge", 0, args.steps
-        )
-        print(f"wrote a {row.steps}-step episode in {time.perf_counter() - t0:.1f} s")
-        folder = episode_dir(root, row.episode_id)
+        run_id = play_fake_run(root, steps=args.steps, run_id="bench")
+        episode_id = f"{run_id}.grid.s0"
+        folder = episode_dir(root, episode_id)
+        n = pq.read_metadata(folder / "steps.parquet").num_rows
+        print(f"played a {n}-step episode in {time.perf_counter() - t0:.1f} s (real runner)")
         ours = sum(
             (folder / f).stat().st_size for f in ("memory_ops.parquet", "memory_snapshots.parquet")
         )
@@ -87,7 +90,6 @@ def main() -> None:
         baseline_path = root / "snapshots.jsonl"
         write_jsonl_baseline(folder, baseline_path)
         baseline = baseline_path.stat().st_size
-        n = row.steps
         print(
             f"memory, bytes/step: ours {ours / n:,.0f} (op log + keyframes), "
             f"baseline {baseline / n:,.0f} (JSON snapshot per step)"
@@ -102,7 +104,7 @@ def main() -> None:
         ours_ms, base_ms = [], []
         for step in picks:
             t = time.perf_counter()
-            mine = memory_at(root, row.episode_id, step)
+            mine = memory_at(root, episode_id, step)
             ours_ms.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
             ref = jsonl_memory_at(baseline_path, step)

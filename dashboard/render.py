@@ -82,7 +82,7 @@ def render_terminal_html(data: bytes, rows: int = TTY_ROWS, cols: int = TTY_COLS
     for r in range(rows):
         line_chars = chars[r * cols : (r + 1) * cols]
         line_cols = colours[r * cols : (r + 1) * cols]
-        run_colour, run = -1, []
+        run_colour, run = -1, list[str]()
         for i, code in enumerate(line_chars):
             colour = (line_cols[i] if i < len(line_cols) else 7) & 15
             if colour != run_colour and run:

@@ -13,29 +13,41 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from automem_core.store.layout import Layout, StoreError
-from automem_core.store.schema import EPISODE_TABLES, METADATA_KEY, SCHEMA_VERSION, SCHEMAS, TABLES
+from automem_core.store.migrations import file_version, read_upgraded
+from automem_core.store.schema import EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS, TABLES
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def readable_files(pattern: str) -> tuple[list[str], list[str]]:
-    """Files matching ``pattern`` whose Parquet footer reads, and the ones that do not."""
-    good: list[str] = []
+def file_versions(pattern: str) -> tuple[dict[str, int], list[str]]:
+    """Files matching ``pattern`` whose Parquet footer reads, with their schema version; and the
+    ones that cannot be used (unreadable, or written by a newer AutoMem)."""
+    good: dict[str, int] = {}
     bad: list[str] = []
     for path in sorted(glob.glob(pattern)):
         try:
-            meta = pq.read_metadata(path).metadata or {}
+            version = file_version(path)
         except (OSError, pa.ArrowException):
             bad.append(path)
             continue
-        version = meta.get(METADATA_KEY, b"0")
-        if version.isdigit() and int(version) > SCHEMA_VERSION:
-            log.warning("%s was written by a newer AutoMem; upgrade to read it", path)
+        if version > SCHEMA_VERSION:
+            log.warning(
+                "%s was written by a newer AutoMem (schema %d > %d); upgrade AutoMem to read it",
+                path,
+                version,
+                SCHEMA_VERSION,
+            )
             bad.append(path)
         else:
-            good.append(path)
+            good[path] = version
     return good, bad
+
+
+def readable_files(pattern: str) -> tuple[list[str], list[str]]:
+    """Files matching ``pattern`` that can be read, and the ones that cannot."""
+    good, bad = file_versions(pattern)
+    return list(good), bad
 
 
 def _quote(path: str) -> str:
@@ -50,21 +62,40 @@ def connect(root: Path, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.
     """
     layout = Layout(root)
     con = con or duckdb.connect()
+    older = 0
     for table in TABLES:
-        good, bad = readable_files(layout.table_glob(table))
+        good, bad = file_versions(layout.table_glob(table))
         for path in bad:
             log.warning("skipping unreadable file %s: delete it or re-run its episode", path)
-        if good:
-            files = ", ".join(_quote(p) for p in good)
-            con.execute(
-                f"CREATE OR REPLACE VIEW {table} AS "
-                f"SELECT * FROM read_parquet([{files}], union_by_name = true)"
-            )
-        else:
-            con.execute(f"DROP VIEW IF EXISTS {table}")
+        current = [p for p, v in good.items() if v == SCHEMA_VERSION]
+        parts = [f"SELECT * FROM read_parquet([{', '.join(_quote(p) for p in current)}])"]
+        parts = parts if current else []
+        upgraded = [_upgraded(table, p) for p, v in good.items() if v < SCHEMA_VERSION]
+        upgraded = [t for t in upgraded if t is not None]
+        if upgraded:  # files of an earlier schema, upgraded as they are read
+            older += len(upgraded)
+            con.register(f"_upgraded_{table}", pa.concat_tables(upgraded))
+            parts.append(f"SELECT * FROM _upgraded_{table}")
+        if not parts:
             con.register(f"_empty_{table}", SCHEMAS[table].empty_table())
-            con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM _empty_{table}")
+            parts.append(f"SELECT * FROM _empty_{table}")
+        con.execute(f"CREATE OR REPLACE VIEW {table} AS {' UNION ALL BY NAME '.join(parts)}")
+    if older:
+        log.warning(
+            "%d files were written by an earlier AutoMem and are upgraded each time they are "
+            "read; `automem upgrade --data %s` rewrites them once",
+            older,
+            root,
+        )
     return con
+
+
+def _upgraded(table: str, path: str) -> pa.Table | None:
+    try:
+        return read_upgraded(table, Path(path))
+    except (OSError, pa.ArrowException) as exc:
+        log.warning("skipping unreadable file %s (%s): delete it or re-run its episode", path, exc)
+        return None
 
 
 def query_store(root: Path, query: Callable[[duckdb.DuckDBPyConnection], T]) -> T:

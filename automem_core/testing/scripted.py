@@ -35,15 +35,15 @@ def _log_turn(view: PromptView, step: int) -> str:
     """One LOG turn: the outcome, the nearest gold keyed by its position, now and then a line
     already written (redundant) or a rewritten plan."""
     message = view.observation.split("\n", 1)[0].removeprefix("message: ")
-    ops = [op_text.append("actions_log", f"Step {step} action '{view.previous_action}': {message}")]
+    ops = [op_text.append("actions_log", f"Step {step} {view.previous_action}: {message}")]
     if step == SCRIPT_STEP:
         ops.append(op_text.append("notes", SCRIPT_LINE))
     if step == BOLD_STEP:
         ops.append(op_text.append("notes", BOLD_LINE))
     gold, pos = _GOLD.search(view.observation), _position(view)
-    if step % 2 and gold and pos:
-        where = f"gold {gold.group(1)} steps {gold.group(2)} at step {step}"
-        ops.append(op_text.upsert("map", f"({pos[0]},{pos[1]})", where))
+    if step % 2 and gold and pos:  # keyed by direction: a handful of lines, kept current
+        where = f"gold {gold.group(1)} steps from ({pos[0]},{pos[1]})"
+        ops.append(op_text.upsert("map", gold.group(2), where))
     if step % 33 == 7 or (step % 11 == 4 and "wall" in message):
         ops.append(op_text.append("notes", "walls stop you; turn around"))  # often redundant
     if step % 50 == 10:

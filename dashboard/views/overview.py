@@ -122,9 +122,11 @@ def picker(runs: pd.DataFrame, episodes: pd.DataFrame) -> str:
     if st.session_state.get("overview.episode") not in labels:
         st.session_state["overview.episode"] = next(iter(labels))
     episode_id = st.selectbox(
-        "Episode", list(labels), key="overview.episode", format_func=labels.get
+        "Episode", list(labels), key="overview.episode", format_func=lambda e: labels[e]
     )
-    if st.button("Open replay", key="overview.open", type="primary", icon=":material/replay:"):
+    if episode_id and st.button(
+        "Open replay", key="overview.open", type="primary", icon=":material/replay:"
+    ):
         open_replay(run_id, episode_id)
     return run_id
 

@@ -77,7 +77,7 @@ with st.sidebar:
         "Episode",
         list(labels),
         key="replay.w_episode",
-        format_func=labels.get,
+        format_func=lambda e: labels[e],
         on_change=rs.pick_episode,
         args=("replay.w_episode",),
     )

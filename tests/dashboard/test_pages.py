@@ -108,7 +108,7 @@ def test_replay_diff_shows_the_line_appended_at_the_step(sample_store, monkeypat
     at = open_step(sample_store, monkeypatch, step)
     diff = next(h.value for h in at.html if 'class="am-diffs"' in h.value)
     added = re.findall(r'<tr class="am-add">.*?<td class="am-txt">(.*?)</td>', diff)
-    assert args[1].startswith(f"Step {step} action ")  # the outcome of the previous action
+    assert args[1].startswith(f"Step {step} ")  # the outcome of the previous action
     assert args[1] in [html.unescape(a) for a in added]
 
 

@@ -1,0 +1,134 @@
+"""How files written by an earlier schema version keep reading.
+
+The policy, for this and every later ``SCHEMA_VERSION`` bump: each bump adds one upgrade here,
+from version v to v + 1, per table. A reader upgrades older files in memory as it reads them
+(``upgrade_table``); ``automem upgrade`` rewrites them in place once (``upgrade_store``), saying
+what it does. A file newer than the code understands is refused with one line and left out.
+
+v1 → v2: runs gained ``seed_set`` (none) and ``text_format`` ("1"); episodes gained
+``failed_calls`` and ``failure_defaults``, recomputed from the episode's ``turns.error`` so an
+old episode with failed model calls is not silently clean (its status becomes ``degraded`` or
+``model_error`` like a new one's); steps gained ``action_source``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from automem_core.store.layout import Layout
+from automem_core.store.schema import METADATA_KEY, SCHEMA_VERSION, SCHEMAS
+
+log = logging.getLogger(__name__)
+MODEL_ERROR_SHARE = 0.1  # the episode status threshold new runs use by default
+
+Upgrade = Callable[[str, pa.Table, Path], pa.Table]
+
+
+def file_version(path: str | Path) -> int:
+    """The schema version a Parquet file was written with (0 when it carries none)."""
+    meta = pq.read_metadata(path).metadata or {}
+    raw = meta.get(METADATA_KEY, b"0")
+    return int(raw) if raw.isdigit() else 0
+
+
+def _failed_turns(folder: Path) -> pa.Table:
+    """(step, phase) of every failed model call of the episode in ``folder``."""
+    path = folder / "turns.parquet"
+    if not path.exists():
+        return pa.table({"step": pa.array([], pa.int64()), "phase": pa.array([], pa.string())})
+    turns = pq.read_table(path, columns=["step", "phase", "error"])
+    return turns.filter(pc.is_valid(turns.column("error"))).select(["step", "phase"])
+
+
+def _v1_to_v2(table_name: str, table: pa.Table, path: Path) -> pa.Table:
+    n = len(table)
+    if table_name == "runs":
+        table = table.append_column("seed_set", pa.nulls(n, pa.string()))
+        return table.append_column("text_format", pa.array(["1"] * n, pa.string()))
+    if table_name not in ("episodes", "steps"):
+        return table
+    failed = _failed_turns(path.parent)
+    acting = failed.filter(pc.is_in(failed.column("phase"), pa.array(["plan", "action"])))
+    failed_steps = set(acting.column("step").to_pylist())
+    if table_name == "steps":
+        valid = table.column("action_valid").to_pylist()
+        raw = table.column("raw_action").to_pylist()
+        steps = table.column("step").to_pylist()
+        source = [
+            "model" if ok else ("invalid" if r is not None else "missing")
+            for ok, r in zip(valid, raw, strict=True)
+        ]
+        source = [
+            "failure" if s == "missing" and step in failed_steps else s
+            for s, step in zip(source, steps, strict=True)
+        ]
+        return table.append_column("action_source", pa.array(source, pa.string()))
+    steps_path = path.parent / "steps.parquet"
+    defaults = 0
+    if steps_path.exists() and failed_steps:
+        steps = pq.read_table(steps_path, columns=["step", "action_valid", "raw_action"])
+        columns = (steps.column(c).to_pylist() for c in steps.column_names)
+        for step, ok, raw in zip(*columns, strict=True):
+            defaults += int(not ok and raw is None and step in failed_steps)
+    calls = table.column("llm_calls").to_pylist()
+    status = table.column("status").to_pylist()
+    n_failed = [failed.num_rows] * n
+    new_status = [
+        s if s != "ok" or f == 0 else ("model_error" if f > MODEL_ERROR_SHARE * c else "degraded")
+        for s, f, c in zip(status, n_failed, calls, strict=True)
+    ]
+    table = table.set_column(
+        table.schema.get_field_index("status"), "status", pa.array(new_status, pa.string())
+    )
+    table = table.append_column("failed_calls", pa.array(n_failed, pa.int64()))
+    return table.append_column("failure_defaults", pa.array([defaults] * n, pa.int64()))
+
+
+UPGRADES: dict[int, Upgrade] = {1: _v1_to_v2}
+
+
+def upgrade_table(table_name: str, table: pa.Table, version: int, path: Path) -> pa.Table:
+    """``table`` (read from ``path``, written at ``version``) as the current schema has it."""
+    for v in range(max(version, 1), SCHEMA_VERSION):
+        table = UPGRADES[v](table_name, table, Path(path))
+    schema = SCHEMAS[table_name]
+    return table.select(schema.names).cast(schema)
+
+
+def read_upgraded(table_name: str, path: Path) -> pa.Table:
+    """A file of ``table_name`` in the current schema, whatever version wrote it."""
+    version = file_version(path)
+    table = pq.read_table(path)
+    if version == SCHEMA_VERSION:
+        return table
+    return upgrade_table(table_name, table, version, Path(path))
+
+
+def upgrade_file(table_name: str, path: Path) -> bool:
+    """Rewrite one older file in the current schema (atomically); False when already current."""
+    if file_version(path) >= SCHEMA_VERSION:
+        return False
+    table = read_upgraded(table_name, path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+    return True
+
+
+def upgrade_store(root: Path) -> dict[str, int]:
+    """Rewrite every older file under ``root`` in the current schema; per table, how many."""
+    layout = Layout(root)
+    done: dict[str, int] = {}
+    for table_name in SCHEMAS:
+        for path in sorted(Path(root).glob(os.path.relpath(layout.table_glob(table_name), root))):
+            if upgrade_file(table_name, path):
+                done[table_name] = done.get(table_name, 0) + 1
+    return done

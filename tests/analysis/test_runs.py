@@ -1,0 +1,64 @@
+"""Runs and episodes as tables: versions named id@hash8, clean-only progression, and the CLI and
+the Overview showing the same numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from automem_core.analysis.reports import render_runs_table
+from automem_core.analysis.runs import load_progression_by_version, load_runs
+from automem_core.cli import main
+from automem_core.scaffold import load_scaffold
+from automem_core.testing.fake_game import SCAFFOLD_DIR
+from automem_core.testing.sample_store import play_fake_run, variant_scaffold
+from dashboard import data
+
+
+@pytest.fixture(scope="module")
+def two_versions(tmp_path_factory):
+    """The same scaffold id with two contents, as a user who copied and edited it would have."""
+    root = tmp_path_factory.mktemp("versions") / "data"
+    edited = variant_scaffold(root.parent, max_plan_turns=2)
+    play_fake_run(root, seeds=(0, 1), steps=6, run_id="original")
+    play_fake_run(root, seeds=(0, 1), steps=6, scaffold=edited, run_id="edited")
+    return root, load_scaffold(SCAFFOLD_DIR).version, load_scaffold(edited).version
+
+
+def test_two_contents_of_one_id_are_two_versions_everywhere(two_versions, capsys):
+    root, original, edited = two_versions
+    assert original != edited and original.split("@")[0] == edited.split("@")[0]
+    runs = load_runs(root).set_index("run")
+    assert (runs.loc["original", "scaffold"], runs.loc["edited", "scaffold"]) == (original, edited)
+    chart = load_progression_by_version(root)
+    assert sorted(chart["scaffold"]) == sorted([original, edited])  # two bars, not one
+    assert sorted(p.name for p in (root / "scaffolds").iterdir()) == sorted([original, edited])
+    assert main(["runs", "--data", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert f"scaffold {original}" in out and f"scaffold {edited}" in out
+
+
+def test_a_stored_version_can_be_run_again_by_name(two_versions):
+    root, _original, edited = two_versions
+    again = play_fake_run(root, seeds=(2,), steps=4, scaffold=edited)
+    runs = load_runs(root).set_index("run")
+    assert runs.loc[again, "scaffold"] == edited
+
+
+def test_cli_diagnostics_print_the_numbers_the_overview_shows(two_versions, capsys):
+    root = two_versions[0]
+    stats = data.op_stats(str(root), data.episodes_token(root)).set_index("run")
+    assert main(["diagnostics", "--data", str(root), "--run", "original"]) == 0
+    out = capsys.readouterr().out
+    for key in ("empty_searches", "redundant_writes", "writes_never_read", "SEARCH /step"):
+        value = stats.loc["original", key]
+        shown = f"{value:.3f}" if key.endswith("/step") else f"{value:g}"
+        assert f"    {key:<28} {shown}\n" in out
+
+
+def test_stale_running_run_is_interrupted_in_the_cli_too(two_versions):
+    root = two_versions[0]
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert set(load_runs(root, now=later)["status"]) == {"finished"}
+    assert "[finished]" in render_runs_table(root)

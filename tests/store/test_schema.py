@@ -1,0 +1,145 @@
+"""The Arrow schema of every table, pinned as literal column lists, and the upgrade of files an
+earlier version wrote. A change of columns must be a deliberate SCHEMA_VERSION bump: add the new
+version's columns here and its upgrade to ``store/migrations.py``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from automem_core.store.migrations import UPGRADES, file_version, upgrade_store
+from automem_core.store.reader import connect
+from automem_core.store.schema import METADATA_KEY, SCHEMA_VERSION, SCHEMAS, TABLES
+from automem_core.testing.sample_store import play_fake_run
+
+S, N, F, B = "string", "int64", "double", "bool"
+LS, LI = "list<item: string>", "list<item: int64>"
+V1 = {
+    "runs": [
+        ("run_id", S), ("game", S), ("tasks", LS), ("seeds", LI), ("scaffold_id", S),
+        ("scaffold_hash", S), ("memory_client", S), ("action_client", S),
+        ("model_config_json", S), ("settings_hash", S), ("max_steps", N), ("status", S),
+        ("created_at", S), ("updated_at", S), ("episodes_planned", N),
+    ],
+    "episodes": [
+        ("episode_id", S), ("run_id", S), ("game", S), ("task", S), ("seed", N),
+        ("scaffold_id", S), ("scaffold_hash", S), ("memory_client", S), ("action_client", S),
+        ("status", S), ("end_reason", S), ("error", S), ("steps", N), ("total_reward", F),
+        ("progression", F), ("invalid_actions", N), ("tokens_in", N), ("tokens_out", N),
+        ("llm_calls", N), ("retries", N), ("wall_s", F), ("started_at", S), ("finished_at", S),
+        ("parent_episode_id", S), ("fork_step", N),
+    ],
+    "steps": [
+        ("episode_id", S), ("step", N), ("observation", S), ("action", S), ("raw_action", S),
+        ("action_valid", B), ("reward", F), ("done", B), ("progression", F), ("warnings", LS),
+        ("n_log_turns", N), ("n_plan_turns", N), ("n_ops", N), ("n_writes", N),
+        ("tokens_in", N), ("tokens_out", N), ("llm_ms", F), ("env_ms", F),
+    ],
+    "turns": [
+        ("episode_id", S), ("step", N), ("phase", S), ("turn", N), ("client", S),
+        ("messages_json", S), ("completion", S), ("n_ops", N), ("parse_errors", LS),
+        ("action", S), ("tokens_in", N), ("tokens_out", N), ("latency_ms", F), ("retries", N),
+        ("error", S),
+    ],
+    "memory_ops": [
+        ("episode_id", S), ("step", N), ("seq", N), ("phase", S), ("turn", N), ("kind", S),
+        ("file", S), ("args", LS), ("ok", B), ("result", S), ("hits", N), ("error", S),
+        ("mutations_json", S),
+    ],
+    "memory_snapshots": [("episode_id", S), ("step", N), ("files_json", S)],
+    "frames": [("episode_id", S), ("step", N), ("kind", S), ("data", "binary")],
+    "labels": [
+        ("label_id", S), ("target_kind", S), ("target_id", S), ("verdict", S), ("author", S),
+        ("reason", S), ("created_at", S),
+    ],
+}  # fmt: skip
+
+
+def _with(columns: list[tuple[str, str]], after: str, *new: tuple[str, str]) -> list:
+    i = [c for c, _ in columns].index(after) + 1
+    return [*columns[:i], *new, *columns[i:]]
+
+
+V2 = {
+    **V1,
+    "runs": _with(_with(V1["runs"], "seeds", ("seed_set", S)), "max_steps", ("text_format", S)),
+    "episodes": _with(V1["episodes"], "llm_calls", ("failed_calls", N), ("failure_defaults", N)),
+    "steps": _with(V1["steps"], "action_valid", ("action_source", S)),
+}
+COLUMNS = {1: V1, 2: V2}
+
+
+def columns(schema: pa.Schema) -> list[tuple[str, str]]:
+    return [(f.name, str(f.type)) for f in schema]
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_every_table_has_the_pinned_columns_of_this_schema_version(table):
+    assert columns(SCHEMAS[table]) == COLUMNS[SCHEMA_VERSION][table]
+    assert SCHEMAS[table].metadata[METADATA_KEY] == str(SCHEMA_VERSION).encode()
+
+
+def test_every_earlier_version_has_an_upgrade():
+    assert sorted(COLUMNS) == list(range(1, SCHEMA_VERSION + 1))
+    assert sorted(UPGRADES) == list(range(1, SCHEMA_VERSION))
+
+
+def downgrade_to_v1(root) -> None:
+    """Rewrite a store's files as version 1 wrote them: the v1 columns, version 1 stamped."""
+    for table, cols in V1.items():
+        for path in root.rglob(f"{'run' if table == 'runs' else table}.parquet"):
+            names = [c for c, _ in cols]
+            old = pq.read_table(path).select(names)
+            if table == "episodes":  # v1 had no degraded status
+                ok = pa.array(["ok" if s == "degraded" else s for s in old["status"].to_pylist()])
+                old = old.set_column(names.index("status"), "status", ok)
+            pq.write_table(old.replace_schema_metadata({METADATA_KEY: b"1"}), path)
+
+
+def test_files_of_version_1_read_upgraded_and_failed_calls_are_recounted(tmp_path):
+    play_fake_run(tmp_path, seeds=(0,), steps=8, run_id="old")
+    con = connect(tmp_path)
+    before = con.execute("SELECT * FROM steps ORDER BY step").fetchall()
+    # One failed model call in an old episode: it must not read back as clean.
+    turns = next(tmp_path.rglob("turns.parquet"))
+    table = pq.read_table(turns)
+    errors = ["HTTP 500", *table["error"].to_pylist()[1:]]
+    pq.write_table(
+        table.set_column(
+            table.schema.get_field_index("error"), "error", pa.array(errors, pa.string())
+        ),
+        turns,
+    )
+    downgrade_to_v1(tmp_path)
+    assert file_version(turns) == file_version(next(tmp_path.rglob("steps.parquet"))) == 1
+
+    con = connect(tmp_path)
+    episode = con.execute("SELECT status, failed_calls FROM episodes").fetchone()
+    assert episode == ("degraded", 1)
+    assert con.execute("SELECT seed_set, text_format FROM runs").fetchone() == (None, "1")
+    assert con.execute("SELECT * FROM steps ORDER BY step").fetchall() == before
+
+    done = upgrade_store(tmp_path)
+    assert done["episodes"] == done["steps"] == done["runs"] == 1
+    assert all(file_version(p) == SCHEMA_VERSION for p in tmp_path.rglob("*.parquet"))
+    assert connect(tmp_path).execute("SELECT status FROM episodes").fetchone() == ("degraded",)
+    assert upgrade_store(tmp_path) == {}  # nothing left to do
+
+
+def test_row_classes_use_closed_sets_for_status_phase_kind():
+    from typing import get_args, get_type_hints
+
+    from automem_core.store.schema import EpisodeRow, FrameRow, MemoryOpRow, TurnRow
+
+    def options(row: type, field: str) -> set[str]:
+        return set(get_args(get_type_hints(row)[field]))
+
+    assert options(EpisodeRow, "status") == {"ok", "degraded", "model_error", "error"}
+    assert options(EpisodeRow, "end_reason") == {"done", "max_steps", "error"}
+    assert options(TurnRow, "phase") == {"log", "plan", "action"}
+    assert "UPSERT_MAP" in options(MemoryOpRow, "kind")
+    assert options(FrameRow, "kind") == {"png", "tty"}
+    assert [f.name for f in dataclasses.fields(EpisodeRow)] == [c for c, _ in V2["episodes"]]
