@@ -15,7 +15,8 @@ def test_overlapping_seeds_and_spaced_tasks_are_deduplicated_in_order(tmp_path):
     )  # fmt: skip
     assert cfg.tasks == ("MazeWalk-9x9", "Corridor-R3") and cfg.seeds == (3, 0, 1)
     assert parse_seeds("0-3,2-5") == [0, 1, 2, 3, 2, 3, 4, 5]
-    overlapping = make_run_config(game="g", tasks=["t"], seeds=parse_seeds("0-3,2-5"), data=tmp_path)
+    seeds = parse_seeds("0-3,2-5")
+    overlapping = make_run_config(game="g", tasks=["t"], seeds=seeds, data=tmp_path)
     assert overlapping.seeds == (0, 1, 2, 3, 4, 5)
 
 
