@@ -17,6 +17,7 @@ from automem_core.memory import (
     MemoryOp,
     Mutation,
     OpResult,
+    clean_text,
     execute_ops,
     make_error_result,
     parse_completion,
@@ -127,7 +128,8 @@ class Agent:
         request = TurnRequest(list(messages), self.setup.game, phase, step, turn, self.episode_id)
         completion = await client.complete(request)
         self.rec.pending_turn(client.label, request, completion)
-        return completion.text
+        # Cleaned once here, so the action, the ops, the chat sent back and every row agree.
+        return clean_text(completion.text)
 
     async def _log_phase(
         self, step: int, observation: str, previous_action: str, warnings: list[str]

@@ -29,6 +29,7 @@ from automem_core.memory.state import (
     copy_state,
     snapshot,
 )
+from automem_core.memory.text import clean_text
 
 __all__ = [
     "OP_FORMS",
@@ -50,6 +51,7 @@ __all__ = [
     "apply_mutation",
     "check_file_name",
     "check_op_args",
+    "clean_text",
     "copy_state",
     "execute_op",
     "execute_ops",

@@ -20,7 +20,6 @@ from automem_core.memory.results import (
     render_block,
     render_error,
     render_header,
-    shown,
 )
 from automem_core.memory.state import (
     FileState,
@@ -30,6 +29,7 @@ from automem_core.memory.state import (
     file_content,
     find_key,
 )
+from automem_core.memory.text import clean_text, shown
 
 _COORDS_RE = re.compile(r"\(?\s*(-?\d{1,6})\s*(?:[,;]|\s)\s*(-?\d{1,6})\s*\)?")
 
@@ -65,15 +65,6 @@ def _lines(n: int) -> str:
     return f"{n} line" if n == 1 else f"{n} lines"
 
 
-def _clean(text: str) -> str:
-    """``text`` with anything UTF-8 cannot hold (lone surrogates) replaced."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", errors="replace").decode("utf-8")
-    return text
-
-
 def map_key(coords: str) -> str | None:
     """The map file key ``(x,y)`` for coordinates written as ``3,4``, ``3, 4`` or ``(3,4)``."""
     match = _COORDS_RE.fullmatch(coords.strip())
@@ -107,7 +98,7 @@ def make_error_result(files: MemoryFiles, op: MemoryOp, message: str) -> OpResul
 
 
 def _make_call(files: MemoryFiles, op: MemoryOp, step: int) -> _Call:
-    args = tuple(_clean(arg) for arg in op.args)
+    args = tuple(clean_text(arg) for arg in op.args)
     file = _target(files, op)
     return _Call(files, op, args, step, file, _header(op, args, file))
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from automem_core.memory.parser import MemoryOp
 from automem_core.memory.state import Mutation
+from automem_core.memory.text import shown
 
 RULE = "──"
 BLOCK_SEPARATOR = "\n\n"
 EMPTY_FILE = "[FILE IS EMPTY]"
-_SHOWN_MAX = 80
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,6 @@ class OpResult:
     hits: int
     error: str | None
     read_lines: tuple[int, ...] = ()
-
-
-def shown(text: str, limit: int = _SHOWN_MAX) -> str:
-    """``text`` made safe for a one-line label: control characters escaped, long text cut."""
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
 
 
 def quoted(text: str) -> str:

@@ -1,0 +1,176 @@
+"""Hostile completions through the real agent step and episode writer: every row stores and reads
+back from Parquet, nothing is written outside the episode folder, caps hold, and what the parser
+rejects is shown to the model."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from automem_core.agent.episode import EpisodeSpec, run_episode
+from automem_core.agent.step import AgentSetup
+from automem_core.envs.base import Frame, Observation, Outcome
+from automem_core.llm.base import Completion, TurnRequest
+from automem_core.scaffold.loader import resolve_scaffold
+from automem_core.store.layout import Layout
+from automem_core.store.writer import EpisodeWriter
+
+ACTIONS = {"Noop": "nothing", "Move West": "west", "Do": "interact"}
+SCAFFOLD = resolve_scaffold(None, "crafter")
+LIMITS = SCAFFOLD.spec.limits
+
+Answer = Callable[[TurnRequest, Path], str]
+
+
+class Corridor:
+    """A one-row world: Move West walks, everything else stands still."""
+
+    game, task, default_action, max_steps = "crafter", "corridor", "Noop", 1000
+
+    def __init__(self) -> None:
+        self.x = 0
+
+    def actions(self) -> dict[str, str]:
+        return dict(ACTIONS)
+
+    def _observe(self) -> Observation:
+        facts: dict[str, object] = {"pos": (self.x, 0), "status": {"health": 9}}
+        return Observation(f"You see grass. x={self.x}", Frame("tty", b" " * 16), facts)
+
+    def reset(self, seed: int) -> Observation:
+        self.x = 0
+        return self._observe()
+
+    def step(self, action: str) -> Outcome:
+        self.x -= action == "Move West"
+        return Outcome(self._observe(), 0.0, False, 0.0)
+
+    def progression(self) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class Scripted:
+    """A model answering from a script; it sees the episode's memory folder, so it can plant
+    links and folders there between its turns, as a hostile process beside the agent could."""
+
+    answer: Answer
+    memory_dir: Path = Path()
+    label: str = "hostile"
+    requests: list[TurnRequest] = field(default_factory=list)
+
+    async def complete(self, request: TurnRequest) -> Completion:
+        self.requests.append(request)
+        return Completion(text=self.answer(request, self.memory_dir))
+
+    async def aclose(self) -> None:
+        pass
+
+    def shown_after(self, step: int, phase: str, turn: int) -> str:
+        """What the model read after its completion at (step, phase, turn)."""
+        for r in self.requests:
+            if (r.step, r.phase, r.turn) == (step, phase, turn + 1):
+                return r.messages[-1]["content"]
+        raise AssertionError(f"no turn after {(step, phase, turn)}")
+
+
+@dataclass
+class Played:
+    tables: dict[str, pa.Table]
+    model: Scripted
+    folder: Path  # the published episode folder
+    status: str
+    error: str | None
+
+    def rows(self, table: str) -> list[dict[str, object]]:
+        return self.tables[table].to_pylist()
+
+
+def _tree(root: Path, skip: Path) -> dict[str, bytes | str]:
+    """Every path under ``root`` but ``skip``: file bytes, link targets, folders."""
+    found: dict[str, bytes | str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = [d for d in dirnames if here / d != skip]
+        for name in [*dirnames, *filenames]:
+            path = here / name
+            if path.is_symlink():
+                found[str(path)] = f"-> {os.readlink(path)}"
+            elif path.is_file():
+                found[str(path)] = path.read_bytes()
+            else:
+                found[str(path)] = "dir"
+    return found
+
+
+def play(tmp_path: Path, answer: Answer, steps: int) -> Played:
+    """Run one episode of ``steps`` steps against ``answer`` and read every table back."""
+    outside = tmp_path / "outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "secret.txt").write_text("do not touch\n")
+    layout = Layout(tmp_path / "data")
+    writer = EpisodeWriter(layout, "r", "r.hostile.s0")
+    model = Scripted(answer, writer.memory_dir)
+    before = _tree(tmp_path, writer.dir)
+    setup = AgentSetup("crafter", SCAFFOLD, model, None, ACTIONS, "Noop")
+    spec = EpisodeSpec("e", "r", "crafter", "corridor", 0, steps)
+    episode = asyncio.run(run_episode(Corridor(), setup, writer, spec))
+    assert _tree(tmp_path, writer.dir) == before, "something was written outside the episode"
+    folder = writer.commit(episode)
+    tables = {p.stem: pq.read_table(p) for p in sorted(folder.glob("*.parquet"))}
+    return Played(tables, model, folder, episode.status, episode.error)
+
+
+def log_script(by_step: dict[int, str], plan: str = "<|ACTION|>Noop<|END|>") -> Answer:
+    """LOG turn 0 of step s answers ``by_step[s]``; later LOG turns end; PLAN answers ``plan``."""
+
+    def answer(request: TurnRequest, memory_dir: Path) -> str:
+        if request.phase == "log":
+            return by_step.get(request.step, "<|DONE|>") if request.turn == 0 else "<|DONE|>"
+        return plan
+
+    return answer
+
+
+# --------------------------------------------------------------------------- lone surrogates
+
+
+def test_lone_surrogates_become_replacement_characters_in_every_row(tmp_path: Path) -> None:
+    bad = "\ud800"
+    answer = log_script(
+        {
+            1: f"<|APPEND|>survival_log|water {bad} here<|END|>"
+            f"<|UPSERT|>map_notes|tree{bad}|near (1,2)<|END|><|READ|>no{bad}pe<|END|>"
+            f"<|TAIL|>survival_log|{bad}<|END|>",
+        },
+        plan=f"<|ACTION|>Mo{bad}ve<|END|>",
+    )
+    played = play(tmp_path, answer, steps=3)
+    assert played.status == "ok", played.error
+    turns = played.rows("turns")
+    assert len(turns) == len(played.model.requests)
+    log_turn = next(t for t in turns if (t["step"], t["phase"]) == (1, "log"))
+    assert "water \ufffd here" in log_turn["completion"]
+    assert any("\ufffd" in e for e in log_turn["parse_errors"])  # the TAIL with a surrogate N
+    ops = [o for o in played.rows("memory_ops") if o["phase"] == "log"]
+    assert [(o["kind"], o["ok"]) for o in ops] == [
+        ("APPEND", True),
+        ("UPSERT", True),
+        ("READ", False),
+    ]
+    assert ops[1]["args"] == ["map_notes", "tree\ufffd", "near (1,2)"]
+    assert "no\ufffdpe" in ops[2]["result"]
+    steps = played.rows("steps")
+    assert len(steps) == 3
+    assert {s["raw_action"] for s in steps} == {"Mo\ufffdve"}
+    memory = played.folder / "memory"
+    assert (memory / "survival_log").read_text() == "water \ufffd here"
