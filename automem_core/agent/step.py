@@ -17,6 +17,7 @@ from automem_core.memory import (
     MemoryOp,
     Mutation,
     OpResult,
+    ParseResult,
     clean_text,
     execute_ops,
     make_error_result,
@@ -34,6 +35,17 @@ from automem_core.scaffold.prompts import (
 
 CONTINUE_LOG = "Continue recording, or write <|DONE|> when finished."
 CONTINUE_PLAN = "Consult more if needed, then commit one action with <|ACTION|>action name<|END|>."
+# Ops read from one completion, as a multiple of max_ops_per_turn: the few past the cap each get
+# a "not run" result; the rest are dropped unread, so a flood of ops costs a bounded turn.
+PARSE_BOUND_PER_CAP = 2
+
+
+def echoed(text: str, parsed: ParseResult) -> str:
+    """A completion as it is sent back to the model in the next turn: without the part the
+    parser dropped unread (the turn row keeps it whole), so a flood of ops is not resent."""
+    if not parsed.unread_chars:
+        return text
+    return f"{text[: len(text) - parsed.unread_chars]}[… {parsed.unread_chars} characters dropped]"
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,7 @@ class Agent:
         self._system = setup.system_prompt
         self._matcher = ActionMatcher(setup.actions)
         self._spec = setup.scaffold.spec
+        self._parse_bound = PARSE_BOUND_PER_CAP * self._spec.limits.max_ops_per_turn
 
     async def act(
         self, step: int, observation: str, facts: Mapping[str, object], previous_action: str | None
@@ -151,7 +164,7 @@ class Agent:
         ]
         for turn in range(self._spec.limits.max_log_turns):
             text = await self._call(self.setup.memory_client, "log", step, turn, messages)
-            parsed = parse_completion(text)
+            parsed = parse_completion(text, self._parse_bound)
             errors = list(parsed.errors)
             if parsed.action is not None:
                 errors.append("ACTION ignored in the LOG phase; actions belong to PLAN")
@@ -161,7 +174,7 @@ class Agent:
                 return
             feedback = render_results(results, self._spec.limits.max_result_chars)
             messages += [
-                {"role": "assistant", "content": text},
+                {"role": "assistant", "content": echoed(text, parsed)},
                 {"role": "user", "content": f"{feedback}\n\n{CONTINUE_LOG}"},
             ]
 
@@ -190,7 +203,7 @@ class Agent:
         consulted: list[str] = []
         for turn in range(self._spec.limits.max_plan_turns):
             text = await self._call(self.setup.memory_client, "plan", step, turn, messages)
-            parsed = parse_completion(text)
+            parsed = parse_completion(text, self._parse_bound)
             errors = list(parsed.errors)
             if split and parsed.action is not None:
                 errors.append("ACTION ignored from the memory client; the action client commits")
@@ -204,7 +217,7 @@ class Agent:
             if not parsed.ops:
                 break
             messages += [
-                {"role": "assistant", "content": text},
+                {"role": "assistant", "content": echoed(text, parsed)},
                 {"role": "user", "content": f"{feedback}\n\n{CONTINUE_PLAN}"},
             ]
         if split:
@@ -227,7 +240,7 @@ class Agent:
             {"role": "user", "content": user},
         ]
         text = await self._call(self.setup.action_client, "action", step, 0, messages)
-        parsed = parse_completion(text)
+        parsed = parse_completion(text, self._parse_bound)
         errors = list(parsed.errors)
         if parsed.ops:
             errors.append("memory ops ignored in the action turn")
