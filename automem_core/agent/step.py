@@ -170,9 +170,9 @@ class Agent:
                 errors.append("ACTION ignored in the LOG phase; actions belong to PLAN")
             results = self._run_ops(parsed.ops, step, read_only=False)
             self.rec.finish_turn(step, "log", turn, text, parsed, errors, results)
-            if parsed.done or not parsed.ops:
-                return
-            feedback = render_results(results, self._spec.limits.max_result_chars)
+            if parsed.done or not (parsed.ops or parsed.errors):
+                return  # a turn of only rejected ops goes on, so the model sees why
+            feedback = render_results(results, self._spec.limits.max_result_chars, errors)
             messages += [
                 {"role": "assistant", "content": echoed(text, parsed)},
                 {"role": "user", "content": f"{feedback}\n\n{CONTINUE_LOG}"},
@@ -209,12 +209,13 @@ class Agent:
                 errors.append("ACTION ignored from the memory client; the action client commits")
             results = self._run_ops(parsed.ops, step, read_only=True)
             self.rec.finish_turn(step, "plan", turn, text, parsed, errors, results)
-            feedback = render_results(results, self._spec.limits.max_result_chars)
-            if feedback:
-                consulted.append(feedback)
+            limit = self._spec.limits.max_result_chars
+            feedback = render_results(results, limit, errors)
+            if split and (results or parsed.errors):  # the action client sees no agent notes
+                consulted.append(render_results(results, limit, parsed.errors))
             if not split and parsed.action is not None:
                 return parsed.action
-            if not parsed.ops:
+            if not (parsed.ops or parsed.errors):
                 break
             messages += [
                 {"role": "assistant", "content": echoed(text, parsed)},

@@ -19,7 +19,7 @@ from automem_core.memory.parser import (
     check_op_args,
     parse_completion,
 )
-from automem_core.memory.results import OpResult, render_results
+from automem_core.memory.results import OpResult, render_parse_error, render_results
 from automem_core.memory.state import (
     FileState,
     MemoryState,
@@ -58,6 +58,7 @@ __all__ = [
     "make_error_result",
     "map_key",
     "parse_completion",
+    "render_parse_error",
     "render_results",
     "snapshot",
 ]

@@ -174,3 +174,60 @@ def test_lone_surrogates_become_replacement_characters_in_every_row(tmp_path: Pa
     assert {s["raw_action"] for s in steps} == {"Mo\ufffdve"}
     memory = played.folder / "memory"
     assert (memory / "survival_log").read_text() == "water \ufffd here"
+
+
+# --------------------------------------------------------------------------- floods of ops
+
+FLOOD = 100_000
+
+
+def test_a_flood_of_ops_gives_a_bounded_number_of_rows_and_results(tmp_path: Path) -> None:
+    cap = LIMITS.max_ops_per_turn
+    flood = "<|APPEND|>survival_log|spam<|END|>" * FLOOD + "<|DONE|>"
+    played = play(tmp_path, log_script({1: flood}, plan=flood), steps=2)
+    assert played.status == "ok", played.error
+    turns = played.rows("turns")
+    ops = played.rows("memory_ops")
+    for t in turns:
+        if t["n_ops"] == 0:
+            continue
+        mine = [
+            o
+            for o in ops
+            if (o["step"], o["phase"], o["turn"]) == (t["step"], t["phase"], t["turn"])
+        ]
+        assert len(mine) <= 2 * cap  # not FLOOD rows
+        assert sum(o["ok"] for o in mine) <= cap
+        [dropped] = [e for e in t["parse_errors"] if e.startswith("too many ops")]
+        assert f"read the first {2 * cap}" in dropped and f"about {FLOOD - 2 * cap} more" in dropped
+    # what the model reads next is bounded too: its own completion comes back without the flood
+    after = played.model.shown_after(1, "log", 0)
+    assert "too many ops in one completion" in after
+    echoed = next(r for r in played.model.requests if (r.step, r.phase, r.turn) == (1, "log", 1))
+    assert len(echoed.messages[-2]["content"]) < 100 * cap
+    assert (played.folder / "memory" / "survival_log").read_text().count("\n") < 80  # line cap
+
+
+# --------------------------------------------------------------------------- rejected ops
+
+MALFORMED = ["<|TAIL|>survival_log|-5<|END|>", "<|APPEND|><|END|>", "<|COUNT|>survival_log<|END|>"]
+
+
+def test_ops_the_parser_rejects_are_shown_to_the_model_and_recorded(tmp_path: Path) -> None:
+    def answer(request: TurnRequest, memory_dir: Path) -> str:
+        if request.step == 1 and request.turn == 0:
+            return "".join(MALFORMED) + ("<|FOO|>x<|END|>" if request.phase == "plan" else "")
+        return "<|DONE|>" if request.phase == "log" else "<|ACTION|>Noop<|END|>"
+
+    played = play(tmp_path, answer, steps=2)
+    assert played.status == "ok", played.error
+    for phase in ("log", "plan"):
+        shown = played.model.shown_after(1, phase, 0)  # a turn of only rejected ops goes on
+        assert shown.startswith("── PARSE ERROR ──\n[ERROR: TAIL needs file|N with N a positive")
+        for op in MALFORMED:
+            assert f"{op}]" in shown
+        [turn] = [
+            t for t in played.rows("turns") if (t["step"], t["phase"], t["turn"]) == (1, phase, 0)
+        ]
+        assert len(turn["parse_errors"]) == len(MALFORMED) + (phase == "plan")
+    assert "[ERROR: unknown op FOO: <|FOO|>x<|END|>]" in played.model.shown_after(1, "plan", 0)

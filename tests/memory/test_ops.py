@@ -386,3 +386,21 @@ def test_render_results_control_characters_stay_on_one_header_line(tmp_path: Pat
     files = make_files(tmp_path)
     result = run(files, "READ", "bad\nname")
     assert result.text.split("\n")[0] == "── READ bad\\nname ──"
+
+
+def test_parse_errors_come_first_as_labelled_blocks(tmp_path: Path) -> None:
+    files = make_files(tmp_path, {"notes": "a"})
+    text = "<|TAIL|>notes|-5<|END|><|READ|>notes<|END|>"
+    parsed = parse_completion(text)
+    assert render_results(
+        execute_ops(files, parsed.ops, 1, read_only=True), 4000, parsed.errors
+    ) == (
+        "── PARSE ERROR ──\n"
+        "[ERROR: TAIL needs file|N with N a positive integer: <|TAIL|>notes|-5<|END|>]\n\n"
+        "── READ notes ──\na"
+    )
+
+
+def test_parse_errors_count_toward_the_result_cap() -> None:
+    text = render_results([], 200, ["x" * 500])
+    assert len(text) <= 200 and text.startswith("── PARSE ERROR ──\n[ERROR: xxx")
