@@ -164,6 +164,22 @@ class StepRecorder:
         )
 
     def helper_write(self, step: int, file: str, mutation: Mutation) -> None:
+        """A helper's write that was applied directly (the synthetic episodes)."""
+        self._helper_row(step, file, True, "", None, [mutation])
+
+    def helper_result(self, step: int, result: OpResult) -> None:
+        """A helper's write run through the guarded op path, failed or not."""
+        self._helper_row(step, result.file, result.ok, result.text, result.error, result.mutations)
+
+    def _helper_row(
+        self,
+        step: int,
+        file: str,
+        ok: bool,
+        text: str,
+        error: str | None,
+        mutations: Sequence[Mutation],
+    ) -> None:
         self.emit(
             "memory_ops",
             MemoryOpRow(
@@ -175,11 +191,11 @@ class StepRecorder:
                 kind="WRITE",
                 file=file,
                 args=[file],
-                ok=True,
-                result="",
+                ok=ok,
+                result=text,
                 hits=0,
-                error=None,
-                mutations_json=encode_mutations([mutation]),
+                error=error,
+                mutations_json=encode_mutations(list(mutations)),
             ),
         )
 

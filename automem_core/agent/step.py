@@ -15,10 +15,10 @@ from automem_core.llm.base import LLMClient, Message, Phase, TurnRequest
 from automem_core.memory import (
     MemoryFiles,
     MemoryOp,
-    Mutation,
     OpResult,
     ParseResult,
     clean_text,
+    execute_helper_write,
     execute_ops,
     make_error_result,
     parse_completion,
@@ -92,8 +92,10 @@ class Agent:
         self, step: int, observation: str, facts: Mapping[str, object], previous_action: str | None
     ) -> StepDecision:
         self.history.record(observation, facts.get("pos"))
-        self._write_status(step, facts)
+        helper_failure = self._write_status(step, facts)
         warnings = collect_warnings(self.history, self._spec.helpers)
+        if helper_failure is not None:
+            warnings.append(helper_failure)
         if step > 0:
             await self._log_phase(step, observation, previous_action or "none", warnings)
         if self._spec.helpers.size_reminder.enabled:
@@ -123,17 +125,19 @@ class Agent:
             for op in ops
         ]
 
-    def _write_status(self, step: int, facts: Mapping[str, object]) -> None:
+    def _write_status(self, step: int, facts: Mapping[str, object]) -> str | None:
+        """Rewrite the status file through the guarded op path; a failure (say a folder planted
+        at its name) is recorded and returned as a warning for the model, never raised."""
         cfg = self._spec.helpers.status_file
         if not cfg.enabled:
-            return
+            return None
         text = render_status(self.setup.game, step, facts)
         current = self.files.state.get(cfg.file)
         if current is not None and "\n".join(current.lines) == text:
-            return
-        mutation = Mutation(kind="write", file=cfg.file, text=text)
-        self.files.apply(mutation, step)
-        self.rec.helper_write(step, cfg.file, mutation)
+            return None
+        result = execute_helper_write(self.files, cfg.file, text, step)
+        self.rec.helper_result(step, result)
+        return None if result.ok else f"The status helper failed: {result.error}"
 
     async def _call(
         self, client: LLMClient, phase: Phase, step: int, turn: int, messages: list[Message]

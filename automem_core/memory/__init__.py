@@ -8,7 +8,13 @@ from automem_core.memory.files import (
     PruneRule,
     check_file_name,
 )
-from automem_core.memory.ops import execute_op, execute_ops, make_error_result, map_key
+from automem_core.memory.ops import (
+    execute_helper_write,
+    execute_op,
+    execute_ops,
+    make_error_result,
+    map_key,
+)
 from automem_core.memory.parser import (
     OP_FORMS,
     OP_KINDS,
@@ -53,6 +59,7 @@ __all__ = [
     "check_op_args",
     "clean_text",
     "copy_state",
+    "execute_helper_write",
     "execute_op",
     "execute_ops",
     "make_error_result",

@@ -167,13 +167,13 @@ def _count(call: _Call) -> OpResult:
 # --------------------------------------------------------------------------- writes
 
 
-def _writable(call: _Call, name: str, *, creates: bool) -> OpResult | None:
-    """The failure when the agent may not change ``name`` with this op, else None."""
+def _writable(call: _Call, name: str, *, creates: bool, helper: bool = False) -> OpResult | None:
+    """The failure when the agent (or a ``helper``) may not change ``name`` with this op."""
     files = call.files
     reason = files.name_error(name)
     if reason is not None:
         return call.fail(f"invalid file name {quoted(name)}: {reason}")
-    if not files.policy(name).writable_by_agent:
+    if not helper and not files.policy(name).writable_by_agent:
         return call.fail(f"file {quoted(name)} is written by a helper, not the agent")
     if name not in files.state:
         if not creates:
@@ -315,11 +315,29 @@ def execute_op(files: MemoryFiles, op: MemoryOp, step: int, *, read_only: bool) 
     arg_error = check_op_args(op.kind, call.args)
     if arg_error is not None:
         return call.fail(arg_error)
+    return _guarded(call, handler)
+
+
+def _guarded(call: _Call, handler: Callable[[_Call], OpResult]) -> OpResult:
     try:
         return handler(call)
     except (OSError, ValueError) as exc:  # the disk refused, e.g. a folder planted at the name
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return call.fail(f"could not change file {quoted(call.file)}: {shown(reason)}")
+
+
+def execute_helper_write(files: MemoryFiles, file: str, text: str, step: int) -> OpResult:
+    """Replace ``file`` with ``text`` for a helper (e.g. the status file): the checks, caps and
+    disk guards of an agent's WRITE bar the writer rule, and a failure (a folder planted at the
+    name) comes back as a result, never as an exception."""
+    call = _make_call(files, MemoryOp(kind="WRITE", args=(file, text), raw=""), step)
+
+    def write(call: _Call) -> OpResult:
+        name, content = call.args
+        denied = _writable(call, name, creates=True, helper=True)
+        return denied or _commit(call, Mutation(kind="write", file=name, text=content))
+
+    return _guarded(call, write)
 
 
 def execute_ops(

@@ -231,3 +231,25 @@ def test_ops_the_parser_rejects_are_shown_to_the_model_and_recorded(tmp_path: Pa
         ]
         assert len(turn["parse_errors"]) == len(MALFORMED) + (phase == "plan")
     assert "[ERROR: unknown op FOO: <|FOO|>x<|END|>]" in played.model.shown_after(1, "plan", 0)
+
+
+# --------------------------------------------------------------------------- planted files
+
+
+def test_a_folder_planted_at_the_status_file_is_a_recorded_visible_failure(tmp_path: Path) -> None:
+    def answer(request: TurnRequest, memory_dir: Path) -> str:
+        if (request.step, request.phase) == (1, "plan"):
+            (memory_dir / "status").unlink()
+            (memory_dir / "status").mkdir()
+        return "<|DONE|>" if request.phase == "log" else "<|ACTION|>Move West<|END|>"
+
+    played = play(tmp_path, answer, steps=4)
+    assert played.status == "ok", played.error
+    helper = [o for o in played.rows("memory_ops") if o["phase"] == "helper"]
+    assert [(o["step"], o["ok"]) for o in helper] == [(0, True), (1, True), (2, False), (3, False)]
+    assert "[ERROR: could not change file 'status': Is a directory]" in helper[-1]["result"]
+    warning = "The status helper failed: could not change file 'status': Is a directory"
+    steps = played.rows("steps")
+    assert [warning in s["warnings"] for s in steps] == [False, False, True, True]
+    log_prompt = next(r for r in played.model.requests if (r.step, r.phase) == (2, "log"))
+    assert warning in log_prompt.messages[1]["content"]

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from automem_core.memory.files import FilePolicy, MemoryFiles, MemoryLimits
-from automem_core.memory.ops import execute_op, execute_ops, make_error_result, map_key
+from automem_core.memory.ops import (
+    execute_helper_write,
+    execute_op,
+    execute_ops,
+    make_error_result,
+    map_key,
+)
 from automem_core.memory.parser import MemoryOp, OpKind, parse_completion
 from automem_core.memory.results import OpResult, render_results
 from automem_core.memory.state import Mutation, snapshot
@@ -264,6 +270,24 @@ def test_helper_files_are_not_writable_by_the_agent(tmp_path: Path) -> None:
     assert result.error == "file 'status' is written by a helper, not the agent"
     assert run(files, "READ", "status").ok
     assert run(files, "DELETE", "status").error == result.error
+
+
+def test_helper_writes_go_through_the_guarded_path(tmp_path: Path) -> None:
+    helper = FilePolicy(max_lines=2, prune="drop_oldest", writable_by_agent=False)
+    files = make_files(tmp_path, {"status": "hp 9"}, policies={"status": helper})
+    result = execute_helper_write(files, "status", "hp 8\nfood 3\nstep 4", 2)
+    assert result.ok and files.state["status"].lines == ["food 3", "step 4"]  # the line cap
+    assert [m.kind for m in result.mutations] == ["write", "prune"]
+    assert files.read_disk() == snapshot(files.state)
+    (files.root / "status").unlink()
+    (files.root / "status").mkdir()
+    failed = execute_helper_write(files, "status", "hp 7", 3)
+    assert not failed.ok and failed.error == "could not change file 'status': Is a directory"
+    assert (
+        failed.text == "── WRITE status ──\n[ERROR: could not change file 'status': Is a directory]"
+    )
+    assert files.state["status"].lines == ["food 3", "step 4"]
+    assert not execute_helper_write(files, "../status", "x", 4).ok
 
 
 def test_ops_past_the_turn_cap_are_not_run(tmp_path: Path) -> None:
