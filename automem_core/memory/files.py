@@ -129,6 +129,14 @@ class MemoryFiles:
         """Why ``name`` is not a valid file name here, or None."""
         return check_file_name(name, self.limits.max_name_len)
 
+    def case_clash(self, name: str) -> str | None:
+        """The file (existing or declared) whose name differs from ``name`` only by case, or
+        None: ``STATUS`` beside ``status`` would be one file on a case-insensitive disk and two
+        to the agent."""
+        folded = name.casefold()
+        known = [*self.state, *self.policies, *([self.map_file] if self.map_file else [])]
+        return next((k for k in known if k != name and k.casefold() == folded), None)
+
     def index(self) -> list[tuple[str, int]]:
         """(name, number of lines) of every file, sorted by name."""
         return [(name, len(self.state[name].lines)) for name in sorted(self.state)]
@@ -159,6 +167,9 @@ class MemoryFiles:
                 f"{len(files)} initial memory files; limits allow {self.limits.max_files}"
             )
         mutations: list[Mutation] = []
+        folded = [name.casefold() for name in files]
+        if len(set(folded)) < len(folded):
+            raise ValueError(f"initial memory files {sorted(files)} differ only by case")
         for name, content in files.items():
             self._require_valid(name)
             text = content.rstrip("\n")
@@ -195,10 +206,16 @@ class MemoryFiles:
         self.apply_many([m], step)
 
     def apply_many(self, mutations: Sequence[Mutation], step: int) -> None:
-        """Apply several mutations as one change: each touched file is written once."""
+        """Apply several mutations as one change: each touched file is written once.
+
+        Raises :class:`MemoryNameError` for a bad name or a new name that differs only by case
+        from a known one, and ``OSError`` when the disk refuses; the state is then unchanged.
+        """
         touched = list(dict.fromkeys(m.file for m in mutations))
         for name in touched:
             self._require_valid(name)
+            if name not in self.state and (other := self.case_clash(name)) is not None:
+                raise MemoryNameError(f"memory file {name!r} differs only by case from {other!r}")
         trial = copy_state({name: self.state[name] for name in touched if name in self.state})
         for m in mutations:
             apply_mutation(trial, m, step)

@@ -178,6 +178,9 @@ def _writable(call: _Call, name: str, *, creates: bool, helper: bool = False) ->
     if name not in files.state:
         if not creates:
             return call.fail(f"file {quoted(name)} does not exist")
+        other = files.case_clash(name)
+        if other is not None:
+            return call.fail(f"file {quoted(name)} differs only by case from {quoted(other)}")
         if len(files.state) >= files.limits.max_files:
             return call.fail(f"too many files (max {files.limits.max_files})")
     return None

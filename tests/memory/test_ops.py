@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from automem_core.memory.files import FilePolicy, MemoryFiles, MemoryLimits
+from automem_core.memory.files import FilePolicy, MemoryFiles, MemoryLimits, MemoryNameError
 from automem_core.memory.ops import (
     execute_helper_write,
     execute_op,
@@ -428,3 +429,46 @@ def test_parse_errors_come_first_as_labelled_blocks(tmp_path: Path) -> None:
 def test_parse_errors_count_toward_the_result_cap() -> None:
     text = render_results([], 200, ["x" * 500])
     assert len(text) <= 200 and text.startswith("── PARSE ERROR ──\n[ERROR: xxx")
+
+
+# --------------------------------------------------------------------------- case clashes
+
+
+@pytest.mark.parametrize(
+    ("kind", "args"),
+    [
+        ("CREATE", ("STATUS",)),
+        ("WRITE", ("Notes", "x")),
+        ("APPEND", ("NOTES", "x")),
+        ("UPSERT", ("nOtes", "k", "x")),
+        ("APPEND", ("Plan", "x")),  # declared by the scaffold, not created yet
+    ],
+)
+def test_a_new_name_differing_only_by_case_is_refused(
+    tmp_path: Path, kind: OpKind, args: tuple[str, ...]
+) -> None:
+    policies = {"plan": LOOSE}
+    files = make_files(tmp_path, {"status": "hp 9", "notes": "a"}, policies=policies)
+    before = snapshot(files.state)
+    result = run(files, kind, *args)
+    assert result.error is not None and "differs only by case from '" in result.error
+    assert snapshot(files.state) == before
+    assert sorted(os.listdir(files.root)) == ["notes", "status"]
+
+
+def test_the_exact_name_is_no_clash(tmp_path: Path) -> None:
+    files = make_files(tmp_path, {"notes": "a"})
+    assert run(files, "APPEND", "notes", "b").ok
+    assert run(files, "CREATE", "notes2").ok
+
+
+def test_apply_refuses_a_case_clash_whoever_writes(tmp_path: Path) -> None:
+    files = make_files(tmp_path, {"status": "hp 9"})
+    with pytest.raises(MemoryNameError, match="differs only by case"):
+        files.apply(Mutation(kind="write", file="Status", text="x"), 1)
+    assert list(files.state) == ["status"]
+
+
+def test_initial_files_differing_only_by_case_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="differ only by case"):
+        make_files(tmp_path, {"notes": "a", "NOTES": "b"})
