@@ -117,6 +117,7 @@ def play(tmp_path: Path, answer: Answer, steps: int) -> Played:
     outside = tmp_path / "outside"
     outside.mkdir(exist_ok=True)
     (outside / "secret.txt").write_text("do not touch\n")
+    (outside / "linked.txt").write_text("do not touch either\n")
     layout = Layout(tmp_path / "data")
     writer = EpisodeWriter(layout, "r", "r.hostile.s0")
     model = Scripted(answer, writer.memory_dir)
@@ -253,3 +254,94 @@ def test_a_folder_planted_at_the_status_file_is_a_recorded_visible_failure(tmp_p
     assert [warning in s["warnings"] for s in steps] == [False, False, True, True]
     log_prompt = next(r for r in played.model.requests if (r.step, r.phase) == (2, "log"))
     assert warning in log_prompt.messages[1]["content"]
+
+
+# --------------------------------------------------------------------------- the whole corpus
+
+
+def plant_links(memory_dir: Path) -> None:
+    """Links into the world outside, planted in the folder after it was initialised."""
+    outside = memory_dir.parents[5] / "outside"  # tmp/data/runs/r/.partial/<episode>/memory
+    os.symlink(outside / "secret.txt", memory_dir / "evil")
+    os.symlink(outside, memory_dir / "evil_dir")
+    os.link(outside / "linked.txt", memory_dir / "hard")
+
+
+CORPUS: dict[int, str | list[str]] = {
+    1: "<|APPEND|>survival_log|lone \ud800 surrogate<|END|><|UPSERT|>map_notes|k\udc00|v<|END|>",
+    2: "<|APPEND|>survival_log|spam<|END|>" * FLOOD,
+    3: "".join(MALFORMED),
+    4: "<|APPEND|>../x|a<|END|><|WRITE|>/etc/passwd|root::0:0<|END|><|CREATE|>a\x00b<|END|>"
+    "<|APPEND|>..|x<|END|><|READ|>../../outside/secret.txt<|END|><|WRITE|>a/b|x<|END|>",
+    5: "<|APPEND|>evil|through a symlink<|END|><|WRITE|>hard|through a hard link<|END|>"
+    "<|READ|>hard<|END|><|APPEND|>evil_dir|x<|END|><|CREATE|>evil<|END|>",
+    6: "<|CREATE|>STATUS<|END|><|WRITE|>Strategy|x<|END|><|APPEND|>SURVIVAL_LOG|x<|END|>",
+    7: "<|WRITE|>notes|" + "x" * 1_000_000 + "<|END|><|APPEND|>" + "n" * 100_000 + "|x<|END|>"
+    "<|UPSERT|>map_notes|"
+    + "k" * 100_000
+    + "|v<|END|><|SEARCH|>strategy|"
+    + "w" * 100_000
+    + "<|END|><|APPEND|>survival_log|"
+    + "line\n" * 500
+    + "<|END|>",
+    8: "<|APPEND|>notes|" + "\x00\x1b[2J\r\u202e" * 50 + "<|END|><|READ|>notes<|END|>",
+    9: ["".join(f"<|CREATE|>f{turn}_{i}<|END|>" for i in range(16)) for turn in range(3)],
+}
+
+
+def corpus_answer(request: TurnRequest, memory_dir: Path) -> str:
+    if (request.step, request.phase) == (0, "plan"):
+        plant_links(memory_dir)
+    if request.phase == "plan":
+        return "<|READ|>hard<|END|><|ACTION|>Mo\udfffve West<|END|>"
+    script = CORPUS.get(request.step, "<|DONE|>")
+    turns = script if isinstance(script, list) else [script]
+    return turns[request.turn] if request.turn < len(turns) else "<|DONE|>"
+
+
+def test_the_hostile_corpus_stays_in_the_folder_within_caps_and_stores(tmp_path: Path) -> None:
+    played = play(tmp_path, corpus_answer, steps=len(CORPUS) + 2)  # play() checks outside
+    assert played.status == "ok", played.error
+    assert len(played.rows("steps")) == len(CORPUS) + 2
+    assert len(played.rows("turns")) == len(played.model.requests)
+    assert (tmp_path / "outside" / "linked.txt").read_text() == "do not touch either\n"
+
+    memory = played.folder / "memory"
+    planted = {"evil", "evil_dir", "hard"}
+    assert {p.name for p in memory.iterdir() if p.is_symlink()} == {"evil", "evil_dir"}
+    assert (memory / "hard").stat().st_nlink == 2  # still the planted link, never written
+    files = {p.name: p.read_bytes() for p in memory.iterdir() if p.name not in planted}
+    assert all((memory / name).is_file() for name in files)
+    assert len(files) <= LIMITS.max_files
+    declared = {f.name: f.max_lines for f in SCAFFOLD.spec.files}
+    for name, data in files.items():
+        assert len(data) <= LIMITS.max_file_bytes, name
+        assert data.count(b"\n") < declared.get(name, 200), name
+        assert name.casefold() not in {n.casefold() for n in files if n != name}, name
+
+    cap = LIMITS.max_ops_per_turn
+    for t in played.rows("turns"):
+        mine = [
+            o
+            for o in played.rows("memory_ops")
+            if (o["step"], o["phase"], o["turn"]) == (t["step"], t["phase"], t["turn"])
+        ]
+        assert len(mine) <= 2 * cap and sum(o["ok"] for o in mine) <= cap
+    for r in played.model.requests:
+        if r.turn > 0:  # what the model read back is capped
+            assert len(r.messages[-1]["content"]) <= LIMITS.max_result_chars + 100
+
+    refused = {
+        (o["step"], o["kind"], o["file"]): o["error"]
+        for o in played.rows("memory_ops")
+        if not o["ok"] and o["step"] in (4, 5, 6)
+    }
+    assert "invalid file name" in refused[(4, "APPEND", "../x")]
+    assert "could not change file 'evil'" in refused[(5, "APPEND", "evil")]
+    assert "has 2 links" in refused[(5, "WRITE", "hard")]
+    assert "does not exist" in refused[(5, "READ", "hard")]
+    assert "differs only by case from 'status'" in refused[(6, "CREATE", "STATUS")]
+    shown_7 = played.model.shown_after(7, "log", 0)
+    assert "exceed 64000 bytes" in shown_7 and "longer than 64 characters" in shown_7
+    assert "── READ notes ──\n\x00\x1b[2J" in played.model.shown_after(8, "log", 0)
+    assert "[ERROR: too many files (max 32)]" in played.model.shown_after(9, "log", 1)
