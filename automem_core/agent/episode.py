@@ -179,7 +179,7 @@ async def _play(
         outcome = env.step(decision.action)
         env_ms = (time.perf_counter() - t_env) * 1000
         c = recorder.start_step()
-        writer.add(
+        recorder.emit(  # observations and warnings are cleaned like model text
             "steps",
             StepRow(
                 episode_id=ep.episode_id,

@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from automem_core.llm.base import Completion, TurnRequest
-from automem_core.memory import READ_ONLY_OPS, Mutation, OpResult, ParseResult
+from automem_core.memory import READ_ONLY_OPS, OpResult, ParseResult, clean_text
 from automem_core.store.memory_at import encode_mutations
 from automem_core.store.schema import MemoryOpRow, TurnPhase, TurnRow
+
+RowT = TypeVar("RowT")
+
+
+def _clean_value(value: Any) -> Any:
+    """``value`` with its strings cleaned; the same object when nothing needed cleaning."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list | tuple):
+        items = [_clean_value(v) for v in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return type(value)(items)
+    return value
+
+
+def clean_row(row: RowT) -> RowT:
+    """``row`` (a dataclass) with every string, in lists too, made UTF-8 encodable (lone
+    surrogates from a model become U+FFFD), so Parquet can always store it. A clean row comes
+    back as itself."""
+    if not dataclasses.is_dataclass(row) or isinstance(row, type):
+        return row
+    changed: dict[str, Any] = {}
+    for f in dataclasses.fields(row):
+        value = getattr(row, f.name)
+        cleaned = _clean_value(value)
+        if cleaned is not value:
+            changed[f.name] = cleaned
+    return dataclasses.replace(row, **changed) if changed else row
 
 
 @dataclass
@@ -35,7 +65,11 @@ MAX_CONSECUTIVE_FAILURES = 8
 
 
 class StepRecorder:
-    """Collects one episode's turn and memory-op rows and hands them to ``sink``."""
+    """Collects one episode's turn and memory-op rows and hands them to ``sink``.
+
+    Every row leaves through :meth:`emit`, which cleans its strings: model text may hold code
+    points (lone surrogates) that would make the row unwritable and abort the run.
+    """
 
     def __init__(self, episode_id: str, sink: Callable[[str, Any], None]) -> None:
         self.episode_id = episode_id
@@ -44,6 +78,10 @@ class StepRecorder:
         self.counters = StepCounters()
         self._pending: tuple[str, TurnRequest, Completion] | None = None
         self._failures_in_a_row = 0
+
+    def emit(self, table: str, row: Any) -> None:
+        """Hand ``row`` to the sink with every string made storable."""
+        self._sink(table, clean_row(row))
 
     def start_step(self) -> StepCounters:
         done, self.counters = self.counters, StepCounters()
@@ -77,7 +115,7 @@ class StepRecorder:
             self.counters.n_log_turns += 1
         else:
             self.counters.n_plan_turns += 1
-        self._sink(
+        self.emit(
             "turns",
             TurnRow(
                 episode_id=self.episode_id,
@@ -108,7 +146,7 @@ class StepRecorder:
         self.counters.n_ops += 1
         if r.op.kind not in READ_ONLY_OPS and r.ok:
             self.counters.n_writes += 1
-        self._sink(
+        self.emit(
             "memory_ops",
             MemoryOpRow(
                 episode_id=self.episode_id,
@@ -127,8 +165,11 @@ class StepRecorder:
             ),
         )
 
-    def helper_write(self, step: int, file: str, mutation: Mutation) -> None:
-        self._sink(
+    def helper_result(self, step: int, result: OpResult) -> None:
+        """A helper's write run through the guarded op path, failed or not."""
+        file, text, mutations = result.file, result.text, result.mutations
+        ok, error = result.ok, result.error
+        self.emit(
             "memory_ops",
             MemoryOpRow(
                 episode_id=self.episode_id,
@@ -139,11 +180,11 @@ class StepRecorder:
                 kind="WRITE",
                 file=file,
                 args=[file],
-                ok=True,
-                result="",
+                ok=ok,
+                result=text,
                 hits=0,
-                error=None,
-                mutations_json=encode_mutations([mutation]),
+                error=error,
+                mutations_json=encode_mutations(list(mutations)),
             ),
         )
 

@@ -16,8 +16,10 @@ from automem_core.llm.base import LLMClient, Message, Phase, TurnRequest
 from automem_core.memory import (
     MemoryFiles,
     MemoryOp,
-    Mutation,
     OpResult,
+    ParseResult,
+    clean_text,
+    execute_helper_write,
     execute_ops,
     make_error_result,
     parse_completion,
@@ -34,6 +36,17 @@ from automem_core.scaffold.value import Scaffold
 
 CONTINUE_LOG = "Continue recording, or write <|DONE|> when finished."
 CONTINUE_PLAN = "Consult more if needed, then commit one action with <|ACTION|>action name<|END|>."
+# Ops read from one completion, as a multiple of max_ops_per_turn: the few past the cap each get
+# a "not run" result; the rest are dropped unread, so a flood of ops costs a bounded turn.
+PARSE_BOUND_PER_CAP = 2
+
+
+def echoed(text: str, parsed: ParseResult) -> str:
+    """A completion as it is sent back to the model in the next turn: without the part the
+    parser dropped unread (the turn row keeps it whole), so a flood of ops is not resent."""
+    if not parsed.unread_chars:
+        return text
+    return f"{text[: len(text) - parsed.unread_chars]}[… {parsed.unread_chars} characters dropped]"
 
 
 @dataclass(frozen=True)
@@ -82,13 +95,16 @@ class Agent:
         self._matcher = ActionMatcher(setup.actions)
         self._spec = setup.scaffold.spec
         self._action_call_failed = False  # a PLAN or action call of this step failed
+        self._parse_bound = PARSE_BOUND_PER_CAP * self._spec.limits.max_ops_per_turn
 
     async def act(
         self, step: int, observation: str, facts: Mapping[str, object], previous_action: str | None
     ) -> StepDecision:
         self.history.record(observation, facts.get("pos"))
-        self._write_status(step, facts)
+        helper_failure = self._write_status(step, facts)
         warnings = collect_warnings(self.history, self._spec.helpers)
+        if helper_failure is not None:
+            warnings.append(helper_failure)
         if step > 0:
             await self._log_phase(step, observation, previous_action or "none", warnings)
         if self._spec.helpers.size_reminder.enabled:
@@ -122,17 +138,19 @@ class Agent:
             for op in ops
         ]
 
-    def _write_status(self, step: int, facts: Mapping[str, object]) -> None:
+    def _write_status(self, step: int, facts: Mapping[str, object]) -> str | None:
+        """Rewrite the status file through the guarded op path; a failure (say a folder planted
+        at its name) is recorded and returned as a warning for the model, never raised."""
         cfg = self._spec.helpers.status_file
         if not cfg.enabled:
-            return
+            return None
         text = render_status(self.setup.game, step, facts)
         current = self.files.state.get(cfg.file)
         if current is not None and "\n".join(current.lines) == text:
-            return
-        mutation = Mutation(kind="write", file=cfg.file, text=text)
-        self.files.apply(mutation, step)
-        self.rec.helper_write(step, cfg.file, mutation)
+            return None
+        result = execute_helper_write(self.files, cfg.file, text, step)
+        self.rec.helper_result(step, result)
+        return None if result.ok else f"The status helper failed: {result.error}"
 
     async def _call(
         self, client: LLMClient, phase: Phase, step: int, turn: int, messages: list[Message]
@@ -142,7 +160,8 @@ class Agent:
         self.rec.pending_turn(client.label, request, completion)
         if completion.error and phase != "log":
             self._action_call_failed = True
-        return completion.text
+        # Cleaned once here, so the action, the ops, the chat sent back and every row agree.
+        return clean_text(completion.text)
 
     async def _log_phase(
         self, step: int, observation: str, previous_action: str, warnings: list[str]
@@ -164,17 +183,17 @@ class Agent:
         ]
         for turn in range(self._spec.limits.max_log_turns):
             text = await self._call(self.setup.memory_client, "log", step, turn, messages)
-            parsed = parse_completion(text)
+            parsed = parse_completion(text, self._parse_bound)
             errors = list(parsed.errors)
             if parsed.action is not None:
                 errors.append("ACTION ignored in the LOG phase; actions belong to PLAN")
             results = self._run_ops(parsed.ops, step, read_only=False)
             self.rec.finish_turn(step, "log", turn, text, parsed, errors, results)
-            if parsed.done or not parsed.ops:
-                return
-            feedback = render_results(results, self._spec.limits.max_result_chars)
+            if parsed.done or not (parsed.ops or parsed.errors):
+                return  # a turn of only rejected ops goes on, so the model sees why
+            feedback = render_results(results, self._spec.limits.max_result_chars, errors)
             messages += [
-                {"role": "assistant", "content": text},
+                {"role": "assistant", "content": echoed(text, parsed)},
                 {"role": "user", "content": f"{feedback}\n\n{CONTINUE_LOG}"},
             ]
 
@@ -203,21 +222,22 @@ class Agent:
         consulted: list[str] = []
         for turn in range(self._spec.limits.max_plan_turns):
             text = await self._call(self.setup.memory_client, "plan", step, turn, messages)
-            parsed = parse_completion(text)
+            parsed = parse_completion(text, self._parse_bound)
             errors = list(parsed.errors)
             if split and parsed.action is not None:
                 errors.append("ACTION ignored from the memory client; the action client commits")
             results = self._run_ops(parsed.ops, step, read_only=True)
             self.rec.finish_turn(step, "plan", turn, text, parsed, errors, results)
-            feedback = render_results(results, self._spec.limits.max_result_chars)
-            if feedback:
-                consulted.append(feedback)
+            limit = self._spec.limits.max_result_chars
+            feedback = render_results(results, limit, errors)
+            if split and (results or parsed.errors):  # the action client sees no agent notes
+                consulted.append(render_results(results, limit, parsed.errors))
             if not split and parsed.action is not None:
                 return parsed.action
-            if not parsed.ops:
+            if not (parsed.ops or parsed.errors):
                 break
             messages += [
-                {"role": "assistant", "content": text},
+                {"role": "assistant", "content": echoed(text, parsed)},
                 {"role": "user", "content": f"{feedback}\n\n{CONTINUE_PLAN}"},
             ]
         if split:
@@ -240,7 +260,7 @@ class Agent:
             {"role": "user", "content": user},
         ]
         text = await self._call(self.setup.action_client, "action", step, 0, messages)
-        parsed = parse_completion(text)
+        parsed = parse_completion(text, self._parse_bound)
         errors = list(parsed.errors)
         if parsed.ops:
             errors.append("memory ops ignored in the action turn")

@@ -8,7 +8,13 @@ from automem_core.memory.files import (
     PruneRule,
     check_file_name,
 )
-from automem_core.memory.ops import execute_op, execute_ops, make_error_result, map_key
+from automem_core.memory.ops import (
+    execute_helper_write,
+    execute_op,
+    execute_ops,
+    make_error_result,
+    map_key,
+)
 from automem_core.memory.parser import (
     OP_FORMS,
     OP_KINDS,
@@ -19,7 +25,7 @@ from automem_core.memory.parser import (
     check_op_args,
     parse_completion,
 )
-from automem_core.memory.results import OpResult, render_results
+from automem_core.memory.results import OpResult, render_parse_error, render_results
 from automem_core.memory.state import (
     FileState,
     MemoryState,
@@ -29,6 +35,7 @@ from automem_core.memory.state import (
     copy_state,
     snapshot,
 )
+from automem_core.memory.text import clean_text
 
 __all__ = [
     "OP_FORMS",
@@ -50,12 +57,15 @@ __all__ = [
     "apply_mutation",
     "check_file_name",
     "check_op_args",
+    "clean_text",
     "copy_state",
+    "execute_helper_write",
     "execute_op",
     "execute_ops",
     "make_error_result",
     "map_key",
     "parse_completion",
+    "render_parse_error",
     "render_results",
     "snapshot",
 ]

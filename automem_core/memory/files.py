@@ -2,8 +2,8 @@
 
 The in-memory :class:`~automem_core.memory.state.MemoryState` is authoritative; every change is
 written through to disk. All disk access goes through a directory descriptor of the root with
-``O_NOFOLLOW``, only regular files are ever written, nothing is ever created outside the root
-and no subfolder is ever created.
+``O_NOFOLLOW``, only regular files with a single link are ever read or written, nothing is ever
+created outside the root and no subfolder is ever created.
 """
 
 from __future__ import annotations
@@ -129,18 +129,27 @@ class MemoryFiles:
         """Why ``name`` is not a valid file name here, or None."""
         return check_file_name(name, self.limits.max_name_len)
 
+    def case_clash(self, name: str) -> str | None:
+        """The file (existing or declared) whose name differs from ``name`` only by case, or
+        None: ``STATUS`` beside ``status`` would be one file on a case-insensitive disk and two
+        to the agent."""
+        folded = name.casefold()
+        known = [*self.state, *self.policies, *([self.map_file] if self.map_file else [])]
+        return next((k for k in known if k != name and k.casefold() == folded), None)
+
     def index(self) -> list[tuple[str, int]]:
         """(name, number of lines) of every file, sorted by name."""
         return [(name, len(self.state[name].lines)) for name in sorted(self.state)]
 
     def read_disk(self) -> dict[str, str]:
-        """What is really on disk: valid-named regular files in root (links are not followed)."""
+        """What is really on disk: valid-named regular files in root with a single link (links
+        are not followed; a file hard-linked from elsewhere is not ours to read)."""
         found: dict[str, str] = {}
         with self._root_fd() as dir_fd:
             for entry in os.scandir(dir_fd):
                 if self.name_error(entry.name) is not None:
                     continue
-                if not entry.is_file(follow_symlinks=False):
+                if not _is_own_file(entry.stat(follow_symlinks=False)):
                     continue
                 found[entry.name] = _read_file(dir_fd, entry.name)
         return dict(sorted(found.items()))
@@ -158,6 +167,9 @@ class MemoryFiles:
                 f"{len(files)} initial memory files; limits allow {self.limits.max_files}"
             )
         mutations: list[Mutation] = []
+        folded = [name.casefold() for name in files]
+        if len(set(folded)) < len(folded):
+            raise ValueError(f"initial memory files {sorted(files)} differ only by case")
         for name, content in files.items():
             self._require_valid(name)
             text = content.rstrip("\n")
@@ -194,10 +206,16 @@ class MemoryFiles:
         self.apply_many([m], step)
 
     def apply_many(self, mutations: Sequence[Mutation], step: int) -> None:
-        """Apply several mutations as one change: each touched file is written once."""
+        """Apply several mutations as one change: each touched file is written once.
+
+        Raises :class:`MemoryNameError` for a bad name or a new name that differs only by case
+        from a known one, and ``OSError`` when the disk refuses; the state is then unchanged.
+        """
         touched = list(dict.fromkeys(m.file for m in mutations))
         for name in touched:
             self._require_valid(name)
+            if name not in self.state and (other := self.case_clash(name)) is not None:
+                raise MemoryNameError(f"memory file {name!r} differs only by case from {other!r}")
         trial = copy_state({name: self.state[name] for name in touched if name in self.state})
         for m in mutations:
             apply_mutation(trial, m, step)
@@ -225,6 +243,9 @@ class MemoryFiles:
         """Overwrite ``name`` through a descriptor kept open for the next write (opening a file
         costs more than writing it); at most ``_OPEN_FILES`` stay open per folder."""
         fd = self._fds.pop(name, None)
+        if fd is not None and not _is_own_file(os.fstat(fd)):  # linked or replaced meanwhile
+            os.close(fd)
+            fd = None
         if fd is None:
             fd = _open_regular(dir_fd, name)
             if len(self._fds) >= _OPEN_FILES:
@@ -270,8 +291,26 @@ class MemoryFiles:
             self.close()
 
 
+def _is_own_file(info: os.stat_result) -> bool:
+    """A regular file with exactly one link: a hard link to a file outside the folder has more,
+    and writing it would write that file; a file unlinked or replaced under us has none."""
+    return stat.S_ISREG(info.st_mode) and info.st_nlink == 1
+
+
+def _check_own_file(fd: int, name: str) -> None:
+    """Raise (closing ``fd``) unless ``fd`` is a regular file with a single link."""
+    info = os.fstat(fd)
+    if _is_own_file(info):
+        return
+    os.close(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, f"{name!r} is not a regular file")
+    raise OSError(errno.EMLINK, f"{name!r} has {info.st_nlink} links; only a file with one is used")
+
+
 def _read_file(dir_fd: int, name: str) -> str:
     fd = os.open(name, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK, dir_fd=dir_fd)
+    _check_own_file(fd, name)
     with os.fdopen(fd, "rb") as fh:
         return fh.read().decode("utf-8", errors="replace")
 
@@ -279,14 +318,13 @@ def _read_file(dir_fd: int, name: str) -> str:
 def _open_regular(dir_fd: int, name: str) -> int:
     """Open ``name`` in root for writing, creating it if needed.
 
-    ``O_NOFOLLOW`` refuses a link planted at ``name``, and anything that is not a regular file (a
-    fifo, a folder) is refused before a byte is written.
+    ``O_NOFOLLOW`` refuses a symlink planted at ``name``; anything that is not a regular file (a
+    fifo, a folder) or has more than one link (a hard link to a file elsewhere) is refused
+    before a byte is written.
     """
     flags = os.O_WRONLY | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK
     fd = os.open(name, flags, 0o644, dir_fd=dir_fd)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(errno.EINVAL, f"{name!r} is not a regular file")
+    _check_own_file(fd, name)
     return fd
 
 

@@ -20,7 +20,6 @@ from automem_core.memory.results import (
     render_block,
     render_error,
     render_header,
-    shown,
 )
 from automem_core.memory.state import (
     FileState,
@@ -30,6 +29,7 @@ from automem_core.memory.state import (
     file_content,
     find_key,
 )
+from automem_core.memory.text import clean_text, shown
 
 _COORDS_RE = re.compile(r"\(?\s*(-?\d{1,6})\s*(?:[,;]|\s)\s*(-?\d{1,6})\s*\)?")
 
@@ -65,15 +65,6 @@ def _lines(n: int) -> str:
     return f"{n} line" if n == 1 else f"{n} lines"
 
 
-def _clean(text: str) -> str:
-    """``text`` with anything UTF-8 cannot hold (lone surrogates) replaced."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", errors="replace").decode("utf-8")
-    return text
-
-
 def map_key(coords: str) -> str | None:
     """The map file key ``(x,y)`` for coordinates written as ``3,4``, ``3, 4`` or ``(3,4)``."""
     match = _COORDS_RE.fullmatch(coords.strip())
@@ -107,7 +98,7 @@ def make_error_result(files: MemoryFiles, op: MemoryOp, message: str) -> OpResul
 
 
 def _make_call(files: MemoryFiles, op: MemoryOp, step: int) -> _Call:
-    args = tuple(_clean(arg) for arg in op.args)
+    args = tuple(clean_text(arg) for arg in op.args)
     file = _target(files, op)
     return _Call(files, op, args, step, file, _header(op, args, file))
 
@@ -176,17 +167,20 @@ def _count(call: _Call) -> OpResult:
 # --------------------------------------------------------------------------- writes
 
 
-def _writable(call: _Call, name: str, *, creates: bool) -> OpResult | None:
-    """The failure when the agent may not change ``name`` with this op, else None."""
+def _writable(call: _Call, name: str, *, creates: bool, helper: bool = False) -> OpResult | None:
+    """The failure when the agent (or a ``helper``) may not change ``name`` with this op."""
     files = call.files
     reason = files.name_error(name)
     if reason is not None:
         return call.fail(f"invalid file name {quoted(name)}: {reason}")
-    if not files.policy(name).writable_by_agent:
+    if not helper and not files.policy(name).writable_by_agent:
         return call.fail(f"file {quoted(name)} is written by a helper, not the agent")
     if name not in files.state:
         if not creates:
             return call.fail(f"file {quoted(name)} does not exist")
+        other = files.case_clash(name)
+        if other is not None:
+            return call.fail(f"file {quoted(name)} differs only by case from {quoted(other)}")
         if len(files.state) >= files.limits.max_files:
             return call.fail(f"too many files (max {files.limits.max_files})")
     return None
@@ -324,11 +318,29 @@ def execute_op(files: MemoryFiles, op: MemoryOp, step: int, *, read_only: bool) 
     arg_error = check_op_args(op.kind, call.args)
     if arg_error is not None:
         return call.fail(arg_error)
+    return _guarded(call, handler)
+
+
+def _guarded(call: _Call, handler: Callable[[_Call], OpResult]) -> OpResult:
     try:
         return handler(call)
     except (OSError, ValueError) as exc:  # the disk refused, e.g. a folder planted at the name
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return call.fail(f"could not change file {quoted(call.file)}: {shown(reason)}")
+
+
+def execute_helper_write(files: MemoryFiles, file: str, text: str, step: int) -> OpResult:
+    """Replace ``file`` with ``text`` for a helper (e.g. the status file): the checks, caps and
+    disk guards of an agent's WRITE bar the writer rule, and a failure (a folder planted at the
+    name) comes back as a result, never as an exception."""
+    call = _make_call(files, MemoryOp(kind="WRITE", args=(file, text), raw=""), step)
+
+    def write(call: _Call) -> OpResult:
+        name, content = call.args
+        denied = _writable(call, name, creates=True, helper=True)
+        return denied or _commit(call, Mutation(kind="write", file=name, text=content))
+
+    return _guarded(call, write)
 
 
 def execute_ops(

@@ -7,8 +7,11 @@ back as an error string in :class:`ParseResult` so the caller can log it and sho
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, get_args
+
+from automem_core.memory.text import shown
 
 OpKind = Literal[
     "SEARCH",
@@ -67,6 +70,11 @@ _SPECIAL_TOKENS = frozenset(
     }
 )
 _MAX_SHOWN = 80  # characters of offending text quoted in an error
+# A completion is read up to this many op and action tags; the rest is dropped unread, so a
+# completion of 100 000 ops costs what one of a few hundred does. The agent passes a bound
+# derived from the scaffold's max_ops_per_turn.
+MAX_PARSED_OPS = 400
+_TAGS_PER_OP = 4  # stray END / DONE tags read per op before reading stops anyway
 
 
 @dataclass(frozen=True)
@@ -80,12 +88,19 @@ class MemoryOp:
 
 @dataclass(frozen=True)
 class ParseResult:
-    """Everything found in one completion; ``errors`` holds what could not be used, in order."""
+    """Everything found in one completion; ``errors`` holds what could not be used, in order.
+
+    When the completion held more ops than the parse bound, its last ``unread_chars``
+    characters were dropped unread; ``dropped_ops`` is about how many ops they held (a fast
+    count of ``<|`` tags), and one error says so.
+    """
 
     ops: tuple[MemoryOp, ...]
     action: str | None
     done: bool
     errors: tuple[str, ...]
+    dropped_ops: int = 0
+    unread_chars: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,22 +150,24 @@ def _cut_unclosed(body: str) -> str:
     return body if cut < 0 else body[:cut]
 
 
+def _args_problem(kind: OpKind, args: tuple[str, ...]) -> str | None:
+    """What is wrong with ``args`` for ``kind`` (naming the op and its form), or None."""
+    form = OP_FORMS[kind]
+    needs = f"{kind} needs {'|'.join(form)}"
+    if len(args) != len(form):
+        return needs
+    for arg, arg_name in zip(args, form, strict=True):
+        if not arg and arg_name not in _MAY_BE_EMPTY:
+            return f"{needs} (empty {arg_name})"
+    if kind == "TAIL" and parse_count(args[1]) is None:
+        return f"{needs} with N a positive integer"
+    return None
+
+
 def check_op_args(kind: OpKind, args: tuple[str, ...]) -> str | None:
     """None when ``args`` fit ``kind``'s form, else an error naming the op and the form."""
-    form = OP_FORMS[kind]
-    problem: str | None = None
-    if len(args) != len(form):
-        problem = ""
-    else:
-        for arg, arg_name in zip(args, form, strict=True):
-            if not arg and arg_name not in _MAY_BE_EMPTY:
-                problem = f" (empty {arg_name})"
-                break
-    if problem is None and kind == "TAIL" and parse_count(args[1]) is None:
-        return f"{kind} needs file|N with N a positive integer: got {_shown('|'.join(args))}"
-    if problem is None:
-        return None
-    return f"{kind} needs {'|'.join(form)}: got {_shown('|'.join(args))}{problem}"
+    problem = _args_problem(kind, args)
+    return None if problem is None else f"{problem}: got {_shown('|'.join(args))}"
 
 
 def parse_count(text: str) -> int | None:
@@ -163,11 +180,12 @@ def parse_count(text: str) -> int | None:
 
 
 def _make_op(kind: OpKind, body: str, raw: str) -> MemoryOp | str:
-    """Split ``body`` into the op's arguments; return an error string when they do not fit."""
+    """Split ``body`` into the op's arguments; return an error quoting the op's text when they
+    do not fit, e.g. ``TAIL needs file|N with N a positive integer: <|TAIL|>notes|-5<|END|>``."""
     args = tuple(part.strip() for part in body.split("|", len(OP_FORMS[kind]) - 1))
-    error = check_op_args(kind, args)
-    if error is not None:
-        return error
+    problem = _args_problem(kind, args)
+    if problem is not None:
+        return f"{problem}: {shown(raw.strip())}"
     if kind == "TAIL":
         args = (args[0], str(parse_count(args[1])))
     return MemoryOp(kind=kind, args=args, raw=raw)
@@ -204,10 +222,23 @@ class _Collector:
         self.action_tags = 0
         self.done = False
         self.outside: list[str] = []
+        self.bodies = 0  # op, unknown and action tags read
+        self.dropped = 0
+        self.unread = 0
+
+    def drop_rest(self, text: str, start: int) -> None:
+        """Reading stopped at ``start``: the rest of ``text`` is dropped unread."""
+        self.dropped = _count_op_tags(text, start)
+        self.unread = len(text) - start
+        self.errors.append(
+            f"too many ops in one completion: read the first {self.bodies}, dropped the rest "
+            f"unread (about {self.dropped} more ops in {self.unread} characters)"
+        )
 
     def add_body(self, tag: _Tag, body: str, raw: str, closed: bool) -> None:
+        self.bodies += 1
         if tag.kind == "unknown":
-            self.errors.append(f"unknown op {tag.name}")
+            self.errors.append(f"unknown op {tag.name}: {shown(raw.strip())}")
         elif tag.kind == "action":
             self.action_tags += 1
             action = _action_text(body, closed)
@@ -231,37 +262,67 @@ class _Collector:
             action=actions[0] if actions else None,
             done=self.done,
             errors=tuple(self.errors),
+            dropped_ops=self.dropped,
+            unread_chars=self.unread,
         )
 
 
-def parse_completion(text: str) -> ParseResult:
+def _count_op_tags(text: str, start: int) -> int:
+    """About how many op and action tags ``text[start:]`` holds: its ``<|`` openings less the
+    ``<|END|>`` and ``<|DONE|>`` markers. C-speed counts without a copy, since the point of not
+    reading the text is to stay fast; bare ``<OP>`` tags and other markers are not told apart."""
+    markers = text.count("<|END|>", start) + text.count("<|DONE|>", start)
+    return max(0, text.count("<|", start) - markers)
+
+
+def _tags(text: str) -> Iterator[_Tag]:
+    """The tags of ``text`` in order, found lazily so reading can stop early."""
+    for match in _TAG_RE.finditer(text):
+        tag = _classify(match)
+        if tag is not None:
+            yield tag
+
+
+def parse_completion(text: str, max_ops: int = MAX_PARSED_OPS) -> ParseResult:
     """Parse a completion into memory ops, the first game action and the DONE marker.
 
     Never raises. Ops run from their tag to ``<|END|>``; a missing ``<|END|>`` ends the op at the
-    next tag, at a markdown fence, or at the end of the text.
+    next tag, at a markdown fence, or at the end of the text. Reading stops before the op or
+    action tag past the first ``max_ops`` (or after ``4 * max_ops`` tags of any kind): the rest
+    of the text is dropped unread, and one error says about how many ops that was.
     """
-    tags = [tag for match in _TAG_RE.finditer(text) if (tag := _classify(match)) is not None]
+    max_ops = max(1, max_ops)
+    tags = _tags(text)
     out = _Collector()
     pos = 0
-    i = 0
-    while i < len(tags):
-        tag = tags[i]
-        i += 1
+    seen = 0
+    tag = next(tags, None)
+    while tag is not None:
+        seen += 1
+        opens_body = tag.kind not in ("end", "done")
+        if seen > _TAGS_PER_OP * max_ops or (opens_body and out.bodies >= max_ops):
+            out.outside.append(text[pos : tag.start])
+            out.drop_rest(text, tag.start)
+            return out.result()
+        nxt = next(tags, None)
         if tag.kind == "end":
+            tag = nxt
             continue  # a stray terminator
         out.outside.append(text[pos : tag.start])
         pos = tag.stop
         if tag.kind == "done":
             out.done = True
+            tag = nxt
             continue
-        nxt = tags[i] if i < len(tags) else None
         closed = False
         if nxt is not None and nxt.kind == "end":
             body, pos, closed = text[tag.stop : nxt.start], nxt.stop, True
-            i += 1
+            seen += 1
+            nxt = next(tags, None)
         else:
             body = _cut_unclosed(text[tag.stop : nxt.start if nxt is not None else len(text)])
             pos = tag.stop + len(body)
         out.add_body(tag, body, text[tag.start : pos], closed)
+        tag = nxt
     out.outside.append(text[pos:])
     return out.result()

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from automem_core.memory.parser import MemoryOp
 from automem_core.memory.state import Mutation
+from automem_core.memory.text import shown
 
 RULE = "──"
 BLOCK_SEPARATOR = "\n\n"
 EMPTY_FILE = "[FILE IS EMPTY]"
-_SHOWN_MAX = 80
+PARSE_ERROR = "PARSE ERROR"  # the label of a block for text the parser could not use
 
 
 @dataclass(frozen=True)
@@ -31,15 +32,6 @@ class OpResult:
     hits: int
     error: str | None
     read_lines: tuple[int, ...] = ()
-
-
-def shown(text: str, limit: int = _SHOWN_MAX) -> str:
-    """``text`` made safe for a one-line label: control characters escaped, long text cut."""
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
 
 
 def quoted(text: str) -> str:
@@ -63,13 +55,22 @@ def render_error(message: str) -> str:
     return f"[ERROR: {message}]"
 
 
-def render_results(results: Sequence[OpResult], max_chars: int) -> str:
-    """The blocks of ``results`` joined by blank lines, cut to at most ``max_chars`` characters.
+def render_parse_error(message: str) -> str:
+    """The block for what the parser rejected, e.g. ``── PARSE ERROR ──`` then
+    ``[ERROR: TAIL needs file|N with N a positive integer: <|TAIL|>notes|-5<|END|>]``."""
+    return render_block(render_header(PARSE_ERROR, ""), render_error(message))
+
+
+def render_results(
+    results: Sequence[OpResult], max_chars: int, parse_errors: Sequence[str] = ()
+) -> str:
+    """The blocks of ``parse_errors`` then of ``results``, joined by blank lines and cut to at
+    most ``max_chars`` characters.
 
     A cut text ends with ``[… truncated N chars]``, N counting the characters left out.
     """
-    text = BLOCK_SEPARATOR.join(result.text for result in results)
-    return truncate(text, max_chars)
+    blocks = [*(render_parse_error(e) for e in parse_errors), *(r.text for r in results)]
+    return truncate(BLOCK_SEPARATOR.join(blocks), max_chars)
 
 
 def truncate(text: str, max_chars: int) -> str:

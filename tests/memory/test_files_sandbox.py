@@ -33,7 +33,7 @@ POLICIES = {
 }
 DEFAULT = FilePolicy(max_lines=6, prune="drop_oldest")
 INITIAL = {"notes": "seen tree", "status": "hp 9\nfood 9", "log": ""}
-PLANTED = ("evil", "evil_dir", "fresh")  # links planted inside root, pointing outside
+PLANTED = ("evil", "evil_dir", "fresh", "hard")  # links planted inside root, pointing outside
 SENTINEL_NAME = "@SENTINEL@"  # replaced by the absolute path of a file outside root
 
 HOSTILE_NAMES = [
@@ -130,7 +130,9 @@ def outside_state(base: Path, root: Path) -> dict[str, object]:
 
 def assert_sandbox_holds(files: MemoryFiles, base: Path, root: Path) -> None:
     for entry in os.scandir(root):
-        if entry.name in PLANTED and entry.is_symlink():
+        if entry.name in PLANTED and (
+            entry.is_symlink() or entry.stat(follow_symlinks=False).st_nlink > 1
+        ):
             continue  # never touched: its target is checked with everything outside
         assert entry.is_file(follow_symlinks=False), entry.name
         assert check_file_name(entry.name, LIMITS.max_name_len) is None, entry.name
@@ -160,6 +162,8 @@ def test_hostile_op_sequences_stay_inside_root(
         os.symlink(sentinel / "target.txt", root / "evil")
         os.symlink(sentinel, root / "evil_dir")
         os.symlink("../sentinel/target.txt", root / "fresh")
+        (sentinel / "linked.txt").write_text("do not touch either")
+        os.link(sentinel / "linked.txt", root / "hard")
         before = outside_state(base, root)
         for step, (ops, as_text, read_only) in enumerate(plan, start=1):
             ops = [
@@ -211,6 +215,64 @@ def test_delete_never_unlinks_a_planted_link(tmp_path: Path) -> None:
     assert result.ok
     assert (files.root / "plan").is_symlink()
     assert outside.read_text() == "secret"
+
+
+def _append(files: MemoryFiles, name: str, text: str = "x", step: int = 1) -> str:
+    [result] = execute_ops(files, [MemoryOp("APPEND", (name, text), "")], step, read_only=False)
+    return result.text
+
+
+def test_write_through_a_planted_hard_link_is_refused_and_its_target_untouched(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret")
+    files = MemoryFiles(tmp_path / "memory", LIMITS, POLICIES, DEFAULT)
+    files.initialise({})
+    os.link(outside, files.root / "fresh")
+    assert "[ERROR: could not change file 'fresh': 'fresh' has 2 links" in _append(files, "fresh")
+    assert outside.read_text() == "secret"
+    assert "fresh" not in files.state
+
+
+def test_a_hard_link_swapped_in_for_an_open_file_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret")
+    files = MemoryFiles(tmp_path / "memory", LIMITS, POLICIES, DEFAULT)
+    files.initialise({"notes": "a"})
+    assert "[OK:" in _append(files, "notes")  # the folder now keeps a descriptor of notes open
+    (files.root / "notes").unlink()
+    os.link(outside, files.root / "notes")
+    assert "has 2 links" in _append(files, "notes", step=2)
+    assert outside.read_text() == "secret"
+    assert files.state["notes"].lines == ["a", "x"]
+
+
+def test_a_memory_file_linked_out_of_the_folder_is_no_longer_written(tmp_path: Path) -> None:
+    files = MemoryFiles(tmp_path / "memory", LIMITS, POLICIES, DEFAULT)
+    files.initialise({"notes": "a"})
+    os.link(files.root / "notes", tmp_path / "copy")
+    assert "has 2 links" in _append(files, "notes")
+    assert (tmp_path / "copy").read_text() == "a"
+
+
+def test_a_file_replaced_under_an_open_descriptor_is_written_at_its_name(tmp_path: Path) -> None:
+    files = MemoryFiles(tmp_path / "memory", LIMITS, POLICIES, DEFAULT)
+    files.initialise({"notes": "a"})
+    _append(files, "notes")
+    (files.root / "notes").unlink()
+    (files.root / "notes").write_text("planted")
+    assert "[OK:" in _append(files, "notes", "y", step=2)
+    assert files.read_disk()["notes"] == "a\nx\ny"
+
+
+def test_read_disk_skips_hard_linked_files(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret")
+    files = MemoryFiles(tmp_path / "memory", LIMITS, POLICIES, DEFAULT)
+    files.initialise({"notes": "a"})
+    os.link(outside, files.root / "fresh")
+    assert files.read_disk() == {"notes": "a"}
 
 
 def test_read_disk_ignores_links_and_odd_entries(tmp_path: Path) -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from automem_core.memory.files import FilePolicy, MemoryFiles, MemoryLimits
-from automem_core.memory.ops import execute_op, execute_ops, make_error_result, map_key
+from automem_core.memory.files import FilePolicy, MemoryFiles, MemoryLimits, MemoryNameError
+from automem_core.memory.ops import (
+    execute_helper_write,
+    execute_op,
+    execute_ops,
+    make_error_result,
+    map_key,
+)
 from automem_core.memory.parser import MemoryOp, OpKind, parse_completion
 from automem_core.memory.results import OpResult, render_results
 from automem_core.memory.state import Mutation, snapshot
@@ -266,6 +273,24 @@ def test_helper_files_are_not_writable_by_the_agent(tmp_path: Path) -> None:
     assert run(files, "DELETE", "status").error == result.error
 
 
+def test_helper_writes_go_through_the_guarded_path(tmp_path: Path) -> None:
+    helper = FilePolicy(max_lines=2, prune="drop_oldest", writable_by_agent=False)
+    files = make_files(tmp_path, {"status": "hp 9"}, policies={"status": helper})
+    result = execute_helper_write(files, "status", "hp 8\nfood 3\nstep 4", 2)
+    assert result.ok and files.state["status"].lines == ["food 3", "step 4"]  # the line cap
+    assert [m.kind for m in result.mutations] == ["write", "prune"]
+    assert files.read_disk() == snapshot(files.state)
+    (files.root / "status").unlink()
+    (files.root / "status").mkdir()
+    failed = execute_helper_write(files, "status", "hp 7", 3)
+    assert not failed.ok and failed.error == "could not change file 'status': Is a directory"
+    assert (
+        failed.text == "── WRITE status ──\n[ERROR: could not change file 'status': Is a directory]"
+    )
+    assert files.state["status"].lines == ["food 3", "step 4"]
+    assert not execute_helper_write(files, "../status", "x", 4).ok
+
+
 def test_ops_past_the_turn_cap_are_not_run(tmp_path: Path) -> None:
     files = make_files(tmp_path, limits=MemoryLimits(max_ops_per_turn=2))
     results = run_text(files, "<|APPEND|>n|1<|END|>" * 4)
@@ -386,3 +411,64 @@ def test_render_results_control_characters_stay_on_one_header_line(tmp_path: Pat
     files = make_files(tmp_path)
     result = run(files, "READ", "bad\nname")
     assert result.text.split("\n")[0] == "── READ bad\\nname ──"
+
+
+def test_parse_errors_come_first_as_labelled_blocks(tmp_path: Path) -> None:
+    files = make_files(tmp_path, {"notes": "a"})
+    text = "<|TAIL|>notes|-5<|END|><|READ|>notes<|END|>"
+    parsed = parse_completion(text)
+    assert render_results(
+        execute_ops(files, parsed.ops, 1, read_only=True), 4000, parsed.errors
+    ) == (
+        "── PARSE ERROR ──\n"
+        "[ERROR: TAIL needs file|N with N a positive integer: <|TAIL|>notes|-5<|END|>]\n\n"
+        "── READ notes ──\na"
+    )
+
+
+def test_parse_errors_count_toward_the_result_cap() -> None:
+    text = render_results([], 200, ["x" * 500])
+    assert len(text) <= 200 and text.startswith("── PARSE ERROR ──\n[ERROR: xxx")
+
+
+# --------------------------------------------------------------------------- case clashes
+
+
+@pytest.mark.parametrize(
+    ("kind", "args"),
+    [
+        ("CREATE", ("STATUS",)),
+        ("WRITE", ("Notes", "x")),
+        ("APPEND", ("NOTES", "x")),
+        ("UPSERT", ("nOtes", "k", "x")),
+        ("APPEND", ("Plan", "x")),  # declared by the scaffold, not created yet
+    ],
+)
+def test_a_new_name_differing_only_by_case_is_refused(
+    tmp_path: Path, kind: OpKind, args: tuple[str, ...]
+) -> None:
+    policies = {"plan": LOOSE}
+    files = make_files(tmp_path, {"status": "hp 9", "notes": "a"}, policies=policies)
+    before = snapshot(files.state)
+    result = run(files, kind, *args)
+    assert result.error is not None and "differs only by case from '" in result.error
+    assert snapshot(files.state) == before
+    assert sorted(os.listdir(files.root)) == ["notes", "status"]
+
+
+def test_the_exact_name_is_no_clash(tmp_path: Path) -> None:
+    files = make_files(tmp_path, {"notes": "a"})
+    assert run(files, "APPEND", "notes", "b").ok
+    assert run(files, "CREATE", "notes2").ok
+
+
+def test_apply_refuses_a_case_clash_whoever_writes(tmp_path: Path) -> None:
+    files = make_files(tmp_path, {"status": "hp 9"})
+    with pytest.raises(MemoryNameError, match="differs only by case"):
+        files.apply(Mutation(kind="write", file="Status", text="x"), 1)
+    assert list(files.state) == ["status"]
+
+
+def test_initial_files_differing_only_by_case_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="differ only by case"):
+        make_files(tmp_path, {"notes": "a", "NOTES": "b"})

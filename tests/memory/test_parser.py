@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from automem_core.memory.parser import OP_KINDS, READ_ONLY_OPS, MemoryOp, parse_completion
+from automem_core.memory.parser import (
+    MAX_PARSED_OPS,
+    OP_KINDS,
+    READ_ONLY_OPS,
+    MemoryOp,
+    parse_completion,
+)
 
 
 def only_op(text: str) -> MemoryOp:
@@ -187,7 +193,7 @@ def test_done_without_ops() -> None:
 def test_missing_text_drops_the_op_with_an_error() -> None:
     result = parse_completion("<|APPEND|>notes<|END|><|READ|>notes<|END|>")
     assert [op.kind for op in result.ops] == ["READ"]
-    assert result.errors == ("APPEND needs file|text: got 'notes'",)
+    assert result.errors == ("APPEND needs file|text: <|APPEND|>notes<|END|>",)
 
 
 @pytest.mark.parametrize(
@@ -213,7 +219,7 @@ def test_wrong_arity_is_an_error_naming_the_form(text: str, start: str) -> None:
 
 def test_unknown_op_is_an_error_and_its_body_is_skipped() -> None:
     result = parse_completion("<|FOO|>x<|END|><|READ|>notes<|END|>")
-    assert result.errors == ("unknown op FOO",)
+    assert result.errors == ("unknown op FOO: <|FOO|>x<|END|>",)
     assert [op.kind for op in result.ops] == ["READ"]
 
 
@@ -311,3 +317,64 @@ def test_fallback_action_of_only_control_characters_is_no_action():
     result = parse_completion("ACTION:\x1f")
     assert result.action is None
     assert parse_completion("Action: \x1f north \x0b").action == "north"
+
+
+def test_reading_stops_past_the_op_bound_and_says_how_many_were_dropped() -> None:
+    result = parse_completion("<|APPEND|>notes|spam<|END|>" * 100_000, max_ops=32)
+    assert len(result.ops) == 32
+    assert result.dropped_ops == 100_000 - 32
+    assert result.errors == (
+        "too many ops in one completion: read the first 32, dropped the rest unread "
+        f"(about 99968 more ops in {27 * (100_000 - 32)} characters)",
+    )
+
+
+def test_rejected_ops_count_toward_the_bound() -> None:
+    result = parse_completion("<|TAIL|>notes|-5<|END|>" * 100_000, max_ops=10)
+    assert result.ops == ()
+    assert len(result.errors) == 11 and result.dropped_ops == 100_000 - 10
+    assert (
+        result.errors[0] == "TAIL needs file|N with N a positive integer: <|TAIL|>notes|-5<|END|>"
+    )
+
+
+@pytest.mark.parametrize("text", ["<|END|>" * 1_000_000, "<|DONE|>" * 1_000_000, "<|OOPS|>" * 9999])
+def test_a_flood_of_markers_or_unknown_ops_stops_reading_too(text: str) -> None:
+    result = parse_completion(text, max_ops=8)
+    assert result.ops == ()
+    assert len(result.errors) <= 9
+    assert result.errors[-1].startswith("too many ops in one completion: read the first ")
+
+
+def test_default_bound_applies_without_a_scaffold() -> None:
+    result = parse_completion("<|READ|>notes<|END|>" * (MAX_PARSED_OPS + 5))
+    assert len(result.ops) == MAX_PARSED_OPS and result.dropped_ops == 5
+
+
+def test_done_and_action_right_after_the_last_allowed_op_still_count() -> None:
+    result = parse_completion("<|READ|>a<|END|>" * 4 + "<|DONE|>", max_ops=4)
+    assert len(result.ops) == 4 and result.done and result.errors == ()
+    result = parse_completion("<|READ|>a<|END|>" * 3 + "<|ACTION|>Noop<|END|>", max_ops=4)
+    assert result.action == "Noop" and result.errors == ()
+
+
+def test_an_action_past_the_bound_is_not_read() -> None:
+    result = parse_completion("<|READ|>a<|END|>" * 4 + "<|ACTION|>Noop<|END|>", max_ops=4)
+    assert result.action is None and result.dropped_ops == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("<|TAIL|>notes|-5<|END|>", "TAIL needs file|N with N a positive integer: "),
+        ("<|APPEND|><|END|>", "APPEND needs file|text: "),
+        ("<|COUNT|>notes<|END|>", "COUNT needs file|keyword: "),
+    ],
+)
+def test_parse_errors_quote_the_op_as_written(text: str, error: str) -> None:
+    assert parse_completion(text).errors == (error + text,)
+
+
+def test_a_huge_rejected_op_is_quoted_short_on_one_line() -> None:
+    [error] = parse_completion("<|UPSERT|>notes\n" + "x" * 1_000_000 + "<|END|>").errors
+    assert len(error) < 200 and "\n" not in error
