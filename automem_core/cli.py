@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,10 +13,10 @@ from pathlib import Path
 from automem_core.envs.base import EnvConfigError
 from automem_core.envs.registry import games, tasks_of
 from automem_core.llm.base import LLMConfigError
-from automem_core.llm.config import ModelConfig, load_model_config
+from automem_core.llm.config import ModelConfig, load_model_config, parse_model_config
 from automem_core.run.config import SEED_SETS, make_run_config
 from automem_core.scaffold import ScaffoldError
-from automem_core.store.layout import StoreError, default_data_dir
+from automem_core.store.layout import StoreError, check_data_dir, default_data_dir
 
 EXPECTED_ERRORS = (EnvConfigError, LLMConfigError, ScaffoldError, StoreError, ValueError, OSError)
 
@@ -59,7 +60,7 @@ def _model_config(
         return cfg
     if base_url or model:
         updates["backend"] = "openai"
-    return ModelConfig.model_validate({**cfg.model_dump(exclude_unset=True), **updates})
+    return parse_model_config({**cfg.model_dump(exclude_unset=True), **updates}, source="flags")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -79,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         changes = {"backend": "openai", "model": args.action_model or model.model}
         if args.action_base_url:
             changes["base_url"] = args.action_base_url
-        action_model = ModelConfig.model_validate({**model.model_dump(), **changes})
+        action_model = parse_model_config({**model.model_dump(), **changes}, source="flags")
     cfg = make_run_config(
         game=args.game,
         tasks=tasks,
@@ -251,16 +252,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        if getattr(args, "data", None) is not None:
+            check_data_dir(args.data, write=args.command in ("run", "demo", "upgrade"))
         code: int = args.func(args)
     except EXPECTED_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print(
             "interrupted: finished episodes are saved; run the same command to resume",
             file=sys.stderr,
         )
         return 130
+    except BrokenPipeError:  # `automem runs | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return code
 
 

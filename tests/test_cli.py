@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from automem_core.cli import main, parse_seeds
@@ -111,3 +113,63 @@ def test_seed_ranges_must_be_valid(bad):
 def test_zero_steps_is_refused(tmp_path, capsys):
     code = main(["run", "--game", "crafter", "--max-steps", "0", "--data", str(tmp_path)])
     assert code == 2 and "at least 1 step" in capsys.readouterr().err
+
+
+def test_data_that_is_a_file_or_read_only_is_one_line(tmp_path, capsys):
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    assert main(["runs", "--data", str(a_file)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: --data {a_file} is a file, not a folder; give the data folder"
+    )
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        assert main(["run", "--game", "crafter", "--data", str(locked)]) == 2
+        assert "is not writable" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://user:secret@localhost:8000/v1", "localhost:8000/v1", "ftp://x/v1"]
+)
+def test_bad_base_urls_are_one_line_without_a_pydantic_dump(tmp_path, capsys, url):
+    code = main(
+        ["run", "--game", "crafter", "--base-url", url, "--model", "m", "--data", str(tmp_path)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "base_url" in err
+    assert "validation error" not in err and "secret" not in err
+
+
+def test_memory_step_out_of_range_is_one_line(tmp_path, capsys):
+    from automem_core.testing.sample_store import play_fake_run
+
+    play_fake_run(tmp_path, seeds=(0,), steps=5, run_id="m")
+    for step in ("5", "-2"):
+        assert main(["memory", "m.grid.s0", step, "--data", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert err.strip() == (
+            f"error: step {step} is out of range: episode m.grid.s0 has steps 0–4 "
+            "(-1 is the memory it started with)"
+        )
+    assert main(["memory", "m.grid.s0", "-1", "--data", str(tmp_path)]) == 0
+
+
+def test_runs_into_a_closed_pipe_exits_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    from automem_core.testing.sample_store import play_fake_run
+
+    for i in range(3):
+        play_fake_run(tmp_path, seeds=(i,), steps=3, run_id=f"r{i}")
+    code = "import sys; from automem_core.cli import main; sys.exit(main(sys.argv[1:]))"
+    shell = f"{sys.executable} -c '{code}' runs --data {tmp_path} | head -1"
+    out = subprocess.run(shell, shell=True, capture_output=True, text=True, timeout=120)
+    assert out.stdout.startswith("r0") and "Traceback" not in out.stderr
+    assert "BrokenPipe" not in out.stderr

@@ -56,8 +56,8 @@ def _entry(game: str) -> GameEntry:
 
 
 def games() -> tuple[str, ...]:
-    """The built-in games (what the CLI offers)."""
-    return tuple(sorted(_BUILTIN))
+    """Every playable game: the built-ins and those registered in this process."""
+    return tuple(sorted({*_BUILTIN, *_REGISTERED}))
 
 
 def tasks_of(game: str) -> tuple[str, ...]:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from automem_core.envs.registry import text_format
 from automem_core.llm.base import LLMClient, LLMConfigError
 from automem_core.llm.factory import make_client
 from automem_core.llm.replay import ReplayClient
 from automem_core.run.plan import RunPlan
+from automem_core.store.layout import Layout
 from automem_core.store.reader import connect
 
 
@@ -38,6 +43,41 @@ def load_replay(data: Path, source_run: str, target_run: str) -> tuple[ReplayCli
         label=f"replay:{source_run}",
     )
     return client, any(phase == "action" for _e, _s, phase, _t, _c in rows)
+
+
+def check_replay_source(plan: RunPlan) -> None:
+    """Refuse, before the first step, to replay a run that did not play these episodes under
+    the same game and observation text: its answers would belong to other prompts."""
+    cfg, source = plan.cfg, plan.cfg.replay_from
+    if source is None:
+        return
+    try:
+        (row,) = pq.read_table(Layout(cfg.data).run_file(source)).to_pylist()
+    except (OSError, ValueError, pa.ArrowException):
+        raise LLMConfigError(
+            f"--replay-from {source}: no readable run of that id in {cfg.data}; see `automem runs`"
+        ) from None
+    if row["game"] != cfg.game:
+        raise LLMConfigError(f"--replay-from {source}: it played {row['game']}, not {cfg.game}")
+    missing = [(t, s) for t in cfg.tasks for s in cfg.seeds
+               if t not in row["tasks"] or s not in row["seeds"]]  # fmt: skip
+    if missing:
+        task, seed = missing[0]
+        raise LLMConfigError(
+            f"--replay-from {source}: it did not play {task} seed {seed}; replay only its "
+            f"tasks ({','.join(row['tasks'])}) and seeds ({_seed_list(row['seeds'])})"
+        )
+    recorded, current = row.get("text_format") or "1", text_format(cfg.game)
+    if recorded != current:
+        raise LLMConfigError(
+            f"--replay-from {source}: it saw observation text version {recorded} and this "
+            f"AutoMem writes version {current}; its answers belong to other prompts, so record "
+            "the run again instead"
+        )
+
+
+def _seed_list(seeds: list[int]) -> str:
+    return ",".join(str(s) for s in seeds[:12]) + ("…" if len(seeds) > 12 else "")
 
 
 def make_clients(plan: RunPlan) -> tuple[LLMClient, LLMClient | None]:

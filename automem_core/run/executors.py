@@ -99,12 +99,21 @@ class ProcessExecutor:
                 results = [await f for f in futures]
             finally:
                 bar.close()
+                if any(not f.done() for f in futures):  # interrupted: stop the workers too
+                    _terminate(pool)
                 for f in futures:
                     f.cancel()
         rows = [row for part in results for row in part]
         for row in rows if on_episode else ():
             on_episode(row)  # type: ignore[misc]
         return rows
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers now (their finished episodes are already published)."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def make_executor(workers: int, episodes: int) -> Executor:

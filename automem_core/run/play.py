@@ -76,7 +76,10 @@ async def play_episodes(
             )
             writer = EpisodeWriter(layout, plan.run_id, eid)
             try:
-                spec = EpisodeSpec(eid, plan.run_id, cfg.game, task, seed, env.max_steps)
+                spec = EpisodeSpec(
+                    eid, plan.run_id, cfg.game, task, seed, env.max_steps,
+                    cfg.model_error_threshold,
+                )  # fmt: skip
                 row = await run_episode(env, setup, writer, spec)
                 row = _publish(writer, row)
             except BaseException:

@@ -8,19 +8,23 @@ played again. The run's row says ``running`` (with a heartbeat) while it is aliv
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from automem_core.envs.registry import text_format
-from automem_core.run.clients import check_endpoints
+from automem_core.run.clients import check_endpoints, check_replay_source
 from automem_core.run.config import RunConfig
 from automem_core.run.executors import Executor, make_executor
 from automem_core.run.plan import RunPlan, plan_run
 from automem_core.run.play import OnEpisode
 from automem_core.run.record import RunRecord, run_lock
 from automem_core.scaffold import store_version
-from automem_core.store.layout import Layout
+from automem_core.store.layout import Layout, check_data_dir
 from automem_core.store.schema import EpisodeRow
 
 
@@ -38,16 +42,35 @@ async def run(
     executor: Executor | None = None,
 ) -> RunResult:
     """Run every (task, seed) episode of ``cfg`` not already finished in the store."""
+    check_data_dir(cfg.data, write=True)
     plan = plan_run(cfg)
+    check_replay_source(plan)
     labels = await check_endpoints(plan)
     executor = executor or make_executor(cfg.workers, len(plan.todo))
     layout = Layout(cfg.data)
-    with run_lock(layout, plan.run_id):
+    with run_lock(layout, plan.run_id), _cancel_on_sigterm():
         store_version(plan.scaffold, cfg.data)
         record = RunRecord(plan.run_id, run_row_fields(plan, labels), layout)
         async with record.alive():
             rows = await executor.play(plan, progress, on_episode, record.touch)
     return RunResult(plan.run_id, rows, plan.skipped)
+
+
+@contextlib.contextmanager
+def _cancel_on_sigterm() -> Iterator[None]:
+    """SIGTERM ends the run as Ctrl-C does: the run is marked interrupted, finished episodes
+    stay, and the same command resumes it."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    try:
+        if task is not None:
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+        task = None
+    try:
+        yield
+    finally:
+        if task is not None:
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 def run_row_fields(plan: RunPlan, labels: tuple[str, str]) -> dict[str, Any]:

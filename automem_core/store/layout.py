@@ -18,6 +18,24 @@ def default_data_dir() -> Path:
     return Path(os.environ.get(DATA_ENV) or "data")
 
 
+def check_data_dir(root: Path, write: bool) -> Path:
+    """``--data`` must be a folder (created when missing if we write); one-line errors."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"--data {root} is a file, not a folder; give the data folder")
+    if not write:
+        return root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"--data {root}: cannot create the folder ({exc.strerror})") from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"--data {root} is not writable; choose a folder you can write or fix its permissions"
+        )
+    return root
+
+
 def check_id(value: str, what: str) -> str:
     """Ids become folder names: allow only a safe alphabet, never a path."""
     if not _SAFE_ID.match(value) or ".." in value:

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from automem_core.memory.state import FileState, MemoryState, Mutation, apply_mutation, snapshot
+from automem_core.store.layout import StoreError
 from automem_core.store.reader import episode_dir
 
 INITIAL_STEP = -1  # the keyframe holding the scaffold's initial files, before step 0
@@ -75,7 +76,15 @@ def memory_state_at_dir(folder: Path, step: int) -> MemoryState:
 
 
 def memory_state_at(root: Path, episode_id: str, step: int) -> MemoryState:
-    return memory_state_at_dir(episode_dir(root, episode_id), step)
+    folder = episode_dir(root, episode_id)
+    steps = int(pq.read_table(folder / "episodes.parquet", columns=["steps"])["steps"][0].as_py())
+    if not INITIAL_STEP <= step < steps:
+        last = f"0–{steps - 1}" if steps else "none"
+        raise StoreError(
+            f"step {step} is out of range: episode {episode_id} has steps {last} "
+            f"({INITIAL_STEP} is the memory it started with)"
+        )
+    return memory_state_at_dir(folder, step)
 
 
 def memory_at(root: Path, episode_id: str, step: int) -> dict[str, str]:

@@ -145,14 +145,14 @@ def finished_episodes(layout: Layout, run_id: str) -> dict[str, str]:
 
 
 def _complete(folder: Path) -> bool:
-    """Every table file of a published episode reads (a table with no rows has no file)."""
-    tables = [folder / f"{t}.parquet" for t in EPISODE_TABLES if (folder / f"{t}.parquet").exists()]
-    for path in tables:
+    """Every table file of a published episode is there and reads (the writer writes each
+    table, empty or not, so a missing one was deleted)."""
+    for path in (folder / f"{t}.parquet" for t in EPISODE_TABLES):
         try:
             pq.read_metadata(path)
         except (OSError, pa.ArrowException):
             log.warning(
-                "episode folder %s has an unreadable %s; it will be played again",
+                "episode folder %s has a missing or unreadable %s; it will be played again",
                 folder.name,
                 path.name,
             )

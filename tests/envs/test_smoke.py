@@ -14,7 +14,7 @@ PLAYABLE = [("crafter", "default"), ("nethack", "NetHackChallenge")] + [
 
 
 def test_registry_lists_the_three_games_and_their_tasks():
-    assert games() == ("crafter", "minihack", "nethack")
+    assert {"crafter", "minihack", "nethack"} <= set(games())
     assert tasks_of("crafter") == ("default",)
     assert tasks_of("nethack") == ("NetHackChallenge",)
     assert set(tasks_of("minihack")) == {

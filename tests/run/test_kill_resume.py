@@ -68,3 +68,25 @@ def test_sigkill_mid_run_then_resume_finishes_without_duplicates(tmp_path):
     ).fetchone()[0]
     assert dup == 0
     assert not list((tmp_path / "runs" / "killme" / ".partial").glob("*"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_is_handled_like_ctrl_c(tmp_path, workers):
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    longer = [a if a != "0-5" else "0-19" for a in CMD]  # enough that some are still to play
+    cmd = [*longer, "--data", str(tmp_path), "--workers", workers]
+    proc = subprocess.Popen(cmd, env=env, cwd=Path.cwd(), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _published(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted: finished episodes are saved; run the same command to resume" in err
+    assert "Traceback" not in err
+    (row,) = pq.read_table(tmp_path / "runs" / "killme" / "run.parquet").to_pylist()
+    assert row["status"] == "interrupted"
+    published = len(_published(tmp_path))
+    time.sleep(1.0)  # no worker goes on playing after the parent stopped
+    assert len(_published(tmp_path)) == published < 20

@@ -196,3 +196,19 @@ def test_an_endpoint_that_keeps_failing_ends_the_episode_as_a_model_error(tmp_pa
     con = connect(tmp_path)
     count = "SELECT count(*) FROM episodes WHERE status = 'model_error'"
     assert con.execute(count).fetchone() == (2,)
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate"])
+def test_an_episode_with_a_missing_or_unreadable_table_is_played_again(tmp_path, damage):
+    from automem_core.testing.sample_store import play_fake_run
+
+    play_fake_run(tmp_path, seeds=(0, 1), steps=4, run_id="r")
+    victim = tmp_path / "runs" / "r" / "episodes" / "r.grid.s1" / "turns.parquet"
+    if damage == "delete":
+        victim.unlink()
+    else:
+        victim.write_bytes(b"PAR1 not really")
+    play_fake_run(tmp_path, seeds=(0, 1), steps=4, run_id="r")
+    con = connect(tmp_path)
+    assert con.execute("SELECT count(*) FROM turns WHERE episode_id = 'r.grid.s1'").fetchone()[0]
+    assert con.execute("SELECT count(*) FROM episodes").fetchone() == (2,)
