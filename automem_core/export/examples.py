@@ -95,12 +95,20 @@ def split_held_out(
     rows: list[PromptCompletion], n_held_out: int
 ) -> tuple[list[PromptCompletion], list[PromptCompletion]]:
     """(train, held out): the held-out examples are those whose id hashes lowest, so the split is
-    stable across runs and does not move when examples are added. At least one example trains."""
-    n = max(0, min(n_held_out, len(rows) - 1))
+    stable across runs and does not move when examples are added. See :func:`held_out_count`."""
+    n = held_out_count(len(rows), n_held_out)
     order = sorted(range(len(rows)), key=lambda i: _stable_key(rows[i], i))
     held = set(order[:n])
     train = [row for i, row in enumerate(rows) if i not in held]
     return train, [rows[i] for i in sorted(held)]
+
+
+def held_out_count(n_rows: int, requested: int) -> int:
+    """How many of ``n_rows`` examples to hold out: ``requested``, but at most a fifth of them,
+    and at least one whenever two or more exist (so a held-out loss can always be measured)."""
+    if n_rows < 2:
+        return 0
+    return max(1, min(requested, n_rows // 5))
 
 
 def _stable_key(row: PromptCompletion, index: int) -> str:

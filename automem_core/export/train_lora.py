@@ -25,7 +25,12 @@ from typing import Any
 
 import yaml
 
-from automem_core.export.examples import PromptCompletion, read_prompt_completion, split_held_out
+from automem_core.export.examples import (
+    ExportError,
+    PromptCompletion,
+    read_prompt_completion,
+    split_held_out,
+)
 from automem_core.export.loss_curve import LossPoint, points_from_log_history, write_loss_curve
 from automem_core.export.recipe import Recipe, check_example_count, peft_target_modules
 
@@ -98,6 +103,8 @@ def prepare_training(
     from trl.trainer.sft_trainer import SFTTrainer
 
     train_rows, held_out_rows = split_held_out(rows, recipe.held_out_examples)
+    if not held_out_rows:
+        raise ExportError(f"{export_dir}: one example cannot be split; export at least two")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     bf16 = recipe.bf16 if recipe.bf16 is not None else _bf16_supported(torch)

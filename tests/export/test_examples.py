@@ -50,10 +50,11 @@ def test_split_held_out_is_stable_when_examples_are_added(tmp_path: Path) -> Non
     assert len(kept) >= 4  # adding examples displaces at most the ones that now hash lower
 
 
-def test_split_held_out_keeps_one_example_for_training(tmp_path: Path) -> None:
-    rows = read_prompt_completion(make_export(tmp_path, n=3))
+def test_split_held_out_small_export_holds_out_at_most_a_fifth(tmp_path: Path) -> None:
+    rows = read_prompt_completion(make_export(tmp_path, n=12))
     train, held = split_held_out(rows, 8)
-    assert len(train) == 1 and len(held) == 2
+    assert len(train) == 10 and len(held) == 2
+    assert [len(split_held_out(rows[:n], 8)[1]) for n in (1, 2, 3)] == [0, 1, 1]
 
 
 def test_read_card_returns_counts(tmp_path: Path) -> None:
