@@ -209,6 +209,8 @@ def _train(
     after = float(trainer.evaluate()["eval_loss"])
     adapter_dir = out / ADAPTER_DIR
     trainer.save_model(str(adapter_dir))
+    with contextlib.suppress(OSError):  # the trainer's own folder stays empty (no checkpoints)
+        (out / "trainer").rmdir()
     # train() starts a fresh log history, so the loss measured before it is added back here
     points = [LossPoint(0, "held_out", before), *points_from_log_history(trainer.state.log_history)]
     curve = write_loss_curve(points, out)

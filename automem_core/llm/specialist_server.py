@@ -114,6 +114,8 @@ class SpecialistModel:
         self.context_len: int | None = getattr(model.config, "max_position_embeddings", None)
         eos = {self.tokenizer.eos_token_id, *_as_list(model.generation_config.eos_token_id)}
         self._eos_ids = sorted(i for i in eos if i is not None)
+        pad = self.tokenizer.pad_token_id
+        self._pad_id: int = pad if pad is not None else (self._eos_ids or [0])[0]
 
     def generate(
         self,
@@ -146,7 +148,7 @@ class SpecialistModel:
             top_p=(top_p or 1.0) if sample else None,
             top_k=None,
             eos_token_id=self._eos_ids or None,
-            pad_token_id=self.tokenizer.pad_token_id or (self._eos_ids or [0])[0],
+            pad_token_id=self._pad_id,
         )
         with self._lock, torch.inference_mode():
             if seed is not None:
