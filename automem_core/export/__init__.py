@@ -1,0 +1,1 @@
+"""Training sets and their use: recipes, trainer configs, LoRA SFT, fine-tuning jobs."""
