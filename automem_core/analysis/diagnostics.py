@@ -17,10 +17,15 @@ manages memory badly. Per episode:
   at the start and the end of the episode (from its first and last keyframe).
 
 "Read by" and "redundant" compare whole lines exactly; a line returned by a read counts as read.
+:func:`episode_diagnostics` computes them from the op log in SQL (the reference, and what Loop 1's
+reviewer queries); the writer keeps the same numbers in each episode's row as it writes it
+(``store/summary.py``), and the per-run tables here are built from those, so a page over
+thousands of episodes reads no op log.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -136,70 +141,62 @@ def episode_diagnostics(con: duckdb.DuckDBPyConnection, run_id: str | None = Non
     return out[EPISODE_COLUMNS].sort_values("episode_id", ignore_index=True)
 
 
-def ops_by_kind(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> pd.DataFrame:
-    """Per run and op kind: agent ops, and ops per step over the run's steps."""
+SUMMARY_SQL = """
+SELECT episode_id, run_id, steps, invalid_actions, unchanged_observations,
+  longest_zero_reward_streak, oscillations, empty_searches, redundant_writes, writes_never_read,
+  writes_checked, agent_ops, op_counts_json, file_lines_json
+FROM episodes WHERE {where} ORDER BY episode_id
+"""
+
+
+def episode_summaries(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> pd.DataFrame:
+    """The same numbers as :func:`episode_diagnostics`, read from the summary the writer kept in
+    each episode's row (cheap: no op log is read), with ops by kind and file lines as JSON."""
     where, params = _scope(run_id)
-    return con.execute(
-        f"""
-        WITH steps AS (
-          SELECT run_id, sum(steps) AS steps FROM episodes WHERE {where} GROUP BY ALL),
-        ops AS (
-          SELECT e.run_id, o.kind, count(*) AS n
-          FROM memory_ops o JOIN episodes e USING (episode_id)
-          WHERE o.phase <> 'helper' AND {where.replace("episode_id IN", "o.episode_id IN", 1)}
-          GROUP BY ALL)
-        SELECT ops.run_id, kind, n, round(n / greatest(steps, 1), 3) AS per_step
-        FROM ops JOIN steps USING (run_id) ORDER BY run_id, kind
-        """,
-        params * 2,
-    ).df()
+    return con.execute(SUMMARY_SQL.format(where=where), params).df()
 
 
-def file_growth(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> pd.DataFrame:
+def ops_by_kind(summaries: pd.DataFrame) -> pd.DataFrame:
+    """Per run and op kind: agent ops, and ops per step over the run's steps."""
+    rows = [
+        (run_id, kind, n)
+        for run_id, counts in zip(summaries["run_id"], summaries["op_counts_json"], strict=True)
+        for kind, n in json.loads(counts).items()
+    ]
+    ops = pd.DataFrame(rows, columns=["run_id", "kind", "n"])
+    ops = ops.groupby(["run_id", "kind"], as_index=False)["n"].sum()
+    steps = summaries.groupby("run_id")["steps"].sum().rename("steps")
+    ops = ops.join(steps, on="run_id")
+    ops["per_step"] = (ops["n"] / ops["steps"].clip(lower=1)).round(3)
+    return ops.drop(columns="steps")
+
+
+def file_growth(summaries: pd.DataFrame) -> pd.DataFrame:
     """Per run and memory file: mean lines at the start and the end of its episodes, and growth
     per 100 steps (from each episode's first and last keyframe)."""
-    where, params = _scope(run_id)
-    return con.execute(
-        f"""
-        WITH k AS (
-          SELECT episode_id, step, files_json,
-            row_number() OVER (PARTITION BY episode_id ORDER BY step) AS first_k,
-            row_number() OVER (PARTITION BY episode_id ORDER BY step DESC) AS last_k
-          FROM memory_snapshots WHERE {where}),
-        lines AS (
-          SELECT episode_id, step, first_k = 1 AS is_first, last_k = 1 AS is_last,
-            unnest(json_keys(files_json)) AS file, files_json
-          FROM k WHERE first_k = 1 OR last_k = 1),
-        counted AS (
-          SELECT episode_id, file, is_first, is_last, step,
-            json_array_length(json_extract(files_json, '$."' || file || '".lines')) AS n
-          FROM lines),
-        per_episode AS (
-          SELECT episode_id, file,
-            coalesce(max(n) FILTER (WHERE is_first), 0) AS start_lines,
-            coalesce(max(n) FILTER (WHERE is_last), 0) AS end_lines
-          FROM counted GROUP BY ALL)
-        SELECT e.run_id AS run, p.file, round(avg(start_lines), 1) AS "lines at start",
-          round(avg(end_lines), 1) AS "lines at end",
-          round(avg(100.0 * (end_lines - start_lines) / greatest(e.steps, 1)), 1) AS "per 100"
-        FROM per_episode p JOIN episodes e USING (episode_id)
-        GROUP BY ALL ORDER BY run, p.file
-        """,
-        params,
-    ).df()
+    rows = [
+        (run_id, name, start, end, 100.0 * (end - start) / max(int(steps), 1))
+        for run_id, steps, files in zip(
+            summaries["run_id"], summaries["steps"], summaries["file_lines_json"], strict=True
+        )
+        for name, (start, end) in json.loads(files).items()
+    ]
+    columns = ["run", "file", "lines at start", "lines at end", "per 100"]
+    growth = pd.DataFrame(rows, columns=columns)
+    return growth.groupby(["run", "file"], as_index=False).mean().round(1)
 
 
-def run_diagnostics(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> pd.DataFrame:
+def run_diagnostics(summaries: pd.DataFrame) -> pd.DataFrame:
     """One row per run: the episode diagnostics summed, plus ops per step by kind
     (``<KIND> /step`` columns) and the share of checked writes never read."""
-    per_episode = episode_diagnostics(con, run_id)
-    if per_episode.empty:
+    if summaries.empty:
         return pd.DataFrame(columns=["run", *EPISODE_COLUMNS[2:]])
-    sums = per_episode.drop(columns=["episode_id"]).groupby("run_id").sum()
+    counts = summaries[EPISODE_COLUMNS].drop(columns=["episode_id"])
+    sums = counts.groupby("run_id").sum()
     sums["never read %"] = (
         100 * sums["writes_never_read"] / sums["writes_checked"].clip(lower=1)
     ).round(1)
-    kinds = ops_by_kind(con, run_id)
+    kinds = ops_by_kind(summaries)
     if not kinds.empty:
         wide = kinds.pivot_table(index="run_id", columns="kind", values="per_step", fill_value=0)
         wide.columns = [f"{k} /step" for k in wide.columns]
@@ -210,11 +207,9 @@ def run_diagnostics(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -
 def load_diagnostics(root: Path, run_id: str | None = None) -> dict[str, pd.DataFrame]:
     """Every diagnostic table of the store (or one run): ``runs``, ``episodes``, ``file_growth``."""
 
-    def query(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-        return {
-            "runs": run_diagnostics(con, run_id),
-            "episodes": episode_diagnostics(con, run_id),
-            "file_growth": file_growth(con, run_id),
-        }
-
-    return query_store(root, query)
+    summaries = query_store(root, lambda con: episode_summaries(con, run_id))
+    return {
+        "runs": run_diagnostics(summaries),
+        "episodes": summaries.drop(columns=["op_counts_json", "file_lines_json"]),
+        "file_growth": file_growth(summaries),
+    }

@@ -110,10 +110,10 @@ def _publish(writer: EpisodeWriter, row: EpisodeRow) -> EpisodeRow:
     """Publish the episode; if the disk refuses, report it as failed (resume plays it again)."""
     try:
         writer.commit(row)
+        return writer.episode or row
     except OSError as exc:
         log.error(
             "could not save episode %s: %s; it will be played again on resume", row.episode_id, exc
         )
         writer.discard()
         return replace(row, status="error", end_reason="error", error=f"not saved: {exc}")
-    return row

@@ -5,6 +5,9 @@ from version v to v + 1, per table. A reader upgrades older files in memory as i
 (``upgrade_table``); ``automem upgrade`` rewrites them in place once (``upgrade_store``), saying
 what it does. A file newer than the code understands is refused with one line and left out.
 
+v2 → v3: episodes gained their summary (store/summary.py), computed from the episode's steps,
+memory ops and keyframes as the writer now does.
+
 v1 → v2: runs gained ``seed_set`` (none) and ``text_format`` ("1"); episodes gained
 ``failed_calls`` and ``failure_defaults``, recomputed from the episode's ``turns.error`` so an
 old episode with failed model calls is not silently clean (its status becomes ``degraded`` or
@@ -18,6 +21,7 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,6 +29,7 @@ import pyarrow.parquet as pq
 
 from automem_core.store.layout import Layout
 from automem_core.store.schema import METADATA_KEY, SCHEMA_VERSION, SCHEMAS
+from automem_core.store.summary import SUMMARY_COLUMNS, EpisodeSummary
 
 log = logging.getLogger(__name__)
 MODEL_ERROR_SHARE = 0.1  # the episode status threshold new runs use by default
@@ -92,7 +97,26 @@ def _v1_to_v2(table_name: str, table: pa.Table, path: Path) -> pa.Table:
     return table.append_column("failure_defaults", pa.array([defaults] * n, pa.int64()))
 
 
-UPGRADES: dict[int, Upgrade] = {1: _v1_to_v2}
+def _v2_to_v3(table_name: str, table: pa.Table, path: Path) -> pa.Table:
+    if table_name != "episodes":
+        return table
+    summary = EpisodeSummary()
+    folder = path.parent
+    for name in ("steps", "memory_ops", "memory_snapshots"):
+        if (folder / f"{name}.parquet").exists():
+            rows = pq.read_table(folder / f"{name}.parquet").sort_by(_ORDER[name]).to_pylist()
+            for row in rows:
+                summary.add(name, SimpleNamespace(**row))
+    columns = summary.columns()
+    for name in SUMMARY_COLUMNS:
+        value = columns[name]
+        kind = pa.string() if isinstance(value, str) else pa.int64()
+        table = table.append_column(name, pa.array([value] * len(table), kind))
+    return table
+
+
+_ORDER = {"steps": "step", "memory_ops": "seq", "memory_snapshots": "step"}
+UPGRADES: dict[int, Upgrade] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def upgrade_table(table_name: str, table: pa.Table, version: int, path: Path) -> pa.Table:

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from automem_core.memory.parser import OpKind
 
-SCHEMA_VERSION = 2  # bump with every change of columns; add the upgrade to migrations.py
+SCHEMA_VERSION = 3  # bump with every change of columns; add the upgrade to migrations.py
 METADATA_KEY = b"automem.schema_version"
 
 RunStatus = Literal["running", "finished", "interrupted"]
@@ -90,6 +90,17 @@ class EpisodeRow:
     finished_at: str
     parent_episode_id: str | None  # set for forks
     fork_step: int | None
+    # The summary the writer computes from the episode's rows (store/summary.py).
+    agent_ops: int = 0
+    op_counts_json: str = "{}"  # agent ops by kind
+    empty_searches: int = 0
+    redundant_writes: int = 0
+    writes_never_read: int = 0
+    writes_checked: int = 0
+    unchanged_observations: int = 0
+    oscillations: int = 0
+    longest_zero_reward_streak: int = 0
+    file_lines_json: str = "{}"  # memory file → [lines at the start, lines at the end]
 
 
 @dataclass(frozen=True)

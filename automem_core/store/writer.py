@@ -9,6 +9,7 @@ folders, so they never see half an episode, and a killed run loses only the epis
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import uuid
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 
 from automem_core.store.layout import Layout
 from automem_core.store.schema import EPISODE_TABLES, SCHEMAS, EpisodeRow, RunRow, to_table
+from automem_core.store.summary import EpisodeSummary
 
 _COMPRESSION = "zstd"
 # Keyframes are large and read one at a time: small row groups let a reader skip the others.
@@ -53,8 +55,11 @@ class EpisodeWriter:
         self._flush_rows = flush_rows
         self._buffers: dict[str, list[Any]] = {t: [] for t in EPISODE_TABLES if t != "episodes"}
         self._writers: dict[str, pq.ParquetWriter] = {}
+        self.summary = EpisodeSummary()
+        self.episode: EpisodeRow | None = None
 
     def add(self, table: str, row: Any) -> None:
+        self.summary.add(table, row)
         buf = self._buffers[table]
         buf.append(row)
         if len(buf) >= _FLUSH_ROWS.get(table, self._flush_rows):
@@ -73,12 +78,15 @@ class EpisodeWriter:
         buf.clear()
 
     def commit(self, episode: EpisodeRow) -> Path:
-        """Close every file, write the episode row last, and publish the folder."""
+        """Close every file, write the episode row last (with the summary of its rows), and
+        publish the folder."""
         for table in self._buffers:
             self._flush(table)
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
+        episode = dataclasses.replace(episode, **self.summary.columns())
+        self.episode = episode  # the row as published
         pq.write_table(to_table("episodes", [episode]), self.dir / "episodes.parquet")
         if self._final.exists():  # a failed earlier attempt of this episode: replace it
             trash = self._final.with_name(f".replaced-{uuid.uuid4().hex}")

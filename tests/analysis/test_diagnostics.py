@@ -11,6 +11,7 @@ from automem_core.agent.episode import EpisodeSpec, run_episode
 from automem_core.agent.step import AgentSetup
 from automem_core.analysis.diagnostics import (
     episode_diagnostics,
+    episode_summaries,
     file_growth,
     ops_by_kind,
     run_diagnostics,
@@ -78,15 +79,15 @@ def test_episode_diagnostics_have_the_known_answers(store):
 
 def test_ops_by_kind_and_file_growth(store):
     con = connect(store)
-    kinds = ops_by_kind(con).set_index("kind")
+    kinds = ops_by_kind(episode_summaries(con)).set_index("kind")
     assert kinds.loc["APPEND", "n"] == 3 and kinds.loc["SEARCH", "n"] == 2
     assert kinds.loc["SEARCH", "per_step"] == pytest.approx(2 / 6, abs=1e-3)
-    notes = file_growth(con).set_index("file").loc["notes"]
+    notes = file_growth(episode_summaries(con)).set_index("file").loc["notes"]
     assert (notes["lines at start"], notes["lines at end"], notes["per 100"]) == (0, 3, 50)
 
 
 def test_run_diagnostics_sum_episodes_and_the_cli_prints_them(store):
-    run = run_diagnostics(connect(store)).iloc[0]
+    run = run_diagnostics(episode_summaries(connect(store))).iloc[0]
     assert (run["run"], run["redundant_writes"], run["never read %"]) == ("r", 1, 33.3)
     text = render_diagnostics(store, "r")
     assert "redundant_writes             1" in text and "file notes" in text
@@ -96,3 +97,23 @@ def test_run_diagnostics_sum_episodes_and_the_cli_prints_them(store):
 def test_a_run_filter_keeps_other_runs_out(store):
     assert episode_diagnostics(connect(store), "other").empty
     assert "no episodes in run 'other'" in render_diagnostics(store, "other")
+
+
+def test_the_summary_the_writer_keeps_equals_the_sql_diagnostics(tmp_path):
+    """Every episode row carries its summary; the SQL over the op log must agree with it."""
+    from automem_core.testing.sample_store import play_fake_run
+
+    play_fake_run(tmp_path, tasks=("grid", "pixels"), seeds=(0, 1, 2), steps=70, run_id="s")
+    con = connect(tmp_path)
+    sql = episode_diagnostics(con).set_index("episode_id")
+    columns = [c for c in sql.columns if c not in ("run_id", "steps", "invalid_actions")]
+    kept = con.execute(f"SELECT episode_id, {', '.join(columns)} FROM episodes").df()
+    kept = kept.set_index("episode_id").loc[sql.index]
+    assert (kept[columns].to_numpy() == sql[columns].to_numpy()).all()
+    assert sql["redundant_writes"].sum() > 0 and sql["writes_never_read"].sum() > 0
+    growth = file_growth(episode_summaries(con)).set_index(["run", "file"])
+    assert growth.loc[("s", "map"), "lines at end"] > 0
+    last = con.execute(
+        "SELECT count(*) FROM memory_snapshots WHERE step = 69 AND files_json LIKE '%actions_log%'"
+    ).fetchone()
+    assert last == (6,)  # every episode keeps its memory at the end as a keyframe

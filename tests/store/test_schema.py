@@ -13,6 +13,7 @@ import pytest
 from automem_core.store.migrations import UPGRADES, file_version, upgrade_store
 from automem_core.store.reader import connect
 from automem_core.store.schema import METADATA_KEY, SCHEMA_VERSION, SCHEMAS, TABLES
+from automem_core.store.summary import SUMMARY_COLUMNS
 from automem_core.testing.sample_store import play_fake_run
 
 S, N, F, B = "string", "int64", "double", "bool"
@@ -69,7 +70,17 @@ V2 = {
     "episodes": _with(V1["episodes"], "llm_calls", ("failed_calls", N), ("failure_defaults", N)),
     "steps": _with(V1["steps"], "action_valid", ("action_source", S)),
 }
-COLUMNS = {1: V1, 2: V2}
+V3 = {
+    **V2,
+    "episodes": [
+        *V2["episodes"],
+        ("agent_ops", N), ("op_counts_json", S), ("empty_searches", N),
+        ("redundant_writes", N), ("writes_never_read", N), ("writes_checked", N),
+        ("unchanged_observations", N), ("oscillations", N),
+        ("longest_zero_reward_streak", N), ("file_lines_json", S),
+    ],
+}  # fmt: skip
+COLUMNS = {1: V1, 2: V2, 3: V3}
 
 
 def columns(schema: pa.Schema) -> list[tuple[str, str]]:
@@ -103,6 +114,8 @@ def test_files_of_version_1_read_upgraded_and_failed_calls_are_recounted(tmp_pat
     play_fake_run(tmp_path, seeds=(0,), steps=8, run_id="old")
     con = connect(tmp_path)
     before = con.execute("SELECT * FROM steps ORDER BY step").fetchall()
+    summary = ", ".join(SUMMARY_COLUMNS)
+    summary_before = con.execute(f"SELECT {summary} FROM episodes").fetchall()
     # One failed model call in an old episode: it must not read back as clean.
     turns = next(tmp_path.rglob("turns.parquet"))
     table = pq.read_table(turns)
@@ -121,6 +134,7 @@ def test_files_of_version_1_read_upgraded_and_failed_calls_are_recounted(tmp_pat
     assert episode == ("degraded", 1)
     assert con.execute("SELECT seed_set, text_format FROM runs").fetchone() == (None, "1")
     assert con.execute("SELECT * FROM steps ORDER BY step").fetchall() == before
+    assert con.execute(f"SELECT {summary} FROM episodes").fetchall() == summary_before
 
     done = upgrade_store(tmp_path)
     assert done["episodes"] == done["steps"] == done["runs"] == 1
@@ -142,4 +156,4 @@ def test_row_classes_use_closed_sets_for_status_phase_kind():
     assert options(TurnRow, "phase") == {"log", "plan", "action"}
     assert "UPSERT_MAP" in options(MemoryOpRow, "kind")
     assert options(FrameRow, "kind") == {"png", "tty"}
-    assert [f.name for f in dataclasses.fields(EpisodeRow)] == [c for c, _ in V2["episodes"]]
+    assert [f.name for f in dataclasses.fields(EpisodeRow)] == [c for c, _ in V3["episodes"]]
