@@ -11,7 +11,6 @@ groups that hold the step plus the memory rebuilt from the nearest keyframe.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import subprocess
@@ -28,16 +27,15 @@ from automem_core.analysis.episode import (
     READ_ERRORS,
     EpisodeData,
     MemoryView,
-    episode_mtime,
     forget_steps,
     frame_at,
     read_error,
     turns_at,
 )
 from automem_core.analysis.runs import STALE_AFTER_S, effective_status, parse_time
-from automem_core.store.layout import DATA_ENV, Layout
-from automem_core.store.reader import readable_files
-from automem_core.store.schema import TABLES
+from automem_core.store.catalog import EpisodeFiles, locate_episode, scan
+from automem_core.store.layout import DATA_ENV, Layout, StoreError
+from automem_core.store.reader import store_problems as find_problems
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,6 +44,7 @@ __all__ = [
     "READ_ERRORS",
     "STALE_AFTER_S",
     "EpisodeData",
+    "EpisodeFiles",
     "MemoryView",
     "clear_caches",
     "data_root",
@@ -56,6 +55,7 @@ __all__ = [
     "forget_steps",
     "frame_at",
     "load_episode",
+    "locate",
     "memory_at_step",
     "op_stats",
     "progression_by_version",
@@ -85,7 +85,7 @@ def data_root() -> Path:
 # --------------------------------------------------------------------------- cache keys
 
 
-def _files_token(paths: list[str]) -> str:
+def _files_token(paths: list[Path]) -> str:
     digest = hashlib.sha1()
     for path in sorted(paths):
         try:
@@ -96,13 +96,20 @@ def _files_token(paths: list[str]) -> str:
 
 
 def episodes_token(root: Path) -> str:
-    """Changes whenever an episode is published or republished (not on a run's heartbeat)."""
-    return _files_token(glob.glob(Layout(root).table_glob("episodes")))
+    """Changes whenever an episode is published or republished, or a run is compacted (not on
+    a run's heartbeat). Costs a stat per run and per episode not yet compacted."""
+    paths = []
+    for run in scan(root):
+        paths.append(run.folder / "manifest.json")
+        paths += [folder / "episodes.parquet" for folder in run.loose.values()]
+    return _files_token([p for p in paths if p.exists()])
 
 
 def runs_token(root: Path) -> str:
     """Changes whenever a ``run.parquet`` is written (run start, heartbeat, close)."""
-    return _files_token(glob.glob(Layout(root).table_glob("runs")))
+    runs_dir = Layout(root).runs
+    files = list(runs_dir.glob("*/run.parquet")) if runs_dir.is_dir() else []
+    return _files_token(files)
 
 
 def store_token(root: Path) -> str:
@@ -155,19 +162,18 @@ def seed_demo(root: Path) -> tuple[bool, str]:
 
 
 @st.cache_data(show_spinner=False)
-def unreadable_files(root: str, table: str, token: str) -> list[str]:
-    """The files of ``table`` whose Parquet footer does not read (left out of every query)."""
-    return readable_files(Layout(Path(root)).table_glob(table))[1]
+def _problems(root: str, token: str) -> list[str]:
+    return sorted(
+        os.path.relpath(p.path, root)
+        + (f" ({len(p.episodes)} episodes of {p.run_id})" if len(p.episodes) > 1 else "")
+        for p in find_problems(Path(root))
+    )
 
 
 def store_problems(root: Path) -> list[str]:
-    """Every unreadable file of the store, relative to ``root``."""
-    tokens = {"runs": runs_token(root), "episodes": episodes_token(root)}
-    bad: list[str] = []
-    for table in TABLES:
-        token = tokens["runs" if table == "runs" else "episodes"]
-        bad += unreadable_files(str(root), table, token)
-    return sorted(os.path.relpath(p, root) for p in bad)
+    """Every file of the store left out of the views (relative to ``root``), with what it
+    holds when that is more than one episode."""
+    return _problems(str(root), store_token(root))
 
 
 @st.cache_data(show_spinner=False)
@@ -217,18 +223,28 @@ def file_growth(root: str, token: str) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner="Loading episode…", max_entries=8)
-def _load_episode(folder: str, mtime: int) -> EpisodeData:
-    return episode.read_episode(folder, mtime)
+def _load_episode(episode_id: str, token: str, _found: EpisodeFiles) -> EpisodeData:
+    return episode.read_episode(_found)
 
 
-def load_episode(root: Path, run_id: str, episode_id: str) -> EpisodeData | None:
-    """The episode's cached tables (loaded again when its folder is republished)."""
-    folder = Layout(root).episode_dir(run_id, episode_id)
-    mtime = episode_mtime(folder)
-    return None if mtime < 0 else _load_episode(str(folder), mtime)
+def locate(root: Path, run_id: str, episode_id: str) -> EpisodeFiles | None:
+    """Where the episode's rows are now (None: not in the store)."""
+    try:
+        return locate_episode(root, episode_id, run_id)
+    except StoreError:
+        return None
+
+
+def load_episode(found: EpisodeFiles) -> EpisodeData:
+    """The episode's cached tables (read again when it is republished or compacted)."""
+    return _load_episode(found.episode_id, found.token, found)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def memory_at_step(folder: str, mtime: int, step: int) -> MemoryView:
+def _memory_at(episode_id: str, token: str, step: int, _found: EpisodeFiles) -> MemoryView:
+    return episode.memory_at_step(_found, step)
+
+
+def memory_at_step(ep: EpisodeData, step: int) -> MemoryView:
     """Memory files at the end of ``step`` (the nearest keyframe plus the op log)."""
-    return episode.memory_at_step(folder, mtime, step)
+    return _memory_at(ep.source.episode_id, ep.source.token, step, ep.source)

@@ -105,7 +105,7 @@ def controls(ep: EpisodeData, step: int) -> None:
 
 
 def timeline(ep: EpisodeData, step: int) -> None:
-    key = (ep.folder, ep.mtime)
+    key = (ep.source.episode_id, ep.source.token)
     cached = st.session_state.get("replay.figure")
     if cached is None or cached[0] != key:
         cached = (key, timeline_figure(ep.timeline))
@@ -188,8 +188,8 @@ def _turn(t: dict[str, Any], ops: list[dict[str, Any]]) -> None:
 def memory(ep: EpisodeData, step: int) -> None:
     """Memory at the step: the diff against the previous step, the files with each line's
     provenance, and the diff against any other step."""
-    now = data.memory_at_step(ep.folder, ep.mtime, step)
-    before = data.memory_at_step(ep.folder, ep.mtime, step - 1)
+    now = data.memory_at_step(ep, step)
+    before = data.memory_at_step(ep, step - 1)
     st.markdown(f"**Memory at the end of step {step}**")
     diff_tab, files_tab, compare_tab = st.tabs(
         ["Diff vs previous step", "Files at this step", "Diff vs another step"]
@@ -233,7 +233,7 @@ def _compare(ep: EpisodeData, now: MemoryView, step: int) -> None:
         on_change=rs.from_widget,
         args=(rs.COMPARE, "replay.w_compare"),
     )
-    then = data.memory_at_step(ep.folder, ep.mtime, other)
+    then = data.memory_at_step(ep, other)
     old, new = (then, now) if other <= step else (now, then)
     lo, hi = sorted((other, step))
     st.caption(f"From step {lo} to step {hi}: + added, − removed")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from automem_core.memory import READ_ONLY_OPS
-from automem_core.store.layout import Layout
-from automem_core.store.memory_at import memory_state_at_dir
-from automem_core.store.reader import episode_dir, readable_files
+from automem_core.store.catalog import EpisodeFiles, locate_episode
+from automem_core.store.memory_at import memory_state_in
 
 # The reads that return memory lines, for "read by": every read-only op but COUNT, which returns
 # only a number of matching lines, so it never shows the agent a line.
@@ -61,20 +59,11 @@ def forget_steps() -> None:
     _row_group.cache_clear()
 
 
-def episode_mtime(folder: Path) -> int:
-    """When the episode folder was last published (-1: not published)."""
-    try:
-        return os.stat(folder / "episodes.parquet").st_mtime_ns
-    except FileNotFoundError:
-        return -1
-
-
 @dataclass
 class EpisodeData:
     """One episode's per-step tables, event indexes and timeline, loaded once and shared."""
 
-    folder: str
-    mtime: int
+    source: EpisodeFiles  # where its rows are (a loose folder, or a part of its run)
     steps: pa.Table
     step_index: np.ndarray
     ops: pa.Table
@@ -83,6 +72,10 @@ class EpisodeData:
     reads: dict[str, list[int]]
     timeline: pd.DataFrame
     cum_reward: np.ndarray
+
+    @property
+    def episode_id(self) -> str:
+        return self.source.episode_id
 
     @property
     def n_steps(self) -> int:
@@ -112,42 +105,39 @@ class EpisodeData:
         return steps[bisect.bisect_left(steps, origin) :]
 
 
-def read_error(root: Path, run_id: str, episode_id: str, exc: BaseException) -> str:
-    """Why the episode cannot be shown: the unreadable file(s) of its folder and the reason."""
-    folder = Layout(root).episode_dir(run_id, episode_id)
-    bad = readable_files(str(folder / "*.parquet"))[1]
-    where = ", ".join(Path(p).name for p in bad) or str(folder)
+def read_error(found: EpisodeFiles, exc: BaseException) -> str:
+    """Why the episode cannot be shown: its unreadable file(s) and the reason."""
+    bad = []
+    for path in found.files.values():
+        try:
+            pq.read_metadata(path)
+        except READ_ERRORS:
+            bad.append(path.name)
+    where = ", ".join(bad) or str(found.files["episodes"].parent)
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     return (
-        f"episode {episode_id} cannot be read: {where}: {reason}; re-run it with the same command"
+        f"episode {found.episode_id} cannot be read: {where}: {reason}; "
+        "re-run it with the same command"
     )
 
 
-def load_episode(root: Path, run_id: str, episode_id: str) -> EpisodeData | None:
-    """The episode's cached tables (loaded again when its folder is republished)."""
-    folder = Layout(root).episode_dir(run_id, episode_id)
-    mtime = episode_mtime(folder)
-    return None if mtime < 0 else read_episode(str(folder), mtime)
+def _rows(found: EpisodeFiles, table: str, columns: list[str]) -> pa.Table:
+    """The episode's rows of ``table`` (a part holds other episodes too: filter them out)."""
+    where = [("episode_id", "==", found.episode_id)] if found.in_part else None
+    return pq.read_table(found.files[table], columns=columns, filters=where)
 
 
-def read_episode(folder: str, mtime: int) -> EpisodeData:
-    """Read a published episode folder (``mtime`` names the publication; see load_episode)."""
-    path = Path(folder)
-    steps = pq.read_table(path / "steps.parquet", columns=STEP_COLUMNS).sort_by("step")
-    ops_path = path / "memory_ops.parquet"
-    ops = (
-        pq.read_table(ops_path, columns=OP_COLUMNS).sort_by("seq")
-        if ops_path.exists()
-        else pa.table({c: pa.array([], pa.int64()) for c in OP_COLUMNS[:2]})
-    )
+def read_episode(found: EpisodeFiles) -> EpisodeData:
+    """Read one episode's steps and memory ops and index them."""
+    steps = _rows(found, "steps", STEP_COLUMNS).sort_by("step")
+    ops = _rows(found, "memory_ops", OP_COLUMNS).sort_by("seq")
     step_index = steps.column("step").to_numpy()
     op_steps = ops.column("step").to_numpy() if len(ops) else np.zeros(0, dtype=np.int64)
     flags = _step_flags(steps, ops)
     events = {k: step_index[v > 0] for k, v in flags.items()}
     events["warning"] = step_index[(flags["stuck"] + flags["oscillation"]) > 0]
     return EpisodeData(
-        folder,
-        mtime,
+        found,
         steps,
         step_index,
         ops,
@@ -232,70 +222,84 @@ def _read_index(ops: pa.Table) -> dict[str, list[int]]:
 # --------------------------------------------------------------------------- one step
 
 
+Range = tuple[object, object] | None  # (min, max) of a column in a row group; None: unknown
+
+
 @functools.lru_cache(maxsize=64)
-def _row_group_ranges(path: str, mtime: int) -> list[tuple[int, int] | None]:
-    """(min, max) step of every row group, from the Parquet statistics (None: unknown)."""
+def _row_group_ranges(path: str, token: str) -> list[tuple[Range, Range]]:
+    """(episode id range, step range) of every row group, from the Parquet statistics."""
     meta = pq.read_metadata(path)
-    col = meta.schema.to_arrow_schema().get_field_index("step")
-    out: list[tuple[int, int] | None] = []
+    schema = meta.schema.to_arrow_schema()
+    cols = [schema.get_field_index("episode_id"), schema.get_field_index("step")]
+    out = []
     for i in range(meta.num_row_groups):
-        stats = meta.row_group(i).column(col).statistics
-        ok = stats is not None and stats.has_min_max
-        out.append((stats.min, stats.max) if ok else None)
+        found: list[Range] = []
+        for col in cols:
+            stats = meta.row_group(i).column(col).statistics
+            ok = stats is not None and stats.has_min_max
+            found.append((stats.min, stats.max) if ok else None)
+        out.append((found[0], found[1]))
     return out
 
 
 @functools.lru_cache(maxsize=12)
-def _row_group(path: str, mtime: int, index: int) -> pa.Table:
+def _row_group(path: str, token: str, index: int) -> pa.Table:
     return pq.ParquetFile(path).read_row_group(index)
 
 
-def read_step_rows(folder: str, table: str, step: int) -> pa.Table | None:
-    """The rows of ``table`` for ``step``, reading only the row groups that can hold it."""
-    path = os.path.join(folder, f"{table}.parquet")
+def _within(value: object, span: Range) -> bool:
+    return span is None or span[0] <= value <= span[1]  # type: ignore[operator]
+
+
+def read_step_rows(found: EpisodeFiles, table: str, step: int) -> pa.Table | None:
+    """The episode's rows of ``table`` for ``step``, reading only the row groups that can hold
+    them (by their statistics), so a step costs the same in a short and a long episode."""
+    path = str(found.files[table])
     try:
-        mtime = os.stat(path).st_mtime_ns
+        ranges = _row_group_ranges(path, found.token)
     except FileNotFoundError:
         return None
     parts = [
-        _row_group(path, mtime, i)
-        for i, rng in enumerate(_row_group_ranges(path, mtime))
-        if rng is None or rng[0] <= step <= rng[1]
+        _row_group(path, found.token, i)
+        for i, (episodes, steps) in enumerate(ranges)
+        if _within(found.episode_id, episodes) and _within(step, steps)
     ]
     if not parts:
         return None
     rows = pa.concat_tables(parts)
-    return rows.filter(pc.equal(rows.column("step"), step))
+    mask = pc.equal(rows.column("step"), step)
+    if found.in_part:
+        mask = pc.and_(mask, pc.equal(rows.column("episode_id"), found.episode_id))
+    return rows.filter(mask)
 
 
 def turns_at(ep: EpisodeData, step: int) -> list[dict[str, Any]]:
     """The step's LLM turns in order: LOG turns, PLAN turns, then an action turn."""
-    rows = read_step_rows(ep.folder, "turns", step)
+    rows = read_step_rows(ep.source, "turns", step)
     order = {"log": 0, "plan": 1, "action": 2}
     turns = rows.to_pylist() if rows is not None else []
     return sorted(turns, key=lambda t: (order.get(t["phase"], 3), t["turn"]))
 
 
 def frame_at(ep: EpisodeData, step: int) -> tuple[str, bytes] | None:
-    rows = read_step_rows(ep.folder, "frames", step)
+    rows = read_step_rows(ep.source, "frames", step)
     if rows is None or not len(rows):
         return None
     return rows.column("kind")[0].as_py(), rows.column("data")[0].as_py()
 
 
-def memory_at_step(folder: str, mtime: int, step: int) -> MemoryView:
+def memory_at_step(found: EpisodeFiles, step: int) -> MemoryView:
     """Memory files at the end of ``step`` (the nearest keyframe plus the op log)."""
-    state = memory_state_at_dir(Path(folder), step)
+    state = memory_state_in(found, step)
     return {name: (f.lines, f.origins) for name, f in sorted(state.items())}
 
 
 # --------------------------------------------------------------------------- by episode id
 
 
-def open_episode(root: Path, episode_id: str) -> EpisodeData:
-    """The episode's tables by id alone (StoreError when it is not in the store)."""
-    folder = episode_dir(root, episode_id)
-    return read_episode(str(folder), episode_mtime(folder))
+def open_episode(root: Path, episode_id: str, run_id: str | None = None) -> EpisodeData:
+    """The episode's tables by id (StoreError when it is not in the store)."""
+    return read_episode(locate_episode(root, episode_id, run_id))
 
 
 def steps_in_range(ep: EpisodeData, start: int, end: int) -> list[dict[str, Any]]:
@@ -313,7 +317,7 @@ def step_detail(ep: EpisodeData, step: int) -> dict[str, Any]:
 def line_provenance(ep: EpisodeData, step: int, file: str, line: str) -> dict[str, Any]:
     """For a line of ``file`` as memory was at ``step``: the step that wrote it and the steps
     whose SEARCH/READ/TAIL returned it afterwards (``written_at`` None: not in the file)."""
-    lines, origins = memory_at_step(ep.folder, ep.mtime, step).get(file, ([], []))
+    lines, origins = memory_at_step(ep.source, step).get(file, ([], []))
     for text, origin in zip(lines, origins, strict=True):
         if text == line:
             return {"written_at": origin, "read_by": ep.read_by(line, origin)}

@@ -13,15 +13,14 @@ import importlib
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Protocol
 
 from tqdm import tqdm
 
 from automem_core.run.plan import RunPlan, episode_id, shard
 from automem_core.run.play import OnEpisode, play_episodes
+from automem_core.store.catalog import scan_run
 from automem_core.store.layout import Layout
-from automem_core.store.reader import readable_files
 from automem_core.store.schema import EpisodeRow
 
 OnProgress = Callable[[], None]
@@ -60,10 +59,9 @@ def _play_shard(plan: RunPlan) -> list[EpisodeRow]:
 
 def count_published(plan: RunPlan) -> int:
     """How many of the plan's episodes are published so far (progress across processes)."""
-    folder = Layout(plan.cfg.data).run_dir(plan.run_id) / "episodes"
+    run = scan_run(Layout(plan.cfg.data).run_dir(plan.run_id))
     wanted = {episode_id(plan.run_id, t, s) for t, s in plan.todo}
-    good, _bad = readable_files(str(folder / "*" / "episodes.parquet"))
-    return sum(1 for p in good if Path(p).parent.name in wanted)
+    return len(wanted.intersection(run.episodes()))
 
 
 class ProcessExecutor:

@@ -14,6 +14,7 @@ from automem_core.envs.registry import default_scaffold, make_env, plugin_module
 from automem_core.run.config import RunConfig
 from automem_core.run.record import check_same_settings
 from automem_core.scaffold import Scaffold, resolve_scaffold
+from automem_core.store.compact import drop_broken_parts
 from automem_core.store.layout import Layout, check_id
 from automem_core.store.reader import finished_episodes
 
@@ -73,6 +74,7 @@ def plan_run(cfg: RunConfig) -> RunPlan:
     run_id = check_id(cfg.run_id or f"{cfg.game}-{scaffold.id}-{settings[:8]}", "run id")
     layout = Layout(cfg.data)
     check_same_settings(layout, run_id, settings)
+    drop_broken_parts(cfg.data, run_id)  # their episodes are played again
     done = finished_episodes(layout, run_id)
     todo = tuple(
         (t, s) for t in cfg.tasks for s in cfg.seeds if done.get(episode_id(run_id, t, s)) != "ok"

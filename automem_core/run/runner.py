@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import signal
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from automem_core.envs.registry import text_format
@@ -24,8 +27,11 @@ from automem_core.run.plan import RunPlan, plan_run
 from automem_core.run.play import OnEpisode
 from automem_core.run.record import RunRecord, run_lock
 from automem_core.scaffold import store_version
+from automem_core.store.compact import compact_run
 from automem_core.store.layout import Layout, check_data_dir
 from automem_core.store.schema import EpisodeRow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,9 +57,49 @@ async def run(
     with run_lock(layout, plan.run_id), _cancel_on_sigterm():
         store_version(plan.scaffold, cfg.data)
         record = RunRecord(plan.run_id, run_row_fields(plan, labels), layout)
-        async with record.alive():
-            rows = await executor.play(plan, progress, on_episode, record.touch)
+        compactor = Compactor(cfg.data, plan.run_id)
+        try:
+            async with record.alive():
+                rows = await executor.play(
+                    plan, progress, on_episode, compactor.after(record.touch)
+                )
+        finally:
+            compactor.final()
     return RunResult(plan.run_id, rows, plan.skipped)
+
+
+class Compactor:
+    """Compacts the run's finished episodes every :attr:`EVERY_S` seconds while it runs (in a
+    thread: the episodes go on), and once more when it ends, killed or not."""
+
+    EVERY_S = 120.0
+
+    def __init__(self, data: Path, run_id: str) -> None:
+        self.data, self.run_id = data, run_id
+        self._last = time.monotonic()
+        self._busy: asyncio.Future[int] | None = None
+
+    def after(self, touch: Callable[[], None]) -> Callable[[], None]:
+        """``touch`` (the run's heartbeat), then a compaction when one is due."""
+
+        def on_progress() -> None:
+            touch()
+            due = time.monotonic() - self._last >= self.EVERY_S
+            if due and (self._busy is None or self._busy.done()):
+                self._last = time.monotonic()
+                self._busy = asyncio.ensure_future(
+                    asyncio.to_thread(compact_run, self.data, self.run_id)
+                )
+
+        return on_progress
+
+    def final(self) -> None:
+        if self._busy is not None and not self._busy.done():
+            self._busy.cancel()  # the thread finishes its part; the lock keeps us apart
+        try:
+            compact_run(self.data, self.run_id)
+        except OSError as exc:  # the episodes stay readable in their folders
+            log.warning("could not compact run %s: %s", self.run_id, exc)
 
 
 @contextlib.contextmanager

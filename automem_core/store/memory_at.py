@@ -15,8 +15,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from automem_core.memory.state import FileState, MemoryState, Mutation, apply_mutation, snapshot
+from automem_core.store.catalog import EpisodeFiles, locate_episode
 from automem_core.store.layout import StoreError
-from automem_core.store.reader import episode_dir
 
 INITIAL_STEP = -1  # the keyframe holding the scaffold's initial files, before step 0
 
@@ -48,24 +48,29 @@ def decode_mutations(text: str) -> list[Mutation]:
     return [Mutation(**m) for m in json.loads(text)]
 
 
-def memory_state_at_dir(folder: Path, step: int) -> MemoryState:
-    """Rebuild the memory of the episode published in ``folder`` at the end of ``step``."""
-    snaps_path = folder / "memory_snapshots.parquet"
-    steps = pq.read_table(snaps_path, columns=["step"]).column("step")
+def memory_state_in(found: EpisodeFiles, step: int) -> MemoryState:
+    """Rebuild the memory of one episode at the end of ``step``: its keyframe at or before the
+    step, then the mutations after it (only the row groups that hold them are read)."""
+    where: list[tuple[str, str, object]] = (
+        [("episode_id", "==", found.episode_id)] if found.in_part else []
+    )
+    snaps_path = found.files["memory_snapshots"]
+    steps = pq.read_table(snaps_path, columns=["step"], filters=where or None).column("step")
     eligible = pc.filter(steps, pc.less_equal(steps, step))
     if len(eligible) == 0:
         return {}
     key_step = pc.max(eligible).as_py()
-    # Only the row group holding that keyframe is read, so the cost does not grow with length.
-    keyframe = pq.read_table(snaps_path, columns=["files_json"], filters=[("step", "==", key_step)])
+    keyframe = pq.read_table(
+        snaps_path, columns=["files_json"], filters=[*where, ("step", "==", key_step)]
+    )
     state = decode_state(keyframe.column("files_json")[0].as_py())
-    ops_path = folder / "memory_ops.parquet"
+    ops_path = found.files["memory_ops"]
     if key_step >= step or not ops_path.exists():
         return state
     ops = pq.read_table(
         ops_path,
         columns=["step", "seq", "mutations_json"],
-        filters=[("step", ">", key_step), ("step", "<=", step)],
+        filters=[*where, ("step", ">", key_step), ("step", "<=", step)],
     ).sort_by("seq")
     for op_step, muts in zip(
         ops.column("step").to_pylist(), ops.column("mutations_json").to_pylist(), strict=True
@@ -75,16 +80,23 @@ def memory_state_at_dir(folder: Path, step: int) -> MemoryState:
     return state
 
 
+def episode_steps(found: EpisodeFiles) -> int:
+    """How many steps the episode played (from its row)."""
+    where = [("episode_id", "==", found.episode_id)] if found.in_part else None
+    table = pq.read_table(found.files["episodes"], columns=["steps"], filters=where)
+    return int(table["steps"][0].as_py())
+
+
 def memory_state_at(root: Path, episode_id: str, step: int) -> MemoryState:
-    folder = episode_dir(root, episode_id)
-    steps = int(pq.read_table(folder / "episodes.parquet", columns=["steps"])["steps"][0].as_py())
+    found = locate_episode(root, episode_id)
+    steps = episode_steps(found)
     if not INITIAL_STEP <= step < steps:
         last = f"0–{steps - 1}" if steps else "none"
         raise StoreError(
             f"step {step} is out of range: episode {episode_id} has steps {last} "
             f"({INITIAL_STEP} is the memory it started with)"
         )
-    return memory_state_at_dir(folder, step)
+    return memory_state_in(found, step)
 
 
 def memory_at(root: Path, episode_id: str, step: int) -> dict[str, str]:

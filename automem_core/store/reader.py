@@ -1,10 +1,18 @@
-"""Reading the store: DuckDB views over the published Parquet, episode lookup, resume state."""
+"""Reading the store: DuckDB views over the Parquet files, resume state, unreadable files.
+
+The views are built from the runs' manifests (``catalog.py``): a compacted part is trusted from
+its manifest entry (schema version, size), so building them does not open every file; only loose
+episode folders and run rows have their footers read. ``connect(root, tables=…, run_ids=…)``
+builds only the views a page needs, over only the runs it shows. Files written by an earlier
+schema are upgraded as they are read (``migrations.py``); unreadable files are left out and
+reported with the run and episodes they hold, so one bad file never hides the rest.
+"""
 
 from __future__ import annotations
 
-import glob
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -12,65 +20,122 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from automem_core.store.layout import Layout, StoreError
+from automem_core.store.catalog import RunFiles, locate_episode, scan
+from automem_core.store.layout import Layout
 from automem_core.store.migrations import file_version, read_upgraded
 from automem_core.store.schema import EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS, TABLES
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+READ_ERRORS = (OSError, pa.ArrowException)
 
 
-def file_versions(pattern: str) -> tuple[dict[str, int], list[str]]:
-    """Files matching ``pattern`` whose Parquet footer reads, with their schema version; and the
-    ones that cannot be used (unreadable, or written by a newer AutoMem)."""
-    good: dict[str, int] = {}
-    bad: list[str] = []
-    for path in sorted(glob.glob(pattern)):
-        try:
-            version = file_version(path)
-        except (OSError, pa.ArrowException):
-            bad.append(path)
-            continue
-        if version > SCHEMA_VERSION:
-            log.warning(
-                "%s was written by a newer AutoMem (schema %d > %d); upgrade AutoMem to read it",
-                path,
-                version,
-                SCHEMA_VERSION,
+@dataclass(frozen=True)
+class Problem:
+    """A file left out of every query, and what it holds."""
+
+    path: str
+    run_id: str
+    episodes: tuple[str, ...]
+    reason: str
+
+
+@dataclass
+class ViewFiles:
+    """Per table, the readable files and their schema versions; and the problems found."""
+
+    files: dict[str, dict[str, int]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _footer_version(path: Path, run_id: str, episodes: tuple[str, ...], out: ViewFiles) -> int:
+    """The schema version from the footer (-1, with a problem noted, when it cannot be used)."""
+    try:
+        version = file_version(path)
+    except FileNotFoundError:
+        out.problems.append(Problem(str(path), run_id, episodes, "missing"))
+        return -1
+    except READ_ERRORS as exc:
+        out.problems.append(Problem(str(path), run_id, episodes, f"unreadable: {exc}"))
+        return -1
+    if version > SCHEMA_VERSION:
+        reason = f"written by a newer AutoMem (schema {version} > {SCHEMA_VERSION}); upgrade"
+        out.problems.append(Problem(str(path), run_id, episodes, reason))
+        return -1
+    return version
+
+
+def _collect(run: RunFiles, table: str, verify: bool, out: ViewFiles) -> None:
+    files = out.files.setdefault(table, {})
+    if table == "runs":
+        if run.run_file.exists():
+            version = _footer_version(run.run_file, run.run_id, (), out)
+            if version >= 0:
+                files[str(run.run_file)] = version
+        return
+    for part in run.parts:
+        path = run.part_file(part, table)
+        if not run.part_ok(part, table):
+            out.problems.append(
+                Problem(str(path), run.run_id, part.episodes, "missing or not the size written")
             )
-            bad.append(path)
+        elif verify:
+            version = _footer_version(path, run.run_id, part.episodes, out)
+            if version >= 0:
+                files[str(path)] = version
         else:
-            good[path] = version
-    return good, bad
+            files[str(path)] = part.version
+    for episode_id, folder in run.loose.items():
+        path = folder / f"{table}.parquet"
+        version = _footer_version(path, run.run_id, (episode_id,), out)
+        if version >= 0:
+            files[str(path)] = version
 
 
-def readable_files(pattern: str) -> tuple[list[str], list[str]]:
-    """Files matching ``pattern`` that can be read, and the ones that cannot."""
-    good, bad = file_versions(pattern)
-    return list(good), bad
+def view_files(
+    root: Path,
+    tables: Iterable[str] = TABLES,
+    run_ids: Sequence[str] | None = None,
+    verify: bool = False,
+) -> ViewFiles:
+    """The files each table's view reads. ``verify`` also opens the parts' footers (slow; used
+    after a query failed on a file the manifest vouched for)."""
+    out = ViewFiles()
+    runs = scan(root, list(run_ids) if run_ids is not None else None)
+    for table in tables:
+        out.files.setdefault(table, {})
+        if table not in EPISODE_TABLES and table != "runs":
+            continue  # record tables live elsewhere (see records.py)
+        for run in runs:
+            _collect(run, table, verify, out)
+    return out
 
 
 def _quote(path: str) -> str:
     return "'" + path.replace("'", "''") + "'"
 
 
-def connect(root: Path, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with one view per table over the files under ``root``.
-
-    Unreadable files are left out with a warning naming them, so one corrupt file never hides the
-    rest of the store. Tables with no files yet are empty views with the right columns.
-    """
-    layout = Layout(root)
+def connect(
+    root: Path,
+    con: duckdb.DuckDBPyConnection | None = None,
+    tables: Iterable[str] = TABLES,
+    run_ids: Sequence[str] | None = None,
+    verify: bool = False,
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with a view per table (only ``tables``, over only
+    ``run_ids`` when given). Tables with no files are empty views with the right columns."""
     con = con or duckdb.connect()
+    plan = view_files(root, tables, run_ids, verify)
+    for problem in plan.problems:
+        log.warning(
+            "left out %s (%s): delete it or re-run its episodes", problem.path, problem.reason
+        )
     older = 0
-    for table in TABLES:
-        good, bad = file_versions(layout.table_glob(table))
-        for path in bad:
-            log.warning("skipping unreadable file %s: delete it or re-run its episode", path)
-        current = [p for p, v in good.items() if v == SCHEMA_VERSION]
+    for table, files in plan.files.items():
+        current = [p for p, v in files.items() if v == SCHEMA_VERSION]
         parts = [f"SELECT * FROM read_parquet([{', '.join(_quote(p) for p in current)}])"]
         parts = parts if current else []
-        upgraded = [_upgraded(table, p) for p, v in good.items() if v < SCHEMA_VERSION]
+        upgraded = [_upgraded(table, p) for p, v in files.items() if v < SCHEMA_VERSION]
         upgraded = [t for t in upgraded if t is not None]
         if upgraded:  # files of an earlier schema, upgraded as they are read
             older += len(upgraded)
@@ -93,68 +158,76 @@ def connect(root: Path, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.
 def _upgraded(table: str, path: str) -> pa.Table | None:
     try:
         return read_upgraded(table, Path(path))
-    except (OSError, pa.ArrowException) as exc:
+    except READ_ERRORS as exc:
         log.warning("skipping unreadable file %s (%s): delete it or re-run its episode", path, exc)
         return None
 
 
-def query_store(root: Path, query: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+def query_store(
+    root: Path,
+    query: Callable[[duckdb.DuckDBPyConnection], T],
+    tables: Iterable[str] = TABLES,
+    run_ids: Sequence[str] | None = None,
+) -> T:
     """``query`` on a fresh connection to the store under ``root``.
 
-    The views are built over the files present when connecting; when a run replaced a folder
-    since (a re-played episode), DuckDB raises an IOException: connect again and retry once.
+    The views are built over the files present when connecting. When a writer replaced or
+    compacted a folder since, DuckDB raises: connect again and retry; the last try also opens
+    every footer, in case a file the manifest vouched for is damaged.
     """
-    for attempt in (1, 2):
-        con = connect(root)
+    tables = tuple(tables)
+    attempts = 3
+    for attempt in range(1, attempts + 1):
+        con = duckdb.connect()
         try:
+            connect(root, con, tables=tables, run_ids=run_ids, verify=attempt == attempts)
             return query(con)
-        except duckdb.IOException:
-            if attempt == 2:
+        except (duckdb.IOException, duckdb.InvalidInputException):
+            if attempt == attempts:
                 raise
         finally:
             con.close()
     raise AssertionError("unreachable")
 
 
+def store_problems(root: Path, run_ids: Sequence[str] | None = None) -> list[Problem]:
+    """Every file of the store that is left out of the views, with what it holds."""
+    return view_files(root, ("runs", *EPISODE_TABLES), run_ids).problems
+
+
 def episode_dir(root: Path, episode_id: str) -> Path:
-    """The published folder of ``episode_id``; a clear error if it is not in the store."""
-    matches = glob.glob(str(Layout(root).runs / "*" / "episodes" / glob.escape(episode_id)))
-    if not matches:
-        raise StoreError(
-            f"episode {episode_id!r} is not in {root}; list them with `automem episodes`"
-        )
-    return Path(matches[0])
+    """The folder of a loose (not yet compacted) episode; StoreError when it is not one."""
+    found = locate_episode(root, episode_id)
+    return found.files["episodes"].parent
 
 
 def finished_episodes(layout: Layout, run_id: str) -> dict[str, str]:
-    """episode_id → status for every published episode of a run whose files all read (used to
-    resume: an episode with a corrupt or missing file counts as not played)."""
+    """episode_id → status for every episode of a run whose files all read (used to resume: an
+    episode with a corrupt or missing file counts as not played)."""
     out: dict[str, str] = {}
-    pattern = str(layout.run_dir(run_id) / "episodes" / "*" / "episodes.parquet")
-    good, _bad = readable_files(pattern)
-    for path in good:
-        folder = Path(path).parent
-        if not _complete(folder):
-            continue
-        table = pq.read_table(path, columns=["episode_id", "status"])
-        for eid, status in zip(
-            table.column("episode_id").to_pylist(), table.column("status").to_pylist(), strict=True
-        ):
-            out[eid] = status
+    for run in scan(layout.root, [run_id]):
+        for part in run.parts:
+            if all(run.part_ok(part, t) for t in EPISODE_TABLES):
+                out.update(dict.fromkeys(part.episodes, "ok"))  # parts hold clean episodes
+            else:
+                log.warning("a part of run %s cannot be read; its episodes will be played again",
+                            run_id)  # fmt: skip
+        for episode_id, folder in run.loose.items():
+            status = _complete_status(folder)
+            if status is not None:
+                out[episode_id] = status
     return out
 
 
-def _complete(folder: Path) -> bool:
-    """Every table file of a published episode is there and reads (the writer writes each
-    table, empty or not, so a missing one was deleted)."""
-    for path in (folder / f"{t}.parquet" for t in EPISODE_TABLES):
-        try:
-            pq.read_metadata(path)
-        except (OSError, pa.ArrowException):
-            log.warning(
-                "episode folder %s has a missing or unreadable %s; it will be played again",
-                folder.name,
-                path.name,
-            )
-            return False
-    return True
+def _complete_status(folder: Path) -> str | None:
+    """The episode's status when every table file of its folder is there and reads (the writer
+    writes each table, empty or not, so a missing one was deleted); None otherwise."""
+    try:
+        for table in EPISODE_TABLES:
+            pq.read_metadata(folder / f"{table}.parquet")
+        status = pq.read_table(folder / "episodes.parquet", columns=["status"])["status"][0]
+    except (*READ_ERRORS, IndexError):
+        log.warning("episode folder %s has a missing or unreadable table; it will be played "
+                    "again", folder.name)  # fmt: skip
+        return None
+    return str(status.as_py())

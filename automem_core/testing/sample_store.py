@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 from automem_core.run.config import RunConfig, SeedSetName
 from automem_core.run.runner import run
 from automem_core.scaffold import load_scaffold, write_scaffold
+from automem_core.store.catalog import locate_episode, scan
 from automem_core.store.layout import Layout
-from automem_core.store.reader import episode_dir
 from automem_core.store.schema import EPISODE_TABLES, TABLES, EpisodeRow, RunRow
 from automem_core.store.writer import EpisodeWriter, write_run
 from automem_core.testing.fake_game import GAME, SCAFFOLD_DIR
@@ -89,12 +89,9 @@ def clone_episodes(
     """Publish ``copies`` copies of a played episode into ``run_id`` (seeds from ``first_seed``),
     through the store's writer; returns the new episode ids. Benchmarks use this to reach
     millions of steps with rows recorded from a real episode."""
-    folder = episode_dir(Path(root), source_episode)
-    tables = {
-        t: pq.read_table(folder / f"{t}.parquet").to_pylist()
-        for t in EPISODE_TABLES
-        if (folder / f"{t}.parquet").exists()
-    }
+    found = locate_episode(Path(root), source_episode)
+    where = [("episode_id", "==", source_episode)] if found.in_part else None
+    tables = {t: pq.read_table(found.files[t], filters=where).to_pylist() for t in EPISODE_TABLES}
     (source,) = [EpisodeRow(**row) for row in tables.pop("episodes")]
     layout, made = Layout(Path(root)), []
     if not layout.run_file(run_id).exists():
@@ -117,7 +114,13 @@ def clone_episodes(
 
 def describe(root: Path) -> dict[str, Any]:
     """How many runs, episodes and steps a store holds (for benchmark headers)."""
-    runs = list(Layout(Path(root)).runs.glob("*/run.parquet"))
-    episodes = list(Layout(Path(root)).runs.glob("*/episodes/*/episodes.parquet"))
-    steps = sum(pq.read_metadata(p.parent / "steps.parquet").num_rows for p in episodes)
-    return {"runs": len(runs), "episodes": len(episodes), "steps": steps}
+    runs = scan(Path(root))
+    episodes = steps = 0
+    for files in runs:
+        for part in files.parts:
+            episodes += len(part.episodes)
+            steps += pq.read_metadata(files.part_file(part, "steps")).num_rows
+        for folder in files.loose.values():
+            episodes += 1
+            steps += pq.read_metadata(folder / "steps.parquet").num_rows
+    return {"runs": len(runs), "episodes": episodes, "steps": steps}

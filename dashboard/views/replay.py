@@ -3,8 +3,6 @@ observation, the LLM turns with their ops, the action, and the memory with its d
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -14,10 +12,10 @@ from dashboard.empty import show_empty_store, warn_unreadable
 from dashboard.render import escape_text
 
 
-def show_episode(root: Path, run_id: str, episode_id: str, info: pd.Series) -> None:
+def show_episode(found: data.EpisodeFiles, info: pd.Series) -> None:
     """The episode at the current step: controls, timeline, frame, step, memory, turns."""
-    ep = data.load_episode(root, run_id, episode_id)
-    if ep is None or ep.n_steps == 0:
+    ep = data.load_episode(found)
+    if ep.n_steps == 0:
         st.info("This episode has no steps.")
         return
     step = rs.current_step(ep.n_steps)
@@ -91,9 +89,13 @@ st.caption(
 if info.error:
     with st.expander("This episode ended in an error", icon=":material/error:"):
         st.code(str(info.error), language=None)
+found = data.locate(root, run_id, episode_id)
+if found is None:
+    st.error(f"Episode {escape_text(episode_id)} is not in the store any more.")
+    st.stop()
 try:
-    show_episode(root, run_id, episode_id, info)
+    show_episode(found, info)
 except data.READ_ERRORS as exc:  # one corrupt episode; the rest of the store still works
-    st.error(escape_text(data.read_error(root, run_id, episode_id, exc)), icon=":material/error:")
+    st.error(escape_text(data.read_error(found, exc)), icon=":material/error:")
 step = int(st.session_state.get(rs.STEP) or 0)
 rs.write_url(run_id, episode_id, step, st.session_state.get(rs.COMPARE))

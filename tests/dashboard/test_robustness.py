@@ -21,6 +21,7 @@ from automem_core.analysis.runs import effective_status
 from automem_core.memory import READ_ONLY_OPS
 from automem_core.scaffold import load_scaffold
 from automem_core.store import reader
+from automem_core.store.compact import compact_run
 from automem_core.store.layout import Layout
 from automem_core.store.schema import RunRow, utc_now
 from automem_core.store.writer import write_run
@@ -100,19 +101,19 @@ def run_row_for(root: Path) -> RunRow:
 
 def test_corrupt_episode_file_shows_an_error_and_the_rest_works(tmp_path, monkeypatch):
     play_fake_run(tmp_path, seeds=(0, 1), steps=8, run_id="r")
-    folder = Layout(tmp_path).episode_dir("r", "r.grid.s1")
-    truncate(folder / "steps.parquet")
+    play_fake_run(tmp_path, seeds=(5,), steps=8, run_id="fine")
+    (steps,) = (tmp_path / "runs" / "r" / "parts").glob("*/steps.parquet")
+    truncate(steps)
     at = open_app(tmp_path, monkeypatch, run="r", episode="r.grid.s1", step="3")
     error = shown(at.error[0].value)
     assert error.startswith("episode r.grid.s1 cannot be read: steps.parquet: ")
     assert error.endswith("; re-run it with the same command")
-    at.selectbox(key="replay.w_episode").select("r.grid.s0").run()
+    at.selectbox(key="replay.w_run").select("fine").run()
     assert not at.exception and not at.error
-    assert next(s.value for s in at.subheader) == "r.grid.s0"
+    assert next(s.value for s in at.subheader) == "fine.grid.s5"
     at.switch_page("views/overview.py").run()
-    assert not at.exception and "runs/r/episodes/r.grid.s1/steps.parquet" in shown(
-        at.warning[0].value
-    )
+    warning = shown(at.warning[0].value)
+    assert not at.exception and f"{steps.relative_to(tmp_path)} (2 episodes of r)" in warning
 
 
 # --------------------------------------------------------------------------- reader vs writer
@@ -121,22 +122,21 @@ def test_corrupt_episode_file_shows_an_error_and_the_rest_works(tmp_path, monkey
 @pytest.mark.parametrize(
     "query", ["episodes_table", "_runs_table", "op_stats", "progression_by_version"]
 )
-def test_store_queries_retry_when_a_run_replaced_a_folder(tmp_path, monkeypatch, query):
-    play_fake_run(tmp_path, seeds=(0, 1), steps=6, run_id="r")
-    folder = Layout(tmp_path).episode_dir("r", "r.grid.s1")
+def test_store_queries_retry_when_a_run_is_compacted_meanwhile(tmp_path, monkeypatch, query):
+    play_fake_run(tmp_path, seeds=(0,), steps=6, run_id="r")
+    clone_episodes(tmp_path, "r.grid.s0", "r", 2)  # two loose episodes, not compacted yet
     real_connect = reader.connect
 
-    def connect_then_replace(root: Path):
-        con = real_connect(root)
-        if folder.exists():  # the writer renames the old folder away after the views were made
-            shutil.move(folder, tmp_path / "replaced")
+    def connect_then_compact(root: Path, *args, **kwargs):
+        con = real_connect(root, *args, **kwargs)
+        compact_run(tmp_path, "r")  # their folders go after the views were made
         return con
 
-    monkeypatch.setattr(reader, "connect", connect_then_replace)
+    monkeypatch.setattr(reader, "connect", connect_then_compact)
     out = getattr(data, query)(str(tmp_path), "token")
     assert not out.empty
     if query == "episodes_table":
-        assert list(out["episode_id"]) == ["r.grid.s0"]
+        assert sorted(out["episode_id"]) == ["r.grid.s0", "r.grid.s1000", "r.grid.s1001"]
 
 
 # --------------------------------------------------------------------------- run status
@@ -201,7 +201,9 @@ def test_a_heartbeat_rereads_only_the_run_rows(tmp_path, monkeypatch):
     published = data.episodes_token(tmp_path)
     calls: list[Path] = []
     real_connect = reader.connect
-    monkeypatch.setattr(reader, "connect", lambda root: calls.append(root) or real_connect(root))
+    monkeypatch.setattr(
+        reader, "connect", lambda root, *a, **kw: calls.append(root) or real_connect(root, *a, **kw)
+    )
 
     beat(tmp_path, "live")
     at.run()

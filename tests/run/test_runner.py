@@ -203,12 +203,14 @@ def test_an_episode_with_a_missing_or_unreadable_table_is_played_again(tmp_path,
     from automem_core.testing.sample_store import play_fake_run
 
     play_fake_run(tmp_path, seeds=(0, 1), steps=4, run_id="r")
-    victim = tmp_path / "runs" / "r" / "episodes" / "r.grid.s1" / "turns.parquet"
+    (victim,) = (tmp_path / "runs" / "r" / "parts").glob("*/turns.parquet")  # compacted
     if damage == "delete":
         victim.unlink()
     else:
         victim.write_bytes(b"PAR1 not really")
-    play_fake_run(tmp_path, seeds=(0, 1), steps=4, run_id="r")
+    assert len(connect(tmp_path).execute("SELECT * FROM turns").fetchall()) == 0
+    play_fake_run(tmp_path, seeds=(0, 1), steps=4, run_id="r")  # plays both again
     con = connect(tmp_path)
     assert con.execute("SELECT count(*) FROM turns WHERE episode_id = 'r.grid.s1'").fetchone()[0]
     assert con.execute("SELECT count(*) FROM episodes").fetchone() == (2,)
+    assert con.execute("SELECT count(DISTINCT episode_id) FROM steps").fetchone() == (2,)

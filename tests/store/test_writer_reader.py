@@ -118,7 +118,9 @@ def test_corrupt_file_is_skipped_not_fatal(tmp_path, caplog):
     bad.write_bytes(bad.read_bytes()[:20])
     con = connect(tmp_path)
     assert con.execute("SELECT episode_id FROM steps").fetchall() == [("e1",)]
-    assert "skipping unreadable file" in caplog.text and "e2" in caplog.text
+    assert (
+        "left out" in caplog.text and "delete it or re-run" in caplog.text and "e2" in caplog.text
+    )
 
 
 def test_empty_store_has_typed_empty_views(tmp_path):
@@ -214,13 +216,19 @@ def test_episode_with_a_corrupt_table_counts_as_not_finished(tmp_path):
 
 
 def test_files_from_a_newer_schema_are_left_out(tmp_path, caplog):
-    import pyarrow as pa
-
-    from automem_core.store.reader import readable_files
+    from automem_core.store.reader import store_problems
     from automem_core.store.schema import METADATA_KEY
 
-    path = tmp_path / "x.parquet"
-    table = pa.table({"a": [1]}).replace_schema_metadata({METADATA_KEY: b"999"})
-    pq.write_table(table, path)
-    good, bad = readable_files(str(tmp_path / "*.parquet"))
-    assert (good, bad) == ([], [str(path)]) and "newer AutoMem" in caplog.text
+    layout = Layout(tmp_path)
+    for eid in ("e1", "e2"):
+        w = EpisodeWriter(layout, "r1", eid)
+        w.add("steps", _step(eid, 0))
+        w.commit(_episode(eid, steps=1))
+    path = layout.episode_dir("r1", "e2") / "steps.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.replace_schema_metadata({METADATA_KEY: b"999"}), path)
+    con = connect(tmp_path)
+    assert con.execute("SELECT episode_id FROM steps").fetchall() == [("e1",)]
+    (problem,) = store_problems(tmp_path)
+    assert problem.path == str(path) and problem.episodes == ("e2",)
+    assert "newer AutoMem" in problem.reason and "newer AutoMem" in caplog.text

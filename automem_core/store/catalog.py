@@ -1,0 +1,175 @@
+"""Where each run's rows are: compacted parts listed in its manifest, and loose episode folders.
+
+A run's finished episodes are published one folder at a time (``runs/<run>/episodes/<id>/``) and
+later compacted into a few larger files (``runs/<run>/parts/<part>/``); the run's
+``manifest.json`` lists its parts, the episodes each holds, the schema version and the size of
+every file. Readers find files through here instead of opening every footer:
+
+- the loose folders are listed *before* the manifest is read, and a folder whose episode the
+  manifest already holds is left out, so a reader racing a compaction sees every episode once;
+- a part file whose size differs from the manifest's is reported as unreadable (with the run and
+  episodes it holds) and left out, without opening it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from automem_core.store.layout import Layout, StoreError, check_id
+from automem_core.store.schema import EPISODE_TABLES
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One compacted part: its episodes and, per table, its file's size in bytes."""
+
+    part_id: str
+    episodes: tuple[str, ...]
+    sizes: dict[str, int]
+    version: int  # the schema version its files were written with
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "part_id": self.part_id,
+            "episodes": list(self.episodes),
+            "sizes": self.sizes,
+            "version": self.version,
+        }
+
+
+@dataclass
+class RunFiles:
+    """One run's files: the run row, its compacted parts, its loose episode folders."""
+
+    run_id: str
+    folder: Path
+    parts: list[Part] = field(default_factory=list)
+    loose: dict[str, Path] = field(default_factory=dict)  # episode id → published folder
+
+    @property
+    def run_file(self) -> Path:
+        return self.folder / "run.parquet"
+
+    def part_file(self, part: Part, table: str) -> Path:
+        return self.folder / "parts" / part.part_id / f"{table}.parquet"
+
+    def part_ok(self, part: Part, table: str) -> bool:
+        """The file is there with the size the manifest recorded (a cheap stat, no open)."""
+        try:
+            return self.part_file(part, table).stat().st_size == part.sizes.get(table)
+        except OSError:
+            return False
+
+    def episodes(self) -> list[str]:
+        return [e for p in self.parts for e in p.episodes] + list(self.loose)
+
+
+def read_manifest(run_folder: Path) -> list[Part]:
+    try:
+        raw = json.loads((run_folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        raise StoreError(
+            f"{run_folder / MANIFEST} cannot be read ({exc}); restore it or delete the run's "
+            "parts/ folder and re-run its episodes"
+        ) from None
+    return [
+        Part(p["part_id"], tuple(p["episodes"]), dict(p["sizes"]), int(p["version"]))
+        for p in raw.get("parts", [])
+    ]
+
+
+def write_manifest(run_folder: Path, parts: list[Part]) -> None:
+    """Replace the manifest atomically (a reader sees the old one or the new one)."""
+    tmp = run_folder / f".{MANIFEST}.{uuid.uuid4().hex}.tmp"
+    text = json.dumps({"parts": [p.to_json() for p in parts]}, indent=1)
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, run_folder / MANIFEST)
+
+
+def scan_run(run_folder: Path) -> RunFiles:
+    """The run's files now. Loose folders are listed first, then the manifest (see above)."""
+    run_folder = Path(run_folder)
+    folders = run_folder / "episodes"
+    loose = {}
+    if folders.is_dir():
+        loose = {p.name: p for p in sorted(folders.iterdir()) if not p.name.startswith(".")}
+    parts = read_manifest(run_folder)
+    held = {e for p in parts for e in p.episodes}
+    kept = {e: p for e, p in loose.items() if e not in held}
+    return RunFiles(run_folder.name, run_folder, parts, kept)
+
+
+def scan(root: Path, run_ids: list[str] | None = None) -> list[RunFiles]:
+    """Every run under ``root`` (or only ``run_ids``), sorted by id."""
+    runs_dir = Layout(root).runs
+    if run_ids is not None:
+        names = [check_id(r, "run id") for r in run_ids]
+    else:
+        names = sorted(p.name for p in runs_dir.iterdir()) if runs_dir.is_dir() else []
+    return [scan_run(runs_dir / n) for n in names if (runs_dir / n).is_dir()]
+
+
+def run_of_episode(root: Path, episode_id: str) -> str | None:
+    """The run an episode id belongs to (episode ids are ``<run>.<task>.s<seed>``)."""
+    runs_dir = Layout(root).runs
+    if not runs_dir.is_dir():
+        return None
+    candidates = [p.name for p in runs_dir.iterdir() if episode_id.startswith(f"{p.name}.")]
+    return max(candidates, key=len) if candidates else None
+
+
+@dataclass(frozen=True)
+class EpisodeFiles:
+    """Where one episode's rows are; ``in_part``: the files hold other episodes too, so rows
+    must be filtered by episode id. ``token`` changes whenever the episode is republished."""
+
+    episode_id: str
+    run_id: str
+    files: dict[str, Path]
+    in_part: bool
+    token: str
+
+
+def locate_episode(root: Path, episode_id: str, run_id: str | None = None) -> EpisodeFiles:
+    """The files of ``episode_id``; StoreError (one line) when it is not in the store."""
+    run_id = run_id or run_of_episode(root, episode_id)
+    if run_id is not None and Layout(root).run_dir(run_id).is_dir():
+        found = _find(scan_run(Layout(root).run_dir(run_id)), episode_id)
+        if found is not None:
+            return found
+    for run in scan(root):  # an id that does not start with its run's id
+        found = _find(run, episode_id)
+        if found is not None:
+            return found
+    raise StoreError(f"episode {episode_id!r} is not in {root}; list them with `automem episodes`")
+
+
+def _find(run: RunFiles, episode_id: str) -> EpisodeFiles | None:
+    run_id = run.run_id
+    folder = run.loose.get(episode_id)
+    if folder is not None:
+        files = {t: folder / f"{t}.parquet" for t in EPISODE_TABLES}
+        return EpisodeFiles(episode_id, run_id, files, False, _stamp(files["episodes"]))
+    for part in run.parts:
+        if episode_id in part.episodes:
+            files = {t: run.part_file(part, t) for t in EPISODE_TABLES}
+            return EpisodeFiles(episode_id, run_id, files, True, f"part:{part.part_id}")
+    return None
+
+
+def _stamp(path: Path) -> str:
+    try:
+        return f"loose:{path.stat().st_mtime_ns}"
+    except OSError:
+        return "loose:-1"

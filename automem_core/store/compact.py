@@ -1,0 +1,199 @@
+"""Compaction: a run's finished episodes merged into a few larger files, atomically.
+
+Six small files per episode make every store-wide query cost in proportion to the number of
+episodes (and on object storage, many small files are slow and costly). ``compact_run`` merges a
+run's loose, clean (``ok``) episode folders into one new part:
+
+1. the part is written under a temporary name, table by table, rows sorted by episode (and step);
+2. it is read back whole and checked (rows and episodes match what went in), then renamed;
+3. the run's manifest is replaced (one atomic rename): from here on readers take those episodes
+   from the part;
+4. only then are the episodes' folders deleted.
+
+A kill at any point leaves every episode readable exactly once: before 3 the new part is an
+orphan that readers ignore (the next compaction deletes it); after 3 the folders left behind are
+ignored by readers (the manifest holds their episodes) and deleted next time. Episodes that are
+not clean stay loose, because resuming the run plays them again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from automem_core.store.catalog import Part, RunFiles, scan_run, write_manifest
+from automem_core.store.layout import Layout
+from automem_core.store.migrations import read_upgraded
+from automem_core.store.schema import EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS
+
+log = logging.getLogger(__name__)
+# Rows per row group in a part: small enough that one episode's step reads skip the rest.
+ROW_GROUP_ROWS = {"frames": 256, "memory_snapshots": 16, "turns": 4096}
+DEFAULT_ROW_GROUP_ROWS = 16_384
+SORT_KEYS = {"memory_ops": "seq", "episodes": None}
+
+
+@contextlib.contextmanager
+def _compaction_lock(run_folder: Path) -> Iterator[bool]:
+    """Whether this process holds the run's compaction lock (another compaction: False)."""
+    fd = os.open(run_folder / ".compact.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def _clean_leftovers(run: RunFiles) -> None:
+    """Delete parts no manifest names and folders of episodes a part already holds."""
+    named = {p.part_id for p in run.parts}
+    parts_dir = run.folder / "parts"
+    if parts_dir.is_dir():
+        for folder in parts_dir.iterdir():
+            if folder.name not in named and not folder.name.startswith(".broken-"):
+                shutil.rmtree(folder, ignore_errors=True)
+    held = {e for p in run.parts for e in p.episodes}
+    episodes_dir = run.folder / "episodes"
+    if episodes_dir.is_dir():
+        for folder in episodes_dir.iterdir():
+            if folder.name in held:
+                _remove(folder)
+
+
+def _remove(folder: Path) -> None:
+    trash = folder.with_name(f".removed-{uuid.uuid4().hex}")
+    with contextlib.suppress(FileNotFoundError):
+        os.rename(folder, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _clean_episodes(run: RunFiles) -> dict[str, Path]:
+    """Loose episodes that read whole and ended clean: what a part may take."""
+    out = {}
+    for episode_id, folder in sorted(run.loose.items()):
+        try:
+            row = read_upgraded("episodes", folder / "episodes.parquet").to_pylist()[0]
+            for table in EPISODE_TABLES:
+                pq.read_metadata(folder / f"{table}.parquet")
+        except (OSError, pa.ArrowException, IndexError):
+            continue
+        if row["status"] == "ok":
+            out[episode_id] = folder
+    return out
+
+
+def _sorted(table: pa.Table, name: str) -> pa.Table:
+    key = SORT_KEYS.get(name, "step")
+    keys = [("episode_id", "ascending")] + ([(key, "ascending")] if key else [])
+    return table.sort_by(keys)
+
+
+def _write_table(name: str, folders: dict[str, Path], path: Path) -> int:
+    """Stream one table of every episode (in episode order) into ``path``; rows written."""
+    rows_per_group = ROW_GROUP_ROWS.get(name, DEFAULT_ROW_GROUP_ROWS)
+    schema = SCHEMAS[name]
+    pending: list[pa.Table] = []
+    pending_rows = total = 0
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        for episode_id in sorted(folders):
+            table = read_upgraded(name, folders[episode_id] / f"{name}.parquet")
+            pending.append(_sorted(table, name).cast(schema))
+            pending_rows += len(table)
+            if pending_rows >= rows_per_group:
+                writer.write_table(pa.concat_tables(pending), row_group_size=rows_per_group)
+                total += pending_rows
+                pending, pending_rows = [], 0
+        if pending:
+            writer.write_table(pa.concat_tables(pending), row_group_size=rows_per_group)
+            total += pending_rows
+    return total
+
+
+def _verify(path: Path, rows: int, episodes: set[str]) -> None:
+    """Read the written file back whole: the rows and the episodes must be those that went in."""
+    table = pq.read_table(path, columns=["episode_id"])
+    found = set(pc.unique(table.column("episode_id")).to_pylist())
+    if len(table) != rows or not found <= episodes:
+        raise OSError(f"{path} did not read back as written ({len(table)} rows, {rows} written)")
+
+
+def compact_run(root: Path, run_id: str, min_episodes: int = 2) -> int:
+    """Merge the run's loose clean episodes into a new part; how many episodes it took
+    (0 when another compaction holds the run, or fewer than ``min_episodes`` are loose)."""
+    folder = Layout(root).run_dir(run_id)
+    if not folder.is_dir():
+        return 0
+    with _compaction_lock(folder) as mine:
+        if not mine:
+            return 0
+        run = scan_run(folder)
+        _clean_leftovers(run)
+        chosen = _clean_episodes(run)
+        if len(chosen) < min_episodes:
+            return 0
+        part_id = f"p-{uuid.uuid4().hex[:12]}"
+        tmp = folder / "parts" / f".tmp-{part_id}"
+        tmp.mkdir(parents=True)
+        try:
+            sizes = {}
+            for name in EPISODE_TABLES:
+                path = tmp / f"{name}.parquet"
+                _verify(path, _write_table(name, chosen, path), set(chosen))
+                sizes[name] = path.stat().st_size
+            os.rename(tmp, folder / "parts" / part_id)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        part = Part(part_id, tuple(sorted(chosen)), sizes, SCHEMA_VERSION)
+        write_manifest(folder, [*run.parts, part])
+        for episode_folder in chosen.values():
+            _remove(episode_folder)
+    log.info("compacted %d episodes of %s into %s", len(chosen), run_id, part_id)
+    return len(chosen)
+
+
+def compact_store(root: Path) -> dict[str, int]:
+    """Compact every run of the store; run id → episodes compacted (runs with none left out)."""
+    runs_dir = Layout(root).runs
+    names = sorted(p.name for p in runs_dir.iterdir()) if runs_dir.is_dir() else []
+    done = {name: compact_run(root, name) for name in names}
+    return {name: n for name, n in done.items() if n}
+
+
+def drop_broken_parts(root: Path, run_id: str) -> list[str]:
+    """Take parts whose files are missing or damaged out of the run's manifest (their folder is
+    kept aside as ``parts/.broken-…``), so their episodes count as not played and a resume plays
+    them again; the episodes they held."""
+    folder = Layout(root).run_dir(run_id)
+    if not folder.is_dir():
+        return []
+    with _compaction_lock(folder) as mine:
+        if not mine:
+            return []
+        run = scan_run(folder)
+        broken = [p for p in run.parts if not all(run.part_ok(p, t) for t in EPISODE_TABLES)]
+        if not broken:
+            return []
+        write_manifest(folder, [p for p in run.parts if p not in broken])
+        for part in broken:
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(
+                    folder / "parts" / part.part_id, folder / "parts" / f".broken-{part.part_id}"
+                )
+            log.warning("run %s: a damaged part held %d episodes; they will be played again",
+                        run_id, len(part.episodes))  # fmt: skip
+    return [e for p in broken for e in p.episodes]
