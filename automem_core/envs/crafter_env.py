@@ -15,7 +15,7 @@ from automem_core.envs.base import (
     Observation,
     Outcome,
 )
-from automem_core.envs.crafter_text import ITEM_NAMES, VITALS, local_view, render_crafter_text
+from automem_core.envs.crafter_text import ITEM_NAMES, VITALS, render_crafter_text
 from automem_core.envs.progression import crafter_progression
 
 DEFAULT_MAX_STEPS = 2000
@@ -151,8 +151,11 @@ class CrafterEnv:
         return dict(self._actions)
 
     def reset(self, seed: int) -> Observation:
-        self._env = self._cls(seed=int(seed), length=self.max_steps)
+        # One more game step than agent steps: BALROG's reset() ends with a no-op step, and the
+        # first observation is the one after it.
+        self._env = self._cls(seed=int(seed), length=self.max_steps + 1)
         self._env.reset()
+        self._env.step(ACTION_NAMES.index("Noop"))
         self._steps = 0
         self._unlocked = set()
         self._done = False
@@ -186,9 +189,13 @@ class CrafterEnv:
         pos = (int(player.pos[0]), int(player.pos[1]))
         facing = (int(player.facing[0]), int(player.facing[1]))
         inventory = {k: int(v) for k, v in player.inventory.items()}
-        view = local_view(self._env._sem_view(), pos)
         text = render_crafter_text(
-            view, facing, inventory, sleeping=bool(player.sleeping), dead=player.health <= 0
+            self._env._sem_view(),
+            pos,
+            facing,
+            inventory,
+            sleeping=bool(player.sleeping),
+            dead=player.health <= 0,
         )
         frame = Frame("png", encode_png(self._env.render_frame(FRAME_SIZE)))
         facts: dict[str, object] = {

@@ -1,7 +1,9 @@
 """Crafter's text observation in BALROG's format, from the semantic map and the player's state.
 
 Pure: takes numpy arrays and dicts, never the game. The semantic map is indexed ``[x, y]``
-with x growing east and y growing south, as ``crafter.Env``'s semantic view is.
+with x growing east and y growing south, as ``crafter.Env``'s semantic view is. The wording,
+the blank lines and the view window are BALROG's defaults (every tile type listed, the nearest
+of each; a 9×7 window cut from the map as BALROG cuts it).
 """
 
 from __future__ import annotations
@@ -34,25 +36,23 @@ ITEM_NAMES: tuple[str, ...] = (
     "plant",
 )
 PLAYER_ID = ITEM_NAMES.index("player")
-# Ground the player walks on is not worth listing; id 0 lies outside the world.
-_UNLISTED = frozenset({0, PLAYER_ID} | {ITEM_NAMES.index(k) for k in ("grass", "sand", "path")})
 VITALS: tuple[str, ...] = ("health", "food", "drink", "energy")
 VIEW_SIZE: tuple[int, int] = (9, 7)  # the local view's width (x) and height (y)
-SLEEPING_LINE = "You are sleeping, and will not be able to take actions until energy is full."
+CENTRE: tuple[int, int] = (VIEW_SIZE[0] // 2, VIEW_SIZE[1] // 2)
+# BALROG's words verbatim ("able take"); a blank line pair follows either of them.
+SLEEPING_LINE = "You are sleeping, and will not be able take actions until energy is full."
 DEAD_LINE = "You died."
+OFF_MAP_LINE = "Error, you are out of the map."
 
 IntArray = npt.NDArray[np.integer]
 
 
 def local_view(semantic: IntArray, pos: tuple[int, int]) -> IntArray:
-    """The 9×7 window of ``semantic`` centred on ``pos``; cells outside the world are 0."""
-    width, height = VIEW_SIZE
-    x0, y0 = pos[0] - width // 2, pos[1] - height // 2
-    view = np.zeros(VIEW_SIZE, dtype=semantic.dtype)
-    xs = slice(max(x0, 0), min(x0 + width, semantic.shape[0]))
-    ys = slice(max(y0, 0), min(y0 + height, semantic.shape[1]))
-    view[xs.start - x0 : xs.stop - x0, ys.start - y0 : ys.stop - y0] = semantic[xs, ys]
-    return view
+    """The 9×7 window of ``semantic`` around ``pos``, cut as BALROG cuts it: a plain slice, so
+    near the world's edge it comes out smaller (east, south) or empty (west, north)."""
+    (width, height), (cx, cy) = VIEW_SIZE, CENTRE
+    x0, y0 = pos[0] - cx, pos[1] - cy
+    return semantic[x0 : x0 + width, y0 : y0 + height]
 
 
 def describe_offset(dx: int, dy: int) -> str:
@@ -70,41 +70,38 @@ def describe_offset(dx: int, dy: int) -> str:
     return f"{distance} step{'s' if distance > 1 else ''} to your {'-'.join(parts)}"
 
 
-def describe_view(view: IntArray) -> str:
-    """``You see:`` and the nearest instance of each object type in the view.
+def _name(item: int) -> str:
+    return ITEM_NAMES[item] if 0 <= item < len(ITEM_NAMES) else str(item)
 
-    Types appear in order of first sight scanning west to east, then north to south; among
-    equally near instances the first in that scan wins.
+
+def describe_view(view: IntArray) -> str:
+    """``You see:`` and the nearest instance of each tile or object type in the view.
+
+    Types appear in order of first sight scanning the columns west to east, each north to
+    south; among equally near instances the first in that scan wins.
     """
-    width, height = view.shape
-    cx, cy = width // 2, height // 2
-    flat = view.reshape(-1)
-    dxs = np.repeat(np.arange(width) - cx, height)
-    dys = np.tile(np.arange(height) - cy, width)
-    distance = np.abs(dxs) + np.abs(dys)
-    ids, first = np.unique(flat, return_index=True)
-    lines = []
-    for item in ids[np.argsort(first)]:
-        if int(item) in _UNLISTED or int(item) >= len(ITEM_NAMES):
+    cx, cy = CENTRE
+    nearest: dict[int, tuple[int, int, int]] = {}  # item -> (distance, dx, dy)
+    for (x, y), value in np.ndenumerate(view):
+        item = int(value)
+        if item == PLAYER_ID:
             continue
-        cells = np.flatnonzero(flat == item)
-        best = cells[np.argmin(distance[cells])]
-        offset = describe_offset(int(dxs[best]), int(dys[best]))
-        lines.append(f"- {ITEM_NAMES[int(item)]} {offset}")
-    if not lines:
+        dx, dy = x - cx, y - cy
+        distance = abs(dx) + abs(dy)
+        if item not in nearest or distance < nearest[item][0]:
+            nearest[item] = (distance, dx, dy)
+    if not nearest:
         return "You see nothing away from you."
+    lines = [f"- {_name(i)} {describe_offset(dx, dy)}" for i, (_, dx, dy) in nearest.items()]
     return "You see:\n" + "\n".join(lines)
 
 
 def describe_facing(view: IntArray, facing: tuple[int, int]) -> str:
-    """``You face {item} at your front.`` (ground counts as nothing)."""
-    width, height = view.shape
-    x, y = width // 2 + facing[0], height // 2 + facing[1]
+    """``You face {item} at your front.`` (``nothing`` past the window's edge)."""
+    x, y = CENTRE[0] + facing[0], CENTRE[1] + facing[1]
     item = "nothing"
-    if 0 <= x < width and 0 <= y < height:
-        target = int(view[x, y])
-        if target not in _UNLISTED and target < len(ITEM_NAMES):
-            item = ITEM_NAMES[target]
+    if 0 <= x < view.shape[0] and 0 <= y < view.shape[1]:
+        item = _name(int(view[x, y]))
     return f"You face {item} at your front."
 
 
@@ -121,21 +118,25 @@ def describe_inventory(inventory: Mapping[str, int]) -> str:
 
 
 def render_crafter_text(
-    view: IntArray,
+    semantic: IntArray,
+    pos: tuple[int, int],
     facing: tuple[int, int],
     inventory: Mapping[str, int],
     *,
     sleeping: bool = False,
     dead: bool = False,
 ) -> str:
-    """The full observation: status line if any, surroundings, facing, vitals, inventory."""
-    sections = []
-    if dead:
-        sections.append(DEAD_LINE)
-    elif sleeping:
-        sections.append(SLEEPING_LINE)
-    sections.append(describe_view(view))
-    sections.append(describe_facing(view, facing))
-    sections.append(describe_status(inventory))
-    sections.append(describe_inventory(inventory))
-    return "\n\n".join(sections)
+    """The full observation: status line if any, surroundings, facing, vitals, inventory.
+
+    Sleeping wins over dead (a player killed in its sleep still reads as sleeping), and the
+    status line is followed by three blank lines, as BALROG writes it.
+    """
+    short = describe_status(inventory) + "\n\n" + describe_inventory(inventory)
+    if semantic[pos[0], pos[1]] != PLAYER_ID:  # BALROG's text when its view check fails
+        return f"{OFF_MAP_LINE}\n\n{short}"
+    view = local_view(semantic, pos)
+    long = describe_view(view) + "\n\n" + describe_facing(view, facing)
+    head = SLEEPING_LINE if sleeping else DEAD_LINE if dead else ""
+    if head:
+        long = f"{head}\n\n\n\n{long}"
+    return f"{long}\n\n{short}"

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from automem_core.envs.base import Frame, Observation, Outcome
-from automem_core.envs.nle_text import has_more, join_messages, read_message, render_nle_text
+from automem_core.envs.nle_text import MORE, join_messages, read_message, render_nle_text
 
 MORE_KEY = 13  # Enter: continues past --More-- and confirms menus
 MAX_MORE_PRESSES = 64  # a --More-- chain longer than this is left on screen
@@ -26,7 +26,6 @@ OBSERVATION_KEYS: tuple[str, ...] = (
     "tty_chars",
     "tty_colors",
     "tty_cursor",
-    "screen_descriptions",
 )
 # blstats indices (nle.nethack.NLE_BL_*), fixed by NLE 1.3.
 BL_X, BL_Y, BL_HP, BL_HPMAX, BL_DEPTH, BL_XP, BL_TIME, BL_DLEVEL = 0, 1, 10, 11, 12, 18, 20, 24
@@ -191,7 +190,6 @@ def render_observation(obs: dict[str, Any], message: str) -> Observation:
     text = render_nle_text(
         message=message,
         glyphs=obs["glyphs"],
-        descriptions=obs["screen_descriptions"],
         player=(int(bl[BL_X]), int(bl[BL_Y])),
         tty_chars=obs["tty_chars"],
         tty_cursor=(row, col),
@@ -285,20 +283,18 @@ class NLEAdapter:
     def _skip_more(
         self, obs: dict[str, Any], reward: float, done: bool, info: dict[str, Any]
     ) -> tuple[dict[str, Any], str, float, bool, dict[str, Any]]:
-        """Press Enter while ``--More--`` shows, collecting every page's message."""
-        pages = []
-        presses = 0
+        """Press Enter while the message ends in ``--More--``, collecting every page's message
+        (BALROG's ``AutoMore``: each prompt becomes a line break in the joined message)."""
+        pages = [read_message(obs["tty_chars"])]
         while (
             not done
             and self._more is not None
-            and presses < MAX_MORE_PRESSES
-            and has_more(obs["tty_chars"])
+            and len(pages) <= MAX_MORE_PRESSES
+            and MORE in pages[-1]
         ):
-            pages.append(read_message(obs["tty_chars"]))
             obs, more_reward, terminated, truncated, info = self._env.step(self._more)
             obs = dict(obs)
             reward += float(more_reward)
             done = bool(terminated or truncated)
-            presses += 1
-        pages.append(read_message(obs["tty_chars"]))
+            pages.append(read_message(obs["tty_chars"]))
         return obs, join_messages(pages), reward, done, info

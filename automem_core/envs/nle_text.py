@@ -1,22 +1,21 @@
 """NetHack / MiniHack text observation in BALROG's "hybrid" format, from NLE's numpy arrays.
 
-Sections: ``message``, ``language observation``, ``cursor``, ``map``, ``inventory``. Things
-(monsters, objects, stairs, fountains, closed doors, …) are listed from the whole map; walls,
-doorways, traps and unexplored dark area only where a look along the 8 directions from the agent
-reaches them. Names come from NLE's ``screen_descriptions``; glyph tables (built once, from
-``nle.nethack``) only decide what kind of thing a cell shows.
+Sections: ``message``, ``language observation``, ``cursor``, ``map``, ``inventory``, laid out
+and worded as BALROG's language wrapper (``nle_language_obsv``) does, so that the same game
+state gives the same text. Monsters, objects and a few map features (stairs, closed doors,
+fountains, …) are listed from the whole map; walls, doorways, traps and dark area only where a
+look along one of the 8 directions from the agent reaches them (see ``nle_names``).
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from automem_core.envs.nle_names import glyph_names
 
 DISTANCE_ORDER: tuple[str, ...] = ("very far", "far", "near", "very near", "adjacent")
 DIRECTION_ORDER: tuple[str, ...] = (
@@ -41,12 +40,10 @@ ROWS, COLS = 21, 79  # the dungeon map; the terminal is 24 × 80 with the map on
 RAY_LENGTH = 9
 # Looks go east, southeast, south, … (screen y grows southwards).
 _RAY_STEPS = ((1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
-_RAY_DX = np.array([[dx * k for k in range(1, RAY_LENGTH + 1)] for dx, _ in _RAY_STEPS])
-_RAY_DY = np.array([[dy * k for k in range(1, RAY_LENGTH + 1)] for _, dy in _RAY_STEPS])
-_PAGER = re.compile(r"--More--|\(end\)|\(\d+ of \d+\)")
 MORE = "--More--"
+# Characters a message row is trimmed of (the wrapper's set: space and SUB).
+_BLANK = " \x1a"
 
-IGNORED, THING, FEATURE = 0, 1, 2
 Array = npt.NDArray[np.generic]
 
 
@@ -97,23 +94,36 @@ def _offset_ranks() -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8]]:
     return dist, direc
 
 
+_UNCHANGED_PLURALS = ("boots", "shoes", "scales", "lenses", "bars")
+_PLURAL_EXCEPTIONS = {
+    "can of grease": "cans of grease",
+    "Master of Thieves": "Masters of Thieves",
+    "ice": "area of ice",
+    "lava": "area of lava",
+}
+_PLURAL_HEADS = ("boom ", "shield ", "swallow ", "scroll ", "worthless piece ", "unknown creature ")
+
+
 def pluralize(noun: str) -> str:
-    """English plural of a thing's name, as BALROG's wrapper forms it."""
-    if noun.endswith(("boots", "shoes", "scales", "lenses", "bars")):
+    """English plural of a thing's name, by the wrapper's rules (``area of lava``, ``newts``)."""
+    if noun.endswith(_UNCHANGED_PLURALS):
         return noun
-    if noun.endswith(("lava", "ice", "water", "air", "cloud", "moat")):
-        return "areas of " + noun
-    for head in ("scroll ", "worthless piece ", "unknown creature ", "can ", "Master "):
+    if noun in _PLURAL_EXCEPTIONS:
+        return _PLURAL_EXCEPTIONS[noun]
+    for head in _PLURAL_HEADS:
         if noun.startswith(head):
-            return head.rstrip() + "s " + noun[len(head) :]
+            return head[:-1] + "s " + noun[len(head) :]
     if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou"):
         return noun[:-1] + "ies"
-    if noun.endswith(("z", "x", "ch", "sh", "ss", "s")):
+    # The wrapper's "ch" test never matches: "witchs", but "wolves", "foxes", "rushes".
+    if noun.endswith(("z", "x", "sh", "ss")):
         return noun + "es"
     if noun.endswith("ff"):
         return noun[:-2] + "ves"
     if noun.endswith("f"):
         return noun[:-1] + "ves"
+    if noun.endswith("s"):
+        return noun + "es"
     return noun + "s"
 
 
@@ -123,148 +133,86 @@ def join_directions(directions: Sequence[str]) -> str:
     return ", ".join(directions[:-1]) + ", and " + directions[-1]
 
 
-@dataclass(frozen=True)
-class GlyphTables:
-    """Per-glyph facts: what kind of thing it shows, whether it stops a look, a fallback name."""
-
-    kind: npt.NDArray[np.uint8]
-    blocks: npt.NDArray[np.bool_]
-    fallback: tuple[str, ...]
-
-
-# NetHack 3.6 map symbols (``cmap`` indices): floors are never listed; these features are listed
-# from the whole map like things; stone (unexplored dark area), walls, closed doors and raised
-# drawbridges stop a look.
-_FLOORS = frozenset({19, 20, 21, 22})
-_MAP_WIDE_FEATURES = frozenset({15, 16, 17, 18, *range(23, 35), 37, 38})
-_BLOCKING = frozenset({*range(0, 12), 15, 16, 37, 38})
-
-
-def _cmap_entry(index: int, explanation: str) -> tuple[int, bool, str]:
-    kind = IGNORED if index in _FLOORS else THING if index in _MAP_WIDE_FEATURES else FEATURE
-    return kind, index in _BLOCKING, "dark area" if index == 0 else explanation
-
-
 @functools.cache
-def glyph_tables() -> GlyphTables:
-    """Built once per process from ``nle.nethack`` (imported here, not at module import)."""
-    from nle import nethack as nh
-
-    count = nh.MAX_GLYPH
-    kind = np.full(count, THING, dtype=np.uint8)
-    blocks = np.zeros(count, dtype=np.bool_)
-    fallback = [_fallback_name(nh, glyph) for glyph in range(count)]
-    for glyph in range(nh.GLYPH_CMAP_OFF, nh.GLYPH_EXPLODE_OFF):
-        index = glyph - nh.GLYPH_CMAP_OFF
-        entry = _cmap_entry(index, nh.symdef.from_idx(index).explanation)
-        kind[glyph], blocks[glyph], fallback[glyph] = entry
-    return GlyphTables(kind, blocks, tuple(fallback))
+def _screen_listed() -> npt.NDArray[np.bool_]:
+    return np.array([bool(name) for name in glyph_names().screen])
 
 
-def _fallback_name(nh: Any, glyph: int) -> str:
-    """A name for cells whose screen description is empty (rare outside the dark area)."""
-
-    def monster(offset: int) -> str:
-        return str(nh.permonst(glyph - offset).mname)
-
-    if glyph < nh.GLYPH_PET_OFF:
-        return monster(nh.GLYPH_MON_OFF)
-    if glyph < nh.GLYPH_INVIS_OFF:
-        return "tame " + monster(nh.GLYPH_PET_OFF)
-    if glyph < nh.GLYPH_DETECT_OFF:
-        return "invisible creature"
-    if glyph < nh.GLYPH_BODY_OFF:
-        return "detected " + monster(nh.GLYPH_DETECT_OFF)
-    if glyph < nh.GLYPH_RIDDEN_OFF:
-        return monster(nh.GLYPH_BODY_OFF) + " corpse"
-    if glyph < nh.GLYPH_OBJ_OFF:
-        return "ridden " + monster(nh.GLYPH_RIDDEN_OFF)
-    if glyph < nh.GLYPH_CMAP_OFF:
-        obj = nh.objclass(nh.glyph_to_obj(glyph))
-        return str(nh.OBJ_DESCR(obj) or nh.OBJ_NAME(obj))
-    if glyph >= nh.GLYPH_STATUE_OFF:
-        return monster(nh.GLYPH_STATUE_OFF) + " statue"
-    for start, name in (
-        (nh.GLYPH_WARNING_OFF, "warning"),
-        (nh.GLYPH_SWALLOW_OFF, "swallowing monster"),
-        (nh.GLYPH_ZAP_OFF, "zap beam"),
-        (nh.GLYPH_EXPLODE_OFF, "explosion"),
-    ):
-        if glyph >= start:
-            return name
-    return ""  # map symbols get their names in glyph_tables()
+def _sightings(glyphs: Array, px: int, py: int) -> list[tuple[str, int, int]]:
+    """``(name, dx, dy north)`` of every listed cell: map-wide things in map order (the agent's
+    own cell left out), then what each look finds, the looks going east, southeast, …"""
+    names = glyph_names()
+    found = []
+    ys, xs = np.nonzero(_screen_listed()[glyphs])
+    for y, x in zip(ys.tolist(), xs.tolist(), strict=True):
+        if (x, y) != (px, py):
+            found.append((names.screen[int(glyphs[y, x])], x - px, py - y))
+    for sx, sy in _RAY_STEPS:
+        for k in range(1, RAY_LENGTH + 1):
+            x, y = px + sx * k, py + sy * k
+            if not (0 <= x < COLS and 0 <= y < ROWS):
+                break
+            glyph = int(glyphs[y, x])
+            name = names.look[glyph]
+            if name:
+                found.append((name, x - px, py - y))
+                if names.blocks[glyph]:
+                    break
+    return found
 
 
-def cell_name(descriptions: Array, glyphs: Array, y: int, x: int) -> str:
-    raw: bytes = descriptions[y, x].tobytes()
-    name = raw.split(b"\0", 1)[0].decode("latin-1")
-    if not name:
-        return glyph_tables().fallback[int(glyphs[y, x])]
-    for article in ("a ", "an "):
-        if name.startswith(article):
-            return name[len(article) :]
-    return name
+def describe_surroundings(glyphs: Array, px: int, py: int) -> str:
+    """The ``language observation``: ``{thing} {distance} {directions}`` lines.
 
-
-def _visible_cells(glyphs: Array, px: int, py: int) -> tuple[Array, Array]:
-    """Map cells to list: all things but the agent, then features seen along the 8 looks."""
-    tables = glyph_tables()
-    kinds = tables.kind[glyphs]
-    things = kinds == THING
-    if 0 <= py < ROWS and 0 <= px < COLS:
-        things[py, px] = False
-    ty, tx = np.nonzero(things)
-    rx, ry = _RAY_DX + px, _RAY_DY + py
-    inside = (rx >= 0) & (rx < COLS) & (ry >= 0) & (ry < ROWS)
-    seen_glyphs = glyphs[np.clip(ry, 0, ROWS - 1), np.clip(rx, 0, COLS - 1)]
-    stop = tables.blocks[seen_glyphs] & inside
-    past_stop = (np.cumsum(stop, axis=1) - stop) > 0
-    looked = inside & ~past_stop & (tables.kind[seen_glyphs] == FEATURE)
-    return np.concatenate([ty, ry[looked]]), np.concatenate([tx, rx[looked]])
-
-
-def describe_surroundings(glyphs: Array, descriptions: Array, px: int, py: int) -> str:
-    """The ``language observation``: ``{thing} {distance} {direction}`` lines.
-
-    Ordered from very far to adjacent, clockwise from north; a name seen several times in one
-    direction at one distance becomes a plural, and directions of one name and distance merge.
+    Ordered from very far to adjacent, clockwise from north (ties keep the order found); one
+    line per name and distance, its directions in that order. Directions where the name is seen
+    more than once (at that distance) go on a separate line under the plural name.
     """
-    ys, xs = _visible_cells(glyphs, px, py)
-    if not len(ys):
-        return ""
     dist_rank, dir_rank = _offset_ranks()
-    dy, dx = py - ys + ROWS, xs - px + COLS
-    dists, dirs = dist_rank[dy, dx], dir_rank[dy, dx]
-    order = np.lexsort((dirs, dists))  # stable: ties keep map-scan order
-    groups: dict[tuple[str, int], list[int]] = {}
-    for i in order:
-        name = cell_name(descriptions, glyphs, int(ys[i]), int(xs[i]))
-        groups.setdefault((name, int(dists[i])), []).append(int(dirs[i]))
-    lines = []
-    for (name, dist), found in groups.items():
-        single = [d for d in dict.fromkeys(found) if found.count(d) == 1]
-        several = [d for d in dict.fromkeys(found) if found.count(d) > 1]
-        for label, picked in ((name, single), (pluralize(name), several)):
+    ranked = [
+        (int(dist_rank[dy + ROWS, dx + COLS]), int(dir_rank[dy + ROWS, dx + COLS]), name)
+        for name, dx, dy in _sightings(glyphs, px, py)
+    ]
+    ranked.sort(key=lambda item: (item[0], item[1]))  # stable
+    grouped: dict[tuple[str, int], list[int]] = {}
+    for dist, direction, name in ranked:
+        grouped.setdefault((name, dist), []).append(direction)
+    lines: dict[tuple[str, int], list[int]] = {}
+    order: list[tuple[str, int]] = []
+    for (name, dist), directions in grouped.items():
+        unique = list(dict.fromkeys(directions))
+        for key, picked in (
+            ((name, dist), [d for d in unique if directions.count(d) == 1]),
+            ((pluralize(name), dist), [d for d in unique if directions.count(d) > 1]),
+        ):
             if picked:
-                words = join_directions([DIRECTION_ORDER[d] for d in picked])
-                lines.append(f"{label} {DISTANCE_ORDER[dist]} {words}")
-    return "\n".join(lines)
+                order.append(key)
+                lines[key] = picked  # a later key equal to an earlier one replaces its directions
+    return "\n".join(
+        f"{name} {DISTANCE_ORDER[dist]} {join_directions([DIRECTION_ORDER[d] for d in found])}"
+        for name, dist in order
+        for found in [lines[name, dist]]
+    )
 
 
-def describe_cursor(
-    glyphs: Array, descriptions: Array, px: int, py: int, cursor: tuple[int, int]
-) -> str:
-    """What stands under the terminal cursor ``(row, column)``, then ``(x=…, y=…)``."""
+def describe_cursor(glyphs: Array, px: int, py: int, cursor: tuple[int, int]) -> str:
+    """What stands under the terminal cursor ``(row, column)``, then ``(x=…, y=…)``.
+
+    The first line is empty where the cursor is off the map (top line, status lines), and the
+    name part is empty for cells without a listed name (floor, walls, dark area).
+    """
     row, col = cursor
     y = row - 1
+    dx, dy = col - px, py - y
     where = f"(x={col}, y={row})"
-    if not (0 <= y < ROWS and 0 <= col < COLS):
-        return where
-    name = cell_name(descriptions, glyphs, y, col)
-    if (col, y) == (px, py):
-        article = "an" if name[:1].lower() in tuple("aeiou") else "a"
-        return f"Yourself {article} {name}\n{where}"
-    distance, direction = describe_offset(col - px, py - y)
+    index = col + y * COLS
+    on_screen = -COLS <= dx < COLS and -ROWS <= dy < ROWS
+    if not (on_screen and 0 < index < glyphs.size):
+        return "\n" + where
+    name = glyph_names().screen[int(glyphs.reshape(-1)[index])]
+    if dx == 0 and dy == 0:
+        return f"Yourself a {name}\n{where}"
+    distance, direction = describe_offset(dx, dy)
     return f"{distance} {direction} {name}\n{where}"
 
 
@@ -286,42 +234,72 @@ def describe_inventory(inv_letters: Array, inv_strs: Array) -> str:
     return "\n".join(lines)
 
 
-def has_more(tty_chars: Array) -> bool:
-    """Whether the screen waits for a key at a ``--More--`` prompt."""
-    return b"--More--" in tty_chars.tobytes()
+def _trim(row: str) -> str:
+    """The wrapper's trim: blanks off both ends, and nothing left when only the last
+    character of the row is not blank."""
+    start = len(row) - len(row.lstrip(_BLANK))
+    if start >= len(row) - 1:
+        return ""
+    return row.strip(_BLANK)
+
+
+def _char(text: str, index: int) -> str:
+    return text[index] if 0 <= index < len(text) else ""
+
+
+def _ends_page(row: str) -> bool:
+    """A row closing a window page: ``--More--``, ``(end)`` or ``(2 of 3)``."""
+    of = row.find(" of ")
+    numbered = of >= 2 and _char(row, of - 2) == "(" and _char(row, of + 5) == ")"
+    return numbered or MORE in row or "(end)" in row
 
 
 def read_message(tty_chars: Array) -> str:
-    """The top line; when a pager (``--More--``, ``(end)``, ``(1 of 2)``) is showing, every row
-    from the top down to the pager, cut at the top line's indent (menus and text windows)."""
-    screen = tty_chars.tobytes().decode("latin-1")
+    """The message as BALROG reads the screen: the top line; where a window page shows (a row
+    with ``--More--``, ``(end)``, ``(1 of 2)``), its non-blank rows down to that row, cut at the
+    top line's indent; on the game-over screen (``Points`` / ``list!`` on the second line), the
+    rows down to the first two blank ones, each ending in a newline."""
     width = tty_chars.shape[1]
-    first = screen[:width]
-    if not first.strip():
+    screen = tty_chars.tobytes().decode("latin-1")
+    first, second = _trim(screen[:width]), _trim(screen[width : 2 * width])
+    if not first and not second:
         return ""
-    if not _PAGER.search(screen):
-        return first.strip()
-    indent = len(first) - len(first.lstrip(" "))
-    lines = []
+    raw_first = screen[:width]
+    indent = len(raw_first) - len(raw_first.lstrip(" "))
+    # A blank top line leaves the wrapper reading each row from one character before it.
+    bounds = (indent, width) if indent < width else (-1, width)
+    game_over = "Points" in second or "list!" in second
+    output, blanks = "", 0
     for start in range(0, len(screen), width):
-        line = screen[start + indent : start + width].strip()
-        lines.append(line)
-        if _PAGER.search(line):
-            return "\n".join(lines)
-    return first.strip()
+        row = _trim(screen[max(start + bounds[0], 0) : start + bounds[1]])
+        blanks = 0 if row else blanks + 1
+        output += row
+        if _ends_page(row):
+            return output
+        if row:
+            output += "\n"
+        if game_over and blanks > 1:
+            return output
+    return first
+
+
+def has_more(tty_chars: Array) -> bool:
+    """Whether the message read from the screen waits at a ``--More--``."""
+    return MORE in read_message(tty_chars)
 
 
 def join_messages(pages: Sequence[str]) -> str:
-    """Messages read across a ``--More--`` chain, as one text without the prompts."""
-    parts = [page.replace(MORE, "").strip() for page in pages]
-    return "\n".join(part for part in parts if part)
+    """Messages read across a ``--More--`` chain, each prompt turned into a line break."""
+    message = ""
+    for page in pages:
+        message = message.replace(MORE, "\n") + page
+    return message
 
 
 def render_nle_text(
     *,
     message: str,
     glyphs: Array,
-    descriptions: Array,
     player: tuple[int, int],
     tty_chars: Array,
     tty_cursor: tuple[int, int],
@@ -332,8 +310,8 @@ def render_nle_text(
     px, py = player
     sections = (
         ("message", message),
-        ("language observation", describe_surroundings(glyphs, descriptions, px, py)),
-        ("cursor", describe_cursor(glyphs, descriptions, px, py, tty_cursor)),
+        ("language observation", describe_surroundings(glyphs, px, py)),
+        ("cursor", describe_cursor(glyphs, px, py, tty_cursor)),
         ("map", render_map(tty_chars)),
         ("inventory", describe_inventory(inv_letters, inv_strs)),
     )

@@ -6,6 +6,7 @@ import pytest
 from automem_core.envs.crafter_text import (
     DEAD_LINE,
     ITEM_NAMES,
+    OFF_MAP_LINE,
     SLEEPING_LINE,
     describe_offset,
     local_view,
@@ -14,19 +15,26 @@ from automem_core.envs.crafter_text import (
 
 ID = {name: i for i, name in enumerate(ITEM_NAMES)}
 VITALS = {"health": 5, "food": 9, "drink": 3, "energy": 9}
+POS = (20, 30)
 
 
-def synthetic_view() -> np.ndarray:
-    """9×7 view indexed [x, y]; the player stands at the centre (4, 3)."""
-    view = np.full((9, 7), ID["grass"], dtype=np.uint8)
-    view[4, 3] = ID["player"]
-    view[0, 0] = ID["tree"]  # 7 steps away: the farther tree
-    view[2, 1] = ID["tree"]  # 4 steps north-west: the nearest tree
-    view[4, 5] = ID["water"]
-    view[5, 3] = ID["cow"]
-    view[8, 6] = ID["stone"]
-    view[3, 3] = ID["sand"]  # ground is never listed
-    return view
+def synthetic_world() -> np.ndarray:
+    """A 64×64 semantic map indexed [x, y]; the player stands at POS, the view's centre."""
+    world = np.full((64, 64), ID["grass"], dtype=np.uint8)
+    px, py = POS
+
+    def put(dx: int, dy: int, item: str) -> None:
+        world[px + dx, py + dy] = ID[item]
+
+    put(0, 0, "player")
+    put(-4, -3, "tree")  # 7 steps away: the farther tree
+    put(-2, -2, "tree")  # 4 steps north-west: the nearest tree
+    put(0, 2, "water")
+    put(1, 0, "cow")
+    put(4, 3, "stone")
+    put(-1, 0, "sand")
+    put(5, 0, "lava")  # outside the 9×7 view
+    return world
 
 
 def test_offsets_use_manhattan_distance_and_compound_directions():
@@ -40,10 +48,12 @@ def test_offsets_use_manhattan_distance_and_compound_directions():
 
 def test_synthetic_view_renders_hand_checked_text():
     inventory = {**VITALS, "sapling": 0, "wood": 2, "wood_pickaxe": 1}
-    text = render_crafter_text(synthetic_view(), (1, 0), inventory)
+    text = render_crafter_text(synthetic_world(), POS, (1, 0), inventory)
     assert text == (
         "You see:\n"
         "- tree 4 steps to your north-west\n"
+        "- grass 1 step to your north\n"  # every tile type is listed, ground included
+        "- sand 1 step to your west\n"
         "- water 2 steps to your south\n"
         "- cow 1 step to your east\n"
         "- stone 7 steps to your south-east\n"
@@ -62,36 +72,55 @@ def test_synthetic_view_renders_hand_checked_text():
     )
 
 
-def test_ground_ahead_is_nothing_and_empty_inventory_is_said():
-    text = render_crafter_text(synthetic_view(), (-1, 0), dict(VITALS))
-    assert "You face nothing at your front." in text
+def test_ground_ahead_is_named_and_empty_inventory_is_said():
+    text = render_crafter_text(synthetic_world(), POS, (0, -1), dict(VITALS))
+    assert "You face grass at your front." in text
     assert text.endswith("You have nothing in your inventory.")
 
 
-def test_empty_view_says_nothing_is_seen():
-    view = np.full((9, 7), ID["grass"], dtype=np.uint8)
-    view[4, 3] = ID["player"]
-    assert render_crafter_text(view, (0, 1), VITALS).startswith("You see nothing away from you.")
+def test_view_of_nothing_but_the_player():
+    world = np.full((64, 64), ID["player"], dtype=np.uint8)
+    text = render_crafter_text(world, POS, (0, 1), VITALS)
+    assert text.startswith("You see nothing away from you.\n\nYou face player at your front.")
 
 
 @pytest.mark.parametrize(
-    ("flags", "line"), [({"sleeping": True}, SLEEPING_LINE), ({"dead": True}, DEAD_LINE)]
+    ("flags", "line"),
+    [
+        ({"sleeping": True}, SLEEPING_LINE),
+        ({"dead": True}, DEAD_LINE),
+        ({"sleeping": True, "dead": True}, SLEEPING_LINE),  # killed in its sleep
+    ],
 )
-def test_status_line_comes_first_when_sleeping_or_dead(flags, line):
-    text = render_crafter_text(synthetic_view(), (0, 1), VITALS, **flags)
-    assert text.startswith(line + "\n\nYou see:")
+def test_status_line_comes_first_with_three_blank_lines(flags, line):
+    text = render_crafter_text(synthetic_world(), POS, (0, 1), VITALS, **flags)
+    assert text.startswith(line + "\n\n\n\nYou see:")
+    assert (
+        SLEEPING_LINE == "You are sleeping, and will not be able take actions until energy is full."
+    )
 
 
-def test_local_view_centres_on_player_and_pads_outside_the_world():
-    semantic = np.arange(64 * 64, dtype=np.int32).reshape(64, 64)
-    inside = local_view(semantic, (10, 20))
+def test_view_is_cut_like_a_plain_slice_at_the_world_edge():
+    world = np.arange(64 * 64, dtype=np.int32).reshape(64, 64)
+    inside = local_view(world, (10, 20))
     assert inside.shape == (9, 7)
-    assert inside[4, 3] == semantic[10, 20]
-    assert inside[0, 0] == semantic[6, 17]
-    corner = local_view(semantic, (0, 63))
-    assert corner[4, 3] == semantic[0, 63]
-    assert (corner[:4] == 0).all() and (corner[:, 4:] == 0).all()
-    assert corner[5, 2] == semantic[1, 62]
+    assert inside[4, 3] == world[10, 20]
+    assert inside[0, 0] == world[6, 17]
+    assert local_view(world, (62, 40)).shape == (6, 7)  # cut short east
+    assert local_view(world, (2, 40)).size == 0  # a slice from a negative start is empty
+
+
+def test_view_past_the_west_edge_sees_nothing():
+    world = np.full((64, 64), ID["grass"], dtype=np.uint8)
+    world[1, 30] = ID["player"]
+    text = render_crafter_text(world, (1, 30), (-1, 0), VITALS)
+    assert text.startswith("You see nothing away from you.\n\nYou face nothing at your front.")
+
+
+def test_player_missing_from_the_map_gives_balrogs_error_text():
+    world = synthetic_world()
+    text = render_crafter_text(world, (0, 0), (1, 0), VITALS)
+    assert text.startswith(OFF_MAP_LINE + "\n\nYour status:\n")
 
 
 @pytest.mark.slow

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from automem_core.envs import nle_text
 from automem_core.envs.nle_text import (
     compass_direction,
     describe_cursor,
@@ -30,19 +29,6 @@ def monster(name: str) -> int:
 
 
 STONE, HWALL, FLOOR, DOWNSTAIR = cmap(0), cmap(2), cmap(19), cmap(24)
-
-
-class Screen:
-    """A synthetic 21×79 map with NLE-shaped glyphs and screen descriptions."""
-
-    def __init__(self) -> None:
-        self.glyphs = np.full((21, 79), STONE, dtype=np.int16)
-        self.descriptions = np.zeros((21, 79, 80), dtype=np.uint8)
-
-    def put(self, x: int, y: int, glyph: int, name: str = "") -> None:
-        self.glyphs[y, x] = glyph
-        self.descriptions[y, x] = 0
-        self.descriptions[y, x, : len(name)] = np.frombuffer(name.encode(), dtype=np.uint8)
 
 
 def tty(*lines: str) -> np.ndarray:
@@ -89,35 +75,35 @@ def test_offsets_count_king_moves():
     assert describe_offset(0, 1) == ("adjacent", "north")
 
 
-def test_plurals():
+def test_plurals_follow_the_wrappers_rules():
     assert pluralize("newt") == "newts"
-    assert pluralize("wall") == "walls"
+    assert pluralize("horizontal wall") == "horizontal walls"
     assert pluralize("fox") == "foxes"
     assert pluralize("dwarf") == "dwarves"
     assert pluralize("giant fly") == "giant flies"
     assert pluralize("iron bars") == "iron bars"
-    assert pluralize("molten lava") == "areas of molten lava"
+    assert pluralize("lava") == "area of lava"
     assert pluralize("scroll labeled FOO") == "scrolls labeled FOO"
+    assert pluralize("witch") == "witchs"  # the wrapper never adds "es" after "ch"
+    assert pluralize("gas spore") == "gas spores"
 
 
-def corridor_screen() -> Screen:
+def corridor_screen() -> np.ndarray:
     """Player at (10, 10) in a cross of floor, a wall 3 east, a jackal 2 east, stairs 4 south."""
-    screen = Screen()
+    glyphs = np.full((21, 79), STONE, dtype=np.int16)
     for x, y in [(9, 10), (11, 10), (12, 10), (10, 9), (10, 11)]:
-        screen.put(x, y, FLOOR, "floor of a room")
-    screen.put(10, 10, monster("human"), "human valkyrie called Agent")
-    screen.put(12, 10, monster("jackal"), "jackal")
-    screen.put(13, 10, HWALL, "wall")
-    screen.put(10, 14, DOWNSTAIR, "staircase down")
-    return screen
+        glyphs[y, x] = FLOOR
+    glyphs[10, 10] = monster("valkyrie")
+    glyphs[10, 12] = monster("jackal")
+    glyphs[10, 13] = HWALL
+    glyphs[14, 10] = DOWNSTAIR
+    return glyphs
 
 
 def test_surroundings_hand_checked_ordering_merging_and_blocking():
-    screen = corridor_screen()
-    text = describe_surroundings(screen.glyphs, screen.descriptions, 10, 10)
-    assert text == (
-        "wall near east\n"
-        "staircase down near south\n"
+    assert describe_surroundings(corridor_screen(), 10, 10) == (
+        "horizontal wall near east\n"
+        "stairs down near south\n"
         "dark area very near north, south, and west\n"
         "jackal very near east\n"
         "dark area adjacent northeast, southeast, southwest, and northwest"
@@ -125,42 +111,54 @@ def test_surroundings_hand_checked_ordering_merging_and_blocking():
 
 
 def test_surroundings_plural_for_repeats_in_one_direction():
-    screen = Screen()
-    screen.put(10, 10, monster("human"), "human valkyrie called Agent")
-    for x, y in [(10, 11), (9, 10), (11, 10), (10, 9), (9, 9), (11, 9), (9, 11), (11, 11)]:
-        screen.put(x, y, FLOOR, "floor of a room")  # open ground: no dark area adjacent
+    glyphs = np.full((21, 79), FLOOR, dtype=np.int16)
+    glyphs[10, 10] = monster("valkyrie")
     for x, y in [(10, 6), (10, 7), (13, 7)]:
-        screen.put(x, y, monster("newt"), "newt")
-    screen.put(70, 20, FLOOR, "floor of a room")  # floor is never listed
-    lines = describe_surroundings(screen.glyphs, screen.descriptions, 10, 10).splitlines()
-    assert not any("floor" in line for line in lines)
-    assert "newt near northeast" in lines
-    assert "newts near north" in lines
-    assert lines.index("newt near northeast") < lines.index("newts near north")
+        glyphs[y, x] = monster("newt")
+    glyphs[2, 70] = cmap(34)  # lava, listed from anywhere on the map
+    glyphs[3, 70] = cmap(34)
+    lines = describe_surroundings(glyphs, 10, 10).splitlines()
+    assert lines == [
+        "area of lava very far eastnortheast",
+        "newt near northeast",
+        "newts near north",
+    ]
 
 
-def test_far_things_come_first_and_articles_are_dropped():
-    screen = corridor_screen()
-    screen.put(60, 2, nh.GLYPH_OBJ_OFF + 1, "an arrow")
-    first = describe_surroundings(screen.glyphs, screen.descriptions, 10, 10).splitlines()[0]
-    assert first == "arrow very far eastnortheast"
+def test_looks_stop_at_walls_but_not_at_doorways():
+    glyphs = np.full((21, 79), FLOOR, dtype=np.int16)
+    glyphs[10, 12] = cmap(12)  # doorway
+    glyphs[10, 14] = cmap(1)  # vertical wall
+    glyphs[10, 16] = cmap(42)  # an arrow trap behind the wall: not seen
+    glyphs[5, 10] = cmap(15)  # a vertical closed door, listed from anywhere
+    lines = describe_surroundings(glyphs, 10, 10).splitlines()
+    assert lines == [
+        "vertical closed door near north",
+        "vertical wall near east",
+        "doorway very near east",
+    ]
 
 
-def test_empty_description_falls_back_to_glyph_name():
-    screen = corridor_screen()
-    screen.put(13, 10, HWALL, "")
-    text = describe_surroundings(screen.glyphs, screen.descriptions, 10, 10)
-    assert "wall near east" in text
+def test_objects_have_their_generic_names():
+    glyphs = np.full((21, 79), FLOOR, dtype=np.int16)
+    gold = next(i for i in range(nh.NUM_OBJECTS) if nh.objdescr.from_idx(i).oc_name == "gold piece")
+    glyphs[10, 11] = nh.GLYPH_OBJ_OFF + gold
+    glyphs[10, 9] = nh.GLYPH_PET_OFF + monster("little dog")
+    glyphs[9, 10] = nh.GLYPH_INVIS_OFF
+    assert describe_surroundings(glyphs, 10, 10).splitlines() == [
+        "invisible creature adjacent north",
+        "gold piece adjacent east",
+        "tame little dog adjacent west",
+    ]
 
 
-def test_cursor_on_the_agent_and_elsewhere():
-    screen = corridor_screen()
-    here = describe_cursor(screen.glyphs, screen.descriptions, 10, 10, (11, 10))
-    assert here == "Yourself a human valkyrie called Agent\n(x=10, y=11)"
-    there = describe_cursor(screen.glyphs, screen.descriptions, 10, 10, (11, 12))
-    assert there == "very near east jackal\n(x=12, y=11)"
-    top = describe_cursor(screen.glyphs, screen.descriptions, 10, 10, (0, 36))
-    assert top == "(x=36, y=0)"
+def test_cursor_on_the_agent_elsewhere_and_off_the_map():
+    glyphs = corridor_screen()
+    assert describe_cursor(glyphs, 10, 10, (11, 10)) == "Yourself a valkyrie\n(x=10, y=11)"
+    assert describe_cursor(glyphs, 10, 10, (11, 12)) == "very near east jackal\n(x=12, y=11)"
+    assert describe_cursor(glyphs, 10, 10, (11, 13)) == "near east \n(x=13, y=11)"  # no name
+    assert describe_cursor(glyphs, 10, 10, (0, 36)) == "\n(x=36, y=0)"
+    assert describe_cursor(glyphs, 10, 10, (23, 5)) == "\n(x=5, y=23)"
 
 
 def test_inventory_lines_stop_at_first_empty_letter():
@@ -182,26 +180,47 @@ def test_message_is_the_top_line_when_no_pager_shows():
     screen = tty("  You see here a scroll.   ", "", "     ---", "     |.@|")
     assert read_message(screen) == "You see here a scroll."
     assert not has_more(screen)
-    assert read_message(tty("", "x")) == ""
+    assert read_message(tty("", "")) == ""
+    assert read_message(tty(" " * 79 + "x")) == ""  # the wrapper's trim drops a lone last char
 
 
-def test_message_with_pager_reads_the_window_down_to_it():
+def test_message_with_pager_reads_the_window_without_blank_rows():
     window = " " * 40
     screen = tty(
         window + "Things that are here:",
         window + "a horn",
+        "",
         window + "a forked wand",
         window + "--More--",
         "    |.@.|    some map",
     )
     assert has_more(screen)
     assert read_message(screen) == "Things that are here:\na horn\na forked wand\n--More--"
+    paged = tty(" Weapons", " a - a +1 long sword", " (1 of 2)", "later")
+    assert read_message(paged) == "Weapons\na - a +1 long sword\n(1 of 2)"
 
 
-def test_more_chain_is_joined_without_prompts():
-    pages = ["You hit the jackal!--More--", "The jackal bites!--More--", "", "You kill it!"]
+def test_game_over_screen_is_read_down_to_two_blank_rows():
+    screen = tty(
+        "Goodbye agent the Valkyrie...",
+        " No  Points     Name",
+        "  1      12     agent-Val-Hum-Fem-Neu died.",
+        "",
+        "",
+        "not read",
+    )
+    assert read_message(screen) == (
+        "Goodbye agent the Valkyrie...\n"
+        "No  Points     Name\n"
+        "1      12     agent-Val-Hum-Fem-Neu died.\n"
+    )
+
+
+def test_more_chain_turns_prompts_into_line_breaks():
+    pages = ["You hit the jackal!--More--", "The jackal bites!--More--", "You kill it!"]
     assert join_messages(pages) == "You hit the jackal!\nThe jackal bites!\nYou kill it!"
-    assert join_messages(["Hello.--More--", ""]) == "Hello."
+    assert join_messages(["Hello.--More--", ""]) == "Hello.\n"
+    assert join_messages(["Hello."]) == "Hello."
 
 
 def test_map_is_terminal_rows_1_to_23_full_width():
@@ -214,12 +233,10 @@ def test_map_is_terminal_rows_1_to_23_full_width():
 
 
 def test_full_text_has_the_five_sections_in_order():
-    screen = corridor_screen()
     chars = tty("Hello.", *[""] * 23)
     text = render_nle_text(
         message="Hello.",
-        glyphs=screen.glyphs,
-        descriptions=screen.descriptions,
+        glyphs=corridor_screen(),
         player=(10, 10),
         tty_chars=chars,
         tty_cursor=(11, 10),
@@ -229,14 +246,6 @@ def test_full_text_has_the_five_sections_in_order():
     heads = ["message:\n", "\n\nlanguage observation:\n", "\n\ncursor:\n", "\n\nmap:\n"]
     positions = [text.index(head) for head in [*heads, "\n\ninventory:\n"]]
     assert positions == sorted(positions)
-    assert text.startswith("message:\nHello.\n\nlanguage observation:\nwall near east\n")
-    assert "\n\ncursor:\nYourself a human valkyrie called Agent\n(x=10, y=11)\n\nmap:\n" in text
-
-
-def test_glyph_tables_classify_map_symbols():
-    tables = nle_text.glyph_tables()
-    assert tables.kind[FLOOR] == nle_text.IGNORED
-    assert tables.kind[HWALL] == nle_text.FEATURE and tables.blocks[HWALL]
-    assert tables.kind[DOWNSTAIR] == nle_text.THING and not tables.blocks[DOWNSTAIR]
-    assert tables.kind[monster("jackal")] == nle_text.THING
-    assert tables.fallback[STONE] == "dark area"
+    assert text.startswith("message:\nHello.\n\nlanguage observation:\nhorizontal wall near east\n")
+    assert "\n\ncursor:\nYourself a valkyrie\n(x=10, y=11)\n\nmap:\n" in text
+    assert text.endswith("\n\ninventory:\n")

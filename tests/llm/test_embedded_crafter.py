@@ -4,6 +4,8 @@ import asyncio
 
 from automem_core.llm.base import TurnRequest
 from automem_core.llm.embedded import EmbeddedClient
+from automem_core.llm.embedded.crafter_player import near_lava
+from automem_core.llm.embedded.crafter_view import parse_crafter_observation
 from automem_core.memory import parse_completion
 
 SYSTEM = """You are an agent playing Crafter.
@@ -184,3 +186,12 @@ def test_action_turn_of_a_split_setup_commits_an_action_from_the_consultation():
     )
     _, parsed = ask("action", 40, user)
     assert parsed.action == "Move North" and not parsed.ops
+
+
+def test_lava_next_door_blocks_only_neighbours_not_known_to_be_something_else():
+    seen = ["lava 1 step to your west", "path 1 step to your north", "grass 1 step to your east"]
+    obs = parse_crafter_observation(observation(seen, "path"))
+    assert near_lava(obs, "west")
+    assert near_lava(obs, "south")  # a second lava there would be listed after the first
+    assert not near_lava(obs, "north")
+    assert not near_lava(obs, "east")

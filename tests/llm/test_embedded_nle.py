@@ -42,7 +42,7 @@ def observation(rows, agent, language=(), message="", inventory="a: a +1 long sw
         [
             f"message:\n{message}",
             "language observation:\n" + "\n".join(language),
-            f"cursor:\nYourself a human valkyrie called Agent\n(x={x}, y={y + 1})",
+            f"cursor:\nYourself a valkyrie\n(x={x}, y={y + 1})",
             "map:\n" + "\n".join(screen(rows)),
             f"inventory:\n{inventory}",
         ]
@@ -80,7 +80,7 @@ ROOM = {
 
 
 def test_plan_walks_east_to_stairs_in_view():
-    obs = observation(ROOM, (13, 5), ["staircase down near east"])
+    obs = observation(ROOM, (13, 5), ["stairs down near east"])
     _, parsed = ask("minihack", "plan", 3, prompt("plan", 3, obs))
     assert parsed.action == "east" and not parsed.ops
 

@@ -81,10 +81,14 @@ Rule = Callable[[Ctx], str | None]
 def near_lava(obs: CrafterObs, direction: str) -> bool:
     """Whether lava may lie one step ``direction``. Only the nearest lava is listed, the first
     in the view's scan (west to east, then north to south), so a listed neighbour also hides
-    lava in the neighbours that scan after it."""
+    lava in the neighbours that scan after it, unless another kind (ground included) is
+    listed right there."""
     s = obs.seen.get("lava")
     if s is None or s.distance != 1:
         return False
+    known = obs.at(direction)
+    if known:
+        return "lava" in known
     return SCAN_ORDER.index(direction) >= SCAN_ORDER.index(s.directions[0])
 
 
