@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from automem_core.envs import crafter_env, minihack_env, nethack_env
 from automem_core.envs.base import EnvConfigError, GameEnv
+from automem_core.envs.text_version import TEXT_FORMAT_VERSION
 
 EnvFactory = Callable[[str, int | None], GameEnv]
 
@@ -22,7 +23,7 @@ class GameEntry:
     factory: EnvFactory  # factory(task, max_steps)
     module: str  # where the factory lives (imported by worker processes)
     default_scaffold: str | None = None  # when None, the built-in scaffold ``<game>-v0``
-    text_format: str = "1"  # version of its observation text; bumped whenever the text changes
+    text_format: str = str(TEXT_FORMAT_VERSION)  # version of its observation text
 
 
 _BUILTIN: dict[str, GameEntry] = {
