@@ -15,7 +15,6 @@ LANES: tuple[tuple[str, str, str, str], ...] = (
     ("write", "memory write", "#2ca02c", "square"),
     ("read", "memory read", "#1f77b4", "circle"),
 )
-CURSOR_NAME = "current step"
 OP_COLOURS = {
     "SEARCH": "#1f77b4",
     "READ": "#6baed6",
@@ -81,6 +80,11 @@ def ops_per_step_figure(stats: pd.DataFrame) -> go.Figure:
     return fig
 
 
+# Fixed margins, so the current-step marker drawn under the chart (replay_panels.cursor) lines up
+# with the x axis without the figure being sent again on every step.
+TIMELINE_MARGIN_L, TIMELINE_MARGIN_R = 96, 10
+
+
 def timeline_figure(tl: pd.DataFrame) -> go.Figure:
     """Progression on top; below, one lane of markers per event kind. Each point carries (as
     customdata) the step a click should jump to: the first step of its kind within the bin."""
@@ -129,30 +133,16 @@ def timeline_figure(tl: pd.DataFrame) -> go.Figure:
         fixedrange=True,
         range=[-0.5, len(lanes) - 0.5],
     )
+    last = int(tl["step"].iloc[-1] + tl["width"].iloc[-1] - 1) if len(tl) else 0
+    fig.update_xaxes(range=[-0.5, last + 0.5], fixedrange=True)
     fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_yaxes(automargin=False)
     fig.update_layout(
         height=260,
-        margin={"l": 10, "r": 10, "t": 8, "b": 8},
+        margin={"l": TIMELINE_MARGIN_L, "r": TIMELINE_MARGIN_R, "t": 8, "b": 8},
         showlegend=False,
         hovermode="closest",
         clickmode="event+select",
         dragmode="zoom",
     )
     return fig
-
-
-def set_cursor(fig: go.Figure, step: int) -> None:
-    """Move the vertical current-step line (one shape across both rows)."""
-    fig.layout.shapes = [
-        {
-            "type": "line",
-            "name": CURSOR_NAME,
-            "xref": "x",
-            "yref": "paper",
-            "x0": step,
-            "x1": step,
-            "y0": 0,
-            "y1": 1,
-            "line": {"color": "#333", "width": 1.5, "dash": "dot"},
-        }
-    ]

@@ -32,7 +32,7 @@ from automem_core.analysis.episode import (
     read_error,
     turns_at,
 )
-from automem_core.analysis.runs import STALE_AFTER_S, effective_status, parse_time
+from automem_core.analysis.runs import STALE_AFTER_S, parse_time
 from automem_core.store.catalog import EpisodeFiles, locate_episode, scan
 from automem_core.store.layout import DATA_ENV, Layout, StoreError
 from automem_core.store.reader import store_problems as find_problems
@@ -48,7 +48,6 @@ __all__ = [
     "MemoryView",
     "clear_caches",
     "data_root",
-    "effective_status",
     "episodes_table",
     "episodes_token",
     "file_growth",
@@ -61,6 +60,8 @@ __all__ = [
     "progression_by_version",
     "read_error",
     "rerun_if_changed",
+    "run_episodes",
+    "run_ids",
     "runs_table",
     "runs_token",
     "seed_demo",
@@ -177,46 +178,75 @@ def store_problems(root: Path) -> list[str]:
 
 
 @st.cache_data(show_spinner=False)
-def _runs_table(root: str, token: str) -> pd.DataFrame:
-    # As of the epoch, no heartbeat is stale yet: the statuses as the runs wrote them.
-    return runs.load_runs(Path(root), now=datetime.fromtimestamp(0, UTC))
+def _run_rows(root: str, token: str) -> pd.DataFrame:
+    return runs.load_run_rows(Path(root))
 
 
 def runs_table(root: str, token: str, now: datetime | None = None) -> pd.DataFrame:
     """One row per run, with its status as of ``now`` (a silent ``running`` run is
-    ``interrupted``)."""
-    table = _runs_table(root, token).copy()
-    now = now or datetime.now(UTC)
-    table["status"] = [
-        effective_status(s, u, now)
-        for s, u in zip(table["status"], table["updated_at"], strict=True)
-    ]
-    return table
+    ``interrupted``). A heartbeat re-reads only the run rows; the episodes stay cached."""
+    rows = _run_rows(root, runs_token(Path(root)))
+    return runs.runs_frame(rows, episodes_table(root, episodes_token(Path(root))), now)
 
 
 @st.cache_data(show_spinner=False)
 def episodes_table(root: str, token: str) -> pd.DataFrame:
+    """Every episode's row, with its summary (one query per published episode or compaction)."""
     return runs.load_episodes(Path(root))
 
 
 @st.cache_data(show_spinner=False)
 def progression_by_version(root: str, token: str) -> pd.DataFrame:
-    return runs.load_progression_by_version(Path(root))
+    return runs.progression_by_version(episodes_table(root, token))
 
 
 @st.cache_data(show_spinner=False)
-def _diagnostics(root: str, token: str) -> dict[str, pd.DataFrame]:
-    return diagnostics.load_diagnostics(Path(root))
-
-
 def op_stats(root: str, token: str) -> pd.DataFrame:
     """Per run: ops per step by kind, empty searches, redundant writes, writes never read."""
-    return _diagnostics(root, token)["runs"]
+    return diagnostics.run_diagnostics(episodes_table(root, token))
 
 
+@st.cache_data(show_spinner=False)
 def file_growth(root: str, token: str) -> pd.DataFrame:
     """Per run and memory file: lines at the start and end of episodes, growth per 100 steps."""
-    return _diagnostics(root, token)["file_growth"]
+    return diagnostics.file_growth(episodes_table(root, token))
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def run_ids(root: Path) -> list[str]:
+    """Every run's id, newest first (a folder listing: nothing is read)."""
+    found = [r.folder for r in scan(root) if r.run_file.exists() or r.parts or r.loose]
+    found.sort(key=lambda f: _mtime(f / "run.parquet"), reverse=True)
+    return [f.name for f in found]
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def run_token(root: Path, run_id: str) -> str:
+    """Changes whenever one of the run's episodes is published or the run is compacted."""
+    found = scan(root, [run_id])
+    if not found:
+        return ""
+    run = found[0]
+    paths = [run.folder / "manifest.json", *(f / "episodes.parquet" for f in run.loose.values())]
+    return _files_token([p for p in paths if p.exists()])
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _run_episodes(root: str, run_id: str, token: str) -> pd.DataFrame:
+    return runs.load_episodes(Path(root), run_id)
+
+
+def run_episodes(root: Path, run_id: str) -> pd.DataFrame:
+    """One run's episodes (only that run's files are read)."""
+    return _run_episodes(str(root), run_id, run_token(root, run_id))
 
 
 # --------------------------------------------------------------------------- one episode

@@ -320,7 +320,7 @@ def render_step_html(row: Mapping[str, Any], total_reward: float, n_steps: int) 
         action += f'<br><span class="am-invalid">invalid: asked {asked_html}; default played</span>'
     ended = " · <b>episode ended</b>" if row.get("done") else ""
     facts = [
-        ("step", f'<b>{row["step"]}</b> <span class="am-dim">of {n_steps - 1}</span>{ended}'),
+        ("step", f'<b>{row["step"]}</b> <span class="am-dim">of {n_steps}</span>{ended}'),
         ("action", action),
         ("reward", f"<b>{row['reward']:+g}</b> <span class='am-dim'>sum {total_reward:+g}</span>"),
         ("progression", f"<b>{100 * row['progression']:.1f}%</b>"),

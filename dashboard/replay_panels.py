@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard import replay_state as rs
-from dashboard.charts import set_cursor, timeline_figure
+from dashboard.charts import TIMELINE_MARGIN_L, TIMELINE_MARGIN_R, timeline_figure
 from dashboard.data import EpisodeData, MemoryView
 from dashboard.render import (
     diff_files,
@@ -91,33 +91,45 @@ def controls(ep: EpisodeData, step: int) -> None:
             help=f"Step {target}" if target is not None else f"No {label} after this step",
             width="stretch",
         )
-    playing = jumps[6].toggle("Play", key="replay.play", disabled=step >= last)
-    speed = jumps[7].selectbox(
+    jumps[6].toggle("Play", key="replay.play", disabled=step >= last, on_change=rs.play_changed)
+    jumps[7].selectbox(
         "Speed",
         SPEEDS,
         index=2,
         key="replay.speed",
         format_func=lambda s: f"{s:g} steps/s",
         label_visibility="collapsed",
+        on_change=rs.play_changed,
     )
-    if playing and step < last:
-        st.fragment(run_every=1.0 / speed)(rs.tick)(last, speed)
 
 
-def timeline(ep: EpisodeData, step: int) -> None:
+def timeline(ep: EpisodeData) -> None:
+    """The episode's timeline, drawn once per episode (the step marker is :func:`cursor`)."""
     key = (ep.source.episode_id, ep.source.token)
     cached = st.session_state.get("replay.figure")
     if cached is None or cached[0] != key:
         cached = (key, timeline_figure(ep.timeline))
         st.session_state["replay.figure"] = cached
     fig = cached[1]
-    set_cursor(fig, step)
     st.plotly_chart(
         fig,
         key=rs.TIMELINE,
         on_select=rs.timeline_clicked,
         selection_mode="points",
         config={"displayModeBar": False},
+    )
+
+
+def cursor(ep: EpisodeData, step: int) -> None:
+    """The current step's marker, under the timeline and aligned with its x axis; redrawn on
+    every step while the figure itself is not sent again."""
+    last = max(ep.n_steps - 1, 1)
+    share = (step + 0.5) / (last + 1)
+    margins = TIMELINE_MARGIN_L + TIMELINE_MARGIN_R
+    left = f"calc({TIMELINE_MARGIN_L}px + (100% - {margins}px) * {share:.5f})"
+    st.html(
+        f'<div class="am-track"><div class="am-cursor" style="left:{left}">'
+        f"<span>step {step}</span></div></div>"
     )
 
 

@@ -15,12 +15,12 @@ import pandas as pd
 import streamlit as st
 
 RUN, EPISODE, STEP, COMPARE = "replay.run", "replay.episode", "replay.step", "replay.compare"
-FILTERS = {
-    "game": "replay.f_game",
+FILTERS = {  # within the chosen run
     "task": "replay.f_task",
     "seed": "replay.f_seed",
     "outcome": "replay.f_outcome",
 }
+BAD_LINK = "replay.bad_link"  # what the URL asked for that does not exist (shown, then cleared)
 URL_KEYS = ("run", "episode", "step", "compare")
 _URL_SEEN = "replay.url"  # the query params this page last wrote or adopted
 _LAST_TICK = "replay.last_tick"
@@ -49,6 +49,9 @@ def adopt_url() -> None:
     st.session_state[EPISODE] = url["episode"]
     st.session_state[STEP] = _int(url.get("step")) or 0
     st.session_state[COMPARE] = _int(url.get("compare"))
+    st.session_state[BAD_LINK] = {"episode": url["episode"], "run": url.get("run")}
+    if "step" in url and _int(url["step"]) is None:
+        st.session_state[BAD_LINK]["step"] = url["step"]
     for key in FILTERS.values():  # a deep link shows its episode whatever the filters were
         st.session_state.pop(key, None)
 
@@ -104,11 +107,21 @@ def pick_run(widget_key: str) -> None:
     st.session_state[RUN] = st.session_state.get(widget_key)
     st.session_state[EPISODE] = None
     st.session_state[STEP] = 0
+    st.session_state.pop(BAD_LINK, None)
 
 
 def pick_episode(widget_key: str) -> None:
     st.session_state[EPISODE] = st.session_state.get(widget_key)
     st.session_state[STEP] = 0
+    st.session_state.pop(BAD_LINK, None)
+
+
+PLAYING = "replay.playing"  # (playing, speed) the step fragment was built for
+
+
+def play_changed() -> None:
+    """Play or speed changed: the step fragment is rebuilt with the new interval."""
+    st.session_state[PLAYING] = None
 
 
 TIMELINE = "replay.timeline"
@@ -132,13 +145,20 @@ def sync_widget(widget_key: str, value: Any) -> None:
         st.session_state[widget_key] = value
 
 
-def tick(last_step: int, steps_per_s: float) -> None:
-    """One playback tick: advance a step when the interval has passed, then rerun the page."""
+def playback() -> tuple[bool, float]:
+    """Whether playback is on, and its speed in steps per second."""
+    return bool(st.session_state.get("replay.play")), float(
+        st.session_state.get("replay.speed") or 2.0
+    )
+
+
+def tick(last_step: int) -> None:
+    """During playback, advance one step when its interval has passed."""
+    playing, speed = playback()
     now = time.monotonic()
-    if now - st.session_state.get(_LAST_TICK, 0.0) < 0.9 / steps_per_s:
+    if not playing or now - st.session_state.get(_LAST_TICK, 0.0) < 0.9 / speed:
         return
     st.session_state[_LAST_TICK] = now
     step = _int(st.session_state.get(STEP)) or 0
     if step < last_step:
         st.session_state[STEP] = step + 1
-        st.rerun(scope="app")

@@ -1,6 +1,10 @@
 """The dashboard's stylesheet (classes used by the HTML that ``render.py`` builds)."""
 
 CSS = """
+.am-track { position:relative; height:18px; margin-top:-14px; }
+.am-cursor { position:absolute; top:0; height:18px; border-left:2px solid #333; }
+.am-cursor span { position:relative; left:4px; top:1px; font-size:11px; color:#333;
+  white-space:nowrap; }
 .am-tty-box { container-type:inline-size; }
 .am-tty { background:#0d1117; color:#d0d0d0; font-family:'DejaVu Sans Mono', Menlo, Consolas,
   monospace; font-size:clamp(6px, calc((100cqw - 20px) / 48.6), 15px); line-height:1.2;

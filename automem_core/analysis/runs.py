@@ -68,9 +68,15 @@ FROM runs ORDER BY created_at, run_id
 _EPISODES_SQL = f"""
 SELECT episode_id, run_id, game, task, seed, {VERSION_SQL} AS scaffold, memory_client, status,
   end_reason, steps, total_reward, progression, invalid_actions, llm_calls, failed_calls,
-  failure_defaults, tokens_in + tokens_out AS tokens, wall_s, error
+  failure_defaults, tokens_in + tokens_out AS tokens, wall_s, error,
+  unchanged_observations, longest_zero_reward_streak, oscillations, empty_searches,
+  redundant_writes, writes_never_read, writes_checked, agent_ops, op_counts_json, file_lines_json
 FROM episodes ORDER BY run_id, task, seed
 """
+RUN_ROW_COLUMNS = [
+    "run_id", "game", "tasks", "seed_set", "version", "memory_client", "status",
+    "episodes_planned", "updated_at",
+]  # fmt: skip
 
 
 def episodes_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -87,15 +93,21 @@ def clean_summary(episodes: pd.DataFrame) -> Summary:
     return game_mean(by_task(zip(ok["task"], ok["progression"], strict=True)))
 
 
-def runs_frame(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> pd.DataFrame:
+def run_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The runs' own rows (settings, status, heartbeat), one per readable ``run.parquet``."""
+    return pd.DataFrame(con.execute(_RUNS_SQL).fetchall(), columns=RUN_ROW_COLUMNS)
+
+
+def runs_frame(
+    rows: pd.DataFrame, episodes: pd.DataFrame, now: datetime | None = None
+) -> pd.DataFrame:
     """One row per run: settings, episodes published / planned, clean / degraded / failed
     counts, progression (clean only) ± standard error, tokens, wall time and status as of ``now``.
 
     A run whose ``run.parquet`` cannot be read is still listed when it has published episodes,
     with its game, scaffold and model taken from them and status ``unknown``."""
     now = now or datetime.now(UTC)
-    runs = con.execute(_RUNS_SQL).fetchall()
-    episodes = episodes_frame(con)
+    runs = list(rows.itertuples(index=False, name=None))
     groups = {run_id: eps for run_id, eps in episodes.groupby("run_id", sort=True)}
     listed = {r[0] for r in runs}
     orphans = [
@@ -143,10 +155,9 @@ def runs_frame(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> p
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
-def progression_by_version(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def progression_by_version(episodes: pd.DataFrame) -> pd.DataFrame:
     """Per game × scaffold version (``id@hash8``): clean progression ± standard error, and the
     degraded and failed episodes left out of it."""
-    episodes = episodes_frame(con)
     out = []
     for (game, version), eps in episodes.groupby(["game", "scaffold"], sort=True):
         s = clean_summary(eps)
@@ -165,14 +176,22 @@ def progression_by_version(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return pd.DataFrame(out, columns=columns)
 
 
-def load_runs(root: Path, now: datetime | None = None) -> pd.DataFrame:
-    return query_store(root, lambda con: runs_frame(con, now))
+def load_run_rows(root: Path) -> pd.DataFrame:
+    return query_store(root, run_rows, tables=("runs",))
 
 
 def load_episodes(root: Path, run_id: str | None = None) -> pd.DataFrame:
-    df = query_store(root, episodes_frame)
-    return df[df["run_id"] == run_id].reset_index(drop=True) if run_id else df
+    """Every episode's row (of one run only: then only that run's files are read)."""
+    runs = [run_id] if run_id else None
+    return query_store(root, episodes_frame, tables=("episodes",), run_ids=runs)
+
+
+def load_runs(root: Path, now: datetime | None = None) -> pd.DataFrame:
+    def query(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        return runs_frame(run_rows(con), episodes_frame(con), now)
+
+    return query_store(root, query, tables=("runs", "episodes"))
 
 
 def load_progression_by_version(root: Path) -> pd.DataFrame:
-    return query_store(root, progression_by_version)
+    return progression_by_version(load_episodes(root))

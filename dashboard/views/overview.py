@@ -58,6 +58,20 @@ RUN_CONFIG = {
     "tokens": NUM("tokens", format="localized"),
     "wall time (s)": NUM("wall (s)", format="%.0f", width="small"),
 }
+EPISODE_COLUMNS = [
+    "episode_id",
+    "task",
+    "seed",
+    "outcome",
+    "steps",
+    "progression",
+    "total_reward",
+    "invalid_actions",
+    "failed_calls",
+    "tokens",
+    "wall_s",
+    "error",
+]
 QUALITY_CONFIG = {
     "run": TEXT("run", width="medium"),
     "empty_searches": NUM("empty searches", help="SEARCH that matched no line", width="small"),
@@ -134,8 +148,8 @@ def picker(runs: pd.DataFrame, episodes: pd.DataFrame) -> str:
 def episodes_table(run_id: str, episodes: pd.DataFrame) -> None:
     """The run's episodes; selecting one opens its replay."""
     st.subheader(f"Episodes of {run_id}")
-    shown = episodes[episodes["run_id"] == run_id].drop(columns=["run_id", "status", "end_reason"])
-    shown = shown.reset_index(drop=True)
+    shown = episodes.loc[episodes["run_id"] == run_id, EPISODE_COLUMNS].reset_index(drop=True)
+    shown["progression"] = 100 * shown["progression"]  # ×100, as in the runs table
     picked = st.dataframe(
         shown,
         key="overview.episodes",
@@ -143,7 +157,8 @@ def episodes_table(run_id: str, episodes: pd.DataFrame) -> None:
         on_select="rerun",
         selection_mode="single-row",
         column_config={
-            "progression": NUM("progression", format="%.3f"),
+            "progression": NUM("progression", format="%.1f", help="×100"),
+            "failed_calls": NUM("failed calls", help="model calls that failed after retries"),
             "total_reward": NUM("reward", format="%.2f"),
             "wall_s": NUM("wall (s)", format="%.1f"),
         },

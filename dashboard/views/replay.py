@@ -1,7 +1,14 @@
 """Replay: pick a run and an episode, move through its steps; for the step, the frame, the
-observation, the LLM turns with their ops, the action, and the memory with its diff."""
+observation, the LLM turns with their ops, the action, and the memory with its diff.
+
+The page reads only the chosen run's episode list and the chosen episode. A step change reruns
+only the step's panels (a fragment): the timeline figure is sent once per episode and a marker
+under it follows the step.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -12,62 +19,75 @@ from dashboard.empty import show_empty_store, warn_unreadable
 from dashboard.render import escape_text
 
 
-def show_episode(found: data.EpisodeFiles, info: pd.Series) -> None:
-    """The episode at the current step: controls, timeline, frame, step, memory, turns."""
+def step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
+    """The current step: controls, the timeline marker, frame, step, memory, turns."""
+    if st.session_state.get(rs.PLAYING) != rs.playback():
+        st.rerun(scope="app")  # play or speed changed: rebuild with the new interval
     ep = data.load_episode(found)
-    if ep.n_steps == 0:
-        st.info("This episode has no steps.")
-        return
+    rs.tick(ep.n_steps - 1)
     step = rs.current_step(ep.n_steps)
     replay_panels.controls(ep, step)
-    replay_panels.timeline(ep, step)
+    replay_panels.cursor(ep, step)
     row = ep.step_row(step)
-    crafter = info.game == "crafter"
-    left, right = st.columns([5, 6] if crafter else [6, 5], gap="medium")
+    pixels = info.game == "crafter" or _frame_kind(ep, step) == "png"
+    left, right = st.columns([5, 6] if pixels else [6, 5], gap="medium")
     with left:
-        top = st.columns([1.3, 1]) if crafter else [st.container(), st.container()]
+        top = st.columns([1.3, 1]) if pixels else [st.container(), st.container()]
         with top[0]:
             replay_panels.frame(ep, step)
         with top[1]:
             replay_panels.step_summary(ep, row, step)
-        replay_panels.observation(row, wrap=crafter)
+        replay_panels.observation(row, wrap=pixels)
     with right:
         replay_panels.memory(ep, step)
     st.markdown("**LLM turns** (LOG, then PLAN)")
     replay_panels.turns(ep, step)
+    rs.write_url(found.run_id, found.episode_id, step, st.session_state.get(rs.COMPARE))
 
 
-root = data.data_root()
-token = data.store_token(root)
-rs.adopt_url()
-if not token:
-    st.title("Replay")
-    show_empty_store(root, "replay")
-    st.stop()
+def _frame_kind(ep: data.EpisodeData, step: int) -> str | None:
+    found = data.frame_at(ep, step)
+    return found[0] if found else None
 
-warn_unreadable(root)
-runs = data.runs_table(str(root), token)
-episodes = data.episodes_table(str(root), data.episodes_token(root))
 
-with st.sidebar:
+def bad_link(run_ids: list[str], episodes: pd.DataFrame) -> str | None:
+    """What is wrong with the deep link this page was opened with (None: nothing)."""
+    asked = st.session_state.get(rs.BAD_LINK)
+    if not asked:
+        return None
+    run, episode = asked.get("run"), asked.get("episode")
+    if run and run not in run_ids:
+        return f"The link asks for run {run!r}, which is not in this store."
+    if episode not in set(episodes["episode_id"]):
+        return f"The link asks for episode {episode!r}, which is not in run {run or '?'}."
+    return None
+
+
+def pickers(root: Path) -> tuple[str, pd.DataFrame, str] | None:
+    """Run and episode pickers in the sidebar: (run, its episodes, chosen episode)."""
+    run_ids = data.run_ids(root)
+    if not run_ids:
+        return None
     st.subheader("Episode")
+    run_id = rs.choose(run_ids, rs.RUN)
+    rs.sync_widget("replay.w_run", run_id)
+    st.selectbox("Run", run_ids, key="replay.w_run", on_change=rs.pick_run, args=("replay.w_run",))
+    episodes = data.run_episodes(root, run_id)
+    if episodes.empty:
+        st.caption("This run has no published episode yet.")
+        return run_id, episodes, ""
     with st.expander("Filters", expanded=False):
         for column, key in rs.FILTERS.items():
             options = sorted(episodes[column].dropna().unique().tolist())
             st.multiselect(column.capitalize(), options, key=key)
     shown = rs.filtered_episodes(episodes)
-    run_ids = [r for r in runs["run"].tolist() if r in set(shown["run_id"])]
-    if not run_ids:
-        st.warning("No episode matches the filters.")
-        st.stop()
-    run_id = rs.choose(run_ids, rs.RUN)
-    rs.sync_widget("replay.w_run", run_id)
-    st.selectbox("Run", run_ids, key="replay.w_run", on_change=rs.pick_run, args=("replay.w_run",))
-    of_run = shown[shown["run_id"] == run_id]
+    if shown.empty:
+        st.warning("No episode of this run matches the filters.")
+        return run_id, episodes, ""
     labels = {
         e.episode_id: f"{e.task} · seed {e.seed} · {e.steps} steps · {100 * e.progression:.0f}%"
-        + ("" if e.status == "ok" else " · error")
-        for e in of_run.itertuples()
+        + ("" if e.status == "ok" else f" · {e.status}")
+        for e in shown.itertuples()
     }
     episode_id = rs.choose(list(labels), rs.EPISODE)
     rs.sync_widget("replay.w_episode", episode_id)
@@ -78,6 +98,34 @@ with st.sidebar:
         format_func=lambda e: labels[e],
         on_change=rs.pick_episode,
         args=("replay.w_episode",),
+    )
+    return run_id, episodes, episode_id
+
+
+root = data.data_root()
+rs.adopt_url()
+asked = dict(st.session_state.get(rs.BAD_LINK) or {})
+if not data.store_token(root):
+    st.title("Replay")
+    show_empty_store(root, "replay")
+    st.stop()
+warn_unreadable(root)
+with st.sidebar:
+    picked = pickers(root)
+if picked is None or not picked[2]:
+    st.title("Replay")
+    st.info("Pick a run with episodes in the sidebar.")
+    st.stop()
+run_id, episodes, episode_id = picked
+problem = bad_link(data.run_ids(root), episodes)
+if problem:
+    st.title("Replay")
+    st.error(escape_text(problem) + " Pick an episode in the sidebar.", icon=":material/link_off:")
+    st.stop()
+st.session_state.pop(rs.BAD_LINK, None)
+if "step" in asked:
+    st.warning(
+        f"The link's step {escape_text(asked['step'])!r} is not a step number; step 0 is shown."
     )
 
 info = episodes[episodes["episode_id"] == episode_id].iloc[0]
@@ -94,8 +142,13 @@ if found is None:
     st.error(f"Episode {escape_text(episode_id)} is not in the store any more.")
     st.stop()
 try:
-    show_episode(found, info)
+    ep = data.load_episode(found)
+    if ep.n_steps == 0:
+        st.info("This episode has no steps.")
+        st.stop()
+    replay_panels.timeline(ep)
+    playing, speed = rs.playback()
+    st.session_state[rs.PLAYING] = (playing, speed)
+    st.fragment(run_every=1.0 / speed if playing else None)(step_view)(found, info)
 except data.READ_ERRORS as exc:  # one corrupt episode; the rest of the store still works
     st.error(escape_text(data.read_error(found, exc)), icon=":material/error:")
-step = int(st.session_state.get(rs.STEP) or 0)
-rs.write_url(run_id, episode_id, step, st.session_state.get(rs.COMPARE))

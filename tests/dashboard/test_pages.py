@@ -259,3 +259,50 @@ def test_placeholder_pages_name_the_command_that_fills_them(
     assert command in said and "(coming next)" in said
     for development_talk in ("Loop", "lands", "placeholder", "Until that command exists"):
         assert development_talk not in said
+
+
+def test_a_deep_link_to_a_missing_episode_says_so_instead_of_opening_another(
+    sample_store, monkeypatch
+):
+    at = open_app(sample_store, monkeypatch, run=RUN, episode="nope", step="3")
+    said = html.unescape(at.error[0].value)
+    assert "The link asks for episode 'nope', which is not in run fake-v0." in said
+    assert not at.main.subheader  # no other episode was opened in its place
+    at = open_app(sample_store, monkeypatch, run="no-run", episode="nope")
+    assert "run 'no-run', which is not in this store" in html.unescape(at.error[0].value)
+
+
+def test_a_deep_link_with_a_bad_step_opens_step_zero_and_says_so(sample_store, monkeypatch):
+    at = open_step(sample_store, monkeypatch, "abc")  # type: ignore[arg-type]
+    assert at.number_input(key="replay.w_goto").value == 0
+    assert "'abc' is not a step number" in html.unescape(at.warning[0].value)
+
+
+def test_steps_are_counted_the_same_way_everywhere(sample_store, monkeypatch):
+    at = open_step(sample_store, monkeypatch, 10)
+    steps = one(sample_store, "SELECT steps FROM episodes WHERE episode_id = ?", PNG_EP)[0]
+    card = next(h.value for h in at.html if 'class="am-step"' in h.value)
+    assert f'<b>10</b> <span class="am-dim">of {steps}</span>' in card
+    assert at.slider(key="replay.w_step").max == steps - 1
+    caption = next(c.value for c in at.caption if "steps ·" in c.value)
+    assert f"{steps} steps" in caption
+
+
+def test_runs_and_episodes_tables_show_progression_in_the_same_unit(sample_store, monkeypatch):
+    at = open_app(sample_store, monkeypatch)
+    runs, episodes = at.dataframe[0].value, next(
+        d.value for d in at.dataframe if "episode_id" in d.value.columns
+    )
+    run = runs[runs["run"] == at.selectbox(key="overview.run").value].iloc[0]
+    assert episodes["progression"].mean() == pytest.approx(run["progression"])  # both ×100
+    assert episodes["progression"].max() > 1
+
+
+def test_a_step_change_reruns_only_the_step_panels(sample_store, monkeypatch):
+    at = open_step(sample_store, monkeypatch, 4)
+    charts_before = len(at.get("plotly_chart"))
+    at.button(key="replay.next").click().run()
+    assert at.number_input(key="replay.w_goto").value == 5
+    assert len(at.get("plotly_chart")) == charts_before == 1  # the timeline, drawn once
+    marker = next(h.value for h in at.html if 'class="am-track"' in h.value)
+    assert "step 5" in marker

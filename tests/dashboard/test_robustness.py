@@ -120,7 +120,7 @@ def test_corrupt_episode_file_shows_an_error_and_the_rest_works(tmp_path, monkey
 
 
 @pytest.mark.parametrize(
-    "query", ["episodes_table", "_runs_table", "op_stats", "progression_by_version"]
+    "query", ["episodes_table", "_run_rows", "op_stats", "progression_by_version"]
 )
 def test_store_queries_retry_when_a_run_is_compacted_meanwhile(tmp_path, monkeypatch, query):
     play_fake_run(tmp_path, seeds=(0,), steps=6, run_id="r")
