@@ -166,6 +166,20 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     for table, count in sorted(done.items()):
         print(f"  {table}: {count} files upgraded")
     print("nothing to upgrade" if not done else f"{sum(done.values())} files upgraded")
+    return cmd_compact(args)
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from automem_core.store.compact import compact_run, compact_store
+
+    print(f"merging finished episodes of {args.run or 'every run'} into larger files")
+    done = {args.run: compact_run(args.data, args.run)} if args.run else compact_store(args.data)
+    for run_id, count in sorted(done.items()):
+        if count:
+            print(f"  {run_id}: {count} episodes compacted")
+    print(
+        f"{sum(done.values())} episodes compacted" if any(done.values()) else "nothing to compact"
+    )
     return 0
 
 
@@ -231,15 +245,21 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--run", help="only this run")
     g.set_defaults(func=cmd_diagnostics)
 
-    u = sub.add_parser("upgrade", help="rewrite files of an earlier schema version in place")
-    u.set_defaults(func=cmd_upgrade)
+    u = sub.add_parser(
+        "upgrade", help="rewrite files of an earlier schema version in place, then compact"
+    )
+    u.set_defaults(func=cmd_upgrade, run=None)
+
+    c = sub.add_parser("compact", help="merge finished episodes into a few larger files")
+    c.add_argument("--run", help="only this run")
+    c.set_defaults(func=cmd_compact)
 
     m = sub.add_parser("memory", help="print an episode's memory files at a step")
     m.add_argument("episode")
     m.add_argument("step", type=int)
     m.set_defaults(func=cmd_memory)
 
-    for sp in (r, d, s, e, g, u, m):
+    for sp in (r, d, s, e, g, u, c, m):
         sp.add_argument("--data", type=Path, default=default_data_dir(), help=data_help)
         sp.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -253,7 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         if getattr(args, "data", None) is not None:
-            check_data_dir(args.data, write=args.command in ("run", "demo", "upgrade"))
+            writes = args.command in ("run", "demo", "upgrade", "compact")
+            check_data_dir(args.data, write=writes)
         code: int = args.func(args)
     except EXPECTED_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)

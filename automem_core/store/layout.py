@@ -67,17 +67,6 @@ class Layout:
     def partial_dir(self, run_id: str, episode_key: str) -> Path:
         return self.run_dir(run_id) / ".partial" / check_id(episode_key, "episode key")
 
-    def table_glob(self, table: str) -> str:
-        if table == "runs":
-            return str(self.runs / "*" / "run.parquet")
-        if table == "labels":
-            return str(self.labels / "*.parquet")
-        return str(self.runs / "*" / "episodes" / "*" / f"{table}.parquet")
-
     @property
     def scaffolds(self) -> Path:
         return self.root / "scaffolds"
-
-    @property
-    def labels(self) -> Path:
-        return self.root / "labels"

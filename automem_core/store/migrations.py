@@ -27,7 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from automem_core.store.layout import Layout
+from automem_core.store.catalog import scan
+from automem_core.store.layout import StoreError
 from automem_core.store.schema import METADATA_KEY, SCHEMA_VERSION, SCHEMAS
 from automem_core.store.summary import SUMMARY_COLUMNS, EpisodeSummary
 
@@ -148,11 +149,28 @@ def upgrade_file(table_name: str, path: Path) -> bool:
 
 
 def upgrade_store(root: Path) -> dict[str, int]:
-    """Rewrite every older file under ``root`` in the current schema; per table, how many."""
-    layout = Layout(root)
+    """Rewrite every older file under ``root`` in the current schema; per table, how many.
+
+    Run rows and loose episode folders are rewritten in place. Compacted parts are written in
+    the current schema by the compaction itself (parts exist since schema 3), so a part of an
+    older schema cannot occur yet; a later bump that changes a part's tables upgrades it here.
+    """
     done: dict[str, int] = {}
-    for table_name in SCHEMAS:
-        for path in sorted(Path(root).glob(os.path.relpath(layout.table_glob(table_name), root))):
-            if upgrade_file(table_name, path):
-                done[table_name] = done.get(table_name, 0) + 1
+
+    def upgrade(table_name: str, path: Path) -> None:
+        if path.exists() and upgrade_file(table_name, path):
+            done[table_name] = done.get(table_name, 0) + 1
+
+    for run in scan(Path(root)):
+        upgrade("runs", run.run_file)
+        for folder in run.loose.values():
+            for table_name in ("steps", "turns", "memory_ops", "memory_snapshots", "frames"):
+                upgrade(table_name, folder / f"{table_name}.parquet")
+            upgrade("episodes", folder / "episodes.parquet")  # last: it reads the others
+        for part in run.parts:
+            if part.version < SCHEMA_VERSION:
+                raise StoreError(
+                    f"{run.folder / 'parts' / part.part_id} has schema {part.version}; this "
+                    f"AutoMem cannot upgrade compacted parts older than {SCHEMA_VERSION}"
+                )
     return done

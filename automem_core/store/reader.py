@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from automem_core.store.catalog import RunFiles, locate_episode, scan
 from automem_core.store.layout import Layout
 from automem_core.store.migrations import file_version, read_upgraded
+from automem_core.store.records import record_files
 from automem_core.store.schema import EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS, TABLES
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,12 @@ def view_files(
     runs = scan(root, list(run_ids) if run_ids is not None else None)
     for table in tables:
         out.files.setdefault(table, {})
-        if table not in EPISODE_TABLES and table != "runs":
-            continue  # record tables live elsewhere (see records.py)
+        if table not in EPISODE_TABLES and table != "runs":  # an append-only record table
+            for path in record_files(root, table):
+                version = _footer_version(path, "", (), out)
+                if version >= 0:
+                    out.files[table][str(path)] = version
+            continue
         for run in runs:
             _collect(run, table, verify, out)
     return out

@@ -290,8 +290,9 @@ def test_steps_are_counted_the_same_way_everywhere(sample_store, monkeypatch):
 
 def test_runs_and_episodes_tables_show_progression_in_the_same_unit(sample_store, monkeypatch):
     at = open_app(sample_store, monkeypatch)
-    runs, episodes = at.dataframe[0].value, next(
-        d.value for d in at.dataframe if "episode_id" in d.value.columns
+    runs, episodes = (
+        at.dataframe[0].value,
+        next(d.value for d in at.dataframe if "episode_id" in d.value.columns),
     )
     run = runs[runs["run"] == at.selectbox(key="overview.run").value].iloc[0]
     assert episodes["progression"].mean() == pytest.approx(run["progression"])  # both ×100

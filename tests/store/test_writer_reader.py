@@ -198,10 +198,16 @@ def test_memory_at_equals_live_state_at_every_step(tmp_path):
     assert all(o <= 60 for f in rebuilt.values() for o in f.origins)
 
 
-def test_layout_globs_only_published_files(tmp_path: Path):
+def test_readers_never_see_an_episode_still_being_written(tmp_path: Path):
+    from automem_core.store.catalog import scan_run
+
     layout = Layout(tmp_path)
-    assert layout.table_glob("steps").endswith("episodes/*/steps.parquet")
-    assert ".partial" not in layout.table_glob("steps")
+    w = EpisodeWriter(layout, "r1", "e1")
+    w.add("steps", _step("e1", 0))
+    assert scan_run(layout.run_dir("r1")).episodes() == []
+    assert connect(tmp_path).execute("SELECT count(*) FROM steps").fetchone() == (0,)
+    w.commit(_episode("e1", steps=1))
+    assert scan_run(layout.run_dir("r1")).episodes() == ["e1"]
 
 
 def test_episode_with_a_corrupt_table_counts_as_not_finished(tmp_path):
