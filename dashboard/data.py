@@ -270,11 +270,7 @@ def load_episode(found: EpisodeFiles) -> EpisodeData:
     return _load_episode(found.episode_id, found.token, found)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def _memory_at(episode_id: str, token: str, step: int, _found: EpisodeFiles) -> MemoryView:
-    return episode.memory_at_step(_found, step)
-
-
 def memory_at_step(ep: EpisodeData, step: int) -> MemoryView:
-    """Memory files at the end of ``step`` (the nearest keyframe plus the op log)."""
-    return _memory_at(ep.source.episode_id, ep.source.token, step, ep.source)
+    """Memory files at the end of ``step``, rebuilt in memory from the loaded episode (its
+    recent steps are kept, so stepping forward costs one step's ops)."""
+    return episode.memory_at_step(ep, step)

@@ -310,6 +310,16 @@ def render_op_results_html(ops: Sequence[Mapping[str, Any]]) -> str:
     return f'<div class="am-ops">{"".join(parts)}</div>' if parts else ""
 
 
+def render_prompt_html(messages: list[dict[str, Any]]) -> str:
+    """A turn's prompt, collapsed: each message's role and its text, escaped."""
+    parts = "".join(
+        f'<div class="am-role">{escape_text(str(m.get("role", "?")))}</div>'
+        f'<pre class="am-prompt">{escape_text(str(m.get("content", "")))}</pre>'
+        for m in messages
+    )
+    return f'<details class="am-prompt-box"><summary>Prompt</summary>{parts}</details>'
+
+
 def render_step_html(row: Mapping[str, Any], total_reward: float, n_steps: int) -> str:
     """The committed action (and what was asked for when it was invalid), reward, progression,
     cost and the helper warnings of one step."""

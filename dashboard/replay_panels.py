@@ -19,6 +19,7 @@ from dashboard.render import (
     render_diff_html,
     render_file_html,
     render_op_results_html,
+    render_prompt_html,
     render_step_html,
     render_terminal_html,
 )
@@ -181,15 +182,11 @@ def _turn(t: dict[str, Any], ops: list[dict[str, Any]]) -> None:
         f" · {escape_text(t['client'])} · {t['tokens_in']} in / {t['tokens_out']} out"
         f" · {t['latency_ms']:.0f} ms{extra}</div>"
     )
-    with st.expander("Prompt", expanded=False):
-        try:
-            messages = json.loads(t["messages_json"])
-        except (TypeError, ValueError):
-            messages = [{"role": "?", "content": str(t["messages_json"])}]
-        for m in messages:
-            st.caption(str(m.get("role", "?")))
-            st.code(str(m.get("content", "")), language=None, wrap_lines=True)
-    st.html(render_completion_html(t["completion"] or ""))
+    try:
+        messages = json.loads(t["messages_json"])
+    except (TypeError, ValueError):
+        messages = [{"role": "?", "content": str(t["messages_json"])}]
+    st.html(render_prompt_html(messages) + render_completion_html(t["completion"] or ""))
     for err in t.get("parse_errors") or []:
         st.html(f'<span class="am-warn">parse: {escape_text(err)}</span>')
     results = render_op_results_html(ops)

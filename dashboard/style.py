@@ -1,6 +1,11 @@
 """The dashboard's stylesheet (classes used by the HTML that ``render.py`` builds)."""
 
 CSS = """
+.am-prompt-box summary { cursor:pointer; color:#57606a; font-size:13px; margin:2px 0 6px; }
+.am-role { color:#57606a; font-size:12px; margin-top:4px; }
+.am-prompt { background:#f6f8fa; border-radius:6px; padding:6px 8px; margin:2px 0;
+  font:12px/1.4 'DejaVu Sans Mono', Menlo, Consolas, monospace; white-space:pre-wrap;
+  word-break:break-word; max-height:420px; overflow-y:auto; }
 .am-track { position:relative; height:18px; margin-top:-14px; }
 .am-cursor { position:absolute; top:0; height:18px; border-left:2px solid #333; }
 .am-cursor span { position:relative; left:4px; top:1px; font-size:11px; color:#333;

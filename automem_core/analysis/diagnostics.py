@@ -25,6 +25,7 @@ thousands of episodes reads no op log.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -32,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from automem_core.memory import READ_ONLY_OPS
+from automem_core.store.catalog import scan
 from automem_core.store.reader import query_store
 
 # The reads that return memory lines: every read-only op but COUNT (it returns only a number).
@@ -129,16 +131,44 @@ def _scope(run_id: str | None) -> tuple[str, list[str]]:
     return "episode_id IN (SELECT episode_id FROM episodes WHERE run_id = ?)", [run_id]
 
 
-def episode_diagnostics(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> pd.DataFrame:
-    """One row per published episode (of ``run_id``): every diagnostic above."""
+BATCH_EPISODES = 256  # episodes per query: memory stays bounded however large the store
+
+
+def episode_diagnostics(
+    con: duckdb.DuckDBPyConnection, run_id: str | None = None, batch: int = BATCH_EPISODES
+) -> pd.DataFrame:
+    """One row per published episode (of ``run_id``): every diagnostic above, computed from the
+    op log ``batch`` episodes at a time (sorted, so a compacted part's row groups are skipped
+    outside each batch's range of ids)."""
     where, params = _scope(run_id)
-    steps = con.execute(_STEP_SQL.format(where=where), params).df()
-    ops = con.execute(_OPS_SQL.format(where=where), params).df()
-    episodes = con.execute(f"SELECT episode_id, run_id FROM episodes WHERE {where}", params).df()
-    out = episodes.merge(steps, on="episode_id", how="left").merge(ops, on="episode_id", how="left")
+    episodes = con.execute(
+        f"SELECT episode_id, run_id FROM episodes WHERE {where} ORDER BY episode_id", params
+    ).df()
+    frames = []
+    ids = episodes["episode_id"].tolist()
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        con.register("_diag_batch", pd.DataFrame({"episode_id": chunk}))
+        scope = "episode_id BETWEEN ? AND ? AND episode_id IN (SELECT episode_id FROM _diag_batch)"
+        bounds = [chunk[0], chunk[-1]]
+        steps = con.execute(_STEP_SQL.format(where=scope), bounds).df()
+        ops = con.execute(_OPS_SQL.format(where=scope), bounds).df()
+        frames.append(steps.merge(ops, on="episode_id", how="outer"))
+        con.unregister("_diag_batch")
+    found = pd.concat(frames) if frames else pd.DataFrame(columns=["episode_id"])
+    out = episodes.merge(found, on="episode_id", how="left")
     counts = [c for c in EPISODE_COLUMNS if c not in ("episode_id", "run_id")]
     out[counts] = out.reindex(columns=counts).fillna(0).astype("int64")
-    return out[EPISODE_COLUMNS].sort_values("episode_id", ignore_index=True)
+    return out[EPISODE_COLUMNS].reset_index(drop=True)
+
+
+def store_diagnostics(root: Path, run_id: str | None = None) -> pd.DataFrame:
+    """:func:`episode_diagnostics` over the whole store, one run's files at a time."""
+    frames = []
+    for run in [run_id] if run_id else [r.run_id for r in scan(root)]:
+        query = functools.partial(episode_diagnostics, run_id=run)
+        frames.append(query_store(root, query, run_ids=[run]))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EPISODE_COLUMNS)
 
 
 SUMMARY_SQL = """

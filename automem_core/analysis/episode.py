@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from automem_core.memory import READ_ONLY_OPS
+from automem_core.memory import READ_ONLY_OPS, MemoryState, apply_mutation
 from automem_core.store.catalog import EpisodeFiles, locate_episode
-from automem_core.store.memory_at import memory_state_in
+from automem_core.store.memory_at import copy_state, decode_mutations, read_keyframe
 
 # The reads that return memory lines, for "read by": every read-only op but COUNT, which returns
 # only a number of matching lines, so it never shows the agent a line.
@@ -33,6 +33,7 @@ READ_KINDS = tuple(sorted(READ_ONLY_OPS - {"COUNT"}))
 # What reading an episode's files raises when one is corrupt or was replaced while we read.
 READ_ERRORS = (OSError, pa.ArrowException, duckdb.Error)
 MAX_BINS = 500  # timeline points, whatever the episode length
+MEMORY_STATES_KEPT = 8  # rebuilt memory states an episode keeps (the replay's recent steps)
 STEP_COLUMNS = [
     "step",
     "observation",
@@ -50,7 +51,10 @@ STEP_COLUMNS = [
     "llm_ms",
     "env_ms",
 ]
-OP_COLUMNS = ["step", "seq", "phase", "turn", "kind", "file", "args", "ok", "hits", "result"]
+OP_COLUMNS = [
+    "step", "seq", "phase", "turn", "kind", "file", "args", "ok", "hits", "result",
+    "mutations_json",
+]  # fmt: skip
 MemoryView = dict[str, tuple[list[str], list[int]]]  # file → (lines, the step that wrote each)
 
 
@@ -72,6 +76,8 @@ class EpisodeData:
     reads: dict[str, list[int]]
     timeline: pd.DataFrame
     cum_reward: np.ndarray
+    keyframe_steps: np.ndarray  # the steps that have a full memory snapshot
+    _memory: dict[int, MemoryState] = field(default_factory=dict)  # a few recent steps
 
     @property
     def episode_id(self) -> str:
@@ -96,6 +102,32 @@ class EpisodeData:
         steps = self.events[kind]
         i = int(np.searchsorted(steps, step, side="right"))
         return int(steps[i]) if i < len(steps) else None
+
+    def memory_at(self, step: int) -> MemoryState:
+        """Memory at the end of ``step``, rebuilt in memory: from the nearest state already
+        rebuilt or keyframe at or before it, then the ops after it (the ops are loaded)."""
+        if step in self._memory:
+            return self._memory[step]
+        known = [s for s in self._memory if s <= step]
+        keyframes = self.keyframe_steps[self.keyframe_steps <= step]
+        key = int(keyframes[-1]) if len(keyframes) else None
+        if known and (key is None or max(known) >= key):
+            base_step = max(known)
+            state = copy_state(self._memory[base_step])
+        elif key is not None:
+            base_step, state = key, read_keyframe(self.source, key)
+        else:
+            return {}
+        lo, hi = np.searchsorted(self.op_steps, [base_step + 1, step + 1])
+        steps = self.op_steps[lo:hi]
+        for op_step, muts in zip(steps, self.ops.column("mutations_json")[lo:hi].to_pylist(),
+                                 strict=True):  # fmt: skip
+            for m in decode_mutations(muts):
+                apply_mutation(state, m, int(op_step))
+        if len(self._memory) >= MEMORY_STATES_KEPT:  # forget the state farthest away
+            del self._memory[max(self._memory, key=lambda s: abs(s - step))]
+        self._memory[step] = state
+        return state
 
     def read_by(self, line: str, origin: int) -> list[int]:
         """Steps at or after ``origin`` whose SEARCH/READ/TAIL returned ``line``."""
@@ -136,6 +168,8 @@ def read_episode(found: EpisodeFiles) -> EpisodeData:
     flags = _step_flags(steps, ops)
     events = {k: step_index[v > 0] for k, v in flags.items()}
     events["warning"] = step_index[(flags["stuck"] + flags["oscillation"]) > 0]
+    where = [("episode_id", "==", found.episode_id)] if found.in_part else None
+    keyframes = pq.read_table(found.files["memory_snapshots"], columns=["step"], filters=where)
     return EpisodeData(
         found,
         steps,
@@ -146,6 +180,7 @@ def read_episode(found: EpisodeFiles) -> EpisodeData:
         _read_index(ops),
         _bin_timeline(step_index, steps, flags),
         np.cumsum(steps.column("reward").to_numpy()),
+        np.sort(keyframes.column("step").to_numpy()),
     )
 
 
@@ -288,10 +323,10 @@ def frame_at(ep: EpisodeData, step: int) -> tuple[str, bytes] | None:
     return rows.column("kind")[0].as_py(), rows.column("data")[0].as_py()
 
 
-def memory_at_step(found: EpisodeFiles, step: int) -> MemoryView:
+def memory_at_step(ep: EpisodeData, step: int) -> MemoryView:
     """Memory files at the end of ``step`` (the nearest keyframe plus the op log)."""
-    state = memory_state_in(found, step)
-    return {name: (f.lines, f.origins) for name, f in sorted(state.items())}
+    state = ep.memory_at(step)
+    return {name: (list(f.lines), list(f.origins)) for name, f in sorted(state.items())}
 
 
 # --------------------------------------------------------------------------- by episode id
@@ -317,7 +352,7 @@ def step_detail(ep: EpisodeData, step: int) -> dict[str, Any]:
 def line_provenance(ep: EpisodeData, step: int, file: str, line: str) -> dict[str, Any]:
     """For a line of ``file`` as memory was at ``step``: the step that wrote it and the steps
     whose SEARCH/READ/TAIL returned it afterwards (``written_at`` None: not in the file)."""
-    lines, origins = memory_at_step(ep.source, step).get(file, ([], []))
+    lines, origins = memory_at_step(ep, step).get(file, ([], []))
     for text, origin in zip(lines, origins, strict=True):
         if text == line:
             return {"written_at": origin, "read_by": ep.read_by(line, origin)}

@@ -48,6 +48,19 @@ def decode_mutations(text: str) -> list[Mutation]:
     return [Mutation(**m) for m in json.loads(text)]
 
 
+def copy_state(state: MemoryState) -> MemoryState:
+    return {name: FileState(list(f.lines), list(f.origins)) for name, f in state.items()}
+
+
+def read_keyframe(found: EpisodeFiles, step: int) -> MemoryState:
+    """The episode's memory snapshot taken at the end of ``step`` (its row group only)."""
+    where: list[tuple[str, str, object]] = [("step", "==", step)]
+    if found.in_part:
+        where.append(("episode_id", "==", found.episode_id))
+    table = pq.read_table(found.files["memory_snapshots"], columns=["files_json"], filters=where)
+    return decode_state(table.column("files_json")[0].as_py())
+
+
 def memory_state_in(found: EpisodeFiles, step: int) -> MemoryState:
     """Rebuild the memory of one episode at the end of ``step``: its keyframe at or before the
     step, then the mutations after it (only the row groups that hold them are read)."""

@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from automem_core.run.config import RunConfig, SeedSetName
 from automem_core.run.runner import run
 from automem_core.scaffold import load_scaffold, write_scaffold
-from automem_core.store.catalog import locate_episode, scan
+from automem_core.store.catalog import Part, locate_episode, scan, scan_run, write_manifest
 from automem_core.store.layout import Layout
 from automem_core.store.schema import EPISODE_TABLES, TABLES, EpisodeRow, RunRow
 from automem_core.store.writer import EpisodeWriter, write_run
@@ -124,3 +126,47 @@ def describe(root: Path) -> dict[str, Any]:
             episodes += 1
             steps += pq.read_metadata(folder / "steps.parquet").num_rows
     return {"runs": len(runs), "episodes": episodes, "steps": steps}
+
+
+def clone_run(root: Path, source_run: str, new_run: str) -> int:
+    """Copy a compacted run under a new id (its parts rewritten row group by row group with the
+    new ids, then its manifest); how many episodes it holds. Benchmarks use this to reach tens
+    of millions of steps from runs of real episodes."""
+    layout = Layout(Path(root))
+    source = scan_run(layout.run_dir(source_run))
+    if source.loose:
+        raise ValueError(f"run {source_run} has episodes that are not compacted; compact it first")
+    target = layout.run_dir(new_run)
+    (target / "parts").mkdir(parents=True, exist_ok=True)
+    old, new = f"{source_run}.", f"{new_run}."
+    parts = []
+    for part in source.parts:
+        folder = target / "parts" / part.part_id
+        folder.mkdir()
+        sizes = {}
+        for table in EPISODE_TABLES:
+            path = folder / f"{table}.parquet"
+            _rewrite_ids(source.part_file(part, table), path, old, new, new_run)
+            sizes[table] = path.stat().st_size
+        episodes = tuple(new + e[len(old) :] for e in part.episodes)
+        parts.append(Part(part.part_id, episodes, sizes, part.version))
+    (row,) = pq.read_table(source.run_file).to_pylist()
+    write_run(layout, RunRow(**{**row, "run_id": new_run}))
+    write_manifest(target, parts)
+    return sum(len(p.episodes) for p in parts)
+
+
+def _rewrite_ids(src: Path, dst: Path, old: str, new: str, run_id: str) -> None:
+    reader = pq.ParquetFile(src)
+    with pq.ParquetWriter(dst, reader.schema_arrow, compression="zstd") as writer:
+        for i in range(reader.num_row_groups):
+            group = reader.read_row_group(i)
+            ids = pc.utf8_slice_codeunits(group["episode_id"], len(old))
+            renamed = pc.binary_join_element_wise(new, ids, "")
+            group = group.set_column(
+                group.schema.get_field_index("episode_id"), "episode_id", renamed
+            )
+            if "run_id" in group.column_names:
+                index = group.schema.get_field_index("run_id")
+                group = group.set_column(index, "run_id", pa.array([run_id] * len(group)))
+            writer.write_table(group.cast(reader.schema_arrow))

@@ -117,3 +117,15 @@ def test_the_summary_the_writer_keeps_equals_the_sql_diagnostics(tmp_path):
         "SELECT count(*) FROM memory_snapshots WHERE step = 69 AND files_json LIKE '%actions_log%'"
     ).fetchone()
     assert last == (6,)  # every episode keeps its memory at the end as a keyframe
+
+
+def test_batches_and_runs_give_the_same_numbers_as_one_query(tmp_path):
+    from automem_core.analysis.diagnostics import store_diagnostics
+    from automem_core.testing.sample_store import play_fake_run
+
+    play_fake_run(tmp_path, seeds=(0, 1, 2), steps=30, run_id="a")
+    play_fake_run(tmp_path, seeds=(3, 4), steps=30, run_id="b")
+    whole = episode_diagnostics(connect(tmp_path), batch=1000)
+    assert episode_diagnostics(connect(tmp_path), batch=2).equals(whole)
+    per_run = store_diagnostics(tmp_path).sort_values("episode_id", ignore_index=True)
+    assert per_run.equals(whole) and len(whole) == 5

@@ -161,3 +161,11 @@ def test_op_results_show_status_hits_and_text():
     assert "SEARCH notes · ok · 2 hits" in shown and "<a>" in shown
     assert "APPEND x/y · failed" in shown
     assert render_op_results_html([]) == ""
+
+
+def test_prompt_messages_are_escaped_inside_a_collapsed_box():
+    from dashboard.render import render_prompt_html
+
+    out = render_prompt_html([{"role": "user", "content": "<script>alert(1)</script> **x**"}])
+    assert out.startswith('<details class="am-prompt-box">') and "<script>" not in out
+    assert html.unescape(out).count("<script>alert(1)</script> **x**") == 1

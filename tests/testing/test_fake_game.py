@@ -57,3 +57,20 @@ def test_clones_keep_rows_under_new_ids(tmp_path):
         "SELECT count(DISTINCT n) FROM (SELECT episode_id, count(*) n FROM memory_ops GROUP BY 1)"
     ).fetchone()
     assert per_episode == (1,)
+
+
+def test_a_cloned_run_reads_like_its_source_under_new_ids(tmp_path):
+    from automem_core.analysis.diagnostics import episode_diagnostics
+    from automem_core.testing.sample_store import clone_run
+
+    play_fake_run(tmp_path, seeds=(0, 1), steps=9, run_id="src")
+    assert clone_run(tmp_path, "src", "copy") == 2
+    con = connect(tmp_path)
+    diag = episode_diagnostics(con).set_index("episode_id")
+    a = diag.loc[["src.grid.s0", "src.grid.s1"]].drop(columns="run_id").to_numpy()
+    b = diag.loc[["copy.grid.s0", "copy.grid.s1"]].drop(columns="run_id").to_numpy()
+    assert (a == b).all()
+    assert con.execute("SELECT count(*) FROM steps WHERE episode_id LIKE 'copy.%'").fetchone() == (
+        18,
+    )
+    assert describe(tmp_path) == {"runs": 2, "episodes": 4, "steps": 36}

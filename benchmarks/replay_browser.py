@@ -1,0 +1,125 @@
+"""Replay step changes as a person sees them: a real Chromium presses "next" 20 times on a
+10 000-step episode in a 1 000-episode store, and each press is timed from the click until the
+step shown has changed and Streamlit is idle again (its app root reports ``notRunning``).
+
+Beside it, the same step change measured server side (Streamlit's AppTest on the same store and
+episode), so the difference is what the browser adds. Goal: browser p95 ≤ 200 ms.
+
+    .venv/bin/python benchmarks/replay_browser.py [--cache /tmp/automem-store-scale] [--presses 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import streamlit as st
+from playwright.sync_api import sync_playwright
+from stores import REPO, played_store
+from streamlit.testing.v1 import AppTest
+
+from automem_core.testing.sample_store import play_fake_run
+from automem_core.testing.served import CHROMIUM, CHROMIUM_ARGS, served_dashboard
+
+LONG_RUN, LONG_STEPS = "long-episode", 10_000
+IDLE = """() => document.querySelector('[data-testid="stApp"]')
+  ?.getAttribute('data-test-script-state') === 'notRunning'"""
+PRESS_AND_WAIT = """
+async (target) => {
+  const app = () => document.querySelector('[data-testid="stApp"]');
+  const shown = () => document.querySelector('.st-key-replay-w_goto input')?.value;
+  const t0 = performance.now();
+  document.querySelector('.st-key-replay-next button').click();
+  while (!(shown() === String(target) &&
+           app().getAttribute('data-test-script-state') === 'notRunning')) {
+    await new Promise(r => requestAnimationFrame(r));
+    if (performance.now() - t0 > 30000) { return -1; }
+  }
+  return performance.now() - t0;
+}
+"""
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def store(cache: Path) -> Path:
+    root = played_store(cache / "played-1000", 1_000)
+    if not (root / "runs" / LONG_RUN).exists():
+        t0 = time.perf_counter()
+        play_fake_run(root, steps=LONG_STEPS, run_id=LONG_RUN)
+        print(f"  played a {LONG_STEPS:,}-step episode in {time.perf_counter() - t0:.0f} s")
+    return root
+
+
+def in_browser(root: Path, presses: int, start: int) -> list[float]:
+    link = f"/replay?run={LONG_RUN}&episode={LONG_RUN}.grid.s0&step={start}"
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        served_dashboard(root, Path(tmp) / "log") as url,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch_persistent_context(
+            str(Path(tmp) / "profile"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1500, "height": 1200},
+        )
+        page = browser.new_page()
+        page.goto(url + link)
+        page.wait_for_selector(".st-key-replay-w_goto input", timeout=120_000)
+        page.wait_for_function(IDLE, timeout=120_000)
+        page.wait_for_timeout(1000)
+        times = [page.evaluate(PRESS_AND_WAIT, start + i + 1) for i in range(presses)]
+        browser.close()
+    if any(t < 0 for t in times):
+        raise RuntimeError("a step change did not finish within 30 s")
+    return times
+
+
+def server_side(root: Path, presses: int, start: int) -> list[float]:
+    os.environ["AUTOMEM_DATA"] = str(root)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=300)
+    at.query_params = {"run": LONG_RUN, "episode": f"{LONG_RUN}.grid.s0", "step": str(start)}
+    at.run()
+    times = []
+    for _ in range(presses):
+        at.button(key="replay.next").click()
+        t0 = time.perf_counter()
+        at.run()
+        times.append(1000 * (time.perf_counter() - t0))
+        if at.exception:
+            raise RuntimeError(at.exception[0].value)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/automem-store-scale"))
+    parser.add_argument("--presses", type=int, default=20)
+    parser.add_argument("--start", type=int, default=5_000)
+    args = parser.parse_args()
+    root = store(args.cache)
+    browser = in_browser(root, args.presses, args.start)
+    server = server_side(root, args.presses, args.start)
+    print(f"\nnext step, {LONG_STEPS:,}-step episode in a 1 000-episode store ({args.presses}×)")
+    print(f"{'':<34}{'p50 ms':>9}{'p95 ms':>9}")
+    rows = (("Chromium (click → shown, idle)", browser), ("server side (AppTest)", server))
+    for name, times in rows:
+        print(f"{name:<34}{statistics.median(times):>9.0f}{pct(times, 0.95):>9.0f}")
+    p95 = pct(browser, 0.95)
+    print(f"\ngoal: browser p95 ≤ 200 ms: {p95:.0f} ms {'met' if p95 <= 200 else 'MISSED'}")
+    print(f"the browser adds {statistics.median(browser) - statistics.median(server):.0f} ms (p50)")
+
+
+if __name__ == "__main__":
+    main()
