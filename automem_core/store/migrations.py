@@ -5,6 +5,10 @@ from version v to v + 1, per table. A reader upgrades older files in memory as i
 (``upgrade_table``); ``automem upgrade`` rewrites them in place once (``upgrade_store``), saying
 what it does. A file newer than the code understands is refused with one line and left out.
 
+v3 → v4: runs gained ``training_id``; labels gained ``source``, ``scaffold_version`` and the
+judge's tokens and cost, and their ``reason`` became ``note``; the loops' record tables
+(decisions, alternatives, proposals, evaluations, exports, trainings) appeared.
+
 v2 → v3: episodes gained their summary (store/summary.py), computed from the episode's steps,
 memory ops and keyframes as the writer now does.
 
@@ -117,7 +121,23 @@ def _v2_to_v3(table_name: str, table: pa.Table, path: Path) -> pa.Table:
 
 
 _ORDER = {"steps": "step", "memory_ops": "seq", "memory_snapshots": "step"}
-UPGRADES: dict[int, Upgrade] = {1: _v1_to_v2, 2: _v2_to_v3}
+
+
+def _v3_to_v4(table_name: str, table: pa.Table, path: Path) -> pa.Table:
+    n = len(table)
+    if table_name == "runs":
+        return table.append_column("training_id", pa.nulls(n, pa.string()))
+    if table_name != "labels":
+        return table
+    table = table.rename_columns(["note" if c == "reason" else c for c in table.column_names])
+    for name, value in (("source", "human"), ("scaffold_version", "")):
+        table = table.append_column(name, pa.array([value] * n, pa.string()))
+    for name in ("tokens_in", "tokens_out"):
+        table = table.append_column(name, pa.array([0] * n, pa.int64()))
+    return table.append_column("cost_usd", pa.array([0.0] * n, pa.float64()))
+
+
+UPGRADES: dict[int, Upgrade] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def upgrade_table(table_name: str, table: pa.Table, version: int, path: Path) -> pa.Table:

@@ -22,7 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def label(i: int, author: str = "ana") -> LabelRow:
-    return LabelRow(f"l{author}{i}", "decision", f"d{i % 7}", "good", author, "", f"t{i}")
+    return LabelRow(
+        f"l{author}{i}", "decision", f"d{i % 7}", "good", "", author, "human", "v@1", 0, 0, 0.0,
+        f"t{i}",
+    )  # fmt: skip
 
 
 def _write_many(root: str, author: str, n: int) -> None:
@@ -36,7 +39,8 @@ from pathlib import Path
 from automem_core.store.records import append_records
 from automem_core.store.schema import LabelRow
 for i in range(60):
-    row = LabelRow(f"l{sys.argv[2]}{i}", "decision", f"d{i % 7}", "good", sys.argv[2], "", "t")
+    row = LabelRow(f"l{sys.argv[2]}{i}", "decision", f"d{i % 7}", "good", "", sys.argv[2],
+                   "human", "v@1", 0, 0, 0.0, "t")
     append_records(Path(sys.argv[1]), "labels", [row])
 """
 

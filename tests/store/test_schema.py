@@ -80,7 +80,55 @@ V3 = {
         ("longest_zero_reward_streak", N), ("file_lines_json", S),
     ],
 }  # fmt: skip
-COLUMNS = {1: V1, 2: V2, 3: V3}
+V4 = {
+    **V3,
+    "runs": [*V3["runs"], ("training_id", S)],
+    "labels": [
+        ("label_id", S), ("target_kind", S), ("target_id", S), ("verdict", S), ("note", S),
+        ("author", S), ("source", S), ("scaffold_version", S), ("tokens_in", N),
+        ("tokens_out", N), ("cost_usd", F), ("created_at", S),
+    ],
+    "decisions": [
+        ("decision_id", S), ("run_id", S), ("episode_id", S), ("game", S), ("task", S),
+        ("seed", N), ("scaffold_version", S), ("step", N), ("phase", S), ("turn", N),
+        ("op_kinds", LS), ("lines_written", N), ("retrieved", B), ("retrieved_by", LS),
+        ("retrieval_delay", N), ("progress_after", B), ("redundant_write", B),
+        ("never_read", B), ("empty_search", B), ("early_outcome", B), ("percentile", F),
+        ("score", F), ("mined_at", S),
+    ],
+    "alternatives": [
+        ("alternative_id", S), ("decision_id", S), ("model", S), ("sample", N),
+        ("completion", S), ("results_json", S), ("tokens_in", N), ("tokens_out", N),
+        ("cost_usd", F), ("created_at", S),
+    ],
+    "proposals": [
+        ("proposal_id", S), ("event", S), ("parent_version", S), ("candidate_version", S),
+        ("summary", S), ("rationale", S), ("patch_json", S), ("citations_json", S),
+        ("expected_effect", S), ("reason", S), ("raw_output", S), ("reviewer", S),
+        ("author", S), ("review_runs", LS), ("same_seeds", B), ("tokens_in", N),
+        ("tokens_out", N), ("calls", N), ("tool_calls", N), ("cost_usd", F), ("created_at", S),
+    ],
+    "evaluations": [
+        ("evaluation_id", S), ("proposal_id", S), ("version", S), ("parent_version", S),
+        ("seed_set", S), ("run_id", S), ("parent_run_id", S), ("rule", S), ("pairs", N),
+        ("dropped_pairs", N), ("mean", F), ("parent_mean", F), ("delta", F),
+        ("delta_stderr", F), ("delta_low", F), ("delta_high", F), ("degraded", N),
+        ("parent_degraded", N), ("verdict", S), ("reason", S), ("pairs_json", S),
+        ("created_at", S),
+    ],
+    "exports": [
+        ("export_id", S), ("out_dir", S), ("formats", LS), ("selection", S),
+        ("decision_ids", LS), ("examples", N), ("pairs", N), ("card_json", S), ("author", S),
+        ("created_at", S),
+    ],
+    "trainings": [
+        ("training_id", S), ("export_id", S), ("export_dir", S), ("backend", S),
+        ("base_model", S), ("recipe_json", S), ("status", S), ("job_id", S), ("steps", N),
+        ("final_loss", F), ("heldout_loss_before", F), ("heldout_loss_after", F),
+        ("adapter_path", S), ("wall_s", F), ("created_at", S),
+    ],
+}  # fmt: skip
+COLUMNS = {1: V1, 2: V2, 3: V3, 4: V4}
 
 
 def columns(schema: pa.Schema) -> list[tuple[str, str]]:
@@ -101,6 +149,8 @@ def test_every_earlier_version_has_an_upgrade():
 def downgrade_to_v1(root) -> None:
     """Rewrite a store's files as version 1 wrote them: the v1 columns, version 1 stamped."""
     for table, cols in V1.items():
+        if table == "labels":
+            continue  # no labels were written by version 1
         for path in root.rglob(f"{'run' if table == 'runs' else table}.parquet"):
             names = [c for c, _ in cols]
             old = pq.read_table(path).select(names)
@@ -132,7 +182,11 @@ def test_files_of_version_1_read_upgraded_and_failed_calls_are_recounted(tmp_pat
     con = connect(tmp_path)
     episode = con.execute("SELECT status, failed_calls FROM episodes").fetchone()
     assert episode == ("degraded", 1)
-    assert con.execute("SELECT seed_set, text_format FROM runs").fetchone() == (None, "1")
+    assert con.execute("SELECT seed_set, text_format, training_id FROM runs").fetchone() == (
+        None,
+        "1",
+        None,
+    )
     assert con.execute("SELECT * FROM steps ORDER BY step").fetchall() == before
     assert con.execute(f"SELECT {summary} FROM episodes").fetchall() == summary_before
 
@@ -156,4 +210,4 @@ def test_row_classes_use_closed_sets_for_status_phase_kind():
     assert options(TurnRow, "phase") == {"log", "plan", "action"}
     assert "UPSERT_MAP" in options(MemoryOpRow, "kind")
     assert options(FrameRow, "kind") == {"png", "tty"}
-    assert [f.name for f in dataclasses.fields(EpisodeRow)] == [c for c, _ in V3["episodes"]]
+    assert [f.name for f in dataclasses.fields(EpisodeRow)] == [c for c, _ in V4["episodes"]]
