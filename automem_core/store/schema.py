@@ -33,7 +33,8 @@ ActionSource = Literal["model", "invalid", "missing", "failure"]
 FrameKind = Literal["png", "tty"]
 SeedSet = Literal["mining", "review", "gating", "heldout"]
 LabelTarget = Literal["decision", "alternative"]
-Verdict = Literal["good", "bad", "unsure", "cleared"]  # cleared: an undo, no label any more
+# cleared: an undo (no label any more); malformed: a judge answer that held no verdict
+Verdict = Literal["good", "bad", "unsure", "cleared", "malformed"]
 DecisionPhase = Literal["log", "plan"]
 ProposalEvent = Literal[
     "proposed",  # valid, waiting for a person (or --auto-approve)
@@ -48,8 +49,8 @@ EvaluationSet = Literal["review", "gating", "heldout"]
 
 
 def utc_now() -> str:
-    """Times in every table: ISO-8601 UTC with milliseconds."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    """Times in every table: ISO-8601 UTC with microseconds (labels in a row stay in order)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,84 @@
+"""The decisions as people label them: the latest mined row of each decision, its current human
+and judge labels, the verdict its score implies, how many alternative answers it has, and the
+exports that took it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from automem_core.analysis.agreement import Agreement, cohen_kappa, score_verdict
+from automem_core.store.reader import query_store
+
+TABLES = ("decisions", "labels", "alternatives", "exports")
+CURRENT_SQL = """
+WITH ranked AS (
+  SELECT *, row_number() OVER (
+    PARTITION BY target_kind, target_id, source = 'human' ORDER BY created_at DESC, label_id DESC
+  ) AS newest
+  FROM labels WHERE verdict <> 'malformed')
+SELECT target_kind, target_id,
+  max(verdict) FILTER (WHERE source = 'human' AND newest = 1 AND verdict <> 'cleared') AS human,
+  max(author) FILTER (WHERE source = 'human' AND newest = 1 AND verdict <> 'cleared')
+    AS human_author,
+  max(verdict) FILTER (WHERE source <> 'human' AND newest = 1) AS judge,
+  max(source) FILTER (WHERE source <> 'human' AND newest = 1) AS judge_source,
+  max(note) FILTER (WHERE source <> 'human' AND newest = 1) AS judge_reason
+FROM ranked GROUP BY ALL
+"""
+
+
+def current_labels(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per labelled target: the latest human verdict, the latest judge verdict (and reason),
+    and ``label``, the one that counts (human first)."""
+    df = con.execute(CURRENT_SQL).df()
+    df["label"] = df["human"].where(df["human"].notna(), df["judge"])
+    return df
+
+
+LATEST_SQL = """
+SELECT * EXCLUDE (newest) FROM (
+  SELECT *, row_number() OVER (PARTITION BY decision_id ORDER BY mined_at DESC) AS newest
+  FROM decisions) WHERE newest = 1
+"""
+
+
+def decisions_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    decisions = con.execute(LATEST_SQL).df()
+    labels = current_labels(con)
+    labels = labels[labels["target_kind"] == "decision"].drop(columns=["target_kind"])
+    out = decisions.merge(labels, left_on="decision_id", right_on="target_id", how="left")
+    out = out.drop(columns=["target_id"])
+    out["score_verdict"] = out["score"].map(score_verdict)
+    alternatives = con.execute(
+        "SELECT decision_id, count(DISTINCT alternative_id) AS alternatives FROM alternatives "
+        "GROUP BY ALL"
+    ).df()
+    out = out.merge(alternatives, on="decision_id", how="left")
+    out["alternatives"] = out["alternatives"].fillna(0).astype("int64")
+    exported = con.execute(
+        "SELECT decision_id, list(DISTINCT export_id) AS exports FROM "
+        "(SELECT export_id, unnest(decision_ids) AS decision_id FROM exports) GROUP BY ALL"
+    ).df()
+    out = out.merge(exported, on="decision_id", how="left")
+    out["exports"] = [list(e) if isinstance(e, list | tuple) else [] for e in out["exports"]]
+    for column in ("human", "judge", "label", "judge_reason", "judge_source", "human_author"):
+        out[column] = out[column].astype(object).where(out[column].notna(), None)
+    return out.sort_values(["run_id", "episode_id", "step", "phase", "turn"], ignore_index=True)
+
+
+def load_decisions(root: Path) -> pd.DataFrame:
+    return query_store(root, decisions_frame, tables=TABLES)
+
+
+def agreements(decisions: pd.DataFrame) -> dict[str, Agreement]:
+    """Human vs judge, human vs score, judge vs score, over the decisions both labelled
+    (``unsure`` is a verdict of its own)."""
+    human, judge, scored = decisions["human"], decisions["judge"], decisions["score_verdict"]
+    return {
+        "human vs judge": cohen_kappa(zip(human, judge, strict=True)),
+        "human vs score": cohen_kappa(zip(human, scored, strict=True)),
+        "judge vs score": cohen_kappa(zip(judge, scored, strict=True)),
+    }

@@ -1,0 +1,110 @@
+"""Mining runs: their decisions, with signals and scores, appended to the ``decisions`` records.
+
+Traces come from seeds disjoint from evaluation seeds: mining refuses a run whose (game, task,
+seed) episodes overlap any run recorded with the ``gating`` or ``heldout`` seed set, unless told
+``allow_overlap``, and says which seeds overlap. Mining a run again appends its decisions again;
+the latest row per decision id is current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from automem_core.analysis.decisions import PROGRESS_WINDOW, mine_decisions
+from automem_core.store.reader import query_store
+from automem_core.store.records import append_records
+from automem_core.store.schema import DecisionRow, utc_now
+
+
+class MiningError(ValueError):
+    """Runs that cannot be mined as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class MiningResult:
+    runs: list[str]
+    decisions: int
+    by_phase: dict[str, int]
+
+
+def _overlaps(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(run, game, task, seed, evaluation run) for every mined episode an evaluation set holds."""
+    con.register("_mined", pd.DataFrame({"run_id": list(run_ids)}))
+    found = con.execute(
+        """
+        SELECT DISTINCT m.run_id, m.game, m.task, m.seed, g.run_id
+        FROM episodes m
+        JOIN (SELECT e.run_id, e.game, e.task, e.seed FROM episodes e JOIN runs r USING (run_id)
+              WHERE r.seed_set IN ('gating', 'heldout')) g
+          ON g.game = m.game AND g.task = m.task AND g.seed = m.seed
+        WHERE m.run_id IN (SELECT run_id FROM _mined) AND g.run_id <> m.run_id
+        ORDER BY 1, 2, 3, 4
+        """
+    ).fetchall()
+    con.unregister("_mined")
+    return found
+
+
+def _describe(overlaps: list[tuple[Any, ...]]) -> str:
+    seeds: dict[tuple[str, str, str], set[int]] = {}
+    for run_id, _game, task, seed, other in overlaps:
+        seeds.setdefault((run_id, task, other), set()).add(int(seed))
+    parts = [
+        f"{run_id} {task} seeds {','.join(map(str, sorted(s)))} (in {other})"
+        for (run_id, task, other), s in sorted(seeds.items())
+    ]
+    return "; ".join(parts[:4]) + (f"; and {len(parts) - 4} more" if len(parts) > 4 else "")
+
+
+def mine(
+    root: Path, run_ids: Sequence[str], allow_overlap: bool = False, k: int = PROGRESS_WINDOW
+) -> MiningResult:
+    """Mine ``run_ids`` into decision records; MiningError when a run is missing or its seeds
+    overlap a gating or held-out run (unless ``allow_overlap``)."""
+    tables = ("runs", "episodes", "turns", "memory_ops", "steps")
+
+    def query(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        known = {r for (r,) in con.execute("SELECT DISTINCT run_id FROM episodes").fetchall()}
+        missing = [r for r in run_ids if r not in known]
+        if missing:
+            raise MiningError(f"no episodes of run {missing[0]!r}; see `automem runs`")
+        overlaps = _overlaps(con, run_ids)
+        if overlaps and not allow_overlap:
+            raise MiningError(
+                "mining seeds that an evaluation set uses would train on what is measured: "
+                f"{_describe(overlaps)}; mine other seeds, or pass --allow-overlap"
+            )
+        return mine_decisions(con, run_ids, k)
+
+    found = query_store(root, query, tables=tables)
+    now = utc_now()
+    rows = [DecisionRow(**{**r, "mined_at": now}) for r in _records(found)]
+    append_records(root, "decisions", rows)
+    phases = found["phase"].value_counts().to_dict() if not found.empty else {}
+    return MiningResult(list(run_ids), len(rows), {str(k): int(v) for k, v in phases.items()})
+
+
+def _records(found: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as plain Python values (lists, None for missing numbers)."""
+    if found.empty:
+        return []
+    out = []
+    for row in found.to_dict("records"):
+        row["op_kinds"] = [str(k) for k in row["op_kinds"]]
+        row["retrieved_by"] = [str(k) for k in row["retrieved_by"]]
+        delay = row["retrieval_delay"]
+        row["retrieval_delay"] = None if pd.isna(delay) else int(delay)
+        for key in ("retrieved", "progress_after", "redundant_write", "never_read",
+                    "empty_search", "early_outcome"):  # fmt: skip
+            row[key] = bool(row[key])
+        for key in ("seed", "step", "turn", "lines_written"):
+            row[key] = int(row[key])
+        row["percentile"], row["score"] = float(row["percentile"]), float(row["score"])
+        out.append(row)
+    return out
