@@ -1,0 +1,185 @@
+"""The LLM judge: a verdict (good / bad) and a one-line reason for each memory decision.
+
+The judge reads a decision in context: the prompt the agent got, its completion, the results of
+its ops, the memory before and after (a diff), and what happened in the next ``k`` steps; and
+the criteria of a config file (``criteria/<game>.yaml`` by default). It answers in JSON; an
+answer without a verdict is recorded as ``malformed``, never as a verdict. Every verdict is a
+label from source ``llm:<model>``, with its tokens and cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from automem_core.analysis.episode import EpisodeData, open_episode, steps_in_range, turns_at
+from automem_core.llm.base import LLMClient, LLMConfigError, TurnRequest
+from automem_core.llm.config import ModelConfig
+from automem_core.llm.factory import make_client
+from automem_core.memory import snapshot
+from automem_core.mining.labels import add_labels, new_label
+from automem_core.store.schema import LabelRow
+
+CRITERIA_DIR = Path(__file__).parent / "criteria"
+MAX_CONTEXT_CHARS = 12_000
+_JSON = re.compile(r"\{.*\}", re.DOTALL)
+
+
+class JudgeConfig(BaseModel):
+    """How the judge runs: its model, its criteria, its window, its prices."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: ModelConfig
+    criteria: list[str] | None = None  # None: the game's default criteria file
+    next_steps: int = Field(default=5, ge=0, le=50)
+    price_in_per_1m: float = Field(default=0.0, ge=0)  # USD per million tokens
+    price_out_per_1m: float = Field(default=0.0, ge=0)
+
+
+def load_judge_config(path: Path) -> JudgeConfig:
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return JudgeConfig.model_validate(raw)
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LLMConfigError(f"judge config {path}: {first}") from None
+
+
+def criteria_for(game: str, config: JudgeConfig) -> list[str]:
+    if config.criteria:
+        return config.criteria
+    path = CRITERIA_DIR / f"{game}.yaml"
+    raw = yaml.safe_load((path if path.exists() else CRITERIA_DIR / "default.yaml").read_text())
+    return [str(c) for c in raw["criteria"]]
+
+
+def _memory_text(ep: EpisodeData, step: int) -> dict[str, str]:
+    return snapshot(ep.memory_at(step)) if step >= -1 else {}
+
+
+def decision_context(ep: EpisodeData, step: int, phase: str, turn: int, next_steps: int) -> str:
+    """What the judge reads about one decision, cut to :data:`MAX_CONTEXT_CHARS`."""
+    found = [t for t in turns_at(ep, step) if t["phase"] == phase and t["turn"] == turn]
+    if not found:
+        raise LLMConfigError(f"{ep.episode_id} step {step}: no {phase} turn {turn}")
+    messages = json.loads(found[0]["messages_json"])
+    ops = [o for o in ep.ops_at(step) if o["phase"] == phase and o["turn"] == turn]
+    before, after = _memory_text(ep, step - 1), _memory_text(ep, step)
+    diff = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name, "").splitlines(), after.get(name, "").splitlines()
+        diff += list(difflib.unified_diff(old, new, f"{name} before", f"{name} after", n=1,
+                                          lineterm=""))  # fmt: skip
+    later = [
+        f"step {r['step']}: action {r['action']!r}, reward {r['reward']:g}"
+        for r in steps_in_range(ep, step + 1, step + next_steps)
+    ]
+    parts = [
+        f"DECISION: {phase.upper()} turn {turn} at step {step} of {ep.episode_id}",
+        "PROMPT THE AGENT GOT:\n" + "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages),
+        "ITS COMPLETION:\n" + found[0]["completion"],
+        "RESULTS OF ITS OPS:\n" + ("\n".join(o["result"] for o in ops) or "(no ops)"),
+        "MEMORY BEFORE → AFTER THE STEP:\n" + ("\n".join(diff) or "(no change)"),
+        f"THE NEXT {next_steps} STEPS:\n" + ("\n".join(later) or "(the episode ended)"),
+    ]
+    text = "\n\n".join(parts)
+    return text if len(text) <= MAX_CONTEXT_CHARS else "…" + text[-MAX_CONTEXT_CHARS:]
+
+
+def judge_messages(context: str, criteria: Sequence[str]) -> list[dict[str, str]]:
+    rules = "\n".join(f"- {c}" for c in criteria)
+    system = (
+        "You judge one memory decision of an agent that plays a game with file-system memory. "
+        f"Judge it against these criteria:\n{rules}\n\nAnswer with JSON only: "
+        '{"verdict": "good" or "bad", "reason": "one line"}'
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": context}]
+
+
+def parse_verdict(text: str) -> tuple[str, str] | None:
+    """(verdict, reason) from the judge's answer; None when it holds no valid verdict."""
+    match = _JSON.search(text or "")
+    if match is None:
+        return None
+    try:
+        data: Any = json.loads(match.group(0))
+    except ValueError:
+        return None
+    verdict = str(data.get("verdict", "")).strip().lower() if isinstance(data, dict) else ""
+    if verdict not in ("good", "bad"):
+        return None
+    reason = " ".join(str(data.get("reason", "")).split())[:300]
+    return verdict, reason
+
+
+def make_judge_client(config: JudgeConfig, game: str) -> LLMClient:
+    if config.model.backend != "openai":
+        raise LLMConfigError("the judge needs a model endpoint: set model.base_url and model.model")
+    return make_client(config.model, game)
+
+
+async def judge_decision(
+    client: LLMClient, config: JudgeConfig, ep: EpisodeData, decision: dict[str, Any]
+) -> LabelRow:
+    """One decision judged: a label (``malformed`` when the answer held no verdict)."""
+
+    context = decision_context(
+        ep, int(decision["step"]), str(decision["phase"]), int(decision["turn"]), config.next_steps
+    )
+    messages = judge_messages(context, criteria_for(str(decision["game"]), config))
+    request = TurnRequest(messages, str(decision["game"]), "plan", int(decision["step"]), 0,
+                          f"judge:{decision['decision_id']}")  # fmt: skip
+    completion = await client.complete(request)
+    found = parse_verdict(completion.text)
+    cost = (completion.tokens_in * config.price_in_per_1m
+            + completion.tokens_out * config.price_out_per_1m) / 1e6  # fmt: skip
+    if found is None:
+        verdict, note = "malformed", (completion.error or completion.text)[:500]
+    else:
+        verdict, note = found
+    return new_label(
+        str(decision["decision_id"]),
+        verdict,  # type: ignore[arg-type]
+        "judge",
+        note=note,
+        source=f"llm:{config.model.model}",
+        scaffold_version=str(decision["scaffold_version"]),
+        tokens_in=completion.tokens_in,
+        tokens_out=completion.tokens_out,
+        cost_usd=round(cost, 6),
+    )
+
+
+async def judge_decisions(
+    root: Path, config: JudgeConfig, decisions: Sequence[dict[str, Any]], concurrency: int = 4
+) -> list[LabelRow]:
+    """Judge each decision (episodes are opened once each) and record the labels."""
+
+    if not decisions:
+        return []
+    client = make_judge_client(config, str(decisions[0]["game"]))
+    episodes: dict[str, EpisodeData] = {}
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(decision: dict[str, Any]) -> LabelRow:
+        eid = str(decision["episode_id"])
+        if eid not in episodes:
+            episodes[eid] = open_episode(root, eid)
+        async with sem:
+            return await judge_decision(client, config, episodes[eid], decision)
+
+    try:
+        labels = list(await asyncio.gather(*(one(d) for d in decisions)))
+    finally:
+        await client.aclose()
+    add_labels(root, labels)
+    return labels
