@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from automem_core.agent.actions import default_action_notice
 from automem_core.agent.records import ModelUnavailableError, StepCounters, StepRecorder
@@ -42,7 +43,8 @@ class EpisodeSpec:
     model_error_threshold: float = 0.1  # above this share of failed calls: model_error
 
 
-def make_memory(scaffold: Scaffold, writer: EpisodeWriter) -> MemoryFiles:
+def make_memory(scaffold: Scaffold, folder: Path) -> MemoryFiles:
+    """The memory folder of an episode with the scaffold's files, policies and caps."""
     spec = scaffold.spec
     limits = MemoryLimits(
         max_files=spec.limits.max_files,
@@ -55,7 +57,7 @@ def make_memory(scaffold: Scaffold, writer: EpisodeWriter) -> MemoryFiles:
         f.name: FilePolicy(f.max_lines, f.prune, f.keyed, f.writer == "agent") for f in spec.files
     }
     default = FilePolicy(max_lines=200, prune="drop_oldest")
-    return MemoryFiles(writer.memory_dir, limits, policies, default, spec.map_file)
+    return MemoryFiles(folder, limits, policies, default, spec.map_file)
 
 
 @dataclass
@@ -107,7 +109,7 @@ async def run_episode(
     error = None
     files = None
     try:
-        files = make_memory(setup.scaffold, writer)
+        files = make_memory(setup.scaffold, writer.memory_dir)
         files.initialise(setup.scaffold.initial_files, step=INITIAL_STEP)
         writer.add("memory_snapshots", _keyframe(ep.episode_id, INITIAL_STEP, files))
         agent = Agent(setup, files, recorder, ep.episode_id)

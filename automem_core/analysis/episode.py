@@ -357,3 +357,18 @@ def line_provenance(ep: EpisodeData, step: int, file: str, line: str) -> dict[st
         if text == line:
             return {"written_at": origin, "read_by": ep.read_by(line, origin)}
     return {"written_at": None, "read_by": []}
+
+
+PHASE_ORDER = {"helper": 0, "log": 1, "plan": 2, "action": 3}
+
+
+def memory_before_turn(ep: EpisodeData, step: int, phase: str, turn: int) -> MemoryState:
+    """Memory as the agent had it when the turn began: the end of the previous step, then the
+    step's helper writes and every earlier turn's ops."""
+    state = copy_state(ep.memory_at(step - 1))
+    rank = (PHASE_ORDER.get(phase, 3), turn)
+    for op in ep.ops_at(step):
+        if (PHASE_ORDER.get(op["phase"], 3), op["turn"]) < rank:
+            for m in decode_mutations(op["mutations_json"]):
+                apply_mutation(state, m, step)
+    return state

@@ -32,7 +32,7 @@ class Scripted:
 def _agent(tmp_path, memory: Scripted, action: Scripted | None = None):
     scaffold = resolve_scaffold(None, "crafter")
     writer = EpisodeWriter(Layout(tmp_path), "r", "r.default.s0")
-    files = make_memory(scaffold, writer)
+    files = make_memory(scaffold, writer.memory_dir)
     files.initialise(scaffold.initial_files, step=-1)
     rows = []
     recorder = StepRecorder("e", lambda table, row: rows.append((table, row)))

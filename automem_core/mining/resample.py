@@ -1,0 +1,110 @@
+"""Other answers to a decision's exact prompt, for preference pairs.
+
+Deterministic runs rarely give two answers to one prompt, so ``resample`` sends a decision's
+exact messages K more times to a model (temperature above zero) and records each answer as an
+alternative of that decision, with its ops run on the memory as it was when the turn began (in a
+scratch folder: the episode's own files are never touched). The judge and people label them;
+a good and a bad answer to one prompt form a pair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from automem_core.agent.episode import make_memory
+from automem_core.analysis.episode import (
+    EpisodeData,
+    memory_before_turn,
+    open_episode,
+    turns_at,
+)
+from automem_core.llm.base import LLMClient, LLMConfigError, TurnRequest
+from automem_core.llm.config import ModelConfig
+from automem_core.llm.factory import make_client
+from automem_core.memory import execute_ops, parse_completion, snapshot
+from automem_core.memory.results import render_results
+from automem_core.scaffold import Scaffold, load_version
+from automem_core.store.records import append_records
+from automem_core.store.schema import AlternativeRow, utc_now
+
+
+def _results_on(
+    scaffold: Scaffold, ep: EpisodeData, decision: dict[str, Any], completion: str
+) -> list[str]:
+    """The result blocks the completion's ops give on the memory of the decision's turn."""
+    step, phase, turn = int(decision["step"]), str(decision["phase"]), int(decision["turn"])
+    with tempfile.TemporaryDirectory(prefix="automem-alt-") as tmp:
+        files = make_memory(scaffold, Path(tmp))
+        try:
+            files.initialise(snapshot(memory_before_turn(ep, step, phase, turn)), step=step - 1)
+            parsed = parse_completion(completion, 2 * scaffold.spec.limits.max_ops_per_turn)
+            ops = [op for op in parsed.ops if op.kind in scaffold.spec.ops]
+            results = execute_ops(files, ops, step, read_only=phase == "plan")
+            limit = scaffold.spec.limits.max_result_chars
+            return [render_results([r], limit) for r in results]
+        finally:
+            files.close()
+
+
+async def resample(
+    root: Path,
+    decisions: Sequence[dict[str, Any]],
+    model: ModelConfig,
+    samples: int,
+    price_in_per_1m: float = 0.0,
+    price_out_per_1m: float = 0.0,
+    concurrency: int = 4,
+) -> list[AlternativeRow]:
+    """``samples`` alternatives of each decision from ``model``, recorded and returned."""
+    if model.backend != "openai":
+        raise LLMConfigError("resampling needs a model endpoint: give --base-url and --model")
+    if model.temperature <= 0:
+        raise LLMConfigError("resampling at temperature 0 repeats the same answer; set it above 0")
+    client: LLMClient = make_client(model, str(decisions[0]["game"]) if decisions else "")
+    episodes: dict[str, EpisodeData] = {}
+    scaffolds: dict[str, Scaffold] = {}
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(decision: dict[str, Any], sample: int) -> AlternativeRow:
+        eid, version = str(decision["episode_id"]), str(decision["scaffold_version"])
+        if eid not in episodes:
+            episodes[eid] = open_episode(root, eid)
+        if version not in scaffolds:
+            scaffolds[version] = load_version(root, version)
+        ep = episodes[eid]
+        step, phase, turn = int(decision["step"]), str(decision["phase"]), int(decision["turn"])
+        found = [t for t in turns_at(ep, step) if t["phase"] == phase and t["turn"] == turn]
+        messages = json.loads(found[0]["messages_json"])
+        request = TurnRequest(messages, str(decision["game"]), phase, step, turn,  # type: ignore[arg-type]
+                              f"resample:{decision['decision_id']}:{sample}")  # fmt: skip
+        async with sem:
+            completion = await client.complete(request)
+        results = _results_on(scaffolds[version], ep, decision, completion.text)
+        cost = (completion.tokens_in * price_in_per_1m
+                + completion.tokens_out * price_out_per_1m) / 1e6  # fmt: skip
+        return AlternativeRow(
+            alternative_id=uuid.uuid4().hex,
+            decision_id=str(decision["decision_id"]),
+            model=client.label,
+            sample=sample,
+            completion=completion.text if not completion.error else "",
+            results_json=json.dumps({"results": results, "error": completion.error}),
+            tokens_in=completion.tokens_in,
+            tokens_out=completion.tokens_out,
+            cost_usd=round(cost, 6),
+            created_at=utc_now(),
+        )
+
+    try:
+        rows = list(await asyncio.gather(*(one(d, k) for d in decisions for k in range(samples))))
+    finally:
+        await client.aclose()
+    kept = [r for r in rows if r.completion]
+    append_records(root, "alternatives", kept)
+    return kept
