@@ -1,24 +1,15 @@
-"""The ``automem`` command: run games, seed a demo, summarise runs and diagnostics, show memory."""
+"""``automem run`` and ``automem demo``: play episodes and log them."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import os
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from automem_core.envs.base import EnvConfigError
 from automem_core.envs.registry import games, tasks_of
 from automem_core.llm.base import LLMConfigError
 from automem_core.llm.config import ModelConfig, load_model_config, parse_model_config
 from automem_core.run.config import SEED_SETS, make_run_config
-from automem_core.scaffold import ScaffoldError
-from automem_core.store.layout import StoreError, check_data_dir, default_data_dir
-
-EXPECTED_ERRORS = (EnvConfigError, LLMConfigError, ScaffoldError, StoreError, ValueError, OSError)
 
 DEMO_PLAN: tuple[tuple[str, tuple[str, ...], tuple[int, ...], int], ...] = (
     ("crafter", ("default",), (0, 1), 200),
@@ -136,68 +127,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
-    from automem_core.analysis.reports import render_runs_table
-
-    print(render_runs_table(args.data))
-    return 0
-
-
-def cmd_episodes(args: argparse.Namespace) -> int:
-    from automem_core.analysis.reports import render_episodes_table
-
-    print(render_episodes_table(args.data, args.run))
-    return 0
-
-
-def cmd_diagnostics(args: argparse.Namespace) -> int:
-    from automem_core.analysis.reports import render_diagnostics
-
-    print(render_diagnostics(args.data, args.run))
-    return 0
-
-
-def cmd_upgrade(args: argparse.Namespace) -> int:
-    from automem_core.store.migrations import upgrade_store
-    from automem_core.store.schema import SCHEMA_VERSION
-
-    print(f"rewriting files of earlier schema versions in {args.data} as version {SCHEMA_VERSION}")
-    done = upgrade_store(args.data)
-    for table, count in sorted(done.items()):
-        print(f"  {table}: {count} files upgraded")
-    print("nothing to upgrade" if not done else f"{sum(done.values())} files upgraded")
-    return cmd_compact(args)
-
-
-def cmd_compact(args: argparse.Namespace) -> int:
-    from automem_core.store.compact import compact_run, compact_store
-
-    print(f"merging finished episodes of {args.run or 'every run'} into larger files")
-    done = {args.run: compact_run(args.data, args.run)} if args.run else compact_store(args.data)
-    for run_id, count in sorted(done.items()):
-        if count:
-            print(f"  {run_id}: {count} episodes compacted")
-    print(
-        f"{sum(done.values())} episodes compacted" if any(done.values()) else "nothing to compact"
-    )
-    return 0
-
-
-def cmd_memory(args: argparse.Namespace) -> int:
-    from automem_core.store.memory_at import memory_at
-
-    for name, content in memory_at(args.data, args.episode, args.step).items():
-        print(f"── {name} ──")
-        print(content if content else "[FILE IS EMPTY]")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="automem", description=__doc__)
-    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    sub = p.add_subparsers(dest="command", required=True)
-    data_help = "data folder (default: $AUTOMEM_DATA or data/)"
-
+def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # type: ignore[type-arg]
     r = sub.add_parser("run", help="play episodes and log them")
     r.add_argument("--game", required=True, choices=games())
     r.add_argument("--tasks", help="comma-separated tasks (default: the game's first)")
@@ -228,68 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--replay-from", metavar="RUN_ID", help="answer every turn as recorded in that run"
     )
-    r.set_defaults(func=cmd_run)
+    r.set_defaults(func=cmd_run, writes=True)
 
     d = sub.add_parser("demo", help="seed a small demo of each game with the embedded player")
     d.add_argument("--max-steps", type=int, help="step cap per demo episode")
-    d.set_defaults(func=cmd_demo)
-
-    s = sub.add_parser("runs", help="table of runs with progression per task and game")
-    s.set_defaults(func=cmd_runs)
-
-    e = sub.add_parser("episodes", help="list episodes with their status and progression")
-    e.add_argument("--run", help="only this run's episodes")
-    e.set_defaults(func=cmd_episodes)
-
-    g = sub.add_parser("diagnostics", help="memory and play diagnostics per run")
-    g.add_argument("--run", help="only this run")
-    g.set_defaults(func=cmd_diagnostics)
-
-    u = sub.add_parser(
-        "upgrade", help="rewrite files of an earlier schema version in place, then compact"
-    )
-    u.set_defaults(func=cmd_upgrade, run=None)
-
-    c = sub.add_parser("compact", help="merge finished episodes into a few larger files")
-    c.add_argument("--run", help="only this run")
-    c.set_defaults(func=cmd_compact)
-
-    m = sub.add_parser("memory", help="print an episode's memory files at a step")
-    m.add_argument("episode")
-    m.add_argument("step", type=int)
-    m.set_defaults(func=cmd_memory)
-
-    for sp in (r, d, s, e, g, u, c, m):
-        sp.add_argument("--data", type=Path, default=default_data_dir(), help=data_help)
-        sp.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        if getattr(args, "data", None) is not None:
-            writes = args.command in ("run", "demo", "upgrade", "compact")
-            check_data_dir(args.data, write=writes)
-        code: int = args.func(args)
-    except EXPECTED_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print(
-            "interrupted: finished episodes are saved; run the same command to resume",
-            file=sys.stderr,
-        )
-        return 130
-    except BrokenPipeError:  # `automem runs | head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    d.set_defaults(func=cmd_demo, writes=True)
+    return [r, d]

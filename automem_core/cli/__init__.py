@@ -1,0 +1,68 @@
+"""The ``automem`` command: play games, inspect the store, and run both loops.
+
+Each area's commands live in a module of their own (``run_commands``, ``store_commands``, …)
+that registers its subcommands; this module builds the parser and turns expected failures into
+one ``error: …`` line and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from automem_core.cli import run_commands, store_commands
+from automem_core.cli.run_commands import parse_seeds
+from automem_core.envs.base import EnvConfigError
+from automem_core.llm.base import LLMConfigError
+from automem_core.scaffold import ScaffoldError
+from automem_core.store.layout import StoreError, check_data_dir, default_data_dir
+
+__all__ = ["build_parser", "main", "parse_seeds"]
+EXPECTED_ERRORS = (EnvConfigError, LLMConfigError, ScaffoldError, StoreError, ValueError, OSError)
+COMMAND_MODULES = (run_commands, store_commands)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="automem", description=__doc__.splitlines()[0])
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = p.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        for sp in module.register(sub):
+            sp.add_argument(
+                "--data",
+                type=Path,
+                default=default_data_dir(),
+                help="data folder (default: $AUTOMEM_DATA or data/)",
+            )
+            sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if getattr(args, "data", None) is not None:
+            check_data_dir(args.data, write=getattr(args, "writes", False))
+        code: int = args.func(args)
+    except EXPECTED_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print(
+            "interrupted: finished episodes are saved; run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    except BrokenPipeError:  # `automem runs | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return code

@@ -1,0 +1,90 @@
+"""Commands that read or maintain the store: runs, episodes, diagnostics, memory, upgrade,
+compact."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from automem_core.analysis.reports import render_runs_table
+
+    print(render_runs_table(args.data))
+    return 0
+
+
+def cmd_episodes(args: argparse.Namespace) -> int:
+    from automem_core.analysis.reports import render_episodes_table
+
+    print(render_episodes_table(args.data, args.run))
+    return 0
+
+
+def cmd_diagnostics(args: argparse.Namespace) -> int:
+    from automem_core.analysis.reports import render_diagnostics
+
+    print(render_diagnostics(args.data, args.run))
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    from automem_core.store.migrations import upgrade_store
+    from automem_core.store.schema import SCHEMA_VERSION
+
+    print(f"rewriting files of earlier schema versions in {args.data} as version {SCHEMA_VERSION}")
+    done = upgrade_store(args.data)
+    for table, count in sorted(done.items()):
+        print(f"  {table}: {count} files upgraded")
+    print("nothing to upgrade" if not done else f"{sum(done.values())} files upgraded")
+    return cmd_compact(args)
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from automem_core.store.compact import compact_run, compact_store
+
+    print(f"merging finished episodes of {args.run or 'every run'} into larger files")
+    done = {args.run: compact_run(args.data, args.run)} if args.run else compact_store(args.data)
+    for run_id, count in sorted(done.items()):
+        if count:
+            print(f"  {run_id}: {count} episodes compacted")
+    print(
+        f"{sum(done.values())} episodes compacted" if any(done.values()) else "nothing to compact"
+    )
+    return 0
+
+
+def cmd_memory(args: argparse.Namespace) -> int:
+    from automem_core.store.memory_at import memory_at
+
+    for name, content in memory_at(args.data, args.episode, args.step).items():
+        print(f"── {name} ──")
+        print(content if content else "[FILE IS EMPTY]")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # type: ignore[type-arg]
+    s = sub.add_parser("runs", help="table of runs with progression per task and game")
+    s.set_defaults(func=cmd_runs)
+
+    e = sub.add_parser("episodes", help="list episodes with their status and progression")
+    e.add_argument("--run", help="only this run's episodes")
+    e.set_defaults(func=cmd_episodes)
+
+    g = sub.add_parser("diagnostics", help="memory and play diagnostics per run")
+    g.add_argument("--run", help="only this run")
+    g.set_defaults(func=cmd_diagnostics)
+
+    u = sub.add_parser(
+        "upgrade", help="rewrite files of an earlier schema version in place, then compact"
+    )
+    u.set_defaults(func=cmd_upgrade, run=None, writes=True)
+
+    c = sub.add_parser("compact", help="merge finished episodes into a few larger files")
+    c.add_argument("--run", help="only this run")
+    c.set_defaults(func=cmd_compact, writes=True)
+
+    m = sub.add_parser("memory", help="print an episode's memory files at a step")
+    m.add_argument("episode")
+    m.add_argument("step", type=int)
+    m.set_defaults(func=cmd_memory)
+    return [s, e, g, u, c, m]
