@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from automem_core.export.examples import SHAREGPT_FILE, ExportError, held_out_count, read_card
+from automem_core.export.formats import sharegpt_dataset_info
 from automem_core.export.recipe import Recipe, check_example_count
 
 log = logging.getLogger(__name__)
@@ -33,22 +34,6 @@ class LlamaFactoryFiles:
     dataset_info_path: Path
     dataset_name: str
     examples: int
-
-
-def sharegpt_dataset_entry(file_name: str = SHAREGPT_FILE) -> dict[str, Any]:
-    """The ``dataset_info.json`` description of the export's ShareGPT file."""
-    return {
-        "file_name": file_name,
-        "formatting": "sharegpt",
-        "columns": {"messages": "conversations"},
-        "tags": {
-            "role_tag": "from",
-            "content_tag": "value",
-            "user_tag": "human",
-            "assistant_tag": "gpt",
-            "system_tag": "system",
-        },
-    }
 
 
 def lora_target(recipe: Recipe) -> str:
@@ -157,7 +142,7 @@ def write_llamafactory_config(
     out = Path(output_dir).resolve() if output_dir is not None else folder / "llamafactory_lora"
     info_path = folder / DATASET_INFO_FILE
     info = _read_dataset_info(info_path)
-    info[name] = sharegpt_dataset_entry()
+    info.update(sharegpt_dataset_info(name))
     info_path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     sections = render_llamafactory_config(
         recipe, dataset_name=name, dataset_dir=str(folder), output_dir=str(out), examples=examples

@@ -152,7 +152,7 @@ def test_dataset_info_entry_is_documented_sharegpt_and_points_at_the_file(
     rows = json.loads((export / entry["file_name"]).read_text())
     tags = entry["tags"]
     for row in rows:
-        turns = [m for m in row["conversations"] if m[tags["role_tag"]] != tags["system_tag"]]
+        turns = [m for m in row["conversations"] if m[tags["role_tag"]] != "system"]
         # documented: human at odd positions, gpt at even positions, ending with gpt
         roles = [m[tags["role_tag"]] for m in turns]
         assert roles[0::2] == [tags["user_tag"]] * len(roles[0::2])

@@ -226,11 +226,6 @@ def test_llamafactory_config_accepts_the_export(tmp_path: Path) -> None:
     assert files.dataset_name == "automem_crafter"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="llamafactory.sharegpt_dataset_entry() omits columns.system, so LLaMA-Factory would "
-    "train without the system prompt the ShareGPT rows carry in `system`; its owner should add it",
-)
 def test_llamafactory_config_keeps_the_system_column(tmp_path: Path) -> None:
     out = export(tmp_path / "set").out_dir
     write_llamafactory_config(out, default_recipe("crafter"), allow_few_examples=True)
