@@ -63,10 +63,14 @@ def decisions_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "(SELECT export_id, unnest(decision_ids) AS decision_id FROM exports) GROUP BY ALL"
     ).df()
     out = out.merge(exported, on="decision_id", how="left")
-    out["exports"] = [list(e) if isinstance(e, list | tuple) else [] for e in out["exports"]]
+    out["exports"] = [[] if _missing(e) else [str(x) for x in e] for e in out["exports"]]
     for column in ("human", "judge", "label", "judge_reason", "judge_source", "human_author"):
         out[column] = out[column].astype(object).where(out[column].notna(), None)
     return out.sort_values(["run_id", "episode_id", "step", "phase", "turn"], ignore_index=True)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def load_decisions(root: Path) -> pd.DataFrame:

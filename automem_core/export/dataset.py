@@ -1,0 +1,233 @@
+"""An export: chosen decisions turned into a training set on disk, and recorded.
+
+A :class:`Selection` chooses decisions by run, game, scaffold version, phase, current label (and
+whose: a person's or the judge's) and score. Their exact prompts and completions become
+:class:`MemoryExample` values; good and bad answers to one prompt (the original and its
+resampled alternatives) become :class:`PreferencePair` values; ``writer.write_export`` cleans and
+writes them in the chosen formats with a dataset card. The export is recorded (``exports``) with
+the decisions that went in, so the Decisions page can show which set took which decision.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from automem_core.analysis.decision_table import current_labels, load_decisions
+from automem_core.analysis.decisions import SCORE_FORMULA
+from automem_core.analysis.episode import EpisodeData, open_episode, turns_at
+from automem_core.export.example import MemoryExample, PreferencePair
+from automem_core.export.targets import clean_examples, clean_pairs
+from automem_core.export.writer import ExportResult, write_export
+from automem_core.store.reader import query_store
+from automem_core.store.records import append_records, read_records
+from automem_core.store.schema import ExportRow, utc_now
+
+PAIRS_PER_DECISION = 4  # good × bad combinations kept per prompt
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which decisions go into an export (an empty tuple: no restriction)."""
+
+    runs: tuple[str, ...] = ()
+    games: tuple[str, ...] = ()
+    scaffold_versions: tuple[str, ...] = ()
+    phases: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ("good",)
+    label_sources: tuple[str, ...] = ("human", "judge")
+    min_score: float | None = None
+    include_unsure: bool = False
+    pairs: bool = True  # also preference pairs from resampled alternatives
+    note: str = field(default="", compare=False)
+
+    def describe(self) -> str:
+        """The selection as the dataset card shows it."""
+        parts = [
+            f"{name} in ({', '.join(values)})"
+            for name, values in (
+                ("run", self.runs),
+                ("game", self.games),
+                ("scaffold_version", self.scaffold_versions),
+                ("phase", self.phases),
+                ("label", self.labels + (("unsure",) if self.include_unsure else ())),
+                ("label_source", self.label_sources),
+            )
+            if values
+        ]
+        if self.min_score is not None:
+            parts.append(f"score >= {self.min_score:g}")
+        return "decisions where " + " and ".join(parts) if parts else "every decision"
+
+
+def select(decisions: pd.DataFrame, selection: Selection) -> pd.DataFrame:
+    """The decisions the selection keeps (their current label and its source decide)."""
+    keep = pd.Series(True, index=decisions.index)
+    for column, values in (
+        ("run_id", selection.runs),
+        ("game", selection.games),
+        ("scaffold_version", selection.scaffold_versions),
+        ("phase", selection.phases),
+    ):
+        if values:
+            keep &= decisions[column].isin(values)
+    labels = set(selection.labels) | ({"unsure"} if selection.include_unsure else set())
+    source = decisions["human"].map(lambda h: "human" if h is not None else "judge")
+    keep &= decisions["label"].isin(labels) & source.isin(selection.label_sources)
+    if selection.min_score is not None:
+        keep &= decisions["score"] >= selection.min_score
+    return decisions[keep]
+
+
+def _label_source(row: dict[str, Any]) -> str:
+    return "human" if row["human"] is not None else str(row["judge_source"] or "llm")
+
+
+class _Turns:
+    """Each decision's exact prompt and completion, reading each episode once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._episodes: dict[str, EpisodeData] = {}
+
+    def of(self, row: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+        eid = str(row["episode_id"])
+        if eid not in self._episodes:
+            self._episodes[eid] = open_episode(self.root, eid)
+        step, phase, turn = int(row["step"]), str(row["phase"]), int(row["turn"])
+        found = [t for t in turns_at(self._episodes[eid], step)
+                 if t["phase"] == phase and t["turn"] == turn]  # fmt: skip
+        return json.loads(found[0]["messages_json"]), str(found[0]["completion"])
+
+
+def build_examples(turns: _Turns, chosen: pd.DataFrame) -> list[MemoryExample]:
+    out = []
+    for row in chosen.to_dict("records"):
+        messages, completion = turns.of(row)
+        out.append(
+            MemoryExample(
+                decision_id=str(row["decision_id"]),
+                game=str(row["game"]),
+                task=str(row["task"]),
+                seed=int(row["seed"]),
+                scaffold_version=str(row["scaffold_version"]),
+                phase=row["phase"],
+                messages=messages,
+                target=completion,
+                label=row["label"],
+                label_source=_label_source(row),
+                score=float(row["score"]),
+            )
+        )
+    return out
+
+
+def build_pairs(root: Path, turns: _Turns, chosen: pd.DataFrame) -> list[PreferencePair]:
+    """Good and bad answers to one prompt: the original and its labelled alternatives."""
+    alternatives = read_records(root, "alternatives").to_pandas()
+    if alternatives.empty:
+        return []
+    verdicts = _alternative_labels(root)
+    pairs = []
+    for row in chosen.to_dict("records"):
+        alts = alternatives[alternatives["decision_id"] == row["decision_id"]]
+        if alts.empty:
+            continue
+        messages, completion = turns.of(row)
+        answers = [("original", completion, row["label"])]
+        answers += [
+            (f"resample:{a.sample}", a.completion, verdicts.get(a.alternative_id))
+            for a in alts.itertuples()
+        ]
+        good = [(s, t) for s, t, v in answers if v == "good"]
+        bad = [(s, t) for s, t, v in answers if v == "bad"]
+        for (gs, gt), (bs, bt) in itertools.islice(
+            itertools.product(good, bad), PAIRS_PER_DECISION
+        ):
+            pairs.append(
+                PreferencePair(
+                    decision_id=str(row["decision_id"]),
+                    game=str(row["game"]),
+                    scaffold_version=str(row["scaffold_version"]),
+                    phase=row["phase"],
+                    messages=messages,
+                    chosen=gt,
+                    rejected=bt,
+                    chosen_source=gs,
+                    rejected_source=bs,
+                )
+            )
+    return pairs
+
+
+def _alternative_labels(root: Path) -> dict[str, str]:
+    """alternative id → its current verdict (a person's first, then the judge's)."""
+    labels = query_store(root, current_labels, tables=("labels",))
+    labels = labels[labels["target_kind"] == "alternative"]
+    return {str(t): str(v) for t, v in zip(labels["target_id"], labels["label"], strict=True)}
+
+
+@dataclass(frozen=True)
+class Export:
+    export_id: str
+    result: ExportResult
+    decisions: list[str]
+
+
+def export(
+    root: Path,
+    out_dir: Path,
+    selection: Selection,
+    formats: Sequence[str],
+    author: str,
+    overwrite: bool = False,
+) -> Export:
+    """Write the selection as a training set in ``formats`` and record the export."""
+    decisions = select(load_decisions(root), selection)
+    for_pairs = decisions
+    if selection.pairs:  # pairs need the bad answers too: any label of the chosen prompts
+        everything = load_decisions(root)
+        wider = Selection(**{**selection.__dict__, "labels": ("good", "bad", "unsure")})
+        for_pairs = select(everything, wider)
+    turns = _Turns(root)
+    examples = build_examples(turns, decisions)
+    pairs = build_pairs(root, turns, for_pairs) if selection.pairs else []
+    seeds = sorted({f"{e.game}/{e.task}/{e.seed}" for e in examples})
+    result = write_export(
+        out_dir,
+        examples,
+        pairs,
+        formats,
+        selection.describe(),
+        SCORE_FORMULA,
+        f"the episodes these turns came from: {', '.join(seeds)}",
+        include_unsure=selection.include_unsure,
+        overwrite=overwrite,
+    )
+    kept = [
+        e.decision_id
+        for e in clean_examples(examples, include_unsure=selection.include_unsure).examples
+    ]
+    kept += [p.decision_id for p in clean_pairs(pairs).pairs]
+    card = (Path(result.out_dir) / "card.json").read_text(encoding="utf-8")
+    row = ExportRow(
+        export_id=uuid.uuid4().hex[:12],
+        out_dir=str(Path(result.out_dir).resolve()),
+        formats=list(formats),
+        selection=selection.describe(),
+        decision_ids=sorted(set(kept)),
+        examples=int(result.counts.get("examples", 0)),
+        pairs=int(result.counts.get("pairs", 0)),
+        card_json=card,
+        author=author,
+        created_at=utc_now(),
+    )
+    append_records(root, "exports", [row])
+    return Export(row.export_id, result, row.decision_ids)
