@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from automem_core.analysis import diagnostics, episode, runs
+from automem_core.analysis import decision_table, diagnostics, episode, runs
 from automem_core.analysis.episode import (
     MAX_BINS,
     READ_ERRORS,
@@ -36,6 +36,7 @@ from automem_core.analysis.runs import STALE_AFTER_S, parse_time
 from automem_core.store.catalog import EpisodeFiles, locate_episode, scan
 from automem_core.store.layout import DATA_ENV, Layout, StoreError
 from automem_core.store.reader import store_problems as find_problems
+from automem_core.store.records import read_records
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -274,3 +275,42 @@ def memory_at_step(ep: EpisodeData, step: int) -> MemoryView:
     """Memory files at the end of ``step``, rebuilt in memory from the loaded episode (its
     recent steps are kept, so stepping forward costs one step's ops)."""
     return episode.memory_at_step(ep, step)
+
+
+# --------------------------------------------------------------------------- the loops' records
+
+
+def records_token(root: Path, *tables: str) -> str:
+    """Changes whenever a record of ``tables`` is appended or merged."""
+    paths: list[Path] = []
+    for table in tables:
+        folder = Path(root) / "records" / table
+        if folder.is_dir():
+            paths += [p for p in folder.iterdir() if p.suffix == ".parquet"]
+    return _files_token(paths)
+
+
+DECISION_TABLES = ("decisions", "labels", "alternatives", "exports")
+
+
+@st.cache_data(show_spinner="Loading decisions…", max_entries=4)
+def _decisions(root: str, token: str) -> pd.DataFrame:
+    return decision_table.load_decisions(Path(root))
+
+
+def decisions_table(root: Path) -> pd.DataFrame:
+    """Every mined decision with its current labels (re-read when a label is added)."""
+    return _decisions(str(root), records_token(root, *DECISION_TABLES))
+
+
+def clear_decisions() -> None:
+    _decisions.clear()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _exports(root: str, token: str) -> pd.DataFrame:
+    return read_records(Path(root), "exports").to_pandas()
+
+
+def exports_table(root: Path) -> pd.DataFrame:
+    return _exports(str(root), records_token(root, "exports"))

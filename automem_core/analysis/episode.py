@@ -372,3 +372,17 @@ def memory_before_turn(ep: EpisodeData, step: int, phase: str, turn: int) -> Mem
             for m in decode_mutations(op["mutations_json"]):
                 apply_mutation(state, m, step)
     return state
+
+
+def decision_detail(ep: EpisodeData, step: int, phase: str, turn: int, k: int) -> dict[str, Any]:
+    """One memory decision in context: its turn (prompt, completion), its ops with results, the
+    memory when the turn began and at the end of the step, and the next ``k`` steps."""
+    found = [t for t in turns_at(ep, step) if t["phase"] == phase and t["turn"] == turn]
+    ops = [o for o in ep.ops_at(step) if o["phase"] == phase and o["turn"] == turn]
+    return {
+        "turn": found[0] if found else None,
+        "ops": ops,
+        "before": copy_state(memory_before_turn(ep, step, phase, turn)),
+        "after": copy_state(ep.memory_at(step)),
+        "next_steps": steps_in_range(ep, step + 1, step + k),
+    }

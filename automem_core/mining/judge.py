@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from automem_core.analysis.episode import EpisodeData, open_episode, steps_in_range, turns_at
+from automem_core.analysis.episode import EpisodeData, decision_detail, open_episode
 from automem_core.llm.base import LLMClient, LLMConfigError, TurnRequest
 from automem_core.llm.config import ModelConfig
 from automem_core.llm.factory import make_client
@@ -62,18 +62,13 @@ def criteria_for(game: str, config: JudgeConfig) -> list[str]:
     return [str(c) for c in raw["criteria"]]
 
 
-def _memory_text(ep: EpisodeData, step: int) -> dict[str, str]:
-    return snapshot(ep.memory_at(step)) if step >= -1 else {}
-
-
 def decision_context(ep: EpisodeData, step: int, phase: str, turn: int, next_steps: int) -> str:
     """What the judge reads about one decision, cut to :data:`MAX_CONTEXT_CHARS`."""
-    found = [t for t in turns_at(ep, step) if t["phase"] == phase and t["turn"] == turn]
-    if not found:
+    detail = decision_detail(ep, step, phase, turn, next_steps)
+    if detail["turn"] is None:
         raise LLMConfigError(f"{ep.episode_id} step {step}: no {phase} turn {turn}")
-    messages = json.loads(found[0]["messages_json"])
-    ops = [o for o in ep.ops_at(step) if o["phase"] == phase and o["turn"] == turn]
-    before, after = _memory_text(ep, step - 1), _memory_text(ep, step)
+    messages = json.loads(detail["turn"]["messages_json"])
+    before, after = snapshot(detail["before"]), snapshot(detail["after"])
     diff = []
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name, "").splitlines(), after.get(name, "").splitlines()
@@ -81,14 +76,15 @@ def decision_context(ep: EpisodeData, step: int, phase: str, turn: int, next_ste
                                           lineterm=""))  # fmt: skip
     later = [
         f"step {r['step']}: action {r['action']!r}, reward {r['reward']:g}"
-        for r in steps_in_range(ep, step + 1, step + next_steps)
+        for r in detail["next_steps"]
     ]
     parts = [
         f"DECISION: {phase.upper()} turn {turn} at step {step} of {ep.episode_id}",
         "PROMPT THE AGENT GOT:\n" + "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages),
-        "ITS COMPLETION:\n" + found[0]["completion"],
-        "RESULTS OF ITS OPS:\n" + ("\n".join(o["result"] for o in ops) or "(no ops)"),
-        "MEMORY BEFORE → AFTER THE STEP:\n" + ("\n".join(diff) or "(no change)"),
+        "ITS COMPLETION:\n" + detail["turn"]["completion"],
+        "RESULTS OF ITS OPS:\n" + ("\n".join(o["result"] for o in detail["ops"]) or "(no ops)"),
+        "MEMORY WHEN THE TURN BEGAN → AT THE END OF THE STEP:\n"
+        + ("\n".join(diff) or "(no change)"),
         f"THE NEXT {next_steps} STEPS:\n" + ("\n".join(later) or "(the episode ended)"),
     ]
     text = "\n\n".join(parts)
