@@ -170,6 +170,13 @@ class StoreTools:
         self._sql: ConfinedSQL = open_confined(
             self.root, self.run_ids, max_rows=sql_rows, timeout_s=sql_timeout_s
         )
+        found = {str(r) for (r,) in self._sql.rows("SELECT run_id FROM runs")}
+        missing = [r for r in self.run_ids if r not in found]
+        if missing:
+            self._sql.close()
+            raise StoreError(
+                f"run {', '.join(missing)} is not in {self.root}; list them with `automem runs`"
+            )
         rows = self._sql.rows("SELECT episode_id, run_id FROM episodes ORDER BY episode_id")
         self._run_of: dict[str, str] = {str(e): str(r) for e, r in rows}
         self._loaded: OrderedDict[str, EpisodeData] = OrderedDict()
@@ -195,7 +202,7 @@ class StoreTools:
         """Run one tool call; every failure is an ``error: …`` text, never an exception."""
         tool = TOOLS.get(name)
         if tool is None:
-            return f"error: no tool named {name!r}; the tools are {', '.join(TOOLS)}"
+            return f"error: no tool named {name[:80]!r}; the tools are {', '.join(TOOLS)}"
         try:
             raw = (
                 json.loads(arguments_json or "{}")

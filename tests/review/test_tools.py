@@ -17,6 +17,7 @@ from automem_core.analysis.episode import (
 )
 from automem_core.review.sql import render_cell
 from automem_core.review.tools import TOOLS, StoreTools
+from automem_core.store.layout import StoreError
 from automem_core.store.reader import connect
 from automem_core.testing.sample_store import play_fake_run
 
@@ -198,6 +199,13 @@ def test_episodes_of_runs_not_reviewed_are_out_of_reach(tools):
     assert "not in the reviewed runs (rev)" in tools.step("other.grid.s0", 0)
     assert "other.grid" not in tools.sql("SELECT DISTINCT episode_id FROM steps")
     assert "other" not in tools.search("gold", limit=50)
+
+
+def test_reviewing_a_run_that_is_not_in_the_store_is_a_misconfiguration(root):
+    with pytest.raises(StoreError, match=r"run nope is not in .*; list them with `automem runs`"):
+        StoreTools(root, ["rev", "nope"])
+    with pytest.raises(StoreError, match="invalid run id"):
+        StoreTools(root, ["../rev"])
 
 
 def test_schemas_are_openai_function_tools_matching_the_dispatch(tools):
