@@ -231,8 +231,9 @@ async def run_tool_loop(
         async with client:
             await loop.run()
     except Exception as exc:  # the loop reports, it does not raise
-        log.warning("tool loop failed", exc_info=True)
-        result.stop, result.error = "error", f"the tool loop failed ({type(exc).__name__}: {exc})"
+        log.warning("tool loop failed: %s", type(exc).__name__)
+        result.stop = "error"
+        result.error = client._scrub(f"the tool loop failed ({type(exc).__name__}: {exc})")
     return result
 
 
