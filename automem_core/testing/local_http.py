@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -88,9 +89,41 @@ def _estimate_tokens(text: str) -> int:
     return len(text) // 4
 
 
-def completion_body(model: str, messages: list[Any], text: str) -> str:
-    prompt = "".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
-    prompt_tokens, completion_tokens = _estimate_tokens(prompt), _estimate_tokens(text)
+def _message_text(message: dict[str, Any]) -> str:
+    """The text a message puts in the prompt: its content and any tool calls' arguments."""
+    content = message.get("content")
+    text = "" if content is None else str(content)
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            text += str(function.get("name") or "") + str(function.get("arguments") or "")
+    return text
+
+
+def completion_body(
+    model: str,
+    messages: list[Any],
+    text: str,
+    tool_calls: Sequence[tuple[str, str]] = (),
+) -> str:
+    """A chat completion answering ``text``; with ``tool_calls`` (name, arguments as a JSON
+    string) the message carries them and ``finish_reason`` is ``tool_calls``."""
+    prompt = "".join(_message_text(m) for m in messages if isinstance(m, dict))
+    called = "".join(name + arguments for name, arguments in tool_calls)
+    prompt_tokens, completion_tokens = _estimate_tokens(prompt), _estimate_tokens(text + called)
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    finish_reason = "stop"
+    if tool_calls:
+        message["content"] = text or None
+        message["tool_calls"] = [
+            {
+                "id": f"call_{uuid.uuid4().hex[:24]}",
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }
+            for name, arguments in tool_calls
+        ]
+        finish_reason = "tool_calls"
     return json.dumps(
         {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
@@ -100,8 +133,8 @@ def completion_body(model: str, messages: list[Any], text: str) -> str:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
+                    "message": message,
+                    "finish_reason": finish_reason,
                 }
             ],
             "usage": {

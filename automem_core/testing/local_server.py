@@ -2,8 +2,10 @@
 
 Serves ``POST /v1/chat/completions`` and ``GET /v1/models`` over HTTP/1.1 with keep-alive on
 asyncio streams. What it answers is decided by a *responder*: a function from the request's
-messages to a ``Reply`` (or plain text), which can also ask for an HTTP error, a hang, a
-``Retry-After`` header or a verbatim (e.g. broken) body.
+messages to a ``Reply`` (or plain text), which can also ask for tool calls, an HTTP error, a hang,
+a ``Retry-After`` header or a verbatim (e.g. broken) body. The messages come as a
+``ChatRequest``: the list of messages (``tool`` messages included) that also carries the whole
+request body, so a responder can read ``request.tools``, ``tool_choice`` or ``response_format``.
 
 Run it in-process with ``LocalServer`` (a background thread with its own event loop) or as a
 separate process::
@@ -26,9 +28,10 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from automem_core.testing.local_http import (
     MAX_HEADER_BYTES,
@@ -42,21 +45,53 @@ from automem_core.testing.local_http import (
     render_response,
 )
 
-Messages = list[dict[str, str]]
+Messages = list[dict[str, Any]]
+# A tool call a reply asks for: the function's name and its arguments (a mapping, sent as its
+# JSON; or a string, sent verbatim, e.g. broken JSON).
+ToolCall = tuple[str, Mapping[str, Any] | str]
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One answer. ``status`` != 200 sends an OpenAI-style error body with ``text`` as message."""
+    """One answer. ``status`` != 200 sends an OpenAI-style error body with ``text`` as message.
+
+    ``tool_calls`` answers ``choices[0].message.tool_calls`` (ids ``call_…``, type ``function``,
+    arguments as a JSON string) with ``finish_reason: "tool_calls"``; ``text``, if any, is the
+    message's content beside them.
+    """
 
     text: str = ""
     status: int = 200
     hang_s: float = 0
     retry_after_s: float | None = None
     raw_body: str | None = None
+    tool_calls: Sequence[ToolCall] = ()
 
 
-Responder = Callable[[Messages], "Reply | str"]
+class ChatRequest(list[dict[str, Any]]):
+    """What a responder gets: the request's messages (a plain list, as responders always had),
+    also carrying the whole JSON body of the request."""
+
+    def __init__(self, body: Mapping[str, Any]) -> None:
+        super().__init__(body.get("messages") or [])
+        self.body: dict[str, Any] = dict(body)
+
+    @property
+    def messages(self) -> Messages:
+        return list(self)
+
+    @property
+    def tools(self) -> list[dict[str, Any]]:
+        """The ``tools`` the request offered (empty when none)."""
+        tools = self.body.get("tools")
+        return list(tools) if isinstance(tools, list) else []
+
+    @property
+    def tool_names(self) -> list[str]:
+        return [str(t.get("function", {}).get("name")) for t in self.tools if isinstance(t, dict)]
+
+
+Responder = Callable[[ChatRequest], "Reply | str"]
 
 
 class ScriptedResponder:
@@ -68,7 +103,7 @@ class ScriptedResponder:
         self._next = 0
         self._lock = threading.Lock()
 
-    def __call__(self, messages: Messages) -> Reply:
+    def __call__(self, messages: Messages) -> Reply:  # a ChatRequest is a list of messages
         with self._lock:
             if self._next < len(self._replies):
                 reply = self._replies[self._next]
@@ -84,7 +119,11 @@ class ScriptedResponder:
 
 def echo_responder(messages: Messages) -> Reply:
     """Answers with the content of the last message (default responder of the CLI)."""
-    return Reply(text=messages[-1].get("content", "") if messages else "")
+    return Reply(text=str(messages[-1].get("content") or "") if messages else "")
+
+
+def _arguments_json(arguments: Mapping[str, Any] | str) -> str:
+    return arguments if isinstance(arguments, str) else json.dumps(dict(arguments))
 
 
 def _as_reply(value: Reply | str) -> Reply:
@@ -165,7 +204,7 @@ class _Handler:
         if not isinstance(messages, list):
             raise HttpError(400, "`messages` must be a list")
         try:
-            reply = _as_reply(self.responder(messages))
+            reply = _as_reply(self.responder(ChatRequest(request)))
         except Exception as exc:
             raise HttpError(500, f"responder failed: {type(exc).__name__}: {exc}") from None
         if self.delay_s:
@@ -180,7 +219,8 @@ class _Handler:
         if reply.status != 200:
             return reply.status, error_body(reply.text, reply.status), extra
         model = request.get("model") or MODEL_ID
-        return 200, completion_body(str(model), messages, reply.text), extra
+        calls = [(name, _arguments_json(args)) for name, args in reply.tool_calls]
+        return 200, completion_body(str(model), messages, reply.text, calls), extra
 
     async def _send(
         self,

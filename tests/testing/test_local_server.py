@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from automem_core.testing.local_server import LocalServer, Reply, ScriptedResponder
+from automem_core.testing.local_server import ChatRequest, LocalServer, Reply, ScriptedResponder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = [{"role": "user", "content": "hello from the test"}]
@@ -28,9 +28,12 @@ def connect(base_url: str) -> http.client.HTTPConnection:
 
 
 def post_chat(
-    conn: http.client.HTTPConnection, messages: object = MESSAGES, model: str = "m"
+    conn: http.client.HTTPConnection,
+    messages: object = MESSAGES,
+    model: str = "m",
+    **extra: object,
 ) -> tuple[int, dict[str, str], bytes]:
-    body = json.dumps({"model": model, "messages": messages})
+    body = json.dumps({"model": model, "messages": messages, **extra})
     conn.request(
         "POST",
         "/v1/chat/completions",
@@ -86,6 +89,76 @@ def test_chat_completion_follows_the_openai_schema():
     assert usage["prompt_tokens"] == len(MESSAGES[0]["content"]) // 4
     assert usage["completion_tokens"] == len(text) // 4
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "sql",
+            "description": "run a query",
+            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+        },
+    }
+]
+
+
+def test_tool_call_reply_follows_the_openai_schema():
+    reply = Reply(tool_calls=[("sql", {"query": "SELECT 1"}), ("steps", '{"broken')])
+    with LocalServer(ScriptedResponder([reply])) as server:
+        conn = connect(server.base_url)
+        status, _, raw = post_chat(conn, tools=TOOLS)
+        conn.close()
+    assert status == 200
+    choice = json.loads(raw)["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    message = choice["message"]
+    assert message["role"] == "assistant" and message["content"] is None
+    calls = message["tool_calls"]
+    assert [c["type"] for c in calls] == ["function", "function"]
+    assert [c["function"]["name"] for c in calls] == ["sql", "steps"]
+    assert json.loads(calls[0]["function"]["arguments"]) == {"query": "SELECT 1"}
+    assert calls[1]["function"]["arguments"] == '{"broken'  # a string is sent verbatim
+    assert len({c["id"] for c in calls}) == 2 and all(c["id"].startswith("call_") for c in calls)
+
+
+def test_responder_sees_tools_and_tool_messages_of_the_request():
+    seen: list[ChatRequest] = []
+
+    def responder(request: ChatRequest) -> str:
+        seen.append(request)
+        return "done"
+
+    messages = [
+        {"role": "user", "content": "count the steps"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "sql", "arguments": '{"query": "SELECT 1"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "1"},
+    ]
+    with LocalServer(responder) as server:
+        conn = connect(server.base_url)
+        status, _, raw = post_chat(conn, messages, tools=TOOLS, tool_choice="auto")
+        conn.close()
+    assert status == 200
+    (request,) = seen
+    assert list(request) == messages == request.messages  # still the list of messages
+    assert request.tools == TOOLS and request.tool_names == ["sql"]
+    assert request.body["tool_choice"] == "auto"
+    payload = json.loads(raw)
+    assert payload["choices"][0]["message"] == {"role": "assistant", "content": "done"}
+    assert payload["choices"][0]["finish_reason"] == "stop"
+    # the tool call's arguments and the tool message count towards the prompt's tokens
+    prompt = "count the steps" + "sql" + '{"query": "SELECT 1"}' + "1"
+    assert payload["usage"]["prompt_tokens"] == len(prompt) // 4
 
 
 def test_keep_alive_serves_several_requests_on_one_connection():
