@@ -17,6 +17,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -314,3 +315,8 @@ def _exports(root: str, token: str) -> pd.DataFrame:
 
 def exports_table(root: Path) -> pd.DataFrame:
     return _exports(str(root), records_token(root, "exports"))
+
+
+def decision_detail(ep: EpisodeData, step: int, phase: str, turn: int, k: int) -> dict[str, Any]:
+    """One decision in context (see ``analysis.episode.decision_detail``)."""
+    return episode.decision_detail(ep, step, phase, turn, k)

@@ -57,7 +57,9 @@ def filters(df: pd.DataFrame) -> pd.DataFrame:
     wanted = cols[0].multiselect("Op kinds", kinds, key="decisions.f_ops")
     if wanted:
         keep &= df["op_kinds"].map(lambda ks: bool(set(ks) & set(wanted)))
-    agree = cols[1].selectbox("Judge vs human", ["any", "agree", "disagree"], key="decisions.f_agree")
+    agree = cols[1].selectbox(
+        "Judge vs human", ["any", "agree", "disagree"], key="decisions.f_agree"
+    )
     if agree != "any":
         both = df["judge"].notna() & df["human"].notna()
         same = df["judge"] == df["human"]
@@ -94,8 +96,10 @@ def bulk_confirm(shown: pd.DataFrame, who: str) -> None:
 def queue(df: pd.DataFrame, order: str) -> list[str]:
     todo = df[df["human"].isna()].copy()
     column, ascending = ORDERS[order]
-    todo["disagree"] = (todo["judge"].notna() & (todo["judge"] != todo["score_verdict"])).astype(int)
-    return todo.sort_values([column, "decision_id"], ascending=[ascending, True])["decision_id"].tolist()
+    disagree = todo["judge"].notna() & (todo["judge"] != todo["score_verdict"])
+    todo["disagree"] = disagree.astype(int)
+    ordered = todo.sort_values([column, "decision_id"], ascending=[ascending, True])
+    return [str(d) for d in ordered["decision_id"]]
 
 
 def label_current(decision: pd.Series, verdict: str, who: str) -> None:

@@ -247,7 +247,6 @@ def test_seed_button_runs_the_demo_and_shows_its_runs(tmp_path, monkeypatch):
     ("page", "command"),
     [
         ("views/revisions.py", "automem improve"),
-        ("views/decisions.py", "automem mine"),
         ("views/export.py", "automem export"),
     ],
 )
