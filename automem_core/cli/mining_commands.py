@@ -10,18 +10,12 @@ from pathlib import Path
 from automem_core.analysis.decision_table import load_decisions
 from automem_core.analysis.decisions import SCORE_FORMULA
 from automem_core.export.dataset import Selection, export, select
+from automem_core.export.formats import FORMAT_GROUPS
 from automem_core.llm.config import ModelConfig, parse_model_config
 from automem_core.mining.judge import JudgeConfig, judge_decisions, load_judge_config
 from automem_core.mining.labels import VERDICTS, add_labels, new_label
 from automem_core.mining.mine import mine
 from automem_core.mining.resample import resample
-
-FORMAT_GROUPS = {
-    "openai": ("openai_chat",),
-    "sharegpt": ("sharegpt",),
-    "trl": ("trl_messages", "trl_prompt_completion"),
-    "preference": ("trl_preference", "openai_preference"),
-}
 
 
 def _csv(text: str | None) -> tuple[str, ...]:

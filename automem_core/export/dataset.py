@@ -24,6 +24,7 @@ from automem_core.analysis.decision_table import current_labels, load_decisions
 from automem_core.analysis.decisions import SCORE_FORMULA
 from automem_core.analysis.episode import EpisodeData, open_episode, turns_at
 from automem_core.export.example import MemoryExample, PreferencePair
+from automem_core.export.formats import to_openai_chat
 from automem_core.export.targets import clean_examples, clean_pairs
 from automem_core.export.writer import ExportResult, write_export
 from automem_core.store.reader import query_store
@@ -231,3 +232,12 @@ def export(
     )
     append_records(root, "exports", [row])
     return Export(row.export_id, result, row.decision_ids)
+
+
+def preview(root: Path, selection: Selection, n: int = 3) -> tuple[int, list[dict[str, Any]]]:
+    """How many decisions the selection keeps, and the first ``n`` as cleaned OpenAI chat rows
+    (what the export would write for them)."""
+    chosen = select(load_decisions(root), selection)
+    examples = build_examples(_Turns(root), chosen.head(4 * n))
+    cleaned = clean_examples(examples, include_unsure=selection.include_unsure)
+    return len(chosen), to_openai_chat(list(cleaned.examples[:n]))

@@ -33,6 +33,13 @@ FormatName = Literal[
     "openai_preference",
 ]
 FORMAT_NAMES: tuple[FormatName, ...] = get_args(FormatName)
+# What a person picks (CLI --format, the Export page) → the files it writes.
+FORMAT_GROUPS: dict[str, tuple[FormatName, ...]] = {
+    "openai": ("openai_chat",),
+    "sharegpt": ("sharegpt",),
+    "trl": ("trl_messages", "trl_prompt_completion"),
+    "preference": ("trl_preference", "openai_preference"),
+}
 DATASET_INFO_FILE = "dataset_info.json"
 Row = dict[str, Any]
 

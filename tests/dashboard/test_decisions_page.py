@@ -92,3 +92,21 @@ def test_an_empty_store_of_decisions_says_which_command_fills_it(tmp_path, monke
     play_fake_run(tmp_path, seeds=(0,), steps=3, run_id="r")
     at = decisions_page(tmp_path, monkeypatch)
     assert any("automem mine --run RUN" in i.value for i in at.info)
+
+
+def test_the_export_page_previews_writes_and_records_a_set(store, monkeypatch, tmp_path):
+    add_labels(store, [new_label(d, "good", "ana") for d in load_decisions(store)["decision_id"]])
+    at = open_app(store, monkeypatch)
+    at.switch_page("views/export.py").run()
+    assert not at.exception
+    assert any("decisions" in m.value and "label in (good)" in m.value for m in at.markdown)
+    assert any('"weight": 1' in c.value for c in at.code)  # the preview's training rows
+    at.text_input(key="export.out").set_value(str(tmp_path / "set")).run()
+    at.button(key="export.write").click().run()
+    assert not at.exception and "Wrote" in at.success[0].value
+    assert (tmp_path / "set" / "openai_chat.jsonl").exists()
+    assert (tmp_path / "set" / "README.md").read_text().startswith("---")
+    (row,) = read_records(store, "exports").to_pylist()
+    assert row["author"] and len(row["decision_ids"]) > 5
+    history = next(d.value for d in at.dataframe if "export_id" in d.value.columns)
+    assert list(history["export_id"]) == [row["export_id"]]

@@ -247,7 +247,6 @@ def test_seed_button_runs_the_demo_and_shows_its_runs(tmp_path, monkeypatch):
     ("page", "command"),
     [
         ("views/revisions.py", "automem improve"),
-        ("views/export.py", "automem export"),
     ],
 )
 def test_placeholder_pages_name_the_command_that_fills_them(
