@@ -30,7 +30,7 @@ from automem_core.scaffold import Scaffold, ScaffoldError, make_scaffold
 from automem_core.store.layout import StoreError
 
 # Paths whose change is wording, not structure (JSON Pointer prefixes of the canonical document).
-WORDING = ("/prompts", "/description", "/op_help", "/parent")
+WORDING = ("/prompts", "/description", "/op_help")
 WORDING_FILE_FIELDS = ("purpose", "initial")
 READ_OPS, WRITE_OPS = ("SEARCH", "READ"), ("APPEND", "WRITE", "UPSERT")
 
@@ -152,7 +152,7 @@ def validate(
 ) -> Scaffold:
     """The candidate scaffold of a valid draft; ProposalError with every reason otherwise."""
     candidate = apply_patch(parent, draft.patch)
-    paths = changed_paths(parent.canonical(), candidate.canonical())
+    paths = [p for p in changed_paths(parent.canonical(), candidate.canonical()) if p != "/parent"]
     structural = [p for p in paths if not is_wording(p)]
     problems = []
     if not paths:
