@@ -63,7 +63,7 @@ def test_a_valid_proposal_makes_a_candidate_of_the_parent(reviewed):
                 }
             ],
             "wording only",
-        ),  # fmt: skip
+        ),
         ([{"op": "replace", "path": "/files/0/purpose", "value": "x"}], "wording only"),
         ([{"op": "test", "path": "/id", "value": "fake-v0"}], "changes nothing"),
         ([{"op": "replace", "path": "/ops", "value": ["READ", "APPEND"]}], "keep SEARCH"),
@@ -73,7 +73,7 @@ def test_a_valid_proposal_makes_a_candidate_of_the_parent(reviewed):
                 {"op": "replace", "path": "/limits/search_cap", "value": 5},
             ],
             "PLAN prompt must keep $observation",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_bad_patches_are_refused_with_the_reason(reviewed, patch, reason):
@@ -93,11 +93,11 @@ def test_bad_patches_are_refused_with_the_reason(reviewed, patch, reason):
         (
             {"episode_id": "rev.grid.s0", "step": 0, "shows": "x", "diagnostic": "oscillation"},
             "oscillation does not hold at rev.grid.s0 step 0",
-        ),  # fmt: skip
+        ),
         (
             {"episode_id": "rev.grid.s0", "step": 3, "shows": "x", "diagnostic": "bad luck"},
             "unknown diagnostic",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_citations_that_point_nowhere_are_refused(reviewed, citation, reason):
