@@ -52,7 +52,6 @@ __all__ = [
     "data_root",
     "episodes_table",
     "episodes_token",
-    "file_growth",
     "forget_steps",
     "frame_at",
     "load_episode",
@@ -63,13 +62,16 @@ __all__ = [
     "read_error",
     "rerun_if_changed",
     "run_episodes",
+    "run_file_growth",
     "run_ids",
+    "run_op_stats",
     "runs_table",
     "runs_token",
     "seed_demo",
     "stale_at",
     "store_problems",
     "store_token",
+    "task_stats",
     "turns_at",
 ]
 
@@ -186,20 +188,27 @@ def _run_rows(root: str, token: str) -> pd.DataFrame:
 
 def runs_table(root: str, token: str, now: datetime | None = None) -> pd.DataFrame:
     """One row per run, with its status as of ``now`` (a silent ``running`` run is
-    ``interrupted``). A heartbeat re-reads only the run rows; the episodes stay cached."""
+    ``interrupted``). A heartbeat re-reads only the run rows; the episode stats stay cached."""
     rows = _run_rows(root, runs_token(Path(root)))
-    return runs.runs_frame(rows, episodes_table(root, episodes_token(Path(root))), now)
+    return runs.runs_frame(rows, task_stats(root, episodes_token(Path(root))), now)
 
 
 @st.cache_data(show_spinner=False)
-def episodes_table(root: str, token: str) -> pd.DataFrame:
-    """Every episode's row, with its summary (one query per published episode or compaction)."""
-    return runs.load_episodes(Path(root))
+def task_stats(root: str, token: str) -> pd.DataFrame:
+    """Per run and task: episodes by status, progression sums and cost (a few rows per run,
+    however many episodes the store holds)."""
+    return runs.load_task_stats(Path(root))
 
 
 @st.cache_data(show_spinner=False)
 def progression_by_version(root: str, token: str) -> pd.DataFrame:
-    return runs.progression_by_version(episodes_table(root, token))
+    return runs.progression_by_version(task_stats(root, token))
+
+
+@st.cache_data(show_spinner=False)
+def episodes_table(root: str, token: str) -> pd.DataFrame:
+    """Every episode's row, with its summary (read only when runs are compared)."""
+    return runs.load_episodes(Path(root))
 
 
 @st.cache_data(show_spinner=False)
@@ -208,10 +217,14 @@ def op_stats(root: str, token: str) -> pd.DataFrame:
     return diagnostics.run_diagnostics(episodes_table(root, token))
 
 
-@st.cache_data(show_spinner=False)
-def file_growth(root: str, token: str) -> pd.DataFrame:
-    """Per run and memory file: lines at the start and end of episodes, growth per 100 steps."""
-    return diagnostics.file_growth(episodes_table(root, token))
+def run_op_stats(root: Path, run_id: str) -> pd.DataFrame:
+    """:func:`op_stats` of one run (only its files are read)."""
+    return diagnostics.run_diagnostics(run_episodes(root, run_id))
+
+
+def run_file_growth(root: Path, run_id: str) -> pd.DataFrame:
+    """Per memory file of one run: lines at the start and end of episodes, growth per 100 steps."""
+    return diagnostics.file_growth(run_episodes(root, run_id))
 
 
 # --------------------------------------------------------------------------- one run

@@ -7,44 +7,57 @@ They show the same numbers as the dashboard, from the same queries (``runs.py``,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pandas as pd
 
 from automem_core.analysis.diagnostics import load_diagnostics
-from automem_core.analysis.runs import load_episodes, load_runs
-from automem_core.analysis.summary import Summary, by_task, game_mean
+from automem_core.analysis.runs import (
+    load_episodes,
+    run_rows,
+    runs_frame,
+    task_stats,
+    task_summaries,
+)
+from automem_core.analysis.summary import Summary, game_mean
+from automem_core.store.reader import query_store
 
 
-def _failures(eps: pd.DataFrame) -> str:
-    degraded = int((eps["status"] == "degraded").sum())
-    failed = int(eps["status"].isin(["model_error", "error"]).sum())
-    return f"degraded {degraded}, failed {failed} (not counted)" if degraded or failed else ""
-
-
-def _line(label: str, summary: Summary, eps: pd.DataFrame) -> str:
-    note = _failures(eps)
-    return f"    {label:<28} {summary.render()}" + (f"  {note}" if note else "")
+def _line(label: str, summary: Summary, part: list[dict[str, Any]]) -> str:
+    degraded = sum(int(r["degraded"]) for r in part)
+    failed = sum(int(r["failed"]) for r in part)
+    note = f"  degraded {degraded}, failed {failed} (not counted)" if degraded or failed else ""
+    return f"    {label:<28} {summary.render()}{note}"
 
 
 def render_runs_table(data: Path) -> str:
-    runs = load_runs(data)
+    """Per run: its settings, then each task's clean progression and the game's (the mean of
+    its tasks), with the degraded and failed episodes counted beside them."""
+
+    def query(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
+        stats = task_stats(con)
+        return runs_frame(run_rows(con), stats), stats
+
+    runs, stats = query_store(data, query, tables=("runs", "episodes"))
     if runs.empty:
         return f"no runs in {data}; try `automem demo --data {data}`"
-    episodes = load_episodes(data)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in stats.to_dict("records"):
+        groups.setdefault(str(row["run_id"]), []).append(row)
     lines = []
     for r in runs.itertuples(index=False):
-        eps = episodes[episodes["run_id"] == r.run]
+        part = groups.get(str(r.run), [])
         seed_set = f"  seeds {r.seed_set}" if r.seed_set else ""
         lines.append(
             f"{r.run}  [{r.status}]  scaffold {r.scaffold}  model {r.model}{seed_set}  "
             f"episodes {r.episodes}  tokens {r.tokens}"
         )
-        ok = eps[eps["status"] == "ok"]
-        tasks = by_task(zip(ok["task"], ok["progression"], strict=True))
-        for task in sorted(set(eps["task"])):
-            summary = tasks.get(task) or Summary(float("nan"), float("nan"), 0)
-            lines.append(_line(task, summary, eps[eps["task"] == task]))
-        lines.append(_line(f"{r.game} (mean of tasks)", game_mean(tasks), eps))
+        tasks = task_summaries(part)
+        for task, summary in tasks.items():
+            lines.append(_line(task, summary, [row for row in part if row["task"] == task]))
+        clean = {t: s for t, s in tasks.items() if s.n}
+        lines.append(_line(f"{r.game} (mean of tasks)", game_mean(clean), part))
     return "\n".join(lines)
 
 

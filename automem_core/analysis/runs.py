@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-from automem_core.analysis.summary import Summary, by_task, game_mean
+from automem_core.analysis.summary import Summary, game_mean, summary_from_sums
 from automem_core.store.reader import query_store
 
 # A live run rewrites run.parquet at least every 30 s; older than this, it was killed.
@@ -87,10 +88,46 @@ def episodes_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return df
 
 
-def clean_summary(episodes: pd.DataFrame) -> Summary:
-    """The game's progression over the clean episodes: the mean of its task means."""
-    ok = episodes[episodes["status"] == "ok"]
-    return game_mean(by_task(zip(ok["task"], ok["progression"], strict=True)))
+TASK_STATS_SQL = f"""
+SELECT run_id, task, any_value(game) AS game, any_value({VERSION_SQL}) AS scaffold,
+  any_value(memory_client) AS memory_client, count(*) AS episodes, sum(steps) AS steps,
+  count(*) FILTER (WHERE status = 'ok') AS clean,
+  count(*) FILTER (WHERE status = 'degraded') AS degraded,
+  count(*) FILTER (WHERE status IN ('model_error', 'error')) AS failed,
+  coalesce(sum(progression) FILTER (WHERE status = 'ok'), 0) AS p_sum,
+  coalesce(sum(progression * progression) FILTER (WHERE status = 'ok'), 0) AS p_sumsq,
+  sum(tokens_in + tokens_out) AS tokens, sum(wall_s) AS wall_s
+FROM episodes GROUP BY run_id, task ORDER BY run_id, task
+"""
+
+
+def task_stats(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per run and task: episodes by status, the clean episodes' progression sums, cost. Every
+    table of runs and versions is built from these few rows, not from every episode."""
+    return con.execute(TASK_STATS_SQL).df()
+
+
+Stats = list[dict[str, Any]]  # rows of task_stats
+
+
+def task_summaries(stats: Stats) -> dict[str, Summary]:
+    """Each task's clean progression, from rows of :func:`task_stats` (summed across runs)."""
+    sums: dict[str, list[float]] = {}
+    for row in stats:
+        acc = sums.setdefault(str(row["task"]), [0, 0.0, 0.0])
+        acc[0] += row["clean"]
+        acc[1] += row["p_sum"]
+        acc[2] += row["p_sumsq"]
+    return {t: summary_from_sums(int(n), s, ss) for t, (n, s, ss) in sorted(sums.items())}
+
+
+def clean_summary(stats: Stats) -> Summary:
+    """A game's progression over the clean episodes: the mean of its task means."""
+    return game_mean({t: s for t, s in task_summaries(stats).items() if s.n})
+
+
+def _total(stats: Stats, column: str) -> float:
+    return sum(float(row[column]) for row in stats)
 
 
 def run_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -99,7 +136,7 @@ def run_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def runs_frame(
-    rows: pd.DataFrame, episodes: pd.DataFrame, now: datetime | None = None
+    rows: pd.DataFrame, stats: pd.DataFrame, now: datetime | None = None
 ) -> pd.DataFrame:
     """One row per run: settings, episodes published / planned, clean / degraded / failed
     counts, progression (clean only) ± standard error, tokens, wall time and status as of ``now``.
@@ -107,32 +144,25 @@ def runs_frame(
     A run whose ``run.parquet`` cannot be read is still listed when it has published episodes,
     with its game, scaffold and model taken from them and status ``unknown``."""
     now = now or datetime.now(UTC)
-    runs = list(rows.itertuples(index=False, name=None))
-    groups = {run_id: eps for run_id, eps in episodes.groupby("run_id", sort=True)}
-    listed = {r[0] for r in runs}
+    groups: dict[str, Stats] = {}
+    for row in stats.to_dict("records"):
+        groups.setdefault(str(row["run_id"]), []).append(row)
+    listed = set(rows["run_id"])
     orphans = [
-        (
-            run_id,
-            eps["game"].iloc[0],
-            sorted(set(eps["task"])),
-            None,
-            eps["scaffold"].iloc[0],
-            eps["memory_client"].iloc[0],
-            UNKNOWN,
-            None,
-            None,
-        )
-        for run_id, eps in groups.items()
+        (run_id, part[0]["game"], sorted(r["task"] for r in part), None, part[0]["scaffold"],
+         part[0]["memory_client"], UNKNOWN, None, None)
+        for run_id, part in groups.items()
         if run_id not in listed
-    ]
-    rows = []
+    ]  # fmt: skip
+    out = []
     for run_id, game, tasks, seed_set, version, client, status, planned, updated in [
-        *runs,
+        *rows.itertuples(index=False, name=None),
         *orphans,
     ]:
-        eps = groups.get(run_id, episodes.iloc[0:0])
-        overall = clean_summary(eps)
-        rows.append(
+        part = groups.get(run_id, [])
+        overall = clean_summary(part)
+        episodes = int(_total(part, "episodes"))
+        out.append(
             [
                 run_id,
                 effective_status(status, updated, now),
@@ -141,26 +171,29 @@ def runs_frame(
                 seed_set or "",
                 version,
                 client,
-                f"{len(eps)} / {'?' if planned is None else planned}",
-                int((eps["status"] == "ok").sum()),
-                int((eps["status"] == "degraded").sum()),
-                int(eps["status"].isin(["model_error", "error"]).sum()),
+                f"{episodes} / {'?' if planned is None else planned}",
+                int(_total(part, "clean")),
+                int(_total(part, "degraded")),
+                int(_total(part, "failed")),
                 overall.mean,
                 overall.stderr,
-                int(eps["tokens"].sum()),
-                round(float(eps["wall_s"].sum()), 1),
+                int(_total(part, "tokens")),
+                round(_total(part, "wall_s"), 1),
                 updated,
             ]
         )
-    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+    return pd.DataFrame(out, columns=RUN_COLUMNS)
 
 
-def progression_by_version(episodes: pd.DataFrame) -> pd.DataFrame:
+def progression_by_version(stats: pd.DataFrame) -> pd.DataFrame:
     """Per game × scaffold version (``id@hash8``): clean progression ± standard error, and the
     degraded and failed episodes left out of it."""
+    groups: dict[tuple[str, str], Stats] = {}
+    for row in stats.to_dict("records"):
+        groups.setdefault((str(row["game"]), str(row["scaffold"])), []).append(row)
     out = []
-    for (game, version), eps in episodes.groupby(["game", "scaffold"], sort=True):
-        s = clean_summary(eps)
+    for (game, version), part in sorted(groups.items()):
+        s = clean_summary(part)
         out.append(
             {
                 "game": game,
@@ -168,8 +201,8 @@ def progression_by_version(episodes: pd.DataFrame) -> pd.DataFrame:
                 "mean": s.mean,
                 "se": s.stderr,
                 "episodes": s.n,
-                "degraded": int((eps["status"] == "degraded").sum()),
-                "failed": int(eps["status"].isin(["model_error", "error"]).sum()),
+                "degraded": int(_total(part, "degraded")),
+                "failed": int(_total(part, "failed")),
             }
         )
     columns = ["game", "scaffold", "mean", "se", "episodes", "degraded", "failed"]
@@ -186,12 +219,16 @@ def load_episodes(root: Path, run_id: str | None = None) -> pd.DataFrame:
     return query_store(root, episodes_frame, tables=("episodes",), run_ids=runs)
 
 
+def load_task_stats(root: Path) -> pd.DataFrame:
+    return query_store(root, task_stats, tables=("episodes",))
+
+
 def load_runs(root: Path, now: datetime | None = None) -> pd.DataFrame:
     def query(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-        return runs_frame(run_rows(con), episodes_frame(con), now)
+        return runs_frame(run_rows(con), task_stats(con), now)
 
     return query_store(root, query, tables=("runs", "episodes"))
 
 
 def load_progression_by_version(root: Path) -> pd.DataFrame:
-    return progression_by_version(load_episodes(root))
+    return progression_by_version(load_task_stats(root))

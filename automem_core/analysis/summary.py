@@ -48,3 +48,15 @@ def game_mean(tasks: dict[str, Summary]) -> Summary:
     mean = sum(s.mean for s in valid) / len(valid)
     stderr = math.sqrt(sum(s.stderr**2 for s in valid)) / len(valid)
     return Summary(mean, stderr, sum(s.n for s in valid))
+
+
+def summary_from_sums(n: int, total: float, total_sq: float) -> Summary:
+    """The summary of ``n`` 0–1 progressions given their sum and sum of squares (what a store
+    query aggregates), reported ×100."""
+    if n == 0:
+        return Summary(float("nan"), float("nan"), 0)
+    mean = total / n
+    if n == 1:
+        return Summary(100 * mean, 0.0, 1)
+    var = max(0.0, (total_sq - total * total / n) / (n - 1))
+    return Summary(100 * mean, 100 * math.sqrt(var / n), n)

@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from automem_core.store.catalog import scan
 from automem_core.store.layout import StoreError
-from automem_core.store.schema import METADATA_KEY, SCHEMA_VERSION, SCHEMAS
+from automem_core.store.schema import EPISODE_TABLES, METADATA_KEY, SCHEMA_VERSION, SCHEMAS
 from automem_core.store.summary import SUMMARY_COLUMNS, EpisodeSummary
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,18 @@ def _v3_to_v4(table_name: str, table: pa.Table, path: Path) -> pa.Table:
 
 
 UPGRADES: dict[int, Upgrade] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+# The tables whose columns each version changed. A file of an earlier version reads as it is
+# (no upgrade, no copy) unless a later version changed its table.
+CHANGED: dict[int, frozenset[str]] = {
+    2: frozenset({"runs", "episodes", "steps"}),
+    3: frozenset({"episodes"}),
+    4: frozenset({"runs", "labels"}),
+}
+
+
+def needs_upgrade(table_name: str, version: int) -> bool:
+    """Whether a ``table_name`` file written at ``version`` must be upgraded to be read."""
+    return any(table_name in CHANGED[v] for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1))
 
 
 def upgrade_table(table_name: str, table: pa.Table, version: int, path: Path) -> pa.Table:
@@ -152,14 +164,14 @@ def read_upgraded(table_name: str, path: Path) -> pa.Table:
     """A file of ``table_name`` in the current schema, whatever version wrote it."""
     version = file_version(path)
     table = pq.read_table(path)
-    if version == SCHEMA_VERSION:
+    if not needs_upgrade(table_name, version):
         return table
     return upgrade_table(table_name, table, version, Path(path))
 
 
 def upgrade_file(table_name: str, path: Path) -> bool:
     """Rewrite one older file in the current schema (atomically); False when already current."""
-    if file_version(path) >= SCHEMA_VERSION:
+    if not needs_upgrade(table_name, file_version(path)):
         return False
     table = read_upgraded(table_name, path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
@@ -188,7 +200,7 @@ def upgrade_store(root: Path) -> dict[str, int]:
                 upgrade(table_name, folder / f"{table_name}.parquet")
             upgrade("episodes", folder / "episodes.parquet")  # last: it reads the others
         for part in run.parts:
-            if part.version < SCHEMA_VERSION:
+            if any(needs_upgrade(t, part.version) for t in SCHEMAS if t in EPISODE_TABLES):
                 raise StoreError(
                     f"{run.folder / 'parts' / part.part_id} has schema {part.version}; this "
                     f"AutoMem cannot upgrade compacted parts older than {SCHEMA_VERSION}"

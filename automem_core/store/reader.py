@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from automem_core.store.catalog import RunFiles, locate_episode, scan
 from automem_core.store.layout import Layout
-from automem_core.store.migrations import file_version, read_upgraded
+from automem_core.store.migrations import file_version, needs_upgrade, read_upgraded
 from automem_core.store.records import record_files
 from automem_core.store.schema import EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS, TABLES
 
@@ -137,10 +137,10 @@ def connect(
         )
     older = 0
     for table, files in plan.files.items():
-        current = [p for p, v in files.items() if v == SCHEMA_VERSION]
+        current = [p for p, v in files.items() if not needs_upgrade(table, v)]
         parts = [f"SELECT * FROM read_parquet([{', '.join(_quote(p) for p in current)}])"]
         parts = parts if current else []
-        upgraded = [_upgraded(table, p) for p, v in files.items() if v < SCHEMA_VERSION]
+        upgraded = [_upgraded(table, p) for p, v in files.items() if needs_upgrade(table, v)]
         upgraded = [t for t in upgraded if t is not None]
         if upgraded:  # files of an earlier schema, upgraded as they are read
             older += len(upgraded)

@@ -3,6 +3,8 @@ memory-op statistics per run; pick a run or an episode to open its replay."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -91,13 +93,13 @@ def open_replay(run_id: str, episode_id: str) -> None:
     )
 
 
-def totals(runs: pd.DataFrame, episodes: pd.DataFrame) -> None:
+def totals(runs: pd.DataFrame, stats: pd.DataFrame) -> None:
     cols = st.columns(5)
     cols[0].metric("Runs", len(runs))
     cols[1].metric("Running", int((runs["status"] == "running").sum()))
-    cols[2].metric("Episodes", len(episodes))
-    cols[3].metric("Steps", f"{int(episodes['steps'].sum()):,}")
-    cols[4].metric("Not clean", int((episodes["status"] != "ok").sum()))
+    cols[2].metric("Episodes", int(stats["episodes"].sum()))
+    cols[3].metric("Steps", f"{int(stats['steps'].sum()):,}")
+    cols[4].metric("Not clean", int((stats["degraded"] + stats["failed"]).sum()))
 
 
 def runs_table(runs: pd.DataFrame) -> None:
@@ -118,21 +120,25 @@ def runs_table(runs: pd.DataFrame) -> None:
     st.session_state["overview.table_row"] = rows[0] if rows else None
 
 
-def picker(runs: pd.DataFrame, episodes: pd.DataFrame) -> str:
-    """Run and episode pickers with an "Open replay" button; returns the chosen run."""
+def pick_run(runs: pd.DataFrame) -> str:
     st.markdown("**Open a replay**")
     run_ids = runs["run"].tolist()
     if st.session_state.get("overview.run") not in run_ids:
         st.session_state["overview.run"] = run_ids[0]
     run_id: str = st.selectbox("Run", run_ids, key="overview.run")
+    return run_id
+
+
+def pick_episode(run_id: str, episodes: pd.DataFrame) -> None:
+    """The run's episode picker with an "Open replay" button."""
     labels = {
         e.episode_id: f"{e.task} · seed {e.seed} · {e.steps} steps · "
         f"{100 * e.progression:.0f}% · {e.outcome}"
-        for e in episodes[episodes["run_id"] == run_id].itertuples()
+        for e in episodes.itertuples()
     }
     if not labels:
         st.caption("This run has no published episode yet.")
-        return run_id
+        return
     if st.session_state.get("overview.episode") not in labels:
         st.session_state["overview.episode"] = next(iter(labels))
     episode_id = st.selectbox(
@@ -142,13 +148,12 @@ def picker(runs: pd.DataFrame, episodes: pd.DataFrame) -> str:
         "Open replay", key="overview.open", type="primary", icon=":material/replay:"
     ):
         open_replay(run_id, episode_id)
-    return run_id
 
 
 def episodes_table(run_id: str, episodes: pd.DataFrame) -> None:
     """The run's episodes; selecting one opens its replay."""
     st.subheader(f"Episodes of {run_id}")
-    shown = episodes.loc[episodes["run_id"] == run_id, EPISODE_COLUMNS].reset_index(drop=True)
+    shown = episodes[EPISODE_COLUMNS].reset_index(drop=True)
     shown["progression"] = 100 * shown["progression"]  # ×100, as in the runs table
     picked = st.dataframe(
         shown,
@@ -172,10 +177,16 @@ def episodes_table(run_id: str, episodes: pd.DataFrame) -> None:
     st.session_state["overview.table_episode"] = chosen
 
 
-def memory_ops(root: str, token: str, run_id: str) -> None:
-    """Ops per step by kind, empty searches, redundant writes, writes never read, file growth."""
+def memory_ops(root: Path, token: str, run_id: str) -> None:
+    """Ops per step by kind, empty searches, redundant writes, writes never read (of the chosen
+    run, or of every run side by side), and the chosen run's file growth."""
     st.subheader("Memory operations")
-    stats = data.op_stats(root, token)
+    every = st.toggle(
+        "Compare every run",
+        key="overview.ops_all",
+        help="reads every episode's summary; the first time takes longer on a large store",
+    )
+    stats = data.op_stats(str(root), token) if every else data.run_op_stats(root, run_id)
     if stats.empty:
         st.caption("No memory operations logged yet.")
         return
@@ -187,9 +198,9 @@ def memory_ops(root: str, token: str, run_id: str) -> None:
         quality, key="overview.op_quality", hide_index=True, column_config=QUALITY_CONFIG
     )
     st.markdown(f"**File growth** of {run_id} (mean over its episodes)")
-    growth = data.file_growth(root, token)
+    growth = data.run_file_growth(root, run_id)
     st.dataframe(
-        growth[growth["run"] == run_id].drop(columns=["run"]),
+        growth.drop(columns=["run"]),
         key="overview.growth",
         hide_index=True,
         column_config={"per 100": NUM("lines per 100 steps", format="%.1f")},
@@ -208,18 +219,19 @@ if not token:
 warn_unreadable(root)
 published = data.episodes_token(root)  # the heavy tables ignore run heartbeats
 runs = data.runs_table(str(root), token)
-episodes = data.episodes_table(str(root), published)
 if runs.empty:
     st.info("No run can be read yet; the warning above names the files left out.")
     st.stop()
 if (runs["status"] == "running").any():
     st.caption(":material/sync: A run is in progress: this page refreshes as its episodes finish.")
     st.fragment(run_every=5)(data.rerun_if_changed)(root, token, data.stale_at(runs))
-totals(runs, episodes)
+totals(runs, data.task_stats(str(root), published))
 runs_table(runs)
 left, right = st.columns([3, 2])
 with right:
-    run_id = picker(runs, episodes)
+    run_id = pick_run(runs)
+    episodes = data.run_episodes(root, run_id)
+    pick_episode(run_id, episodes)
 with left:
     chart = data.progression_by_version(str(root), published)
     if chart.empty:
@@ -227,4 +239,4 @@ with left:
     else:
         st.plotly_chart(progression_figure(chart), key="overview.progression")
 episodes_table(run_id, episodes)
-memory_ops(str(root), published, run_id)
+memory_ops(root, published, run_id)

@@ -10,7 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from automem_core.store.migrations import UPGRADES, file_version, upgrade_store
+from automem_core.store.migrations import (
+    CHANGED,
+    UPGRADES,
+    file_version,
+    needs_upgrade,
+    upgrade_store,
+)
 from automem_core.store.reader import connect
 from automem_core.store.schema import METADATA_KEY, SCHEMA_VERSION, SCHEMAS, TABLES
 from automem_core.store.summary import SUMMARY_COLUMNS
@@ -141,6 +147,13 @@ def test_every_table_has_the_pinned_columns_of_this_schema_version(table):
     assert SCHEMAS[table].metadata[METADATA_KEY] == str(SCHEMA_VERSION).encode()
 
 
+def test_the_changed_tables_of_each_version_are_those_whose_columns_differ():
+    for version in range(2, SCHEMA_VERSION + 1):
+        before, after = COLUMNS[version - 1], COLUMNS[version]
+        differ = {t for t in before if t in after and before[t] != after[t]}
+        assert CHANGED[version] == differ, version
+
+
 def test_every_earlier_version_has_an_upgrade():
     assert sorted(COLUMNS) == list(range(1, SCHEMA_VERSION + 1))
     assert sorted(UPGRADES) == list(range(1, SCHEMA_VERSION))
@@ -192,7 +205,9 @@ def test_files_of_version_1_read_upgraded_and_failed_calls_are_recounted(tmp_pat
 
     done = upgrade_store(tmp_path)
     assert done["episodes"] == done["steps"] == done["runs"] == 1
-    assert all(file_version(p) == SCHEMA_VERSION for p in tmp_path.rglob("*.parquet"))
+    for path in tmp_path.rglob("*.parquet"):  # tables no version changed keep their stamp
+        table = "runs" if path.name == "run.parquet" else path.stem
+        assert not needs_upgrade(table, file_version(path)), path
     assert connect(tmp_path).execute("SELECT status FROM episodes").fetchone() == ("degraded",)
     assert upgrade_store(tmp_path) == {}  # nothing left to do
 
