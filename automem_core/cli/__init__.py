@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from automem_core.cli import mining_commands, run_commands, store_commands
+from automem_core.cli import mining_commands, review_commands, run_commands, store_commands
 from automem_core.cli.run_commands import parse_seeds
 from automem_core.envs.base import EnvConfigError
 from automem_core.llm.base import LLMConfigError
@@ -24,7 +24,7 @@ from automem_core.store.layout import StoreError, check_data_dir, default_data_d
 
 __all__ = ["build_parser", "main", "parse_seeds"]
 EXPECTED_ERRORS = (EnvConfigError, LLMConfigError, ScaffoldError, StoreError, ValueError, OSError)
-COMMAND_MODULES = (run_commands, store_commands, mining_commands)
+COMMAND_MODULES = (run_commands, store_commands, review_commands, mining_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

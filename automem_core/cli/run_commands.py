@@ -54,6 +54,18 @@ def _model_config(
     return parse_model_config({**cfg.model_dump(exclude_unset=True), **updates}, source="flags")
 
 
+def model_flags(p: argparse.ArgumentParser) -> None:
+    """The player's model: a config file, or an endpoint and model (embedded when none)."""
+    p.add_argument("--config", help="model config file (YAML/TOML)")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
+    p.add_argument("--model", help="model name at that endpoint")
+    p.add_argument("--api-key-env", help="environment variable holding the API key")
+
+
+def model_from_args(args: argparse.Namespace) -> ModelConfig:
+    return _model_config(args.config, args.base_url, args.model, args.api_key_env)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from automem_core.run.runner import run
 
@@ -61,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.seeds and args.episodes < 1:
         raise ValueError(f"--episodes {args.episodes}: play at least 1 episode")
     seeds = parse_seeds(args.seeds) if args.seeds else list(range(args.episodes))
-    model = _model_config(args.config, args.base_url, args.model, args.api_key_env)
+    model = model_from_args(args)
     action_model = None
     if args.action_config:
         action_model = _model_config(
@@ -140,10 +152,7 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     r.add_argument(
         "--scaffold", help="built-in id (e.g. crafter-v0), a stored version id@hash8, or a folder"
     )
-    r.add_argument("--config", help="model config file (YAML/TOML)")
-    r.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
-    r.add_argument("--model", help="model name at that endpoint")
-    r.add_argument("--api-key-env", help="environment variable holding the API key")
+    model_flags(r)
     r.add_argument("--action-config", help="separate model config for the action turn")
     r.add_argument("--action-base-url", help="endpoint of the action model")
     r.add_argument(

@@ -43,6 +43,7 @@ class LoopSettings:
     workers: int = 1
     rule: Rule = "strict"
     same_seeds: bool = False
+    progress: bool = False  # a progress bar per run played
 
     def check(self) -> None:
         names = ("review", "gating", "heldout")
@@ -77,7 +78,7 @@ async def play(root: Path, settings: LoopSettings, version: str, seed_set: SeedS
         concurrency=settings.concurrency,
         workers=settings.workers,
     )
-    return (await run(cfg, progress=False)).run_id
+    return (await run(cfg, progress=settings.progress)).run_id
 
 
 def _results(root: Path, run_id: str) -> pd.DataFrame:

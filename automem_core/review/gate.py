@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 Rule = Literal["strict", "bootstrap"]
+RULES: tuple[Rule, ...] = ("strict", "bootstrap")
 BOOTSTRAP_RESAMPLES = 2_000
 
 
