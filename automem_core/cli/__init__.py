@@ -15,16 +15,28 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from automem_core.cli import mining_commands, review_commands, run_commands, store_commands
+from automem_core.cli import (
+    mining_commands,
+    review_commands,
+    run_commands,
+    store_commands,
+    train_commands,
+)
 from automem_core.cli.run_commands import parse_seeds
 from automem_core.envs.base import EnvConfigError
+from automem_core.export.openai_finetune import FineTuneError
+from automem_core.export.train_lora import TrainExtraMissingError
 from automem_core.llm.base import LLMConfigError
+from automem_core.llm.specialist_server import SpecialistServerError
 from automem_core.scaffold import ScaffoldError
 from automem_core.store.layout import StoreError, check_data_dir, default_data_dir
 
 __all__ = ["build_parser", "main", "parse_seeds"]
-EXPECTED_ERRORS = (EnvConfigError, LLMConfigError, ScaffoldError, StoreError, ValueError, OSError)
-COMMAND_MODULES = (run_commands, store_commands, review_commands, mining_commands)
+EXPECTED_ERRORS = (
+    EnvConfigError, LLMConfigError, ScaffoldError, StoreError, ValueError, OSError,
+    FineTuneError, SpecialistServerError, TrainExtraMissingError,
+)  # fmt: skip
+COMMAND_MODULES = (run_commands, store_commands, review_commands, mining_commands, train_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

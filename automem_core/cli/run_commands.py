@@ -54,11 +54,17 @@ def _model_config(
     return parse_model_config({**cfg.model_dump(exclude_unset=True), **updates}, source="flags")
 
 
-def model_flags(p: argparse.ArgumentParser) -> None:
-    """The player's model: a config file, or an endpoint and model (embedded when none)."""
+def model_flags(p: argparse.ArgumentParser, memory_names: bool = False) -> None:
+    """The player's model: a config file, or an endpoint and model (embedded when none).
+    ``memory_names`` adds ``--memory-base-url`` / ``--memory-model`` (for two-client runs)."""
+    also = ("--memory-base-url",) if memory_names else ()
     p.add_argument("--config", help="model config file (YAML/TOML)")
-    p.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
-    p.add_argument("--model", help="model name at that endpoint")
+    p.add_argument(
+        "--base-url", *also, dest="base_url",
+        help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1",
+    )  # fmt: skip
+    also = ("--memory-model",) if memory_names else ()
+    p.add_argument("--model", *also, dest="model", help="model name at that endpoint")
     p.add_argument("--api-key-env", help="environment variable holding the API key")
 
 
@@ -84,6 +90,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.action_base_url:
             changes["base_url"] = args.action_base_url
         action_model = parse_model_config({**model.model_dump(), **changes}, source="flags")
+    if args.training:  # refuses seeds the specialist learned from
+        from automem_core.export.ledger import check_evaluation_seeds
+
+        check_evaluation_seeds(args.data, args.training, args.game, seeds)
     cfg = make_run_config(
         game=args.game,
         tasks=tasks,
@@ -98,6 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         replay_from=args.replay_from,
         run_id=args.run_id,
+        training_id=args.training,
     )
     result = asyncio.run(run(cfg, progress=not args.quiet))
     failed = [e for e in result.episodes if e.status != "ok"]
@@ -152,7 +163,7 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     r.add_argument(
         "--scaffold", help="built-in id (e.g. crafter-v0), a stored version id@hash8, or a folder"
     )
-    model_flags(r)
+    model_flags(r, memory_names=True)
     r.add_argument("--action-config", help="separate model config for the action turn")
     r.add_argument("--action-base-url", help="endpoint of the action model")
     r.add_argument(
@@ -164,6 +175,9 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
         "--workers", type=int, default=1, help="processes sharing the episodes (default 1)"
     )
     r.add_argument("--run-id", help="name the run (default: derived from the settings)")
+    r.add_argument(
+        "--training", metavar="TRAINING_ID", help="the trained specialist this run evaluates"
+    )
     r.add_argument(
         "--replay-from", metavar="RUN_ID", help="answer every turn as recorded in that run"
     )

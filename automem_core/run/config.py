@@ -37,6 +37,7 @@ class RunConfig(BaseModel):
     workers: int = Field(default=1, ge=1)  # processes sharing the episodes
     run_id: str | None = None
     replay_from: str | None = None  # answer from this recorded run's turns instead of a model
+    training_id: str | None = None  # the trained specialist (ledger row) this run evaluates
     # An episode with more than this share of failed model calls is ``model_error``, not
     # ``degraded``; it does not change what is played, so it is not part of the run's identity.
     model_error_threshold: float = Field(default=0.1, ge=0.0, le=1.0)

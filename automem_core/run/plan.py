@@ -39,20 +39,20 @@ def episode_id(run_id: str, task: str, seed: int) -> str:
 
 def settings_hash(cfg: RunConfig, scaffold: Scaffold, max_steps: int) -> str:
     """A hash of everything that decides what a run's episodes are."""
-    key = json.dumps(
-        {
-            "game": cfg.game,
-            "tasks": list(cfg.tasks),
-            "seeds": list(cfg.seeds),
-            "seed_set": cfg.seed_set,
-            "scaffold": scaffold.content_hash,
-            "model": cfg.model.public_dict(),
-            "action_model": cfg.action_model.public_dict() if cfg.action_model else None,
-            "max_steps": max_steps,
-            "replay_from": cfg.replay_from,
-        },
-        sort_keys=True,
-    )
+    identity = {
+        "game": cfg.game,
+        "tasks": list(cfg.tasks),
+        "seeds": list(cfg.seeds),
+        "seed_set": cfg.seed_set,
+        "scaffold": scaffold.content_hash,
+        "model": cfg.model.public_dict(),
+        "action_model": cfg.action_model.public_dict() if cfg.action_model else None,
+        "max_steps": max_steps,
+        "replay_from": cfg.replay_from,
+    }
+    if cfg.training_id:  # only then, so runs without one keep their ids
+        identity["training_id"] = cfg.training_id
+    key = json.dumps(identity, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()
 
 

@@ -140,4 +140,5 @@ def run_row_fields(plan: RunPlan, labels: tuple[str, str]) -> dict[str, Any]:
         "max_steps": plan.max_steps,
         "text_format": text_format(cfg.game),
         "episodes_planned": len(cfg.tasks) * len(cfg.seeds),
+        "training_id": cfg.training_id,
     }

@@ -137,13 +137,23 @@ def _v3_to_v4(table_name: str, table: pa.Table, path: Path) -> pa.Table:
     return table.append_column("cost_usd", pa.array([0.0] * n, pa.float64()))
 
 
-UPGRADES: dict[int, Upgrade] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+def _v4_to_v5(table_name: str, table: pa.Table, path: Path) -> pa.Table:
+    if table_name != "trainings":
+        return table
+    n = len(table)
+    table = table.append_column("examples", pa.array([0] * n, pa.int64()))
+    table = table.append_column("out_dir", pa.nulls(n, pa.string()))
+    return table.append_column("error", pa.nulls(n, pa.string()))
+
+
+UPGRADES: dict[int, Upgrade] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 # The tables whose columns each version changed. A file of an earlier version reads as it is
 # (no upgrade, no copy) unless a later version changed its table.
 CHANGED: dict[int, frozenset[str]] = {
     2: frozenset({"runs", "episodes", "steps"}),
     3: frozenset({"episodes"}),
     4: frozenset({"runs", "labels"}),
+    5: frozenset({"trainings"}),
 }
 
 

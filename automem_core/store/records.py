@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from automem_core.store.layout import StoreError
+from automem_core.store.migrations import read_upgraded
 from automem_core.store.schema import SCHEMAS, to_table
 
 MERGED_KEY = b"automem.merged"  # in a merged file's metadata: the names of the files it holds
@@ -81,7 +82,9 @@ def read_records(root: Path, table: str) -> pa.Table:
     schema = SCHEMAS[table]
     if not files:
         return schema.empty_table()
-    return pa.concat_tables(pq.read_table(p).select(schema.names).cast(schema) for p in files)
+    return pa.concat_tables(
+        read_upgraded(table, p).select(schema.names).cast(schema) for p in files
+    )
 
 
 @contextlib.contextmanager

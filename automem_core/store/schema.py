@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from automem_core.memory.parser import OpKind
 
-SCHEMA_VERSION = 4  # bump with every change of columns; add the upgrade to migrations.py
+SCHEMA_VERSION = 5  # bump with every change of columns; add the upgrade to migrations.py
 METADATA_KEY = b"automem.schema_version"
 
 RunStatus = Literal["running", "finished", "interrupted"]
@@ -339,15 +339,18 @@ class TrainingRow:
     backend: str  # "trl" or "openai"
     base_model: str
     recipe_json: str
-    status: str
+    status: str  # "running", "finished", "failed", or the OpenAI job's status
     job_id: str | None
     steps: int
     final_loss: float | None
     heldout_loss_before: float | None
     heldout_loss_after: float | None
-    adapter_path: str | None
+    adapter_path: str | None  # the LoRA adapter folder, or the fine-tuned OpenAI model's name
     wall_s: float
     created_at: str
+    examples: int  # the export's training examples
+    out_dir: str | None  # the training's folder (loss curve, result)
+    error: str | None  # why it failed, in one line
 
 
 TABLES: dict[str, type] = {

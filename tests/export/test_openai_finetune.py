@@ -135,3 +135,45 @@ def test_fake_api_refuses_requests_without_a_bearer_key() -> None:
         response = httpx2.post(f"{api.base_url}/fine_tuning/jobs", json={"model": "m"})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_train_openai_command_records_the_job_in_the_ledger(
+    export: Path, api_key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from automem_core.cli import main
+    from automem_core.export.ledger import load_trainings
+
+    data = tmp_path / "data"
+    with FakeFineTuneAPI(api_key=api_key, polls_per_status=1) as api:
+        code = main(["train", str(export), "--openai", "--base-model", "gpt-4o-mini-2024-07-18",
+                     "--base-url", api.base_url, "--api-key-env", KEY_ENV, "--poll-s", "0.01",
+                     "--data", str(data), "--quiet"])  # fmt: skip
+    assert code == 0
+    rows = load_trainings(data)
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert row["backend"] == "openai" and row["status"] == "succeeded"
+    assert row["job_id"] in api.jobs
+    assert str(row["adapter_path"]).startswith("ft:gpt-4o-mini-2024-07-18:automem")
+    assert row["examples"] == 20
+    assert row["job_id"] in capsys.readouterr().out
+
+
+def test_train_openai_without_a_key_fails_in_one_line_and_records_the_failure(
+    export: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from automem_core.cli import main
+    from automem_core.export.ledger import load_trainings
+
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    data = tmp_path / "data"
+    dead = "http://127.0.0.1:9/v1"
+    code = main(["train", str(export), "--openai", "--base-model", "m", "--base-url", dead,
+                 "--api-key-env", KEY_ENV, "--data", str(data)])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and KEY_ENV in err[0]
+    assert load_trainings(data).iloc[0]["status"] == "failed"

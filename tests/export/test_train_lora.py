@@ -21,6 +21,7 @@ from automem_core.export.train_lora import (
     train_lora,
 )
 from tests.export.export_fixture import make_export
+from tests.export.tiny_model import check_label_mask
 
 STEPS = 30
 
@@ -142,28 +143,7 @@ def test_label_mask_covers_every_prompt_token_and_no_completion_token(
         progress=False,
         allow_few_examples=True,
     )
-    trainer, rows = prepared.trainer, prepared.train_rows
-    tokenizer = trainer.processing_class
-    with_history = [
-        i for i, r in enumerate(rows) if any(m["role"] == "assistant" for m in r.prompt)
-    ]
-    picked = [0, 1, with_history[0], with_history[-1]]
-    batch = trainer.data_collator([trainer.train_dataset[i] for i in picked])
-    for b, i in enumerate(picked):
-        row = rows[i]
-        prompt_ids = tokenizer.apply_chat_template(
-            list(row.prompt), add_generation_prompt=True, tokenize=True
-        )["input_ids"]
-        prompt_len = len(prompt_ids)
-        length = int(batch["attention_mask"][b].sum())
-        labels = batch["labels"][b].tolist()
-        ids = batch["input_ids"][b].tolist()
-        assert all(label == -100 for label in labels[:prompt_len]), f"prompt token trained in {i}"
-        assert labels[prompt_len:length] == ids[prompt_len:length], f"completion masked in {i}"
-        assert all(label == -100 for label in labels[length:])
-        completion = tokenizer.decode(ids[prompt_len:length])
-        assert completion.startswith(row.completion[0]["content"])
-        assert completion.rstrip().endswith(tokenizer.eos_token)
+    check_label_mask(prepared)
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -54,7 +55,9 @@ def train_tokenizer(export_dir: Path, vocab_size: int = 800):  # type: ignore[no
     return wrapped
 
 
-def make_tiny_base_model(export_dir: Path, out_dir: Path, seed: int = 0) -> Path:
+def make_tiny_base_model(
+    export_dir: Path, out_dir: Path, seed: int = 0, max_positions: int = 2048
+) -> Path:
     """Save a tiny random Llama and its tokenizer to ``out_dir`` and return the folder."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -67,7 +70,7 @@ def make_tiny_base_model(export_dir: Path, out_dir: Path, seed: int = 0) -> Path
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=4,
-        max_position_embeddings=2048,
+        max_position_embeddings=max_positions,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
@@ -100,3 +103,32 @@ def make_random_adapter(base_dir: Path, out_dir: Path, seed: int = 1) -> Path:
     peft_model = get_peft_model(model, config)
     peft_model.save_pretrained(str(out_dir))
     return Path(out_dir)
+
+
+def check_label_mask(prepared: Any) -> None:
+    """Assert that in a collated batch of ``prepared`` (a ``PreparedTraining``) every prompt
+    token carries label -100 and every completion token is trained, up to the end of turn.
+    Checks the first two examples and the first and last whose prompt holds earlier turns."""
+    trainer, rows = prepared.trainer, prepared.train_rows
+    tokenizer = trainer.processing_class
+    with_history = [
+        i for i, r in enumerate(rows) if any(m["role"] == "assistant" for m in r.prompt)
+    ]
+    picked = sorted({0, 1, *with_history[:1], *with_history[-1:]})
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in picked])
+    for b, i in enumerate(picked):
+        row = rows[i]
+        prompt_ids = tokenizer.apply_chat_template(
+            list(row.prompt), add_generation_prompt=True, tokenize=True
+        )["input_ids"]
+        prompt_len = len(prompt_ids)
+        length = int(batch["attention_mask"][b].sum())
+        labels = batch["labels"][b].tolist()
+        ids = batch["input_ids"][b].tolist()
+        assert prompt_len < length, f"example {i} was cut before its completion"
+        assert all(label == -100 for label in labels[:prompt_len]), f"prompt token trained in {i}"
+        assert labels[prompt_len:length] == ids[prompt_len:length], f"completion masked in {i}"
+        assert all(label == -100 for label in labels[length:])
+        completion = tokenizer.decode(ids[prompt_len:length])
+        assert completion.startswith(row.completion[0]["content"])
+        assert completion.rstrip().endswith(tokenizer.eos_token)

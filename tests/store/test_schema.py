@@ -134,7 +134,13 @@ V4 = {
         ("adapter_path", S), ("wall_s", F), ("created_at", S),
     ],
 }  # fmt: skip
-COLUMNS = {1: V1, 2: V2, 3: V3, 4: V4}
+V5 = {
+    **V4,
+    "trainings": [
+        *V4["trainings"], ("examples", N), ("out_dir", S), ("error", S),
+    ],
+}  # fmt: skip
+COLUMNS = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5}
 
 
 def columns(schema: pa.Schema) -> list[tuple[str, str]]:
