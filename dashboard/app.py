@@ -32,6 +32,7 @@ pages = {
         st.Page("views/revisions.py", title="Revisions", icon=":material/difference:"),
         st.Page("views/decisions.py", title="Decisions", icon=":material/rule:"),
         st.Page("views/export.py", title="Export", icon=":material/download:"),
+        st.Page("views/training.py", title="Training", icon=":material/model_training:"),
     ],
 }
 page = st.navigation(pages)

@@ -141,7 +141,9 @@ def training(root: Path, training_id: str) -> TrainingRow:
 
 def mined_seeds(export_dir: Path) -> dict[str, list[int]]:
     """Per game, the seeds of the episodes the export's examples came from (its card)."""
-    by_game = read_card(export_dir).get("seeds", {}).get("by_game", {})
+    card = read_card(export_dir)
+    seeds = card.get("seeds", {})
+    by_game = seeds.get("by_game") or {str(card.get("game", "")): seeds.get("traces", [])}
     return {str(game): [int(s) for s in seeds] for game, seeds in by_game.items()}
 
 

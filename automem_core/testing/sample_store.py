@@ -39,6 +39,7 @@ def play_fake_run(
     run_id: str | None = None,
     seed_set: SeedSetName | None = None,
     workers: int = 1,
+    training_id: str | None = None,
 ) -> str:
     """Play the fake game through the real runner; returns the run id."""
     cfg = RunConfig(
@@ -52,6 +53,7 @@ def play_fake_run(
         seed_set=seed_set,
         workers=workers,
         concurrency=4,
+        training_id=training_id,
     )
     return asyncio.run(run(cfg, progress=False)).run_id
 
