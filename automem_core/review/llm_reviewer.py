@@ -22,7 +22,8 @@ from automem_core.analysis.step_checks import DIAGNOSTICS, describe
 from automem_core.llm.base import LLMConfigError
 from automem_core.llm.config import ModelConfig
 from automem_core.review.review import ReviewOutput
-from automem_core.review.tool_loop import TokenPrice, run_tool_loop
+from automem_core.review.tool_loop import run_tool_loop
+from automem_core.review.tool_records import TokenPrice
 from automem_core.review.tools import StoreTools
 from automem_core.scaffold import Scaffold
 

@@ -23,8 +23,8 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 import httpx2
 import openai
@@ -36,11 +36,17 @@ from automem_core.llm.openai_client import (  # one behaviour for every OpenAI-c
     _count,
     _retry_delay_s,
 )
+from automem_core.review.tool_records import (
+    CallRecord,
+    StopReason,
+    TokenPrice,
+    ToolCallRecord,
+    ToolLoopResult,
+)
 from automem_core.review.tools import StoreTools
 
 log = logging.getLogger(__name__)
 
-StopReason = Literal["answered", "max_tool_calls", "max_turns", "budget", "error"]
 FINAL_PROMPT = (
     "You have used {what}. Do not call any more tools: give your final answer now, "
     "from what you have read."
@@ -49,74 +55,6 @@ _QUOTA = (
     "the account's quota is exhausted (HTTP 429 insufficient_quota); add credit or use another key"
 )
 _NOT_RUN = "not run: the limit of {limit} tool calls is reached; give your final answer"
-
-
-@dataclass(frozen=True)
-class TokenPrice:
-    """US dollars per million tokens, in (prompt) and out (completion)."""
-
-    usd_per_m_in: float
-    usd_per_m_out: float
-
-    def cost_usd(self, tokens_in: int, tokens_out: int) -> float:
-        return (tokens_in * self.usd_per_m_in + tokens_out * self.usd_per_m_out) / 1e6
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """One model call (after its retries)."""
-
-    tokens_in: int
-    tokens_out: int
-    latency_ms: float
-    retries: int
-    tool_calls: int  # how many the model asked for
-    finish_reason: str | None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class ToolCallRecord:
-    """One tool call the model asked for, and the size of the answer it got."""
-
-    call_id: str
-    name: str
-    arguments: str  # as the model sent them (a JSON string, maybe broken)
-    answer_chars: int
-    latency_ms: float
-    ran: bool  # False: past max_tool_calls, answered with a note instead
-    failed: bool  # the answer was an error or a refusal
-
-
-@dataclass
-class ToolLoopResult:
-    text: str | None  # the final answer; None when the loop ended without one
-    stop: StopReason
-    messages: list[dict[str, Any]]  # the whole conversation, the final answer included
-    calls: list[CallRecord] = field(default_factory=list)
-    tool_calls: list[ToolCallRecord] = field(default_factory=list)
-    cost_usd: float | None = None  # None when the price table has no price for the model
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.text is not None
-
-    @property
-    def tokens_in(self) -> int:
-        return sum(c.tokens_in for c in self.calls)
-
-    @property
-    def tokens_out(self) -> int:
-        return sum(c.tokens_out for c in self.calls)
-
-    @property
-    def latency_ms(self) -> float:
-        return sum(c.latency_ms for c in self.calls)
-
-    @property
-    def retries(self) -> int:
-        return sum(c.retries for c in self.calls)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from automem_core.analysis.episode import (
     READ_ERRORS,
@@ -40,56 +40,34 @@ from automem_core.analysis.episode import (
     steps_in_range,
 )
 from automem_core.review.sql import ConfinedSQL, open_confined, render_cell
+from automem_core.review.tool_args import (
+    MAX_SEARCH_HITS,
+    MAX_STEPS,
+    MemoryArgs,
+    SearchArgs,
+    SqlArgs,
+    StepArgs,
+    StepsArgs,
+    ToolArgs,
+    describe_error,
+    json_schema,
+)
 from automem_core.store.layout import StoreError
 
 log = logging.getLogger(__name__)
 
 BUDGET_CHARS = 12_000  # the most characters one answer holds
-MAX_STEPS = 50  # rows one ``steps`` call shows
 OBSERVATION_CHARS = 240  # of each observation in ``steps``
 SNIPPET_CHARS = 160  # of each ``search`` hit
-MAX_SEARCH_HITS = 50
 EPISODES_KEPT = 4  # episodes whose tables stay loaded between calls
 _PHASE_ORDER = (
     "CASE phase WHEN 'observation' THEN 0 WHEN 'log' THEN 1 WHEN 'plan' THEN 2 ELSE 3 END"
 )
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SqlArgs(_Args):
-    query: str = Field(description="One DuckDB SELECT over the views.")
-
-
-class StepsArgs(_Args):
-    episode_id: str = Field(description="An episode id of the reviewed runs.")
-    start: int = Field(ge=0, description="First step (inclusive).")
-    end: int = Field(ge=0, description=f"Last step (inclusive); at most {MAX_STEPS} are shown.")
-
-
-class StepArgs(_Args):
-    episode_id: str = Field(description="An episode id of the reviewed runs.")
-    step: int = Field(ge=0, description="The step number.")
-    full_prompts: bool = Field(
-        default=False, description="Also show each turn's system prompt (long, the same each turn)."
-    )
-
-
-class MemoryArgs(_Args):
-    episode_id: str = Field(description="An episode id of the reviewed runs.")
-    step: int = Field(ge=-1, description="The step; memory is shown as it was at its end.")
-
-
-class SearchArgs(_Args):
-    text: str = Field(min_length=1, description="Text to find (case-insensitive substring).")
-    limit: int = Field(default=20, ge=1, le=MAX_SEARCH_HITS, description="Most hits to show.")
-
-
 @dataclass(frozen=True)
 class _Tool:
-    args: type[_Args]
+    args: type[ToolArgs]
     description: str
     run: Callable[[StoreTools, Any], str]
 
@@ -131,21 +109,6 @@ def _tools() -> dict[str, _Tool]:
 
 
 TOOLS = _tools()
-
-
-def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON Schema without pydantic's titles (noise in every request)."""
-
-    def strip(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {k: strip(v) for k, v in node.items() if k != "title"}
-        if isinstance(node, list):
-            return [strip(v) for v in node]
-        return node
-
-    schema: dict[str, Any] = strip(model.model_json_schema())
-    schema.setdefault("required", [])
-    return schema
 
 
 class StoreTools:
@@ -192,7 +155,7 @@ class StoreTools:
                 "function": {
                     "name": name,
                     "description": tool.description,
-                    "parameters": _schema(tool.args),
+                    "parameters": json_schema(tool.args),
                 },
             }
             for name, tool in TOOLS.items()
@@ -216,7 +179,7 @@ class StoreTools:
         try:
             args = tool.args.model_validate(dict(raw))
         except ValidationError as exc:
-            return f"error: bad arguments for {name}: {_describe(exc)}; {_usage(name)}"
+            return f"error: bad arguments for {name}: {describe_error(exc)}; {_usage(name)}"
         try:
             return tool.run(self, args)
         except Exception as exc:  # a tool answers the model, whatever happens
@@ -427,14 +390,6 @@ def _snippet(text: str, needle: str) -> str:
     hi = min(len(text), lo + SNIPPET_CHARS)
     cut = render_cell(text[lo:hi], SNIPPET_CHARS + 40)
     return f"{'…' if lo else ''}{cut}{'…' if hi < len(text) else ''}"
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err.get("loc", ())) or "(arguments)"
-        parts.append(f"`{field}`: {err.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 def _usage(name: str) -> str:

@@ -16,7 +16,8 @@ import pytest
 
 from automem_core.analysis.episode import memory_at_step, open_episode, steps_in_range
 from automem_core.llm.config import ModelConfig
-from automem_core.review.tool_loop import FINAL_PROMPT, TokenPrice, ToolLoopResult, run_tool_loop
+from automem_core.review.tool_loop import FINAL_PROMPT, run_tool_loop
+from automem_core.review.tool_records import TokenPrice, ToolLoopResult
 from automem_core.review.tools import StoreTools
 from automem_core.store.reader import connect
 from automem_core.testing.local_server import ChatRequest, LocalServer, Reply, ScriptedResponder
