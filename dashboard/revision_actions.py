@@ -71,13 +71,13 @@ def decide(root: Path, proposal: pd.Series, who: str) -> None:
         "Reason (required; kept with your decision)", key=REASON, height=80,
         placeholder="why this revision should, or should not, be gated",
     )  # fmt: skip
-    cols = st.columns([1, 1, 4])
-    cols[0].button(
+    row = st.container(horizontal=True)
+    row.button(
         "Approve", key="revisions.approve", type="primary", icon=":material/check:",
         on_click=act, args=(root, pid, "approve"), disabled=not who,
         help="Approve the candidate as proposed: the gate plays it beside its parent next",
     )  # fmt: skip
-    cols[1].button(
+    row.button(
         "Reject", key="revisions.reject", icon=":material/close:",
         on_click=act, args=(root, pid, "reject"), disabled=not who,
     )  # fmt: skip

@@ -21,10 +21,25 @@ from dashboard.revision_render import (
 )
 
 NUM = st.column_config.NumberColumn
+SHOWN_CITATIONS = 50
 RULES = {
     "strict": "kept only if the candidate's mean progression over the pairs is strictly higher",
     "bootstrap": "kept only if the 95 % lower bound of the paired-bootstrap interval of the "
     "mean improvement is above 0",
+}
+GATE_COLUMNS = [
+    "seed_set", "rule", "pairs", "dropped_pairs", "mean", "parent_mean", "delta",
+    "delta_stderr", "delta_low", "delta_high", "verdict", "reason",
+]  # fmt: skip
+GATE_CONFIG = {
+    "seed_set": st.column_config.TextColumn("seeds"),
+    "dropped_pairs": NUM("dropped", help="pairs where a side was not clean"),
+    "mean": NUM("candidate", format="%.1f", help="clean progression ×100 over the pairs"),
+    "parent_mean": NUM("parent", format="%.1f", help="clean progression ×100 over the pairs"),
+    "delta": NUM("mean Δ", format="%+.2f", help="candidate − parent"),
+    "delta_stderr": NUM("± s.e.", format="%.2f", help="standard error of the mean Δ"),
+    "delta_low": NUM("low", format="%+.2f", help="the interval the rule used (95 %)"),
+    "delta_high": NUM("high", format="%+.2f", help="the interval the rule used (95 %)"),
 }
 OUTCOME_COLOURS = {"fixed": "#bbf7d0", "improved": "#dcfce7", "regressed": "#fecaca"}
 PAIR_CONFIG = {
@@ -120,23 +135,20 @@ def evidence(proposal: pd.Series) -> None:
     if not citations:
         st.caption("No citations.")
     runs = [str(r) for r in proposal["review_runs"]]
-    for i, c in enumerate(citations):
+    for c in citations[:SHOWN_CITATIONS]:
         episode, step = str(c.get("episode_id", "")), int(c.get("step", 0))
         run = cited_run(episode, runs)
-        left, right = st.columns([2, 3], vertical_alignment="center")
         if run is None:
-            left.markdown(f"{escape_text(episode)} · step {step} (not in the reviewed runs)")
+            st.markdown(f"{escape_text(episode)} · step {step} (not in the reviewed runs)")
         else:
-            left.page_link(
+            st.page_link(
                 "views/replay.py", label=f"{_md(episode)} · step {step}", icon=":material/replay:",
                 query_params={"run": run, "episode": episode, "step": str(step)},
             )  # fmt: skip
-        shows = escape_text(str(c.get("shows", "")))
         why = f" ({escape_text(str(c['diagnostic']))})" if c.get("diagnostic") else ""
-        right.markdown(f"{shows}{why}")
-        if i >= 49:
-            st.caption(f"and {len(citations) - 50} more")
-            break
+        st.caption(escape_text(str(c.get("shows", ""))) + why)
+    if len(citations) > SHOWN_CITATIONS:
+        st.caption(f"and {len(citations) - SHOWN_CITATIONS} more (see the raw output)")
 
 
 def _md(text: str) -> str:
@@ -175,21 +187,21 @@ def gate(root: Path, proposal: pd.Series) -> None:
             else "This proposal was not gated."
         )
         return
+    st.dataframe(
+        found[GATE_COLUMNS], hide_index=True, key="revisions.gate", column_config=GATE_CONFIG
+    )
     for i, row in enumerate(found.itertuples()):
         title = "Gate" if row.seed_set == "gating" else f"{str(row.seed_set).capitalize()} report"
-        st.markdown(f"**{title}** on the {row.seed_set} seeds · verdict **{row.verdict}**")
-        cols = st.columns(6)
-        cols[0].metric("mean Δ", _signed(row.delta), help="candidate − parent, progression ×100")
-        cols[1].metric("± s.e.", _plain(row.delta_stderr))
-        cols[2].metric("interval", f"[{_signed(row.delta_low)}, {_signed(row.delta_high)}]")
-        cols[3].metric("pairs", int(row.pairs))
-        cols[4].metric("dropped pairs", int(row.dropped_pairs), help="a side was not clean")
-        cols[5].metric("candidate vs parent", f"{_plain(row.mean)} vs {_plain(row.parent_mean)}")
+        st.markdown(
+            f"**{title}** on the {row.seed_set} seeds: verdict **{row.verdict}**, "
+            f"{escape_text(str(row.reason))}"
+        )
         st.caption(
-            f"Rule {row.rule}: {RULES.get(str(row.rule), str(row.rule))}. Verdict "
-            f"{row.verdict}: {escape_text(str(row.reason))}. Episodes not clean: candidate "
-            f"{row.degraded}, parent {_count(row.parent_degraded)}. Runs {row.run_id} vs "
-            f"{row.parent_run_id or '—'}."
+            f"Rule {row.rule}: {RULES.get(str(row.rule), str(row.rule))}. Mean Δ "
+            f"{_signed(row.delta)} ± {_plain(row.delta_stderr)} (s.e.), interval "
+            f"[{_signed(row.delta_low)}, {_signed(row.delta_high)}] over {row.pairs} pairs, "
+            f"{row.dropped_pairs} dropped. Episodes not clean: candidate {row.degraded}, parent "
+            f"{_count(row.parent_degraded)}. Runs {row.run_id} vs {row.parent_run_id or '—'}."
         )
         pairs(paired_results(str(row.pairs_json)), key=f"revisions.pairs.{i}")
 

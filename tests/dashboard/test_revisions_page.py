@@ -105,7 +105,7 @@ def test_citations_link_into_the_replay_at_their_step(store, monkeypatch):
         ([RUN], [c["episode_id"]], [str(c["step"])]) for c in cited
     ]
     assert {link.proto.page for link in at.get("page_link")} == {"replay"}
-    shown = " ".join(m.value for m in at.markdown)
+    shown = " ".join(c.value for c in at.caption)
     assert all(html.unescape(c["shows"]) in html.unescape(shown) for c in cited)
 
 
@@ -195,12 +195,14 @@ def test_the_gate_row_and_the_fixed_and_regressed_pairs(store, monkeypatch):
     )  # fmt: skip
     append_records(store, "evaluations", [row])
     at = revisions_page(store, monkeypatch)
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["mean Δ"] == f"{gate.delta:+.2f}" and metrics["pairs"] == "3"
-    assert metrics["dropped pairs"] == "1" and metrics["± s.e."] == f"{gate.stderr:.2f}"
-    assert metrics["interval"] == f"[{gate.low:+.2f}, {gate.high:+.2f}]"
-    assert any("Rule strict" in c.value and gate.reason in html.unescape(c.value)
-               for c in at.caption)  # fmt: skip
+    (shown,) = table(at, "delta_stderr").to_dict("records")
+    assert (shown["pairs"], shown["dropped_pairs"], shown["rule"]) == (3, 1, "strict")
+    assert shown["delta"] == pytest.approx(gate.delta)
+    assert shown["delta_stderr"] == pytest.approx(gate.stderr)
+    assert (shown["delta_low"], shown["delta_high"]) == pytest.approx((gate.low, gate.high))
+    assert (shown["verdict"], shown["reason"]) == ("accepted", gate.reason)
+    said = html.unescape(" ".join(m.value for m in at.markdown))
+    assert f"verdict **accepted**, {gate.reason}" in said
     pairs = table(at, "outcome")
     assert dict(zip(pairs["seed"], pairs["outcome"], strict=True)) == {
         1: "fixed", 2: "regressed", 3: "improved"
