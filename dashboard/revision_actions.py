@@ -8,7 +8,6 @@ already shows the new state. A refusal is kept for the page to show as one line.
 from __future__ import annotations
 
 import getpass
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +18,7 @@ from automem_core.review.outcomes import parse_patch
 from automem_core.review.proposals import approve, approve_edited, reject
 from automem_core.store.layout import StoreError
 from dashboard.render import escape_text
+from dashboard.revision_render import pretty_json
 
 Action = Literal["approve", "reject", "edit"]
 AUTHOR, REASON = "revisions.author", "revisions.reason"
@@ -84,7 +84,7 @@ def decide(root: Path, proposal: pd.Series, who: str) -> None:
     with st.expander("Edit the patch, then approve", icon=":material/edit:"):
         key = patch_key(pid)
         if key not in st.session_state:
-            st.session_state[key] = json.dumps(json.loads(str(proposal["patch_json"])), indent=1)
+            st.session_state[key] = pretty_json(str(proposal["patch_json"]))
         st.text_area(
             "Patch (RFC 6902 JSON Patch over the parent's canonical scaffold)", key=key,
             height=200, help="The edited candidate is validated again before it is approved",

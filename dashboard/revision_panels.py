@@ -16,6 +16,7 @@ from dashboard.render import escape_block, escape_text
 from dashboard.revision_render import (
     STATUS_COLOURS,
     lineage_dot,
+    pretty_json,
     render_side_by_side_html,
     status_chip_html,
 )
@@ -123,7 +124,7 @@ def diff(root: Path, proposal: pd.Series) -> None:
     else:
         st.caption("No candidate was made: validation refused the patch.")
     with st.expander("The patch (RFC 6902 JSON Patch)", expanded=not candidate):
-        st.code(json.dumps(json.loads(str(proposal["patch_json"])), indent=1), language="json")
+        st.code(pretty_json(str(proposal["patch_json"])), language="json")
 
 
 def evidence(proposal: pd.Series) -> None:
@@ -131,7 +132,10 @@ def evidence(proposal: pd.Series) -> None:
     prose("Rationale", str(proposal["rationale"]))
     prose("Predicted effect", str(proposal["expected_effect"]))
     st.markdown("**Cited steps**")
-    citations = json.loads(str(proposal["citations_json"]) or "[]")
+    try:
+        citations = [c for c in json.loads(str(proposal["citations_json"])) if isinstance(c, dict)]
+    except (ValueError, TypeError):
+        citations = []
     if not citations:
         st.caption("No citations.")
     runs = [str(r) for r in proposal["review_runs"]]

@@ -3,6 +3,7 @@ version lineage as a Graphviz graph. Every text that reaches markup is escaped f
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -128,6 +129,14 @@ def render_side_by_side_html(
             f'<table class="am-sbs">{head}{"".join(_row_html(r) for r in rows)}</table>'
         )
     return f'<div class="am-sbs-diff">{"".join(parts)}</div>'
+
+
+def pretty_json(text: str) -> str:
+    """A recorded JSON text indented for reading (as it is when it does not parse)."""
+    try:
+        return json.dumps(json.loads(text), indent=1, ensure_ascii=False)
+    except ValueError:
+        return text
 
 
 def status_chip_html(status: str) -> str:
