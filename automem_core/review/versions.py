@@ -36,7 +36,7 @@ FROM latest l
 LEFT JOIN gate g ON g.version = l.candidate_version AND g.seed_set = 'gating'
 LEFT JOIN gate h ON h.version = l.candidate_version AND h.seed_set = 'heldout'
 LEFT JOIN spent s ON s.version = l.candidate_version
-LEFT JOIN cost c USING (proposal_id)
+LEFT JOIN cost c ON c.proposal_id = l.proposal_id
 ORDER BY l.created_at
 """
 

@@ -243,23 +243,6 @@ def test_seed_button_runs_the_demo_and_shows_its_runs(tmp_path, monkeypatch):
     assert list(at.dataframe[0].value["run"]) == ["demo"]
 
 
-@pytest.mark.parametrize(
-    ("page", "command"),
-    [
-        ("views/revisions.py", "automem improve"),
-    ],
-)
-def test_placeholder_pages_name_the_command_that_fills_them(
-    sample_store, monkeypatch, page, command
-):
-    at = open_app(sample_store, monkeypatch)
-    at.switch_page(page).run()
-    said = " ".join(e.value for e in [*at.markdown, *at.info])
-    assert command in said and "(coming next)" in said
-    for development_talk in ("Loop", "lands", "placeholder", "Until that command exists"):
-        assert development_talk not in said
-
-
 def test_a_deep_link_to_a_missing_episode_says_so_instead_of_opening_another(
     sample_store, monkeypatch
 ):
