@@ -9,8 +9,10 @@ from automem_core.agent.episode import make_memory
 from automem_core.agent.records import StepRecorder
 from automem_core.agent.step import Agent, AgentSetup
 from automem_core.llm.base import Completion, TurnRequest
+from automem_core.memory import apply_mutation
 from automem_core.scaffold import make_scaffold, resolve_scaffold
 from automem_core.store.layout import Layout
+from automem_core.store.memory_at import decode_mutations
 from automem_core.store.writer import EpisodeWriter
 
 CRAFTER = {"Noop": "nothing", "Move West": "west", "Do": "interact"}
@@ -206,6 +208,13 @@ def test_pruning_drops_the_oldest_lines_under_a_header_keeping_their_origins(tmp
     [row] = helper_rows(rows)
     assert (row.file, row.step, row.ok) == ("survival_log", 6, True)
     assert '"kind":"prune"' in row.mutations_json
+    # the op log alone rebuilds the file, header and origins included (as replays do)
+    rebuilt: dict = {}
+    for table, op in rows:
+        if table == "memory_ops" and op.ok:
+            for m in decode_mutations(op.mutations_json):
+                apply_mutation(rebuilt, m, op.step)
+    assert rebuilt["survival_log"] == state
 
 
 def test_a_failing_action_log_is_recorded_and_shown_never_raised(tmp_path):

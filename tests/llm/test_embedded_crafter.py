@@ -4,8 +4,7 @@ import asyncio
 
 from automem_core.llm.base import TurnRequest
 from automem_core.llm.embedded import EmbeddedClient
-from automem_core.llm.embedded.crafter_player import near_lava
-from automem_core.llm.embedded.crafter_view import parse_crafter_observation
+from automem_core.llm.embedded.crafter_view import near_lava, parse_crafter_observation
 from automem_core.memory import parse_completion
 from automem_core.scaffold import resolve_scaffold
 from automem_core.scaffold.prompts import render_system

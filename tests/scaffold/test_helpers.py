@@ -2,7 +2,13 @@
 
 import pytest
 
-from automem_core.scaffold import ScaffoldError, make_scaffold, resolve_scaffold
+from automem_core.scaffold import (
+    ScaffoldError,
+    load_scaffold,
+    make_scaffold,
+    resolve_scaffold,
+    write_scaffold,
+)
 from automem_core.scaffold.helpers import (
     History,
     action_log_line,
@@ -283,7 +289,7 @@ def test_a_line_cap_with_prune_none_is_refused():
         make_scaffold(doc)
 
 
-def test_every_helper_can_be_switched_on_in_one_valid_document():
+def test_every_helper_can_be_switched_on_in_one_valid_document(tmp_path):
     doc = _doc(
         action_log={"enabled": True, "file": "actions_log", "skip_routine_moves": True},
         plan_tail={"file": "actions_log", "lines": 15},
@@ -295,3 +301,4 @@ def test_every_helper_can_be_switched_on_in_one_valid_document():
     sc = make_scaffold(doc)
     assert sc.spec.helpers.pruning.keep_lines == 200
     assert make_scaffold(sc.canonical()).version == sc.version  # the canonical form round-trips
+    assert load_scaffold(write_scaffold(sc, tmp_path / "sc")) == sc  # and so does the folder
