@@ -56,7 +56,8 @@ def make_memory(scaffold: Scaffold, folder: Path) -> MemoryFiles:
     policies = {
         f.name: FilePolicy(f.max_lines, f.prune, f.keyed, f.writer == "agent") for f in spec.files
     }
-    default = FilePolicy(max_lines=200, prune="drop_oldest")
+    # Files the agent CREATEs have no line cap; the byte and file-count caps still hold.
+    default = FilePolicy(max_lines=None, prune="none")
     return MemoryFiles(folder, limits, policies, default, spec.map_file)
 
 

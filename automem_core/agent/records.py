@@ -166,7 +166,8 @@ class StepRecorder:
         )
 
     def helper_result(self, step: int, result: OpResult) -> None:
-        """A helper's write run through the guarded op path, failed or not."""
+        """A helper's write (WRITE, APPEND, or a prune recorded as WRITE) run through the
+        guarded op path, failed or not."""
         file, text, mutations = result.file, result.text, result.mutations
         ok, error = result.ok, result.error
         self.emit(
@@ -177,7 +178,7 @@ class StepRecorder:
                 seq=self._next_seq(),
                 phase="helper",
                 turn=0,
-                kind="WRITE",
+                kind=result.op.kind,
                 file=file,
                 args=[file],
                 ok=ok,

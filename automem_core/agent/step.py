@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from automem_core.agent.actions import ActionMatcher
+from automem_core.agent.helper_steps import StepHelpers
 from automem_core.agent.records import StepRecorder
 from automem_core.llm.base import LLMClient, Message, Phase, TurnRequest
 from automem_core.memory import (
@@ -19,13 +20,11 @@ from automem_core.memory import (
     OpResult,
     ParseResult,
     clean_text,
-    execute_helper_write,
     execute_ops,
     make_error_result,
     parse_completion,
     render_results,
 )
-from automem_core.scaffold.helpers import History, collect_warnings, render_status, size_reminders
 from automem_core.scaffold.prompts import (
     render_file_index,
     render_phase,
@@ -90,7 +89,7 @@ class Agent:
         self.files = files
         self.rec = recorder
         self.episode_id = episode_id
-        self.history = History()
+        self.helpers = StepHelpers(setup.game, setup.scaffold.spec, files, recorder)
         self._system = setup.system_prompt
         self._matcher = ActionMatcher(setup.actions)
         self._spec = setup.scaffold.spec
@@ -100,19 +99,13 @@ class Agent:
     async def act(
         self, step: int, observation: str, facts: Mapping[str, object], previous_action: str | None
     ) -> StepDecision:
-        self.history.record(observation, facts.get("pos"))
-        helper_failure = self._write_status(step, facts)
-        warnings = collect_warnings(self.history, self._spec.helpers)
-        if helper_failure is not None:
-            warnings.append(helper_failure)
+        warnings = self.helpers.before_log(step, observation, facts, previous_action)
+        map_block = self.helpers.map_analysis(facts)
         if step > 0:
-            await self._log_phase(step, observation, previous_action or "none", warnings)
-        if self._spec.helpers.size_reminder.enabled:
-            warnings += size_reminders(
-                self.files.index(), self._spec.files, self._spec.helpers.size_reminder.threshold
-            )
+            await self._log_phase(step, observation, previous_action or "none", warnings, map_block)
+        warnings += self.helpers.reminders()
         self._action_call_failed = False
-        raw = await self._plan_phase(step, observation, warnings)
+        raw = await self._plan_phase(step, observation, warnings, map_block)
         action = self._matcher.match(raw)
         if action is None:
             source: ActionSource = "invalid" if raw is not None else "missing"
@@ -138,20 +131,6 @@ class Agent:
             for op in ops
         ]
 
-    def _write_status(self, step: int, facts: Mapping[str, object]) -> str | None:
-        """Rewrite the status file through the guarded op path; a failure (say a folder planted
-        at its name) is recorded and returned as a warning for the model, never raised."""
-        cfg = self._spec.helpers.status_file
-        if not cfg.enabled:
-            return None
-        text = render_status(self.setup.game, step, facts)
-        current = self.files.state.get(cfg.file)
-        if current is not None and "\n".join(current.lines) == text:
-            return None
-        result = execute_helper_write(self.files, cfg.file, text, step)
-        self.rec.helper_result(step, result)
-        return None if result.ok else f"The status helper failed: {result.error}"
-
     async def _call(
         self, client: LLMClient, phase: Phase, step: int, turn: int, messages: list[Message]
     ) -> str:
@@ -164,15 +143,17 @@ class Agent:
         return clean_text(completion.text)
 
     async def _log_phase(
-        self, step: int, observation: str, previous_action: str, warnings: list[str]
+        self, step: int, observation: str, previous_action: str, warnings: list[str], map_block: str
     ) -> None:
         user = render_phase(
             self.setup.scaffold,
             "log",
             {
                 "step": step,
+                "previous_step": step - 1,
                 "previous_action": previous_action,
                 "observation": observation,
+                "map_analysis": map_block,
                 "file_index": render_file_index(self.files.index()),
                 "warnings": render_warnings(warnings),
             },
@@ -197,20 +178,18 @@ class Agent:
                 {"role": "user", "content": f"{feedback}\n\n{CONTINUE_LOG}"},
             ]
 
-    async def _plan_phase(self, step: int, observation: str, warnings: list[str]) -> str | None:
-        injected = ""
-        inject = self._spec.helpers.plan_injection.file
-        if inject and inject in self.files.state:
-            content = "\n".join(self.files.state[inject].lines)
-            injected = f"\nContents of {inject}:\n{content}\n"
+    async def _plan_phase(
+        self, step: int, observation: str, warnings: list[str], map_block: str
+    ) -> str | None:
         user = render_phase(
             self.setup.scaffold,
             "plan",
             {
                 "step": step,
                 "observation": observation,
+                "map_analysis": map_block,
                 "file_index": render_file_index(self.files.index()),
-                "injected": injected,
+                "injected": self.helpers.injected(),
                 "warnings": render_warnings(warnings),
             },
         )
@@ -241,10 +220,12 @@ class Agent:
                 {"role": "user", "content": f"{feedback}\n\n{CONTINUE_PLAN}"},
             ]
         if split:
-            return await self._action_turn(step, observation, consulted)
+            return await self._action_turn(step, observation, consulted, map_block)
         return None
 
-    async def _action_turn(self, step: int, observation: str, consulted: list[str]) -> str | None:
+    async def _action_turn(
+        self, step: int, observation: str, consulted: list[str], map_block: str
+    ) -> str | None:
         assert self.setup.action_client is not None
         user = render_phase(
             self.setup.scaffold,
@@ -252,6 +233,7 @@ class Agent:
             {
                 "step": step,
                 "observation": observation,
+                "map_analysis": map_block,
                 "consultation": "\n\n".join(consulted) or "(nothing consulted)",
             },
         )

@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 
 from automem_core.envs.base import Frame, Observation, Outcome
-from automem_core.envs.nle_text import MORE, join_messages, read_message, render_nle_text
+from automem_core.envs.nle_cells import surroundings
+from automem_core.envs.nle_text import (
+    MORE,
+    describe_inventory,
+    join_messages,
+    read_message,
+    render_nle_text,
+)
 
 MORE_KEY = 13  # Enter: continues past --More-- and confirms menus
 MAX_MORE_PRESSES = 64  # a --More-- chain longer than this is left on screen
@@ -169,8 +176,11 @@ def tty_frame(obs: dict[str, Any]) -> Frame:
 
 
 def nle_facts(obs: dict[str, Any], message: str) -> dict[str, object]:
+    """What the helpers may use: position, level, vitals, the inventory's lines and what
+    stands around the agent (the map-analysis helper's input); never part of the text."""
     bl = obs["blstats"]
     row, col = (int(v) for v in obs["tty_cursor"])
+    inventory = describe_inventory(obs["inv_letters"], obs["inv_strs"])
     return {
         "pos": (int(bl[BL_X]), int(bl[BL_Y])),  # NetHack's map coordinates (map line = y)
         "cursor": (col, row),  # terminal coordinates, as the observation's cursor line shows
@@ -181,6 +191,8 @@ def nle_facts(obs: dict[str, Any], message: str) -> dict[str, object]:
         "hp_max": int(bl[BL_HPMAX]),
         "time": int(bl[BL_TIME]),
         "message": message,
+        "inventory": tuple(inventory.split("\n")) if inventory else (),
+        "surroundings": surroundings(obs["glyphs"], int(bl[BL_X]), int(bl[BL_Y])),
     }
 
 

@@ -9,6 +9,7 @@ from automem_core.memory.files import (
     check_file_name,
 )
 from automem_core.memory.ops import (
+    execute_helper_prune,
     execute_helper_write,
     execute_op,
     execute_ops,
@@ -59,6 +60,7 @@ __all__ = [
     "check_op_args",
     "clean_text",
     "copy_state",
+    "execute_helper_prune",
     "execute_helper_write",
     "execute_op",
     "execute_ops",

@@ -28,7 +28,7 @@ from automem_core.memory.state import (
     split_lines,
 )
 
-PruneRule = Literal["drop_oldest", "reject"]
+PruneRule = Literal["none", "drop_oldest", "reject"]
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _TEMP_PREFIX = ".tmp-"
@@ -41,9 +41,10 @@ _OPEN_FILES = 8  # descriptors kept open per memory folder between writes
 
 @dataclass(frozen=True)
 class FilePolicy:
-    """Rules for one memory file: its line cap, what happens past it, and who may write it."""
+    """Rules for one memory file: its line cap (None: none, only the byte cap applies), what
+    happens past it, and who may write it."""
 
-    max_lines: int
+    max_lines: int | None
     prune: PruneRule
     keyed: bool = False
     writable_by_agent: bool = True
@@ -106,7 +107,7 @@ class MemoryFiles:
     ) -> None:
         self.limits = limits
         for name, policy in [*policies.items(), ("<default>", default_policy)]:
-            if policy.max_lines < 1:
+            if policy.max_lines is not None and policy.max_lines < 1:
                 raise ValueError(f"memory file {name!r}: max_lines must be at least 1")
         for name in [*policies, *([map_file] if map_file is not None else [])]:
             self._require_valid(name)
@@ -176,7 +177,7 @@ class MemoryFiles:
             if len(encoded(text)) > self.limits.max_file_bytes:
                 raise ValueError(f"initial memory file {name!r} exceeds max_file_bytes")
             cap = self.policy(name).max_lines
-            if len(split_lines(text)) > cap:
+            if cap is not None and len(split_lines(text)) > cap:
                 raise ValueError(f"initial memory file {name!r} has more than max_lines={cap}")
             if text:
                 mutations.append(Mutation(kind="write", file=name, text=text))

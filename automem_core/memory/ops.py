@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from automem_core.memory.files import MemoryFiles, encoded
-from automem_core.memory.parser import READ_ONLY_OPS, MemoryOp, check_op_args
+from automem_core.memory.parser import READ_ONLY_OPS, MemoryOp, OpKind, check_op_args
 from automem_core.memory.results import (
     EMPTY_FILE,
     OpResult,
@@ -198,7 +198,7 @@ def _commit(call: _Call, mutation: Mutation, note: str = "") -> OpResult:
     cap = policy.max_lines
     mutations = [mutation]
     dropped = 0
-    if len(after.lines) > cap:
+    if cap is not None and len(after.lines) > cap:
         allowed = cap if mutation.kind == "write" else max(cap, n_before)
         if policy.prune == "reject" and len(after.lines) > allowed:
             return call.fail(
@@ -329,18 +329,44 @@ def _guarded(call: _Call, handler: Callable[[_Call], OpResult]) -> OpResult:
         return call.fail(f"could not change file {quoted(call.file)}: {shown(reason)}")
 
 
-def execute_helper_write(files: MemoryFiles, file: str, text: str, step: int) -> OpResult:
-    """Replace ``file`` with ``text`` for a helper (e.g. the status file): the checks, caps and
-    disk guards of an agent's WRITE bar the writer rule, and a failure (a folder planted at the
-    name) comes back as a result, never as an exception."""
-    call = _make_call(files, MemoryOp(kind="WRITE", args=(file, text), raw=""), step)
+def execute_helper_write(
+    files: MemoryFiles, file: str, text: str, step: int, *, append: bool = False
+) -> OpResult:
+    """Replace ``file`` with ``text`` (or, with ``append``, add it as lines) for a helper (the
+    status file, the action log): the checks, caps and disk guards of an agent's WRITE or
+    APPEND bar the writer rule, and a failure (a folder planted at the name) comes back as a
+    result, never as an exception."""
+    kind: OpKind = "APPEND" if append else "WRITE"
+    call = _make_call(files, MemoryOp(kind=kind, args=(file, text), raw=""), step)
 
     def write(call: _Call) -> OpResult:
         name, content = call.args
         denied = _writable(call, name, creates=True, helper=True)
-        return denied or _commit(call, Mutation(kind="write", file=name, text=content))
+        mutation = Mutation(kind="append" if append else "write", file=name, text=content)
+        return denied or _commit(call, mutation)
 
     return _guarded(call, write)
+
+
+def execute_helper_prune(
+    files: MemoryFiles, file: str, count: int, header: str, step: int
+) -> OpResult:
+    """Drop the ``count`` oldest lines of ``file`` for the pruning helper and put ``header``
+    first (one ``prune`` mutation, so the kept lines keep the steps that wrote them); guarded
+    like :func:`execute_helper_write`."""
+    call = _make_call(files, MemoryOp(kind="WRITE", args=(file, header), raw=""), step)
+
+    def prune(call: _Call) -> OpResult:
+        name, text = call.args
+        if name not in call.files.state:
+            return call.fail(f"file {quoted(name)} does not exist")
+        mutation = Mutation(kind="prune", file=name, text=text, count=count)
+        call.files.apply(mutation, call.step)
+        lines = len(call.files.state[name].lines)
+        body = f"[OK: pruned {_lines(count)} of {shown(name)}; it now has {_lines(lines)}]"
+        return call.ok(body, mutations=(mutation,))
+
+    return _guarded(call, prune)
 
 
 def execute_ops(

@@ -28,7 +28,8 @@ class Mutation:
     """One change to memory.
 
     ``text`` is the written text (write, append, upsert) or the replacement (replace); ``key`` the
-    upsert key; ``old`` the text replaced; ``count`` the number of oldest lines a prune drops.
+    upsert key; ``old`` the text replaced; ``count`` the number of oldest lines a prune drops
+    (and a prune's ``text``, when given, the header line it puts first).
     """
 
     kind: MutationKind
@@ -109,10 +110,15 @@ def _replace(f: FileState, m: Mutation, step: int) -> None:
     f.lines, f.origins = lines, origins
 
 
-def _prune(f: FileState, m: Mutation) -> None:
+def _prune(f: FileState, m: Mutation, step: int) -> None:
+    """Drop the ``count`` oldest lines; a ``text`` (a header saying what was dropped) becomes
+    the new first line."""
     drop = max(0, m.count)
     del f.lines[:drop]
     del f.origins[:drop]
+    header = split_lines(m.text.replace("\r", " ").replace("\n", " "))
+    f.lines[:0] = header
+    f.origins[:0] = [step] * len(header)
 
 
 def apply_mutation(state: MemoryState, m: Mutation, step: int) -> None:
@@ -135,7 +141,7 @@ def apply_mutation(state: MemoryState, m: Mutation, step: int) -> None:
         if m.kind == "replace":
             _replace(state[m.file], m, step)
         else:
-            _prune(state[m.file], m)
+            _prune(state[m.file], m, step)
 
 
 def file_content(f: FileState) -> str:

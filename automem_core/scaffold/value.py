@@ -94,13 +94,15 @@ def make_scaffold(doc: dict[str, Any] | ScaffoldSpec, source: str = "scaffold") 
     return Scaffold(spec, content_hash(spec))
 
 
-def _memory_rule_broken(name: str, initial: str, max_lines: int, max_bytes: int) -> str | None:
+def _memory_rule_broken(
+    name: str, initial: str, max_lines: int | None, max_bytes: int
+) -> str | None:
     """What an episode would refuse about this file, found when the scaffold loads instead."""
     reason = check_file_name(name, 64)
     if reason:
         return f"name {name!r}: {reason}"
     text = initial.rstrip("\n")
-    if len(text.split("\n")) > max_lines:
+    if max_lines is not None and len(text.split("\n")) > max_lines:
         return f"initial content of {name!r} has more than max_lines={max_lines} lines"
     if len(text.encode()) > max_bytes:
         return f"initial content of {name!r} exceeds limits.max_file_bytes={max_bytes}"

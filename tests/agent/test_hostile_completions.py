@@ -22,7 +22,7 @@ from automem_core.store.layout import Layout
 from automem_core.store.writer import EpisodeWriter
 
 ACTIONS = {"Noop": "nothing", "Move West": "west", "Do": "interact"}
-SCAFFOLD = resolve_scaffold(None, "crafter")
+SCAFFOLD = resolve_scaffold("crafter-keyed-status", "crafter")  # status file, keyed files
 LIMITS = SCAFFOLD.spec.limits
 
 Answer = Callable[[TurnRequest, Path], str]
@@ -316,7 +316,7 @@ def test_the_hostile_corpus_stays_in_the_folder_within_caps_and_stores(tmp_path:
     declared = {f.name: f.max_lines for f in SCAFFOLD.spec.files}
     for name, data in files.items():
         assert len(data) <= LIMITS.max_file_bytes, name
-        assert data.count(b"\n") < declared.get(name, 200), name
+        assert data.count(b"\n") < (declared.get(name) or 200), name
         assert name.casefold() not in {n.casefold() for n in files if n != name}, name
 
     cap = LIMITS.max_ops_per_turn

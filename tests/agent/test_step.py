@@ -13,6 +13,7 @@ from automem_core.store.layout import Layout
 from automem_core.store.writer import EpisodeWriter
 
 ACTIONS = {"Noop": "nothing", "Move West": "west", "Do": "interact"}
+RICHER = "crafter-keyed-status"  # status file, keyed files, strategy shown in PLAN
 
 
 class Scripted:
@@ -29,8 +30,13 @@ class Scripted:
         pass
 
 
-def _agent(tmp_path, memory: Scripted, action: Scripted | None = None):
-    scaffold = resolve_scaffold(None, "crafter")
+def _agent(
+    tmp_path,
+    memory: Scripted,
+    action: Scripted | None = None,
+    scaffold: str = "crafter-keyed-status",
+):
+    scaffold = resolve_scaffold(scaffold, "crafter")
     writer = EpisodeWriter(Layout(tmp_path), "r", "r.default.s0")
     files = make_memory(scaffold, writer.memory_dir)
     files.initialise(scaffold.initial_files, step=-1)

@@ -137,7 +137,11 @@ def test_nethack_facts_follow_blstats_and_actions_include_letters():
     env = make_env("nethack")
     obs = env.reset(9)
     facts = obs.facts
-    assert set(facts) == {"pos", "cursor", "dlvl", "depth", "xp", "hp", "hp_max", "time", "message"}
+    assert set(facts) == {
+        *("pos", "cursor", "dlvl", "depth", "xp", "hp", "hp_max", "time", "message"),
+        *("inventory", "surroundings"),  # what the inventory and map-analysis helpers read
+    }
+    assert all(line in obs.text for line in facts["inventory"])
     assert facts["pos"] == (facts["cursor"][0], facts["cursor"][1] - 1)  # map row = terminal - 1
     assert facts["dlvl"] == facts["depth"] == facts["xp"] == 1
     assert 0 < facts["hp"] <= facts["hp_max"]

@@ -9,8 +9,10 @@ from automem_core.run.runner import run
 from automem_core.store.reader import connect
 
 
-def play(tmp_path, game, task, seeds, max_steps):
-    cfg = RunConfig(game=game, tasks=[task], seeds=seeds, data=tmp_path, max_steps=max_steps)
+def play(tmp_path, game, task, seeds, max_steps, scaffold=None):
+    cfg = RunConfig(
+        game=game, tasks=[task], seeds=seeds, data=tmp_path, max_steps=max_steps, scaffold=scaffold
+    )
     result = asyncio.run(run(cfg, progress=False))
     assert all(ep.status == "ok" for ep in result.episodes), [ep.error for ep in result.episodes]
     assert all(ep.memory_client == f"embedded:{game}" for ep in result.episodes)
@@ -53,9 +55,19 @@ def test_crafter_unlocks_achievements_with_notes_it_reads_back(tmp_path):
     assert max(unlocked) >= 2, unlocked
     assert sum(unlocked) >= 3 * 4, unlocked  # well past a random policy (about 1–2 each)
     ops = {(phase, kind, file): (hits, n) for phase, kind, file, hits, n in memory_ops(tmp_path)}
+    assert ops[("log", "APPEND", "map_notes")][1] > 0  # plain v0 files: appended notes
+    assert ops[("plan", "TAIL", "actions_log")][0] > 0  # its position, reckoned in its trail
+    assert ops[("plan", "SEARCH", "map_notes")][1] > 0
+    assert ops[("plan", "SEARCH", "crafting_progress")][0] > 0  # achievements it logged
+    assert not any(kind == "UPSERT" for _, kind, _ in ops)
+
+
+@pytest.mark.slow
+def test_crafter_on_the_keyed_status_scaffold_reads_the_status_file(tmp_path):
+    play(tmp_path, "crafter", "default", [0], 120, scaffold="crafter-keyed-status")
+    ops = {(phase, kind, file): (hits, n) for phase, kind, file, hits, n in memory_ops(tmp_path)}
     assert ops[("log", "UPSERT", "map_notes")][1] > 0
     assert ops[("plan", "READ", "status")][0] > 0
-    assert ops[("plan", "SEARCH", "map_notes")][1] > 0
 
 
 @pytest.mark.slow
@@ -63,4 +75,12 @@ def test_nethack_runs_and_keeps_a_map(tmp_path):
     (episode,) = play(tmp_path, "nethack", "NetHackChallenge", [1], 300)
     assert episode.steps > 50
     ops = {(phase, kind, file): (hits, n) for phase, kind, file, hits, n in memory_ops(tmp_path)}
-    assert ops[("log", "UPSERT_MAP", "dungeon_map")][1] > 0
+    assert ops[("log", "APPEND", "dungeon_map")][1] > 0  # plain v0 files: appended lines
+
+
+@pytest.mark.slow
+def test_minihack_on_the_keyed_scaffold_keeps_explored_rows(tmp_path):
+    play(tmp_path, "minihack", "MazeWalk-9x9", [0, 1], 100, scaffold="minihack-keyed-status")
+    ops = {(phase, kind, file): (hits, n) for phase, kind, file, hits, n in memory_ops(tmp_path)}
+    assert ops[("log", "UPSERT", "dungeon_map")][1] > 0  # the "dlvl D row Y" lines
+    assert ops[("plan", "SEARCH", "dungeon_map")][0] > 0

@@ -5,11 +5,14 @@ import asyncio
 from automem_core.llm.base import TurnRequest
 from automem_core.llm.embedded import EmbeddedClient
 from automem_core.memory import parse_completion
+from automem_core.scaffold import resolve_scaffold
+from automem_core.scaffold.prompts import render_system
 
 MOVES = ["north", "east", "south", "west", "northeast", "southeast", "southwest", "northwest"]
-SYSTEM = "You are an agent playing NetHack.\n\nGame actions:\n" + "\n".join(
-    f"- {a}: do {a}" for a in [*MOVES, "down", "search", "esc", "kick", "pray", "y"]
-)
+ACTIONS = {a: f"do {a}" for a in [*MOVES, "down", "search", "esc", "kick", "pray", "y"]}
+# The system messages the player reads the scaffold's files and ops from.
+SYSTEM = render_system(resolve_scaffold("nethack-keyed-status", "nethack"), ACTIONS)
+SYSTEM_V0 = render_system(resolve_scaffold("nethack-v0", "nethack"), ACTIONS)
 NETHACK_FILES = ["dungeon_map", "monster_encounters", "inventory", "actions_log", "strategy"]
 DELTAS = {
     "north": (0, -1),
@@ -60,8 +63,8 @@ def prompt(phase, step, obs, files=NETHACK_FILES, previous="east"):
     return f"{head}Observation:\n{obs}\n\nMemory files:\n{index}\n\n{tail}"
 
 
-def ask(game, phase, step, *users, replies=()):
-    msgs = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": users[0]}]
+def ask(game, phase, step, *users, replies=(), system=SYSTEM):
+    msgs = [{"role": "system", "content": system}, {"role": "user", "content": users[0]}]
     for reply, user in zip(replies, users[1:], strict=True):
         msgs += [{"role": "assistant", "content": reply}, {"role": "user", "content": user}]
     request = TurnRequest(msgs, game, phase, step, len(users) - 1)
@@ -113,7 +116,7 @@ def test_plan_goes_down_where_memory_says_the_stairs_are():
     assert ("SEARCH", ("dungeon_map", "stairs")) in {(op.kind, op.args) for op in parsed.ops}
     results = (
         "── SEARCH dungeon_map for 'stairs' ──\n(13,5): stairs down (>) on dlvl 1 [step 12]\n\n"
-        "── TAIL actions_log (last 50) ──\nstep 30: west -> at (13,5); nothing\n\n"
+        "── TAIL actions_log (last 50) ──\nStep 29 action 'west': at (13,5); nothing\n\n"
         "Consult more if needed, then commit one action with <|ACTION|>action name<|END|>."
     )
     _, parsed = ask("nethack", "plan", 30, prompt("plan", 30, obs), results, replies=[first])
@@ -153,7 +156,7 @@ def test_log_records_stairs_with_upsert_map_once():
     logged = [
         op.args[1] for op in parsed.ops if op.kind == "APPEND" and op.args[0] == "actions_log"
     ]
-    assert logged == ["step 6: east -> at (13,5); nothing"]
+    assert logged == ["Step 5 action 'east': at (13,5); nothing"]
     known = "── SEARCH dungeon_map for 'stairs' ──\n(17,5): stairs down (>) on dlvl 1 [step 2]"
     _, parsed = ask("minihack", "log", 6, prompt("log", 6, obs), known, replies=[first])
     assert not [op for op in parsed.ops if op.kind == "UPSERT_MAP"]
@@ -191,6 +194,83 @@ def test_explorer_leaves_a_dead_end_room_through_its_doorway():
         7: "          -----",
     }
     obs = observation(rows, (12, 5))
-    results = "── TAIL actions_log (last 50) ──\nstep 9: west -> at (13,5); nothing"
+    results = "── TAIL actions_log (last 50) ──\nStep 8 action 'west': at (13,5); nothing"
     _, parsed = ask("minihack", "plan", 9, prompt("plan", 9, obs), results, replies=["x"])
     assert parsed.action == "east"  # towards the doorway at (14,5), the only way on
+
+
+# --------------------------------------------------------------------------- plain v0 vs keyed map
+
+
+def test_v0_log_appends_the_stairs_line_instead_of_upserting():
+    obs = observation(ROOM, (13, 5))
+    first, parsed = ask("minihack", "log", 6, prompt("log", 6, obs), system=SYSTEM_V0)
+    reads = {(op.kind, op.args) for op in parsed.ops}
+    assert ("SEARCH", ("dungeon_map", "stairs")) in reads
+    assert not any("row" in args[-1] for _, args in reads)  # no row summaries without UPSERT
+    unknown = "── SEARCH dungeon_map for 'stairs' ──\n[No lines matching 'stairs']"
+    user = prompt("log", 6, obs)
+    _, parsed = ask("minihack", "log", 6, user, unknown, replies=[first], system=SYSTEM_V0)
+    writes = {(op.kind, op.args) for op in parsed.ops}
+    assert ("APPEND", ("dungeon_map", "(17,5): stairs down (>) on dlvl 1 [step 6]")) in writes
+    assert not any(kind.startswith("UPSERT") for kind, _ in writes)
+
+
+def test_keyed_log_keeps_the_explored_cells_of_each_row_current():
+    obs = observation(ROOM, (13, 5))
+    first, parsed = ask("minihack", "log", 6, prompt("log", 6, obs))
+    assert ("SEARCH", ("dungeon_map", "dlvl 1 row")) in {(op.kind, op.args) for op in parsed.ops}
+    rows = "── SEARCH dungeon_map for 'dlvl 1 row' ──\ndlvl 1 row 5: explored x=10-11\n"
+    _, parsed = ask("minihack", "log", 6, prompt("log", 6, obs), rows, replies=[first])
+    upserts = [op.args for op in parsed.ops if op.kind == "UPSERT"]
+    assert ("dungeon_map", "dlvl 1 row 5", "explored x=10-11,13") in upserts
+
+
+def test_keyed_log_marks_the_whole_path_of_a_run():
+    obs = observation(ROOM, (13, 5))
+    user = prompt("log", 6, obs, previous="far east")
+    first, parsed = ask("minihack", "log", 6, user)
+    assert ("TAIL", ("actions_log", "2")) in {(op.kind, op.args) for op in parsed.ops}
+    results = (
+        "── SEARCH dungeon_map for 'dlvl 1 row' ──\n[No lines matching 'dlvl 1 row']\n\n"
+        "── TAIL actions_log (last 2) ──\nStep 4 action 'west': at (10,5); nothing"
+    )
+    _, parsed = ask("minihack", "log", 6, user, results, replies=[first])
+    upserts = [op.args for op in parsed.ops if op.kind == "UPSERT"]
+    assert upserts == [("dungeon_map", "dlvl 1 row 5", "explored x=10-13")]
+
+
+CORRIDOR = {5: "   ###########   "}
+
+
+def test_keyed_plan_explores_away_from_the_rows_it_already_walked():
+    obs = observation({5: CORRIDOR[5][:8] + "@" + CORRIDOR[5][9:]}, (8, 5))
+    plan = prompt("plan", 20, obs)
+    first, parsed = ask("minihack", "plan", 20, plan)
+    assert ("SEARCH", ("dungeon_map", "dlvl 1 row")) in {(op.kind, op.args) for op in parsed.ops}
+    tail = "── TAIL actions_log (last 50) ──\nStep 19 action 'west': at (8,5); nothing\n\n"
+    _, parsed = ask("minihack", "plan", 20, plan, tail, replies=[first])
+    unknown = parsed.action
+    walked_that_way = "3-8" if unknown == "west" else "8-13"
+    header = "── SEARCH dungeon_map for 'dlvl 1 row' ──"
+    rows = f"{header}\ndlvl 1 row 5: explored x={walked_that_way}\n\n"
+    _, parsed = ask("minihack", "plan", 20, plan, tail + rows, replies=[first])
+    assert {unknown, parsed.action} == {"east", "west"}  # it turns to the end not yet walked
+
+
+def test_v0_plan_reads_its_trail_but_no_row_summaries():
+    obs = observation({5: CORRIDOR[5][:8] + "@" + CORRIDOR[5][9:]}, (8, 5))
+    _, parsed = ask("minihack", "plan", 20, prompt("plan", 20, obs), system=SYSTEM_V0)
+    calls = {(op.kind, op.args) for op in parsed.ops}
+    assert ("TAIL", ("actions_log", "50")) in calls
+    assert not any("row" in args[-1] for _, args in calls)
+
+
+def test_plan_skips_the_tail_when_a_helper_shows_enough_of_the_trail():
+    obs = observation({5: CORRIDOR[5][:8] + "@" + CORRIDOR[5][9:]}, (8, 5))
+    shown = "\n".join(f"Step {i} action 'east': moved to (8,5)" for i in range(60))
+    user = prompt("plan", 20, obs).replace(
+        "\n\nConsult", f"\n\nLast 60 lines of actions_log:\n{shown}\n\nConsult"
+    )
+    _, parsed = ask("minihack", "plan", 20, user, system=SYSTEM_V0)
+    assert not any(op.kind == "TAIL" for op in parsed.ops)

@@ -23,19 +23,19 @@ def _edit(folder: Path, **changes: object) -> None:
     (folder / "scaffold.yaml").write_text(yaml.safe_dump(raw))
 
 
-def test_builtins_load_for_every_game_with_the_paper_files():
-    assert builtin_ids() == ["crafter-v0", "minihack-v0", "nethack-v0"]
-    crafter = resolve_scaffold(None, "crafter")
-    assert {"map_notes", "crafting_progress", "survival_log", "actions_log", "strategy"} <= set(
-        crafter.initial_files
-    )
-    nethack = resolve_scaffold("nethack-v0", "nethack")
-    assert "monster_encounters" in nethack.initial_files
-    assert "stairs down" in nethack.initial_files["nethack_symbols"]
-    assert nethack.initial_files["game_rules"].strip()
+def test_builtins_are_v0_and_the_richer_ones_named_for_what_they_add():
+    assert builtin_ids() == [
+        "crafter-keyed-status",
+        "crafter-v0",
+        "minihack-keyed-status",
+        "minihack-v0",
+        "nethack-keyed-status",
+        "nethack-v0",
+    ]
     minihack = resolve_scaffold(None, "minihack")
-    assert "monster_encounters" not in minihack.initial_files
-    assert minihack.spec.map_file == "dungeon_map"
+    assert minihack.id == "minihack-v0" and minihack.spec.map_file is None
+    keyed = resolve_scaffold("minihack-keyed-status", "minihack")
+    assert keyed.spec.map_file == "dungeon_map"
 
 
 def test_hash_is_stable_and_changes_with_content(tmp_path):
@@ -91,7 +91,7 @@ def test_wrong_game_and_unknown_name_are_rejected():
 
 
 def test_system_prompt_lists_ops_files_and_actions():
-    sc = resolve_scaffold(None, "nethack")
+    sc = resolve_scaffold("nethack-keyed-status", "nethack")
     text = render_system(sc, {"north": "move north", "down": "go down stairs"})
     assert "<|UPSERT_MAP|>x,y|description<|END|>" in text
     assert "- dungeon_map:" in text and "- down: go down stairs" in text

@@ -10,44 +10,33 @@ dangers. A pure function of the messages: everything carried between steps is in
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from automem_core.llm.base import TurnRequest
 from automem_core.llm.embedded import op_text
 from automem_core.llm.embedded.crafter_log import log_reply
-from automem_core.llm.embedded.crafter_memory import (
-    CrafterMemory,
-    furnace_cost,
-    last_move,
-    read_memory,
+from automem_core.llm.embedded.crafter_memory import furnace_cost, last_move, read_memory
+from automem_core.llm.embedded.crafter_moves import (
+    Ctx,
+    Rule,
+    approach,
+    blocked,
+    explore,
+    toward,
 )
 from automem_core.llm.embedded.crafter_view import (
     COMPASS,
     GROUND,
     MOVES,
-    OBSTACLES,
     CrafterObs,
     Sighting,
     parse_crafter_observation,
 )
 from automem_core.llm.embedded.prompt_view import PromptView
 
-EXPLORE_ORDER: tuple[str, ...] = ("north", "east", "south", "west")
-EXPLORE_PERIOD = 25  # steps before the exploring heading turns
 HOSTILE = ("zombie", "skeleton")
 LOW_VITAL = 6  # drink or food below this sends the player to water or a cow
-MINED_WITH = {
-    "stone": "wood_pickaxe",
-    "coal": "wood_pickaxe",
-    "iron": "stone_pickaxe",
-    "diamond": "iron_pickaxe",
-}
 LOW_HEALTH = 3  # at or below: no mining, and away from skeletons
-SCAN_ORDER: tuple[str, ...] = ("west", "north", "south", "east")  # neighbours in view order
 OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east"}
-SIDESTEP_PERIOD = 20  # steps one keeps going round an obstacle on the same side
-DEFAULT_ACTION = "Noop"
+STATION_RANGE = 40  # a remembered table or furnace further off than this is not walked back to
 TOOLS: tuple[tuple[str, dict[str, int], bool], ...] = (
     # (tool, what it uses, whether it also needs a furnace)
     ("wood_pickaxe", {"wood": 1}, False),
@@ -57,93 +46,6 @@ TOOLS: tuple[tuple[str, dict[str, int], bool], ...] = (
     ("iron_pickaxe", {"wood": 1, "coal": 1, "iron": 1}, True),
     ("iron_sword", {"wood": 1, "coal": 1, "iron": 1}, True),
 )
-
-
-@dataclass(frozen=True)
-class Ctx:
-    obs: CrafterObs
-    step: int
-    stuck: bool
-    furnace_stone: int
-    mem: CrafterMemory | None = None
-    facing_dir: str | None = None  # the way the last move went, once actions_log was read
-
-    def inv(self, item: str) -> int:
-        return self.obs.inventory.get(item, 0)
-
-
-Rule = Callable[[Ctx], str | None]
-
-
-# ----------------------------------------------------------------------------- moving
-
-
-def near_lava(obs: CrafterObs, direction: str) -> bool:
-    """Whether lava may lie one step ``direction``. Only the nearest lava is listed, the first
-    in the view's scan (west to east, then north to south), so a listed neighbour also hides
-    lava in the neighbours that scan after it, unless another kind (ground included) is
-    listed right there."""
-    s = obs.seen.get("lava")
-    if s is None or s.distance != 1:
-        return False
-    known = obs.at(direction)
-    if known:
-        return "lava" in known
-    return SCAN_ORDER.index(direction) >= SCAN_ORDER.index(s.directions[0])
-
-
-def blocked(ctx: Ctx, direction: str) -> bool:
-    """Whether a step ``direction`` is known to hit an obstacle (or lava, which kills): one
-    listed a step away, or the one faced when the last move (from actions_log) went that way."""
-    if near_lava(ctx.obs, direction) or ctx.obs.at(direction) & OBSTACLES:
-        return True
-    return direction == ctx.facing_dir and ctx.obs.facing not in GROUND
-
-
-def toward(ctx: Ctx, dx: int, dy: int) -> str | None:
-    """A move that shortens the offset (dx east, dy south), alternating axes by step parity."""
-    vertical = [("south" if dy > 0 else "north")] if dy else []
-    horizontal = [("east" if dx > 0 else "west")] if dx else []
-    first, second = (vertical, horizontal) if ctx.step % 2 == 0 else (horizontal, vertical)
-    options = first + second
-    if len(options) == 1:  # on an axis: step aside when the way is blocked
-        side = ["east", "west"] if vertical else ["south", "north"]
-        options += side if (ctx.step // SIDESTEP_PERIOD) % 2 == 0 else side[::-1]
-    for direction in options:
-        if direction == ctx.facing_dir and mineable(ctx):
-            return "Do"  # dig through rather than walk round
-        if not blocked(ctx, direction):
-            return MOVES[direction]
-    return None
-
-
-def mineable(ctx: Ctx) -> bool:
-    """Whether ``Do`` would clear what the player faces (it becomes a path)."""
-    tool = MINED_WITH.get(ctx.obs.facing)
-    return tool is not None and ctx.inv(tool) > 0
-
-
-def approach(ctx: Ctx, sighting: Sighting) -> str | None:
-    """Walk to a seen thing, turn to face it, then ``Do`` (collect, drink, eat or hit)."""
-    if ctx.obs.facing == sighting.kind:
-        return "Do"
-    if sighting.distance == 1:
-        return MOVES[sighting.directions[0]]
-    dx = sum(COMPASS[d][0] for d in sighting.directions)
-    dy = sum(COMPASS[d][1] for d in sighting.directions)
-    return toward(ctx, dx, dy)
-
-
-def explore(ctx: Ctx) -> str:
-    """A heading that turns every EXPLORE_PERIOD steps; obstacles and stuck spells rotate it."""
-    base = (ctx.step // EXPLORE_PERIOD) % 4
-    if ctx.stuck:
-        base = (base + 1 + ctx.step // 3) % 4
-    for k in range(4):
-        direction = EXPLORE_ORDER[(base + k) % 4]
-        if not blocked(ctx, direction):
-            return MOVES[direction]
-    return DEFAULT_ACTION
 
 
 # ----------------------------------------------------------------------------- wants
@@ -319,6 +221,35 @@ def rule_remembered(ctx: Ctx) -> str | None:
     return None
 
 
+def station_wanted(ctx: Ctx) -> str | None:
+    """A station out of view that the inventory could use now: the furnace (iron tools), or
+    the table (stone tools, or a first furnace to place beside it)."""
+    assert ctx.mem is not None
+    seen, inv = ctx.obs.seen, ctx.inv
+    iron_tools = not (inv("iron_pickaxe") and inv("iron_sword"))
+    if iron_tools and inv("wood") and inv("coal") and inv("iron") and "furnace" not in seen:
+        return "furnace" if "furnace" in ctx.mem.notes else "table"
+    stone_tools = not (inv("stone_pickaxe") and inv("stone_sword"))
+    first_furnace = "place_furnace" not in ctx.mem.achievements and inv("stone_pickaxe") > 0
+    furnace_ready = first_furnace and inv("stone") >= ctx.furnace_stone
+    if "table" not in seen and (furnace_ready or (stone_tools and inv("wood") and inv("stone"))):
+        return "table"
+    return None
+
+
+def rule_station(ctx: Ctx) -> str | None:
+    """Walk back to the remembered station the inventory could use (not too far off)."""
+    assert ctx.mem is not None
+    kind = station_wanted(ctx)
+    note = ctx.mem.notes.get(kind) if kind is not None else None
+    if note is None or note.gone or ctx.mem.position is None:
+        return None
+    dx, dy = note.x - ctx.mem.position[0], note.y - ctx.mem.position[1]
+    if (abs(dx) <= 3 and abs(dy) <= 2) or abs(dx) + abs(dy) > STATION_RANGE:
+        return None
+    return toward(ctx, dx, dy)
+
+
 def rule_sapling(ctx: Ctx) -> str | None:
     assert ctx.mem is not None
     if "collect_sapling" in ctx.mem.achievements or ctx.stuck or ctx.step % 2:
@@ -335,20 +266,28 @@ REFLEXES: tuple[Rule, ...] = (
     rule_place,
     rule_collect,
 )
-CONSIDERED: tuple[Rule, ...] = (rule_achievements, rule_remembered, rule_sapling)
+CONSIDERED: tuple[Rule, ...] = (rule_achievements, rule_station, rule_remembered, rule_sapling)
 
 
 # ----------------------------------------------------------------------------- memory
 
 
 def lookup(ctx: Ctx, view: PromptView) -> list[str]:
-    """Turn-0 consultation: the status file, and the notes on the most wanted unseen thing."""
+    """Turn-0 consultation: where it is and what it achieved (the status file, else its own
+    logs), the way it faces, and the notes on the most wanted unseen thing."""
     ops = [op_text.read("status")] if view.has_file("status") else []
-    if view.has_file("actions_log"):
+    if view.has_file("actions_log") and "actions_log" not in view.shown:
         ops.append(op_text.tail("actions_log", 3))
+    if not view.has_file("status"):
+        if view.has_file("crafting_progress"):
+            ops.append(op_text.search("crafting_progress", "achieved"))
+        if view.written_by_engine("actions_log"):
+            ops.append(op_text.search("actions_log", "unlocked"))
     unseen = [k for k in wanted(ctx) if k not in ctx.obs.seen]
-    if unseen and view.has_file("map_notes"):
-        ops.append(op_text.search("map_notes", unseen[0]))
+    if view.has_file("map_notes"):
+        stations = [k for k in ("table", "furnace") if k not in ctx.obs.seen]
+        for kind in [*unseen[:1], *stations]:
+            ops.append(op_text.search("map_notes", kind))
     return ops
 
 

@@ -38,6 +38,7 @@ OBSTACLES = frozenset(
     ]
 )
 GROUND = frozenset({"nothing", "grass", "sand", "path"})
+SCAN_ORDER: tuple[str, ...] = ("west", "north", "south", "east")  # neighbours in view order
 
 _SEEN_RE = re.compile(r"^\s*-\s*([a-z][a-z _]*?)\s+(\d+)\s+steps?\s+to\s+your\s+([a-z-]+)", re.I)
 _FACE_RE = re.compile(r"you face\s+([a-z][a-z _]*?)\s+at your front", re.I)
@@ -99,6 +100,25 @@ class CrafterObs:
         return {
             s.kind for s in self.seen.values() if s.distance == 1 and s.directions == (direction,)
         }
+
+
+def near_lava(obs: CrafterObs, direction: str) -> bool:
+    """Whether lava may lie one step ``direction``. Only the nearest lava is listed, the first
+    in the view's scan (west to east, then north to south), so a listed neighbour also hides
+    lava in the neighbours that scan after it, unless another kind (ground included) is
+    listed right there."""
+    s = obs.seen.get("lava")
+    if s is None or s.distance != 1:
+        return False
+    known = obs.at(direction)
+    if known:
+        return "lava" in known
+    return SCAN_ORDER.index(direction) >= SCAN_ORDER.index(s.directions[0])
+
+
+def blocked_around(obs: CrafterObs) -> frozenset[str]:
+    """Directions a step would not go: an obstacle listed one step away, or lava maybe."""
+    return frozenset(d for d in COMPASS if obs.at(d) & OBSTACLES or near_lava(obs, d))
 
 
 def _norm(name: str) -> str:

@@ -1,8 +1,9 @@
 """The embedded NetHack / MiniHack player: find the stairs down, remember them, go down.
 
 PLAN, turn 0: answer prompts, eat, fight what is adjacent, or walk a shortest path to a ``>``
-in view. Otherwise consult memory (SEARCH dungeon_map for stairs, dead ends and blocked cells;
-TAIL actions_log for where it walked) and decide in turn 1: go to (or down) remembered stairs,
+in view. Otherwise consult memory (SEARCH dungeon_map for stairs, dead ends and blocked cells
+and, where the map is keyed, the rows it explored on this level; TAIL actions_log for where it
+walked lately) and decide in turn 1: go to (or down) remembered stairs,
 else walk to the nearest place where the map may go on and that it has not stood beside, else
 search at dead ends for hidden passages, else follow the wall on the right. LOG: ``nle_log``.
 """
@@ -17,7 +18,11 @@ from automem_core.llm.embedded import op_text
 from automem_core.llm.embedded.nle_log import (
     blocked_notes,
     dead_end_notes,
+    explored_rows,
+    keyed_map,
+    level_word,
     log_reply,
+    logged_action,
     stair_notes,
     visited_positions,
 )
@@ -185,15 +190,17 @@ def reflex(ctx: Ctx) -> str | None:
 # ----------------------------------------------------------------------------- turn 1
 
 
-def recent_actions(view: PromptView) -> list[str]:
-    """Actions of the newest actions_log lines (``step N: <action> -> …``), oldest first."""
+def trail(view: PromptView) -> tuple[str, ...]:
+    """The newest actions_log lines: a TAIL (or READ) result, else what a helper shows."""
     block = view.find("TAIL", "actions_log") or view.find("READ", "actions_log")
-    out = []
-    for line in block.content if block is not None else ():
-        head = line.split("->", 1)[0]
-        if ":" in head:
-            out.append(head.split(":", 1)[1].strip())
-    return out
+    if block is not None:
+        return block.content
+    return view.shown.get("actions_log", ())
+
+
+def recent_actions(view: PromptView) -> list[str]:
+    """Actions of the newest actions_log lines, oldest first."""
+    return [a for line in trail(view) if (a := logged_action(line)) is not None]
 
 
 def heading_of(actions: list[str], step: int) -> str:
@@ -228,8 +235,9 @@ def explore(ctx: Ctx, view: PromptView) -> str | None:
     if ctx.stuck:
         step = any_step(ctx.terrain, pos, ctx.step * 3)
         return ctx.pick(step) if step else None
-    block = view.find("TAIL", "actions_log")
-    visited = visited_positions(block.content if block else ()) | {pos}
+    rows = view.find("SEARCH", "dungeon_map", f"dlvl {level_word(ctx.obs.dlvl)} row")
+    walked = explored_rows(rows.content, ctx.obs.dlvl) if rows is not None else set()
+    visited = visited_positions(trail(view)) | walked | {pos}
     for goals in frontiers(ctx.terrain, observed_from(visited)):
         path = shortest_path(ctx.terrain, pos, goals - {pos})
         if path:
@@ -277,12 +285,17 @@ def considered(ctx: Ctx, view: PromptView) -> str | None:
 
 
 def lookups(ctx: Ctx, view: PromptView) -> list[str]:
+    """Stairs, dead ends and blocked cells in dungeon_map, the rows explored on this level
+    (where the map is keyed and keeps them), and the newest actions_log lines (unless the
+    prompt already shows enough of them)."""
     ops = []
     if view.has_file("dungeon_map"):
         ops.append(op_text.search("dungeon_map", "stairs"))
         ops.append(op_text.search("dungeon_map", "dead end"))
         ops.append(op_text.search("dungeon_map", "blocked"))
-    if view.has_file("actions_log"):
+        if keyed_map(view):
+            ops.append(op_text.search("dungeon_map", f"dlvl {level_word(ctx.obs.dlvl)} row"))
+    if view.has_file("actions_log") and len(view.shown.get("actions_log", ())) < ACTIONS_TAIL:
         ops.append(op_text.tail("actions_log", ACTIONS_TAIL))
     if view.has_file("strategy") and ctx.rules.game == "nethack" and dying(ctx.obs):
         ops.append(op_text.search("strategy", "pray"))
@@ -304,8 +317,7 @@ def remembered_blocks(view: PromptView, obs: NLEObs) -> frozenset[tuple[int, int
 
 def plan_reply(view: PromptView, request: TurnRequest, rules: GameRules) -> str:
     obs = parse_nle_observation(view.observation)
-    logged = view.find("TAIL", "actions_log")
-    squeezed = logged is not None and any(SQUEEZE_FAILS in line for line in logged.content)
+    squeezed = any(SQUEEZE_FAILS in line for line in trail(view))
     terrain = Terrain.of(obs, remembered_blocks(view, obs), squeeze=not squeezed)
     ctx = Ctx(obs, terrain, request.step, view.stuck, rules, frozenset(view.actions))
     act = reflex(ctx)

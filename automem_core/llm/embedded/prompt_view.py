@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from automem_core.llm.base import Message
 
@@ -20,7 +20,17 @@ _ACTION_LINE_RE = re.compile(r"^\s*-\s+([^:]+?):\s")
 _SEARCH_DETAIL_RE = re.compile(r"^for\s+'(.*)'$")
 _OBSERVATION_MARK = re.compile(r"^\s*observation\s*:\s*$", re.IGNORECASE)
 _FILES_MARK = re.compile(r"^\s*memory files\s*:\s*$", re.IGNORECASE)
-_OBSERVATION_END = re.compile(r"^\s*(memory files|what your memory says)\s*:\s*$", re.IGNORECASE)
+_OBSERVATION_END = re.compile(
+    r"^\s*((memory files|what your memory says)\s*:\s*$|map analysis\b)", re.IGNORECASE
+)
+_MAP_ANALYSIS = re.compile(r"^\s*map analysis\b", re.IGNORECASE)
+_OPS_MARK = re.compile(r"^\s*memory operations\b", re.IGNORECASE)
+_OP_LINE_RE = re.compile(r"^\s*<\|([A-Z_]+)\|>")
+_FILE_NOTE_RE = re.compile(r"^\s*-\s+([A-Za-z0-9][A-Za-z0-9._-]*):\s(.*)$")
+_SHOWN_RE = re.compile(
+    r"^(?:contents of (\S+)|last \d+ lines of (\S+)|your current goals \((\S+?);.*\)):$",
+    re.IGNORECASE,
+)
 _ACTIONS_MARK = re.compile(r"^\s*game actions\s*:\s*$", re.IGNORECASE)
 _CONTINUE_RE = re.compile(r"^(continue recording|consult more)", re.IGNORECASE)
 
@@ -67,10 +77,28 @@ class PromptView:
     warnings: tuple[str, ...]
     results: tuple[ResultBlock, ...]
     actions: tuple[str, ...]  # game action names listed in the system message
+    ops: frozenset[str] | None = None  # ops the system message offers; None: not listed
+    file_notes: dict[str, str] = field(default_factory=dict)  # system's file lines, lowercased
+    shown: dict[str, tuple[str, ...]] = field(default_factory=dict)  # files shown in the prompt
+    map_analysis: tuple[str, ...] = ()  # the map-analysis block's lines
 
     def has_file(self, name: str) -> bool:
         """Whether ``name`` exists; an unknown index counts every file as present."""
         return self.files is None or name in self.files
+
+    def can(self, op: str) -> bool:
+        """Whether the scaffold offers ``op``; an unlisted op set counts every op as offered."""
+        return self.ops is None or op in self.ops
+
+    def keyed(self, name: str) -> bool:
+        """Whether ``name`` is a keyed file that UPSERT can update line by line."""
+        return self.can("UPSERT") and "keyed" in self.file_notes.get(name, "")
+
+    def written_by_engine(self, name: str) -> bool:
+        """Whether a helper writes ``name`` (read-only for the agent, or appended to by the
+        engine after every action)."""
+        notes = self.file_notes.get(name, "")
+        return "read-only for you" in notes or "the engine appends" in notes
 
     def find(self, kind: str, file: str, keyword: str | None = None) -> ResultBlock | None:
         """The newest result block of ``kind`` on ``file`` (and ``keyword`` for searches)."""
@@ -87,6 +115,8 @@ class PromptView:
 
     @property
     def stuck(self) -> bool:
+        """Warned of being stuck (the observation unchanged for steps) or of going back and
+        forth; a single unchanged observation is not that."""
         return any("not changed" in w or "back and forth" in w for w in self.warnings)
 
 
@@ -150,6 +180,57 @@ def parse_action_names(system: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def parse_ops(system: str) -> frozenset[str] | None:
+    """The ops listed under ``Memory operations`` (``<|SEARCH|>…`` lines); None without one."""
+    lines = _lines(system)
+    start = next((i for i, line in enumerate(lines) if _OPS_MARK.match(line)), None)
+    if start is None:
+        return None
+    ops = set()
+    for line in lines[start + 1 :]:
+        match = _OP_LINE_RE.match(line)
+        if match is None:
+            break
+        ops.add(match.group(1))
+    return frozenset(ops)
+
+
+def parse_file_notes(system: str) -> dict[str, str]:
+    """``- name: purpose (notes)`` lines under the system message's ``Memory files:``."""
+    lines = _lines(system)
+    start = next((i for i, line in enumerate(lines) if _FILES_MARK.match(line)), None)
+    notes: dict[str, str] = {}
+    for line in lines[start + 1 :] if start is not None else []:
+        match = _FILE_NOTE_RE.match(line)
+        if match is None:
+            break
+        notes[match.group(1)] = match.group(2).lower()
+    return notes
+
+
+def parse_shown(prompt: str) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """The files a helper shows in the prompt (``Contents of f:``, ``Last N lines of f:``,
+    ``Your current goals (f; …):`` then lines to a blank one) and the map-analysis lines."""
+    shown: dict[str, tuple[str, ...]] = {}
+    analysis: list[str] = []
+    lines = _lines(prompt)
+    for i, line in enumerate(lines):
+        match = _SHOWN_RE.match(line.strip())
+        if match is None and not (_MAP_ANALYSIS.match(line) and not analysis):
+            continue
+        body: list[str] = []
+        for follow in lines[i + 1 :]:
+            if not follow.strip():
+                break
+            body.append(follow)
+        if match is None:
+            analysis = [line, *body]
+        else:
+            name = next(g for g in match.groups() if g)
+            shown[name] = tuple(b for b in body if b != "(empty)")
+    return shown, tuple(analysis)
+
+
 def parse_results(text: str) -> list[ResultBlock]:
     """Every result block in ``text`` (a user message that carries op results)."""
     blocks: list[ResultBlock] = []
@@ -192,6 +273,7 @@ def parse_prompt(messages: Sequence[Message]) -> PromptView:
     warnings = tuple(
         line.strip() for line in _lines(prompt) if line.strip().upper().startswith("WARNING")
     )
+    shown, analysis = parse_shown(prompt)
     return PromptView(
         system=system,
         prompt=prompt,
@@ -203,4 +285,8 @@ def parse_prompt(messages: Sequence[Message]) -> PromptView:
         warnings=warnings,
         results=tuple(results),
         actions=parse_action_names(system),
+        ops=parse_ops(system),
+        file_notes=parse_file_notes(system),
+        shown=shown,
+        map_analysis=analysis,
     )
