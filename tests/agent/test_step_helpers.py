@@ -47,7 +47,7 @@ def make_agent(tmp_path, game, helpers=None, answer=quiet, files=None):
         next(f for f in doc["files"] if f["name"] == name).update(changes)
     scaffold = make_scaffold(doc)
     writer = EpisodeWriter(Layout(tmp_path), "r", "r.default.s0")
-    memory = make_memory(scaffold, writer)
+    memory = make_memory(scaffold, writer.memory_dir)
     memory.initialise(scaffold.initial_files, step=-1)
     rows: list[tuple[str, object]] = []
     recorder = StepRecorder("e", lambda table, row: rows.append((table, row)))
