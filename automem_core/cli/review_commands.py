@@ -152,6 +152,11 @@ def cmd_versions(args: argparse.Namespace) -> int:
     shown = found.reindex(columns=columns)
     for c in ("gating", "parent_gating", "heldout", "parent_heldout"):
         shown[c] = shown[c].map(lambda v: "–" if pd.isna(v) else f"{v:.1f}")
+    for c in ("episodes", "tokens"):
+        shown[c] = shown[c].map(lambda v: "–" if pd.isna(v) else f"{int(v):,}")
+    shown["reviewer_cost"] = shown["reviewer_cost"].map(
+        lambda v: "–" if pd.isna(v) else f"${v:.2f}"
+    )
     print(_table(shown))
     print("gating and heldout: clean progression ×100 on those seed sets (parent's beside it)")
     return 0

@@ -90,7 +90,7 @@ def paired_gate(
         )
     elif rule == "strict":
         accepted = delta > 0
-        reason = f"mean progression {'rose' if accepted else 'did not rise'} by {delta:+.2f}"
+        reason = f"mean progression {'rose' if accepted else 'did not rise'}: Δ {delta:+.2f}"
     else:
         accepted = low > 0
         reason = f"95 % lower bound of the improvement is {low:+.2f} ({'>' if accepted else '≤'} 0)"

@@ -1,6 +1,6 @@
 """Deciding a proposal in Debian's Chromium while ``optimize`` waits in another process: open the
 Revisions page, follow a citation into the replay at its step, come back, approve with a reason,
-and watch the loop go on to gate the candidate. Saves a screenshot to artifacts/."""
+and watch ``automem optimize`` go on to gate the candidate. Saves a screenshot to artifacts/."""
 
 from __future__ import annotations
 
@@ -24,23 +24,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 IDLE = """() => document.querySelector('[data-testid="stApp"]')
   ?.getAttribute('data-test-script-state') === 'notRunning'"""
-AUTHOR, REASON = "browser-tester", "a smaller cap is worth a gate"
+AUTHOR, REASON = "browser-tester", "a status file is worth a gate"
 LOOP_S = 240  # the whole loop: review run, the wait, the gate, the held-out report
-# One iteration of Loop 1 on Crafter with the deterministic citing reviewer, no auto-approve.
-LOOP = """
-import asyncio, sys
-from pathlib import Path
-from automem_core.review.evaluate import LoopSettings
-from automem_core.review.optimize import OptimizeConfig, optimize
-from automem_core.testing.reviewers import CitingReviewer
-
-settings = LoopSettings(game="crafter", tasks=("default",), max_steps=30,
-                        seeds={"review": (0,), "gating": (1, 2), "heldout": (3,)})
-config = OptimizeConfig(settings=settings, reviewer=CitingReviewer(), start="crafter-v0",
-                        iterations=1, poll_s=0.5)
-state = asyncio.run(optimize(Path(sys.argv[1]), config, say=print))
-print("finished at", state.current)
-"""
+# One iteration of Loop 1 on Crafter with the embedded reviewer, waiting for a person.
+LOOP = [
+    "optimize", "--game", "crafter", "--iterations", "1", "--review-seeds", "0",
+    "--gating-seeds", "1-2", "--heldout-seeds", "3", "--max-steps", "30", "--quiet",
+]  # fmt: skip
 
 
 def wait_for(found: Callable[[], Any], proc: subprocess.Popen[bytes], log: Path, what: str) -> Any:
@@ -71,12 +61,11 @@ def waiting_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             pytest.fail(message)
         pytest.skip(message)
     work = tmp_path_factory.mktemp("browser-revisions")
-    root, script, log = work / "data", work / "loop.py", work / "loop.log"
-    script.write_text(LOOP, encoding="utf-8")
+    root, log = work / "data", work / "loop.log"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-u", str(script), str(root)], cwd=REPO,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        command = [sys.executable, "-u", "-m", "automem_core.cli", *LOOP, "--data", str(root)]
+        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         pid = wait_for(lambda: waiting_proposal(root), proc, log, "a proposal")
         with served_dashboard(root, work / "streamlit.log") as url:
