@@ -27,8 +27,11 @@ class ScaffoldError(ValueError):
 
 
 def content_hash(spec: ScaffoldSpec) -> str:
-    """SHA-256 of the canonical document without ``parent`` (lineage is not content)."""
-    doc = spec.model_dump(mode="json", exclude={"parent"})
+    """SHA-256 of the canonical document without ``parent`` (lineage is not content) and
+    without the values that equal their defaults, so a field added later with a default that
+    keeps the old behaviour leaves every stored version's name valid. (Changing an existing
+    default changes what a version does: bump the field instead.)"""
+    doc = spec.model_dump(mode="json", exclude={"parent"}, exclude_defaults=True)
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()
 

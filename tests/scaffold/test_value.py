@@ -91,3 +91,11 @@ def test_parent_named_by_builtin_id_resolves_to_its_version(tmp_path):
     manifest = (folder / "scaffold.yaml").read_text()
     (folder / "scaffold.yaml").write_text(manifest.replace("parent: null", "parent: crafter-v0"))
     assert load_scaffold(folder).parent == v0.version
+
+
+def test_values_spelled_out_at_their_defaults_hash_like_values_left_out():
+    v0 = resolve_scaffold(None, "minihack")
+    spelled = type(v0.spec).model_validate(v0.spec.model_dump(mode="json"))
+    terse = type(v0.spec).model_validate(v0.spec.model_dump(mode="json", exclude_defaults=True))
+    assert make_scaffold(spelled).content_hash == make_scaffold(terse).content_hash
+    assert with_limits(v0, search_cap=v0.spec.limits.search_cap + 1).version != v0.version
