@@ -109,7 +109,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         replay_from=args.replay_from,
         run_id=args.run_id,
         training_id=args.training,
-    )
+        **({} if args.model_error_threshold is None else
+           {"model_error_threshold": args.model_error_threshold}),
+    )  # fmt: skip
     result = asyncio.run(run(cfg, progress=not args.quiet))
     failed = [e for e in result.episodes if e.status != "ok"]
     print(
@@ -174,6 +176,11 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     r.add_argument(
         "--workers", type=int, default=1, help="processes sharing the episodes (default 1)"
     )
+    r.add_argument(
+        "--model-error-threshold", type=float, metavar="SHARE",
+        help="share of failed model calls above which an episode is model_error, not degraded "
+        "(default 0.1)",
+    )  # fmt: skip
     r.add_argument("--run-id", help="name the run (default: derived from the settings)")
     r.add_argument(
         "--training", metavar="TRAINING_ID", help="the trained specialist this run evaluates"

@@ -5,6 +5,9 @@ from version v to v + 1, per table. A reader upgrades older files in memory as i
 (``upgrade_table``); ``automem upgrade`` rewrites them in place once (``upgrade_store``), saying
 what it does. A file newer than the code understands is refused with one line and left out.
 
+v4 → v5: trainings gained ``examples``, ``out_dir`` and ``error`` (what a failed training
+says went wrong).
+
 v3 → v4: runs gained ``training_id``; labels gained ``source``, ``scaffold_version`` and the
 judge's tokens and cost, and their ``reason`` became ``note``; the loops' record tables
 (decisions, alternatives, proposals, evaluations, exports, trainings) appeared.

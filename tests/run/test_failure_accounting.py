@@ -72,6 +72,32 @@ def test_some_failed_calls_make_an_episode_degraded_not_clean(tmp_path):
     assert runs.iloc[0]["degraded"] == 1 and runs.iloc[0]["clean"] == 0
 
 
+def test_the_cli_sets_the_share_of_failed_calls_that_makes_an_episode_a_model_error(tmp_path):
+    calls = {"n": 0}
+
+    def flaky(messages):
+        calls["n"] += 1
+        return Reply(status=500, text="busy") if calls["n"] % 10 == 0 else "<|ACTION|>wait<|END|>"
+
+    statuses = {}
+    with LocalServer(flaky) as server:
+        config = tmp_path / "model.yaml"
+        config.write_text(f"base_url: {server.start()}\nmodel: m\nmax_retries: 0\n")
+        for run_id, share in (("lenient", "0.5"), ("strict", "0.01")):
+            main(
+                ["run", "--game", "fake", "--tasks", "grid", "--seeds", "0", "--max-steps", "30",
+                 "--scaffold", str(SCAFFOLD_DIR), "--config", str(config),
+                 "--data", str(tmp_path), "--quiet", "--run-id", run_id,
+                 "--model-error-threshold", share]
+            )  # fmt: skip
+            statuses[run_id] = (
+                connect(tmp_path)
+                .execute("SELECT status FROM episodes WHERE run_id = ?", [run_id])
+                .fetchone()[0]
+            )
+    assert statuses == {"lenient": "degraded", "strict": "model_error"}
+
+
 def test_replaying_a_run_that_did_not_play_these_episodes_is_refused(tmp_path, capsys):
     play_fake_run(tmp_path, seeds=(0,), steps=3, run_id="src")
     base = ["run", "--game", "fake", "--data", str(tmp_path), "--replay-from", "src", "--quiet"]
