@@ -97,8 +97,7 @@ def timeline_figure(tl: pd.DataFrame) -> go.Figure:
         go.Scatter(
             x=tl["step"],
             y=tl["progression"],
-            mode="lines+markers",
-            marker={"size": 3},
+            mode="lines",
             line={"color": "#4c78a8", "width": 2, "shape": "hv"},
             name="progression",
             customdata=tl["step"],

@@ -13,6 +13,7 @@ from dashboard.charts import TIMELINE_MARGIN_L, TIMELINE_MARGIN_R, timeline_figu
 from dashboard.data import EpisodeData, MemoryView
 from dashboard.render import (
     diff_files,
+    escape_block,
     escape_text,
     png_data_uri,
     render_completion_html,
@@ -151,15 +152,18 @@ def step_summary(ep: EpisodeData, row: dict[str, Any], step: int) -> None:
 
 def observation(row: dict[str, Any], wrap: bool) -> None:
     """The text the agent saw; ``wrap=False`` keeps a terminal map's columns aligned."""
-    st.markdown("**Observation** (what the agent saw before acting)")
     text = row["observation"]
-    long = text.count("\n") >= 24
-    st.code(text, language=None, wrap_lines=wrap, height=460 if long else "content")
+    cls = "am-obs am-obs-wrap" if wrap else "am-obs"
+    st.html(
+        "<div><b>Observation</b> (what the agent saw before acting)</div>"
+        f'<pre class="{cls}">{escape_block(text)}</pre>'
+    )
 
 
 def turns(ep: EpisodeData, step: int) -> None:
     """Every LLM turn of the step: the prompt (collapsed), the completion with its ops
-    highlighted, parse errors, and each op's result."""
+    highlighted, parse errors, and each op's result. One HTML block per column: a step change
+    sends two elements, not four per turn."""
     found = data.turns_at(ep, step)
     if not found:
         st.caption("No LLM turns at this step.")
@@ -168,16 +172,17 @@ def turns(ep: EpisodeData, step: int) -> None:
     log = [t for t in found if t["phase"] == "log"]
     columns = st.columns(2, gap="medium") if log else [st.container()]
     for col, part in zip(columns, (log, [t for t in found if t["phase"] != "log"]), strict=False):
-        with col:
-            for t in part:
-                with st.container(border=True):
-                    mine = [o for o in ops if o["phase"] == t["phase"] and o["turn"] == t["turn"]]
-                    _turn(t, mine)
+        boxes = [
+            _turn_html(t, [o for o in ops if o["phase"] == t["phase"] and o["turn"] == t["turn"]])
+            for t in part
+        ]
+        if boxes:
+            col.html("".join(boxes))
 
 
-def _turn(t: dict[str, Any], ops: list[dict[str, Any]]) -> None:
+def _turn_html(t: dict[str, Any], ops: list[dict[str, Any]]) -> str:
     extra = f" · <b>error</b>: {escape_text(t['error'])}" if t.get("error") else ""
-    st.html(
+    head = (
         f'<div class="am-turn-head"><b>{PHASES.get(t["phase"], t["phase"])}</b> turn {t["turn"]}'
         f" · {escape_text(t['client'])} · {t['tokens_in']} in / {t['tokens_out']} out"
         f" · {t['latency_ms']:.0f} ms{extra}</div>"
@@ -186,34 +191,36 @@ def _turn(t: dict[str, Any], ops: list[dict[str, Any]]) -> None:
         messages = json.loads(t["messages_json"])
     except (TypeError, ValueError):
         messages = [{"role": "?", "content": str(t["messages_json"])}]
-    st.html(render_prompt_html(messages) + render_completion_html(t["completion"] or ""))
-    for err in t.get("parse_errors") or []:
-        st.html(f'<span class="am-warn">parse: {escape_text(err)}</span>')
-    results = render_op_results_html(ops)
-    if results:
-        st.html(results)
+    errors = "".join(
+        f'<div class="am-warn">parse: {escape_text(err)}</div>'
+        for err in t.get("parse_errors") or []
+    )
+    body = render_prompt_html(messages) + render_completion_html(t["completion"] or "")
+    return f'<div class="am-turn">{head}{body}{errors}{render_op_results_html(ops)}</div>'
 
 
 def memory(ep: EpisodeData, step: int) -> None:
     """Memory at the step: the diff against the previous step, the files with each line's
     provenance, and the diff against any other step."""
     now = data.memory_at_step(ep, step)
-    before = data.memory_at_step(ep, step - 1)
-    st.markdown(f"**Memory at the end of step {step}**")
-    diff_tab, files_tab, compare_tab = st.tabs(
-        ["Diff vs previous step", "Files at this step", "Diff vs another step"]
-    )
-    with diff_tab:
-        diff = render_diff_html(diff_files(_lines(before), _lines(now)))
-        st.html(f'<div class="am-diff-prev">{diff}</div>')
-    with files_tab:
-        st.caption(
-            "@N: the step that wrote the line · read: steps whose SEARCH/READ/TAIL returned it "
-            "(grey: later than this step) · green: written at this step"
-        )
-        st.html(_files_html(ep, now, step))
-    with compare_tab:
-        _compare(ep, now, step)
+    st.html(f"<b>Memory at the end of step {step}</b>")
+    # Only the open tab is computed and sent: a step change costs one view, not three.
+    diff_tab, files_tab, compare_tab = st.tabs(rs.MEMORY_TABS, key=rs.MEMORY_TAB, on_change="rerun")
+    if diff_tab.open:
+        with diff_tab:
+            before = data.memory_at_step(ep, step - 1)
+            diff = render_diff_html(diff_files(_lines(before), _lines(now)))
+            st.html(f'<div class="am-diff-prev">{diff}</div>')
+    if files_tab.open:
+        with files_tab:
+            st.caption(
+                "@N: the step that wrote the line · read: steps whose SEARCH/READ/TAIL returned "
+                "it (grey: later than this step) · green: written at this step"
+            )
+            st.html(_files_html(ep, now, step))
+    if compare_tab.open:
+        with compare_tab:
+            _compare(ep, now, step)
 
 
 def _lines(view: MemoryView) -> dict[str, list[str]]:

@@ -20,6 +20,8 @@ FILTERS = {  # within the chosen run
     "seed": "replay.f_seed",
     "outcome": "replay.f_outcome",
 }
+MEMORY_TAB = "replay.memory_tab"  # the memory panel's open tab (only it is drawn)
+MEMORY_TABS = ("Diff vs previous step", "Files at this step", "Diff vs another step")
 BAD_LINK = "replay.bad_link"  # what the URL asked for that does not exist (shown, then cleared)
 URL_KEYS = ("run", "episode", "step", "compare")
 _URL_SEEN = "replay.url"  # the query params this page last wrote or adopted
@@ -49,6 +51,8 @@ def adopt_url() -> None:
     st.session_state[EPISODE] = url["episode"]
     st.session_state[STEP] = _int(url.get("step")) or 0
     st.session_state[COMPARE] = _int(url.get("compare"))
+    if st.session_state[COMPARE] is not None:  # a link to a comparison opens its tab
+        st.session_state[MEMORY_TAB] = MEMORY_TABS[2]
     st.session_state[BAD_LINK] = {"episode": url["episode"], "run": url.get("run")}
     if "step" in url and _int(url["step"]) is None:
         st.session_state[BAD_LINK]["step"] = url["step"]

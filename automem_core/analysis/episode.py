@@ -32,7 +32,7 @@ from automem_core.store.memory_at import copy_state, decode_mutations, read_keyf
 READ_KINDS = tuple(sorted(READ_ONLY_OPS - {"COUNT"}))
 # What reading an episode's files raises when one is corrupt or was replaced while we read.
 READ_ERRORS = (OSError, pa.ArrowException, duckdb.Error)
-MAX_BINS = 500  # timeline points, whatever the episode length
+MAX_BINS = 200  # timeline points, whatever the episode length
 MEMORY_STATES_KEPT = 8  # rebuilt memory states an episode keeps (the replay's recent steps)
 STEP_COLUMNS = [
     "step",

@@ -51,11 +51,12 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60)
 
 
 @contextlib.contextmanager
-def served_dashboard(root: Path, log_file: Path) -> Iterator[str]:
-    """``streamlit run dashboard/app.py`` over ``root``; yields its URL, stops it after."""
+def served_dashboard(root: Path, log_file: Path, script: str = "dashboard/app.py") -> Iterator[str]:
+    """``streamlit run dashboard/app.py`` (or another ``script``, run with the repository's
+    Streamlit config) over ``root``; yields its URL, stops it after."""
     port = free_port()
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+        sys.executable, "-m", "streamlit", "run", script,
         "--server.headless", "true", "--server.port", str(port),
         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip

@@ -40,7 +40,7 @@ def step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
         replay_panels.observation(row, wrap=pixels)
     with right:
         replay_panels.memory(ep, step)
-    st.markdown("**LLM turns** (LOG, then PLAN)")
+    st.html("<b>LLM turns</b> (LOG, then PLAN)")
     replay_panels.turns(ep, step)
     rs.write_url(found.run_id, found.episode_id, step, st.session_state.get(rs.COMPARE))
 

@@ -81,6 +81,11 @@ def test_replay_in_chromium(server, tmp_path):
         line = appended_line(root, STEPS_FORWARD)
         added = page.locator(".am-diff-prev tr.am-add td.am-txt")
         expect(added.filter(has_text=line)).to_have_count(1, timeout=15_000)
+        page.get_by_role("tab", name="Files at this step").click()  # drawn only when opened
+        written = page.locator(".am-files tr.am-add td.am-txt").filter(has_text=line)
+        expect(written).to_have_count(1, timeout=15_000)
+        page.get_by_role("tab", name="Diff vs previous step").click()
+        expect(added.filter(has_text=line)).to_have_count(1, timeout=15_000)
         link = page.evaluate("location.href")  # the URL follows the view
         assert f"step={STEPS_FORWARD}" in link and f"episode={EPISODE}" in link
 

@@ -25,6 +25,12 @@ def open_step(root: Path, monkeypatch: pytest.MonkeyPatch, step: int, ep: str = 
     return open_app(root, monkeypatch, run=ep.rsplit(".", 2)[0], episode=ep, step=str(step))
 
 
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Open a tab of the memory panel (only the open one is drawn)."""
+    at.session_state["replay.memory_tab"] = label
+    return at.run()
+
+
 def all_html(at: AppTest) -> str:
     return "\n".join(h.value for h in at.html)
 
@@ -93,7 +99,8 @@ def test_replay_shows_the_steps_action_frame_and_observation(sample_store, monke
     step_card = next(h.value for h in at.html if 'class="am-step"' in h.value)
     assert f'<span class="am-action">{escape_text(action)}</span>' in step_card
     assert "data:image/png;base64," in all_html(at)
-    assert observation in [c.value for c in at.code]
+    shown = re.search(r'<pre class="am-obs[^"]*">(.*?)</pre>', all_html(at), re.S)
+    assert shown and html.unescape(shown.group(1)) == observation
 
 
 def test_replay_diff_shows_the_line_appended_at_the_step(sample_store, monkeypatch):
@@ -134,6 +141,9 @@ def test_memory_files_show_who_wrote_and_who_read_each_line(sample_store, monkey
         PNG_EP,
     )[0]
     at = open_step(sample_store, monkeypatch, read_step)
+    assert not any('class="am-files"' in h.value for h in at.html)  # not the open tab
+    open_tab(at, "Files at this step")
+    assert not any('class="am-diff-prev"' in h.value for h in at.html)
     files = next(h.value for h in at.html if 'class="am-files"' in h.value)
     row = next(r for r in files.split("<tr") if escape_text(SCRIPT_LINE) in r)
     assert f"@{SCRIPT_STEP}" in row and f'read <span class="">{read_step}</span>' in row
@@ -168,7 +178,7 @@ def test_jump_to_next_invalid_action(sample_store, monkeypatch):
 
 
 def test_compare_with_another_step_diffs_from_that_step(sample_store, monkeypatch):
-    at = open_step(sample_store, monkeypatch, 12)
+    at = open_tab(open_step(sample_store, monkeypatch, 12), "Diff vs another step")
     diffs = [h.value for h in at.html if 'class="am-diffs"' in h.value]
     assert escape_text(BOLD_LINE) in diffs[-1] and escape_text(SCRIPT_LINE) in diffs[-1]
     at.number_input(key="replay.w_compare").set_value(SCRIPT_STEP).run()
@@ -176,6 +186,13 @@ def test_compare_with_another_step_diffs_from_that_step(sample_store, monkeypatc
     diff = [h.value for h in at.html if 'class="am-diffs"' in h.value][-1]
     added = [html.unescape(t) for t in re.findall(r'am-add">.*?am-txt">(.*?)</td>', diff)]
     assert BOLD_LINE in added and SCRIPT_LINE not in added  # already there at the compared step
+
+
+def test_a_link_with_a_compared_step_opens_the_comparison(sample_store, monkeypatch):
+    at = open_app(sample_store, monkeypatch, run=RUN, episode=PNG_EP, step="12",
+                  compare=str(SCRIPT_STEP))  # fmt: skip
+    assert at.number_input(key="replay.w_compare").value == SCRIPT_STEP
+    assert at.session_state["replay.memory_tab"] == "Diff vs another step"
 
 
 def test_tty_frame_is_a_coloured_terminal(sample_store, monkeypatch):
