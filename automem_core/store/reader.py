@@ -130,6 +130,7 @@ def connect(
     """An in-memory DuckDB connection with a view per table (only ``tables``, over only
     ``run_ids`` when given). Tables with no files are empty views with the right columns."""
     con = con or duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would print to stdout
     plan = view_files(root, tables, run_ids, verify)
     for problem in plan.problems:
         log.warning(
