@@ -76,16 +76,17 @@ wl AS (
       ELSE string_split(mt, chr(10)) END) AS line
   FROM w WHERE mk IN ('append', 'write', 'upsert')),
 wl_seen AS (
-  SELECT *, count(*) OVER (PARTITION BY episode_id, file, line ORDER BY seq
-    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS n_before
+  SELECT *, hash(episode_id, line) AS lh,
+    count(*) OVER (PARTITION BY hash(episode_id, file, line) ORDER BY seq
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS n_before
   FROM wl),
 r AS (
-  SELECT episode_id, step, seq, kind, unnest(string_split(result, chr(10))[2:]) AS line
-  FROM ops WHERE ok AND hits > 0 AND kind IN ({_in(READ_KINDS)})),
+  SELECT step, seq, kind, hash(episode_id, line) AS lh FROM (
+    SELECT episode_id, step, seq, kind, unnest(string_split(result, chr(10))[2:]) AS line
+    FROM ops WHERE ok AND hits > 0 AND kind IN ({_in(READ_KINDS)}))),
 first_read AS (
   SELECT wl_seen.*, r.step AS read_step, r.kind AS read_kind
-  FROM wl_seen ASOF LEFT JOIN r
-    ON wl_seen.episode_id = r.episode_id AND wl_seen.line = r.line AND r.seq > wl_seen.seq),
+  FROM wl_seen ASOF LEFT JOIN r ON wl_seen.lh = r.lh AND r.seq > wl_seen.seq),
 progress AS (
   SELECT episode_id, step,
     min(CASE WHEN reward > 0 OR progression > coalesce(prev, 0) THEN step END) OVER (
@@ -177,7 +178,9 @@ def mine_decisions(
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         con.register("_mine_batch", pd.DataFrame({"episode_id": chunk}))
-        frames.append(con.execute(_SQL, {"lo": chunk[0], "hi": chunk[-1], "k": k}).df())
+        params = {"lo": chunk[0], "hi": chunk[-1], "k": k}
+        # Through Arrow: a third faster than .df() for these list and string columns.
+        frames.append(con.sql(_SQL, params=params).to_arrow_table().to_pandas())
         con.unregister("_mine_batch")
     con.unregister("_mine_runs")
     if not frames:
