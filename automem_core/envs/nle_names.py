@@ -132,27 +132,14 @@ SCREEN_FEATURES = frozenset(
         "horizontal raised drawbridge",
     }
 )
-# Looking along a direction stops at these.
-BLOCKING = frozenset(
-    {
-        "dark area",
-        "vertical wall",
-        "horizontal wall",
-        "northwest room corner",
-        "northeast room corner",
-        "southwest corner",
-        "southeast corner",
-        "cross wall",
-        "t up wall",
-        "t down wall",
-        "t west wall",
-        "t east wall",
-        "horizontal closed door",
-        "vertical closed door",
-        "horizontal raised drawbridge",
-        "vertical raised drawbridge",
-    }
-)
+# Looking along a direction stops at these: the dark area and the walls (the first twelve map
+# symbols), closed doors and raised drawbridges.
+BLOCKING = frozenset(CMAP_NAMES[:12]) | {
+    "horizontal closed door",
+    "vertical closed door",
+    "horizontal raised drawbridge",
+    "vertical raised drawbridge",
+}
 WARNING_NAMES: tuple[str, ...] = tuple(
     f"unknown creature causing you {feeling}"
     for feeling in ("worry", "concern", "anxiety", "disquiet", "alarm", "dread")

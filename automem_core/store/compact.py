@@ -19,12 +19,10 @@ not clean stay loose, because resuming the run plays them again.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -33,6 +31,7 @@ import pyarrow.parquet as pq
 
 from automem_core.store.catalog import Part, RunFiles, scan_run, write_manifest
 from automem_core.store.layout import Layout
+from automem_core.store.locks import try_lock
 from automem_core.store.migrations import read_upgraded
 from automem_core.store.schema import EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS
 
@@ -41,21 +40,6 @@ log = logging.getLogger(__name__)
 ROW_GROUP_ROWS = {"frames": 256, "memory_snapshots": 16, "turns": 4096}
 DEFAULT_ROW_GROUP_ROWS = 16_384
 SORT_KEYS = {"memory_ops": "seq", "episodes": None}
-
-
-@contextlib.contextmanager
-def _compaction_lock(run_folder: Path) -> Iterator[bool]:
-    """Whether this process holds the run's compaction lock (another compaction: False)."""
-    fd = os.open(run_folder / ".compact.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
 
 
 def _clean_leftovers(run: RunFiles) -> None:
@@ -137,7 +121,7 @@ def compact_run(root: Path, run_id: str, min_episodes: int = 2) -> int:
     folder = Layout(root).run_dir(run_id)
     if not folder.is_dir():
         return 0
-    with _compaction_lock(folder) as mine:
+    with try_lock(folder / ".compact.lock") as mine:
         if not mine:
             return 0
         run = scan_run(folder)
@@ -181,7 +165,7 @@ def drop_broken_parts(root: Path, run_id: str) -> list[str]:
     folder = Layout(root).run_dir(run_id)
     if not folder.is_dir():
         return []
-    with _compaction_lock(folder) as mine:
+    with try_lock(folder / ".compact.lock") as mine:
         if not mine:
             return []
         run = scan_run(folder)

@@ -15,11 +15,10 @@ merged file lists, so a compaction killed half-way never shows a row twice or lo
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from automem_core.store.layout import StoreError
+from automem_core.store.locks import try_lock
 from automem_core.store.migrations import read_upgraded
 from automem_core.store.schema import SCHEMAS, to_table
 
@@ -87,27 +87,13 @@ def read_records(root: Path, table: str) -> pa.Table:
     )
 
 
-@contextlib.contextmanager
-def _lock(folder: Path) -> Iterator[bool]:
-    fd = os.open(folder / ".merge.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
 def compact_records(root: Path, table: str, min_files: int = 16) -> int:
     """Merge the table's files into one (when there are at least ``min_files``); how many
     files were merged. Appends made meanwhile are kept; they are merged next time."""
     folder = records_dir(root, table)
     if not folder.is_dir():
         return 0
-    with _lock(folder) as mine:
+    with try_lock(folder / ".merge.lock") as mine:
         if not mine:
             return 0
         files = record_files(root, table)
