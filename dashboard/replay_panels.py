@@ -36,7 +36,7 @@ PHASES = {"log": "LOG", "plan": "PLAN", "action": "ACTION"}
 
 
 def controls(ep: EpisodeData, step: int) -> None:
-    """Previous / next, the step slider, go-to, jumps to the next event, and playback."""
+    """Previous / next, the step slider and go-to (the jumps and playback are :func:`jumps`)."""
     last = ep.n_steps - 1
     cols = st.columns([0.6, 0.6, 8, 0.6, 1.4], vertical_alignment="bottom")
     cols[0].button(
@@ -79,22 +79,27 @@ def controls(ep: EpisodeData, step: int) -> None:
         on_change=rs.from_widget,
         args=(rs.STEP, "replay.w_goto"),
     )
-    jumps = st.columns([1.2, 1.2, 1.4, 1.4, 1.5, 0.4, 1.0, 1.3], vertical_alignment="center")
-    jumps[0].caption("Jump to next:")
-    for col, (kind, label) in zip(jumps[1:5], JUMPS, strict=True):
-        target = ep.next_event(kind, step)
+
+
+def jumps(ep: EpisodeData) -> None:
+    """Jump to the next event of a kind, and playback. Drawn with the episode, outside the step
+    fragment: nothing here changes with the step (the target is found at the click), so a step
+    change does not re-render them."""
+    cols = st.columns([1.2, 1.2, 1.4, 1.4, 1.5, 0.4, 1.0, 1.3], vertical_alignment="center")
+    cols[0].caption("Jump to next:")
+    for col, (kind, label) in zip(cols[1:5], JUMPS, strict=True):
         col.button(
             label,
             key=f"replay.next_{kind}",
-            on_click=rs.set_step,
-            args=(target,),
-            disabled=target is None,
+            on_click=rs.jump,
+            args=(ep, kind, label),
+            disabled=len(ep.events[kind]) == 0,
             icon=":material/arrow_forward:",
-            help=f"Step {target}" if target is not None else f"No {label} after this step",
+            help=f"The next step with a {label} after the one shown",
             width="stretch",
         )
-    jumps[6].toggle("Play", key="replay.play", disabled=step >= last, on_change=rs.play_changed)
-    jumps[7].selectbox(
+    cols[6].toggle("Play", key="replay.play", on_change=rs.play_changed)
+    cols[7].selectbox(
         "Speed",
         SPEEDS,
         index=2,
@@ -135,26 +140,31 @@ def cursor(ep: EpisodeData, step: int) -> None:
     )
 
 
-def frame(ep: EpisodeData, step: int) -> None:
+def step_panel(ep: EpisodeData, row: dict[str, Any], step: int, pixels: bool) -> None:
+    """The frame, the step's card (action, reward, progression, cost, warnings) and the
+    observation, as one HTML block: a step change re-renders one element here, not six."""
+    total = float(ep.cum_reward[min(step, len(ep.cum_reward) - 1)])
+    layout = "am-stepview am-stepview-side" if pixels else "am-stepview"
+    st.html(
+        f'<div class="{layout}"><div>{_frame_html(ep, step)}</div>'
+        f"<div>{render_step_html(row, total, ep.n_steps)}</div></div>"
+        + _observation_html(row["observation"], wrap=pixels)
+    )
+
+
+def _frame_html(ep: EpisodeData, step: int) -> str:
     found = data.frame_at(ep, step)
     if found is None:
-        st.caption("No frame recorded for this step.")
-    elif found[0] == "png":
-        st.html(f'<img class="am-frame" alt="frame of step {step}" src="{png_data_uri(found[1])}">')
-    else:
-        st.html(render_terminal_html(found[1]))
+        return '<span class="am-dim">No frame recorded for this step.</span>'
+    if found[0] == "png":
+        return f'<img class="am-frame" alt="frame of step {step}" src="{png_data_uri(found[1])}">'
+    return render_terminal_html(found[1])
 
 
-def step_summary(ep: EpisodeData, row: dict[str, Any], step: int) -> None:
-    total = float(ep.cum_reward[min(step, len(ep.cum_reward) - 1)])
-    st.html(render_step_html(row, total, ep.n_steps))
-
-
-def observation(row: dict[str, Any], wrap: bool) -> None:
+def _observation_html(text: str, wrap: bool) -> str:
     """The text the agent saw; ``wrap=False`` keeps a terminal map's columns aligned."""
-    text = row["observation"]
     cls = "am-obs am-obs-wrap" if wrap else "am-obs"
-    st.html(
+    return (
         "<div><b>Observation</b> (what the agent saw before acting)</div>"
         f'<pre class="{cls}">{escape_block(text)}</pre>'
     )
@@ -162,22 +172,24 @@ def observation(row: dict[str, Any], wrap: bool) -> None:
 
 def turns(ep: EpisodeData, step: int) -> None:
     """Every LLM turn of the step: the prompt (collapsed), the completion with its ops
-    highlighted, parse errors, and each op's result. One HTML block per column: a step change
-    sends two elements, not four per turn."""
+    highlighted, parse errors, and each op's result; LOG turns on the left, PLAN (and action)
+    turns on the right. One HTML block: a step change re-renders one element, not four per turn."""
     found = data.turns_at(ep, step)
     if not found:
         st.caption("No LLM turns at this step.")
         return
     ops = ep.ops_at(step)
     log = [t for t in found if t["phase"] == "log"]
-    columns = st.columns(2, gap="medium") if log else [st.container()]
-    for col, part in zip(columns, (log, [t for t in found if t["phase"] != "log"]), strict=False):
-        boxes = [
+    parts = (log, [t for t in found if t["phase"] != "log"]) if log else (found,)
+    columns = [
+        "".join(
             _turn_html(t, [o for o in ops if o["phase"] == t["phase"] and o["turn"] == t["turn"]])
             for t in part
-        ]
-        if boxes:
-            col.html("".join(boxes))
+        )
+        for part in parts
+    ]
+    layout = "am-turns am-turns-two" if log else "am-turns"
+    st.html(f'<div class="{layout}">{"".join(f"<div>{c}</div>" for c in columns)}</div>')
 
 
 def _turn_html(t: dict[str, Any], ops: list[dict[str, Any]]) -> str:

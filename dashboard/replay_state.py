@@ -103,6 +103,15 @@ def set_step(step: int | None) -> None:
         st.session_state[STEP] = int(step)
 
 
+def jump(ep: Any, kind: str, label: str) -> None:
+    """To the next step after the one shown with an event of ``kind`` (a toast when none)."""
+    step = _int(st.session_state.get(STEP)) or 0
+    target = ep.next_event(kind, step)
+    if target is None:
+        st.toast(f"No {label} after step {step}.")
+    set_step(target)
+
+
 def from_widget(model_key: str, widget_key: str) -> None:
     st.session_state[model_key] = st.session_state.get(widget_key)
 

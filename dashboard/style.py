@@ -3,9 +3,13 @@
 CSS = """
 .am-prompt-box summary { cursor:pointer; color:#57606a; font-size:13px; margin:2px 0 6px; }
 .am-role { color:#57606a; font-size:12px; margin-top:4px; }
+.am-stepview { display:grid; grid-template-columns:1fr; gap:12px; margin-bottom:8px; }
+.am-stepview-side { grid-template-columns:1.3fr 1fr; align-items:start; }
 .am-obs { background:#f6f8fa; border-radius:8px; padding:8px 10px; margin:4px 0 0 0;
   font-size:12.5px; white-space:pre; overflow:auto; max-height:460px; }
 .am-obs-wrap { white-space:pre-wrap; }
+.am-turns { display:grid; grid-template-columns:minmax(0, 1fr); gap:16px; }
+.am-turns-two { grid-template-columns:minmax(0, 1fr) minmax(0, 1fr); }
 .am-turn { border:1px solid #e3e6ea; border-radius:8px; padding:8px 10px; margin:0 0 10px 0; }
 .am-prompt { background:#f6f8fa; border-radius:6px; padding:6px 8px; margin:2px 0;
   font:12px/1.4 'DejaVu Sans Mono', Menlo, Consolas, monospace; white-space:pre-wrap;

@@ -26,18 +26,13 @@ def step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
     ep = data.load_episode(found)
     rs.tick(ep.n_steps - 1)
     step = rs.current_step(ep.n_steps)
-    replay_panels.controls(ep, step)
     replay_panels.cursor(ep, step)
+    replay_panels.controls(ep, step)
     row = ep.step_row(step)
     pixels = info.game == "crafter" or _frame_kind(ep, step) == "png"
     left, right = st.columns([5, 6] if pixels else [6, 5], gap="medium")
     with left:
-        top = st.columns([1.3, 1]) if pixels else [st.container(), st.container()]
-        with top[0]:
-            replay_panels.frame(ep, step)
-        with top[1]:
-            replay_panels.step_summary(ep, row, step)
-        replay_panels.observation(row, wrap=pixels)
+        replay_panels.step_panel(ep, row, step, pixels)
     with right:
         replay_panels.memory(ep, step)
     st.html("<b>LLM turns</b> (LOG, then PLAN)")
@@ -146,6 +141,7 @@ try:
     if ep.n_steps == 0:
         st.info("This episode has no steps.")
         st.stop()
+    replay_panels.jumps(ep)
     replay_panels.timeline(ep)
     playing, speed = rs.playback()
     st.session_state[rs.PLAYING] = (playing, speed)

@@ -4,6 +4,7 @@ the deep link and that agent-written HTML stays text. Saves a screenshot to arti
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,6 +135,16 @@ def decisions_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         yield url, root
 
 
+def _within(check, seconds: float) -> bool:
+    """Whether ``check()`` turns true within ``seconds`` (polled)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
 def test_labelling_and_bulk_confirm_in_chromium(decisions_server, tmp_path):
     from automem_core.store.records import read_records
 
@@ -156,7 +167,11 @@ def test_labelling_and_bulk_confirm_in_chromium(decisions_server, tmp_path):
         expect(position).to_be_visible(timeout=30_000)
         first = position.inner_text().split(" · ")[-1]
         page.wait_for_function(IDLE, timeout=30_000)
-        page.keyboard.press("1")  # good
+        expect(page.locator(".st-key-decisions-good button")).to_be_enabled()
+        for _ in range(3):  # a key pressed before the shortcut's listener is attached is lost
+            page.keyboard.press("1")  # good
+            if _within(lambda: bool(human()), seconds=5):
+                break
         expect(position).not_to_contain_text(first, timeout=15_000)
         assert [(r["target_id"], r["verdict"]) for r in human()] == [(first, "good")]
         page.get_by_role("button", name="Confirm the judge's verdict").first.click()

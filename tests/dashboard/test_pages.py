@@ -177,6 +177,14 @@ def test_jump_to_next_invalid_action(sample_store, monkeypatch):
     assert at.number_input(key="replay.w_goto").value == target
 
 
+def test_a_jump_with_nothing_ahead_stays_and_says_so(sample_store, monkeypatch):
+    last = one(sample_store, "SELECT max(step) FROM steps WHERE episode_id = ?", PNG_EP)[0]
+    at = open_step(sample_store, monkeypatch, last)
+    at.button(key="replay.next_reward").click().run()
+    assert at.number_input(key="replay.w_goto").value == last
+    assert any(f"No reward after step {last}" in t.value for t in at.toast)
+
+
 def test_compare_with_another_step_diffs_from_that_step(sample_store, monkeypatch):
     at = open_tab(open_step(sample_store, monkeypatch, 12), "Diff vs another step")
     diffs = [h.value for h in at.html if 'class="am-diffs"' in h.value]
