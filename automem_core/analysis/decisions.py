@@ -56,10 +56,11 @@ WITH eps AS (
   FROM episodes WHERE run_id IN (SELECT run_id FROM _mine_runs)),
 batch AS (SELECT * FROM eps WHERE episode_id IN (SELECT episode_id FROM _mine_batch)),
 dec AS (
-  SELECT t.episode_id, t.step, t.phase, t.turn FROM turns t
+  SELECT t.episode_id, t.step, t.phase, t.turn, hash(t.episode_id, t.step, t.phase, t.turn) AS tk
+  FROM turns t
   WHERE t.episode_id BETWEEN $lo AND $hi AND t.episode_id IN (SELECT episode_id FROM batch)
     AND (t.phase = 'log' OR (t.phase = 'plan' AND t.n_ops > 0))),
-ops AS (
+ops AS NOT MATERIALIZED (
   SELECT episode_id, step, seq, phase, turn, kind, file, ok, hits, result, mutations_json
   FROM memory_ops
   WHERE episode_id BETWEEN $lo AND $hi AND episode_id IN (SELECT episode_id FROM batch)
@@ -88,7 +89,7 @@ first_read AS (
   SELECT wl_seen.*, r.step AS read_step, r.kind AS read_kind
   FROM wl_seen ASOF LEFT JOIN r ON wl_seen.lh = r.lh AND r.seq > wl_seen.seq),
 progress AS (
-  SELECT episode_id, step,
+  SELECT hash(episode_id, step) AS pk,
     min(CASE WHEN reward > 0 OR progression > coalesce(prev, 0) THEN step END) OVER (
       PARTITION BY episode_id ORDER BY step
       ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_progress
@@ -108,21 +109,22 @@ per_write AS (
         THEN 1 ELSE 0 END) = 1 AS early
   FROM first_read f GROUP BY ALL),
 writes AS (
-  SELECT episode_id, step, phase, turn,
+  SELECT hash(episode_id, step, phase, turn) AS tk,
     sum(n_lines) AS lines_written,
     bool_or(redundant) AS redundant_write,
     min(read_step) AS read_step,
     arg_min(read_by, read_step) AS read_by,
     bool_or(early) AS early_outcome
-  FROM per_write GROUP BY ALL),
+  FROM per_write GROUP BY tk),
 turn_ops AS (
-  SELECT episode_id, step, phase, turn,
-    list(kind ORDER BY seq) AS op_kinds,
+  SELECT hash(episode_id, step, phase, turn) AS tk,
+    list_transform(list_sort(list(struct_pack(seq := seq, kind := kind))), lambda x: x.kind)
+      AS op_kinds,
     bool_or(kind = 'SEARCH' AND ok AND hits = 0) AS empty_search,
     bool_or(kind IN ({_in(READ_KINDS)}) AND ok AND hits > 0) AS consulted,
     arg_min(kind || '@' || step, seq) FILTER (
       WHERE kind IN ({_in(READ_KINDS)}) AND ok AND hits > 0) AS consult_by
-  FROM ops GROUP BY ALL)
+  FROM ops GROUP BY tk)
 SELECT d.episode_id || ':' || d.step || ':' || d.phase || ':' || d.turn AS decision_id,
   e.run_id, d.episode_id, e.game, e.task, e.seed, e.scaffold_version, d.step, d.phase, d.turn,
   coalesce(o.op_kinds, []) AS op_kinds,
@@ -144,10 +146,10 @@ SELECT d.episode_id || ':' || d.step || ':' || d.phase || ':' || d.turn AS decis
   e.percentile
 FROM dec d
 JOIN batch e USING (episode_id)
-LEFT JOIN turn_ops o USING (episode_id, step, phase, turn)
-LEFT JOIN writes w USING (episode_id, step, phase, turn)
-LEFT JOIN progress rp ON rp.episode_id = d.episode_id AND rp.step = w.read_step
-LEFT JOIN progress dp ON dp.episode_id = d.episode_id AND dp.step = d.step
+LEFT JOIN turn_ops o ON o.tk = d.tk
+LEFT JOIN writes w ON w.tk = d.tk
+LEFT JOIN progress rp ON rp.pk = hash(d.episode_id, w.read_step)
+LEFT JOIN progress dp ON dp.pk = hash(d.episode_id, d.step)
 ORDER BY d.episode_id, d.step, d.phase, d.turn
 """
 
