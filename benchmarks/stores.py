@@ -19,6 +19,7 @@ sys.path.insert(0, str(REPO))
 logging.disable(logging.WARNING)
 
 from automem_core.store.compact import compact_run  # noqa: E402
+from automem_core.store.schema import SCHEMA_VERSION  # noqa: E402
 from automem_core.testing.sample_store import (  # noqa: E402
     clone_episodes,
     clone_run,
@@ -46,9 +47,10 @@ def played_store(root: Path, episodes: int, steps: int = 50) -> Path:
 
 
 def cloned_store(root: Path, runs: int, steps: int = 1_000) -> Path:
-    """``runs`` runs of 100 episodes of ``steps`` steps, all copies of one played episode."""
+    """``runs`` runs of 100 episodes of ``steps`` steps, all copies of one played episode
+    (made again when an older schema wrote them: they hold every table the writer derives)."""
     done = root / ".complete"
-    if done.exists():
+    if done.exists() and done.read_text() == f"schema {SCHEMA_VERSION}":
         return root
     shutil.rmtree(root, ignore_errors=True)
     t0 = time.perf_counter()
@@ -58,5 +60,5 @@ def cloned_store(root: Path, runs: int, steps: int = 1_000) -> Path:
     for r in range(1, runs):
         clone_run(root, "c0000", f"c{r:04d}")
     print(f"  made {describe(root)} in {time.perf_counter() - t0:.0f} s")
-    done.touch()
+    done.write_text(f"schema {SCHEMA_VERSION}")
     return root

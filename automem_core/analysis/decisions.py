@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from automem_core.analysis.diagnostics import READ_KINDS, WRITE_KINDS
 from automem_core.analysis.runs import VERSION_SQL
@@ -49,12 +49,16 @@ def _in(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-_SQL = f"""
-WITH eps AS (
+_EPISODES = f"""
+eps AS (
   SELECT episode_id, run_id, game, task, seed, {VERSION_SQL} AS scaffold_version, progression,
     percent_rank() OVER (PARTITION BY task ORDER BY progression) AS percentile
   FROM episodes WHERE run_id IN (SELECT run_id FROM _mine_runs)),
-batch AS (SELECT * FROM eps WHERE episode_id IN (SELECT episode_id FROM _mine_batch)),
+batch AS (SELECT * FROM eps WHERE episode_id IN (SELECT episode_id FROM _mine_batch))"""
+
+# Each decision's signals within its episode, from the log: the columns of ``turn_signals``,
+# which the writer computes the same way (store/turn_signals.py) for episodes it records.
+_SIGNALS_FROM_LOG = f"""
 dec AS (
   SELECT t.episode_id, t.step, t.phase, t.turn, hash(t.episode_id, t.step, t.phase, t.turn) AS tk
   FROM turns t
@@ -86,7 +90,7 @@ r AS (
     SELECT episode_id, step, seq, kind, unnest(string_split(result, chr(10))[2:]) AS line
     FROM ops WHERE ok AND hits > 0 AND kind IN ({_in(READ_KINDS)}))),
 first_read AS (
-  SELECT wl_seen.*, r.step AS read_step, r.kind AS read_kind
+  SELECT wl_seen.*, r.seq AS read_seq, r.step AS read_step, r.kind AS read_kind
   FROM wl_seen ASOF LEFT JOIN r ON wl_seen.lh = r.lh AND r.seq > wl_seen.seq),
 progress AS (
   SELECT hash(episode_id, step) AS pk,
@@ -102,18 +106,19 @@ per_write AS (
   SELECT f.episode_id, f.step, f.phase, f.turn, f.seq,
     bool_and(f.n_before > 0) AS redundant,
     count(*) AS n_lines,
-    min(f.read_step) AS read_step,
-    arg_min(f.read_kind || '@' || f.read_step, f.read_step) AS read_by,
-    max(CASE WHEN regexp_matches(f.line, '(?i)\\bstep\\s+\\d+')
-          AND TRY_CAST(regexp_extract(f.line, '(?i)\\bstep\\s+(\\d+)', 1) AS BIGINT) >= f.step
+    min(f.read_seq) AS read_seq,
+    arg_min(f.read_step, f.read_seq) AS read_step,
+    arg_min(f.read_kind || '@' || f.read_step, f.read_seq) AS read_by,
+    max(CASE WHEN regexp_matches(f.line, '(?i)\\bstep\\s+[0-9]+')
+          AND TRY_CAST(regexp_extract(f.line, '(?i)\\bstep\\s+([0-9]+)', 1) AS BIGINT) >= f.step
         THEN 1 ELSE 0 END) = 1 AS early
   FROM first_read f GROUP BY ALL),
 writes AS (
   SELECT hash(episode_id, step, phase, turn) AS tk,
     sum(n_lines) AS lines_written,
     bool_or(redundant) AS redundant_write,
-    min(read_step) AS read_step,
-    arg_min(read_by, read_step) AS read_by,
+    arg_min(read_step, read_seq) AS read_step,
+    arg_min(read_by, read_seq) AS read_by,
     bool_or(early) AS early_outcome
   FROM per_write GROUP BY tk),
 turn_ops AS (
@@ -121,45 +126,65 @@ turn_ops AS (
     list_transform(list_sort(list(struct_pack(seq := seq, kind := kind))), lambda x: x.kind)
       AS op_kinds,
     bool_or(kind = 'SEARCH' AND ok AND hits = 0) AS empty_search,
-    bool_or(kind IN ({_in(READ_KINDS)}) AND ok AND hits > 0) AS consulted,
     arg_min(kind || '@' || step, seq) FILTER (
       WHERE kind IN ({_in(READ_KINDS)}) AND ok AND hits > 0) AS consult_by
-  FROM ops GROUP BY tk)
-SELECT d.episode_id || ':' || d.step || ':' || d.phase || ':' || d.turn AS decision_id,
-  e.run_id, d.episode_id, e.game, e.task, e.seed, e.scaffold_version, d.step, d.phase, d.turn,
-  coalesce(o.op_kinds, []) AS op_kinds,
-  coalesce(w.lines_written, 0) AS lines_written,
-  CASE WHEN d.phase = 'log' THEN w.read_step IS NOT NULL
-       ELSE coalesce(o.consulted, false) END AS retrieved,
-  CASE WHEN d.phase = 'log' THEN (CASE WHEN w.read_by IS NULL THEN [] ELSE [w.read_by] END)
-       ELSE (CASE WHEN o.consult_by IS NULL THEN [] ELSE [o.consult_by] END) END
-    AS retrieved_by,
-  CASE WHEN d.phase = 'log' THEN w.read_step - d.step
-       WHEN o.consulted THEN 0 END AS retrieval_delay,
-  coalesce(CASE WHEN d.phase = 'log' THEN rp.next_progress - w.read_step <= $k
-                WHEN o.consulted THEN dp.next_progress - d.step <= $k END, false)
-    AS progress_after,
-  coalesce(w.redundant_write, false) AS redundant_write,
-  coalesce(w.lines_written, 0) > 0 AND w.read_step IS NULL AS never_read,
-  coalesce(o.empty_search, false) AS empty_search,
-  d.phase = 'log' AND coalesce(w.early_outcome, false) AS early_outcome,
-  e.percentile
-FROM dec d
-JOIN batch e USING (episode_id)
-LEFT JOIN turn_ops o ON o.tk = d.tk
-LEFT JOIN writes w ON w.tk = d.tk
-LEFT JOIN progress rp ON rp.pk = hash(d.episode_id, w.read_step)
-LEFT JOIN progress dp ON dp.pk = hash(d.episode_id, d.step)
-ORDER BY d.episode_id, d.step, d.phase, d.turn
-"""
+  FROM ops GROUP BY tk),
+sig AS (
+  SELECT d.episode_id, d.step, d.phase, d.turn,
+    coalesce(o.op_kinds, []) AS op_kinds,
+    coalesce(w.lines_written, 0)::BIGINT AS lines_written,
+    coalesce(w.redundant_write, false) AS redundant_write,
+    coalesce(w.early_outcome, false) AS early_outcome,
+    coalesce(o.empty_search, false) AS empty_search,
+    w.read_step, w.read_by, rp.next_progress AS read_progress, o.consult_by,
+    dp.next_progress AS turn_progress
+  FROM dec d
+  LEFT JOIN turn_ops o ON o.tk = d.tk
+  LEFT JOIN writes w ON w.tk = d.tk
+  LEFT JOIN progress rp ON rp.pk = hash(d.episode_id, w.read_step)
+  LEFT JOIN progress dp ON dp.pk = hash(d.episode_id, d.step))"""
+
+_SIGNALS_STORED = """
+sig AS (
+  SELECT * FROM turn_signals
+  WHERE episode_id BETWEEN $lo AND $hi AND episode_id IN (SELECT episode_id FROM batch))"""
+
+SCORE_SQL = " + ".join(
+    ["(percentile - 0.5)", *(f"({w:g}) * {name}::DOUBLE" for name, w in WEIGHTS.items())]
+)
+
+_DECISIONS = f"""
+SELECT *, round({SCORE_SQL}, 4) AS score FROM (
+  SELECT s.episode_id || ':' || s.step || ':' || s.phase || ':' || s.turn AS decision_id,
+    e.run_id, s.episode_id, e.game, e.task, e.seed, e.scaffold_version, s.step, s.phase, s.turn,
+    s.op_kinds, s.lines_written,
+    CASE WHEN s.phase = 'log' THEN s.read_step IS NOT NULL
+         ELSE s.consult_by IS NOT NULL END AS retrieved,
+    CASE WHEN s.phase = 'log' THEN (CASE WHEN s.read_by IS NULL THEN [] ELSE [s.read_by] END)
+         ELSE (CASE WHEN s.consult_by IS NULL THEN [] ELSE [s.consult_by] END) END
+      AS retrieved_by,
+    CASE WHEN s.phase = 'log' THEN s.read_step - s.step
+         WHEN s.consult_by IS NOT NULL THEN 0 END AS retrieval_delay,
+    coalesce(CASE WHEN s.phase = 'log' THEN s.read_progress - s.read_step <= $k
+                  WHEN s.consult_by IS NOT NULL THEN s.turn_progress - s.step <= $k END, false)
+      AS progress_after,
+    s.redundant_write,
+    s.lines_written > 0 AND s.read_step IS NULL AS never_read,
+    s.empty_search,
+    s.phase = 'log' AND s.early_outcome AS early_outcome,
+    e.percentile
+  FROM sig s JOIN batch e USING (episode_id))
+ORDER BY episode_id, step, phase, turn"""
 
 
-def score(decisions: pd.DataFrame) -> pd.Series:
-    """The documented score (:data:`SCORE_FORMULA`) of each decision."""
-    total = decisions["percentile"].astype(float) - 0.5
-    for name, weight in WEIGHTS.items():
-        total = total + weight * decisions[name].astype(float)
-    return total.round(4)
+def _query(signals: str) -> str:
+    return f"WITH {_EPISODES},{signals}{_DECISIONS}"
+
+
+FROM_LOG_SQL = _query(_SIGNALS_FROM_LOG)
+STORED_SQL = _query(_SIGNALS_STORED)
+# The signal columns alone, computed from the log (what the writer stores; tests compare them).
+SIGNALS_FROM_LOG_SQL = f"WITH {_EPISODES},{_SIGNALS_FROM_LOG}\nSELECT * FROM sig"
 
 
 def mine_decisions(
@@ -167,26 +192,41 @@ def mine_decisions(
     run_ids: Sequence[str],
     k: int = PROGRESS_WINDOW,
     batch: int = BATCH_EPISODES,
-) -> pd.DataFrame:
-    """Every decision of the episodes of ``run_ids``, with its signals and score (a batch of
-    episodes at a time, so memory stays bounded however long the runs are)."""
-    con.register("_mine_runs", pd.DataFrame({"run_id": list(run_ids)}))
-    episodes = con.execute(
-        "SELECT episode_id FROM episodes WHERE run_id IN (SELECT run_id FROM _mine_runs) "
-        "ORDER BY episode_id"
-    ).fetchall()
-    ids = [e for (e,) in episodes]
-    frames = []
+) -> pa.Table:
+    """Every decision of the episodes of ``run_ids``, with its signals and score, in episode and
+    step order (a batch of episodes at a time, so memory stays bounded however long the runs
+    are). Signals come from ``turn_signals`` where the writer stored them, else from the log."""
+    con.register("_mine_runs", pa.table({"run_id": pa.array(list(run_ids), pa.string())}))
+    mined = "SELECT episode_id FROM episodes WHERE run_id IN (SELECT run_id FROM _mine_runs)"
+    ids = [e for (e,) in con.execute(f"{mined} ORDER BY episode_id").fetchall()]
+    stored_sql = f"SELECT DISTINCT episode_id FROM turn_signals WHERE episode_id IN ({mined})"
+    stored = {e for (e,) in con.execute(stored_sql).fetchall()}
+    tables = [_run_batch(con, STORED_SQL, [], k)]  # the columns, when there is nothing to mine
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
-        con.register("_mine_batch", pd.DataFrame({"episode_id": chunk}))
-        params = {"lo": chunk[0], "hi": chunk[-1], "k": k}
-        # Through Arrow: a third faster than .df() for these list and string columns.
-        frames.append(con.sql(_SQL, params=params).to_arrow_table().to_pandas())
-        con.unregister("_mine_batch")
+        halves = [
+            _run_batch(con, sql, chosen, k)
+            for sql, chosen in (
+                (STORED_SQL, [e for e in chunk if e in stored]),
+                (FROM_LOG_SQL, [e for e in chunk if e not in stored]),
+            )
+            if chosen
+        ]
+        if len(halves) == 1:
+            tables.extend(halves)
+        else:  # each half is in order; the batch as a whole is put back in order
+            keys = ("episode_id", "step", "phase", "turn")
+            tables.append(pa.concat_tables(halves).sort_by([(c, "ascending") for c in keys]))
     con.unregister("_mine_runs")
-    if not frames:
-        return pd.DataFrame()
-    out = pd.concat(frames, ignore_index=True)
-    out["score"] = score(out)
-    return out
+    return pa.concat_tables(tables)
+
+
+def _run_batch(
+    con: duckdb.DuckDBPyConnection, sql: str, episode_ids: list[str], k: int
+) -> pa.Table:
+    con.register("_mine_batch", pa.table({"episode_id": pa.array(episode_ids, pa.string())}))
+    lo, hi = (episode_ids[0], episode_ids[-1]) if episode_ids else ("", "")
+    try:
+        return con.sql(sql, params={"lo": lo, "hi": hi, "k": k}).to_arrow_table()
+    finally:
+        con.unregister("_mine_batch")

@@ -15,11 +15,13 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from automem_core.analysis.decisions import PROGRESS_WINDOW, mine_decisions
 from automem_core.store.reader import query_store
 from automem_core.store.records import append_records
-from automem_core.store.schema import DecisionRow, utc_now
+from automem_core.store.schema import utc_now
 
 
 class MiningError(ValueError):
@@ -67,9 +69,9 @@ def mine(
 ) -> MiningResult:
     """Mine ``run_ids`` into decision records; MiningError when a run is missing or its seeds
     overlap a gating or held-out run (unless ``allow_overlap``)."""
-    tables = ("runs", "episodes", "turns", "memory_ops", "steps")
+    tables = ("runs", "episodes", "turns", "memory_ops", "steps", "turn_signals")
 
-    def query(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    def query(con: duckdb.DuckDBPyConnection) -> pa.Table:
         known = {r for (r,) in con.execute("SELECT DISTINCT run_id FROM episodes").fetchall()}
         missing = [r for r in run_ids if r not in known]
         if missing:
@@ -83,28 +85,9 @@ def mine(
         return mine_decisions(con, run_ids, k)
 
     found = query_store(root, query, tables=tables)
-    now = utc_now()
-    rows = [DecisionRow(**{**r, "mined_at": now}) for r in _records(found)]
-    append_records(root, "decisions", rows)
-    phases = found["phase"].value_counts().to_dict() if not found.empty else {}
-    return MiningResult(list(run_ids), len(rows), {str(k): int(v) for k, v in phases.items()})
-
-
-def _records(found: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as plain Python values (lists, None for missing numbers)."""
-    if found.empty:
-        return []
-    out = []
-    for row in found.to_dict("records"):
-        row["op_kinds"] = [str(k) for k in row["op_kinds"]]
-        row["retrieved_by"] = [str(k) for k in row["retrieved_by"]]
-        delay = row["retrieval_delay"]
-        row["retrieval_delay"] = None if pd.isna(delay) else int(delay)
-        for key in ("retrieved", "progress_after", "redundant_write", "never_read",
-                    "empty_search", "early_outcome"):  # fmt: skip
-            row[key] = bool(row[key])
-        for key in ("seed", "step", "turn", "lines_written"):
-            row[key] = int(row[key])
-        row["percentile"], row["score"] = float(row["percentile"]), float(row["score"])
-        out.append(row)
-    return out
+    found = found.append_column("mined_at", pa.array([utc_now()] * len(found), pa.string()))
+    append_records(root, "decisions", found)
+    phases = pc.value_counts(found["phase"]).to_pylist()
+    return MiningResult(
+        list(run_ids), len(found), {str(p["values"]): int(p["counts"]) for p in phases}
+    )

@@ -33,7 +33,7 @@ from automem_core.store.catalog import Part, RunFiles, scan_run, write_manifest
 from automem_core.store.layout import Layout
 from automem_core.store.locks import try_lock
 from automem_core.store.migrations import read_upgraded
-from automem_core.store.schema import EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS
+from automem_core.store.schema import DERIVED_TABLES, EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS
 
 log = logging.getLogger(__name__)
 # Rows per row group in a part: small enough that one episode's step reads skip the rest.
@@ -75,6 +75,14 @@ def _clean_episodes(run: RunFiles) -> dict[str, Path]:
                 pq.read_metadata(folder / f"{table}.parquet")
         except (OSError, pa.ArrowException, IndexError):
             continue
+        for table in DERIVED_TABLES:  # derived rows that do not read are dropped, not merged
+            path = folder / f"{table}.parquet"
+            try:
+                if path.exists():
+                    pq.read_metadata(path)
+            except (OSError, pa.ArrowException):
+                log.warning("dropping unreadable %s; it is computed from the log instead", path)
+                path.unlink(missing_ok=True)
         if row["status"] == "ok":
             out[episode_id] = folder
     return out
@@ -94,7 +102,10 @@ def _write_table(name: str, folders: dict[str, Path], path: Path) -> int:
     pending_rows = total = 0
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         for episode_id in sorted(folders):
-            table = read_upgraded(name, folders[episode_id] / f"{name}.parquet")
+            source = folders[episode_id] / f"{name}.parquet"
+            if name in DERIVED_TABLES and not source.exists():
+                continue  # an episode written before the table existed
+            table = read_upgraded(name, source)
             pending.append(_sorted(table, name).cast(schema))
             pending_rows += len(table)
             if pending_rows >= rows_per_group:
@@ -134,7 +145,12 @@ def compact_run(root: Path, run_id: str, min_episodes: int = 2) -> int:
         tmp.mkdir(parents=True)
         try:
             sizes = {}
-            for name in EPISODE_TABLES:
+            derived = [
+                name
+                for name in DERIVED_TABLES
+                if any((f / f"{name}.parquet").exists() for f in chosen.values())
+            ]
+            for name in (*EPISODE_TABLES, *derived):
                 path = tmp / f"{name}.parquet"
                 _verify(path, _write_table(name, chosen, path), set(chosen))
                 sizes[name] = path.stat().st_size

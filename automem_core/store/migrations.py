@@ -5,6 +5,10 @@ from version v to v + 1, per table. A reader upgrades older files in memory as i
 (``upgrade_table``); ``automem upgrade`` rewrites them in place once (``upgrade_store``), saying
 what it does. A file newer than the code understands is refused with one line and left out.
 
+v5 → v6: no column changed; episodes gained a derived table, ``turn_signals`` (each decision
+turn's mining signals, computed by the writer). Episodes written before have none, and mining
+computes their signals from the log instead.
+
 v4 → v5: trainings gained ``examples``, ``out_dir`` and ``error`` (what a failed training
 says went wrong).
 
@@ -149,7 +153,17 @@ def _v4_to_v5(table_name: str, table: pa.Table, path: Path) -> pa.Table:
     return table.append_column("error", pa.nulls(n, pa.string()))
 
 
-UPGRADES: dict[int, Upgrade] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
+def _v5_to_v6(table_name: str, table: pa.Table, path: Path) -> pa.Table:
+    return table
+
+
+UPGRADES: dict[int, Upgrade] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+    4: _v4_to_v5,
+    5: _v5_to_v6,
+}
 # The tables whose columns each version changed. A file of an earlier version reads as it is
 # (no upgrade, no copy) unless a later version changed its table.
 CHANGED: dict[int, frozenset[str]] = {
@@ -157,6 +171,7 @@ CHANGED: dict[int, frozenset[str]] = {
     3: frozenset({"episodes"}),
     4: frozenset({"runs", "labels"}),
     5: frozenset({"trainings"}),
+    6: frozenset(),
 }
 
 

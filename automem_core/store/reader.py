@@ -24,7 +24,13 @@ from automem_core.store.catalog import RunFiles, locate_episode, scan
 from automem_core.store.layout import Layout
 from automem_core.store.migrations import file_version, needs_upgrade, read_upgraded
 from automem_core.store.records import record_files
-from automem_core.store.schema import EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS, TABLES
+from automem_core.store.schema import (
+    DERIVED_TABLES,
+    EPISODE_TABLES,
+    SCHEMA_VERSION,
+    SCHEMAS,
+    TABLES,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,8 +80,11 @@ def _collect(run: RunFiles, table: str, verify: bool, out: ViewFiles) -> None:
             if version >= 0:
                 files[str(run.run_file)] = version
         return
+    derived = table in DERIVED_TABLES  # absent where the episodes predate it: not a problem
     for part in run.parts:
         path = run.part_file(part, table)
+        if derived and table not in part.sizes:
+            continue
         if not run.part_ok(part, table):
             out.problems.append(
                 Problem(str(path), run.run_id, part.episodes, "missing or not the size written")
@@ -88,6 +97,8 @@ def _collect(run: RunFiles, table: str, verify: bool, out: ViewFiles) -> None:
             files[str(path)] = part.version
     for episode_id, folder in run.loose.items():
         path = folder / f"{table}.parquet"
+        if derived and not path.exists():
+            continue
         version = _footer_version(path, run.run_id, (episode_id,), out)
         if version >= 0:
             files[str(path)] = version
@@ -105,7 +116,7 @@ def view_files(
     runs = scan(root, list(run_ids) if run_ids is not None else None)
     for table in tables:
         out.files.setdefault(table, {})
-        if table not in EPISODE_TABLES and table != "runs":  # an append-only record table
+        if table not in (*EPISODE_TABLES, *DERIVED_TABLES, "runs"):  # an append-only record table
             for path in record_files(root, table):
                 version = _footer_version(path, "", (), out)
                 if version >= 0:

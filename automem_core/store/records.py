@@ -41,16 +41,19 @@ def records_dir(root: Path, table: str) -> Path:
     return Path(root) / "records" / table
 
 
-def append_records(root: Path, table: str, rows: Sequence[Any]) -> Path | None:
-    """Append ``rows`` (of ``TABLES[table]``) as one new file; None when there are none."""
-    if not rows:
+def append_records(root: Path, table: str, rows: Sequence[Any] | pa.Table) -> Path | None:
+    """Append ``rows`` (of ``TABLES[table]``, or an Arrow table with its columns) as one new
+    file; None when there are none."""
+    if len(rows) == 0:
         return None
+    schema = SCHEMAS[table]
+    data = rows.select(schema.names).cast(schema) if isinstance(rows, pa.Table) else None
     folder = records_dir(root, table)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     name = f"{stamp}-{uuid.uuid4().hex[:12]}.parquet"
     tmp = folder / f".{name}.tmp"
-    pq.write_table(to_table(table, rows), tmp)
+    pq.write_table(data if data is not None else to_table(table, rows), tmp)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, folder / name)

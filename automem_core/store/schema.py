@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from automem_core.memory.parser import OpKind
 
-SCHEMA_VERSION = 5  # bump with every change of columns; add the upgrade to migrations.py
+SCHEMA_VERSION = 6  # bump with every change of columns; add the upgrade to migrations.py
 METADATA_KEY = b"automem.schema_version"
 
 RunStatus = Literal["running", "finished", "interrupted"]
@@ -193,6 +193,28 @@ class FrameRow:
     data: bytes
 
 
+@dataclass(frozen=True)
+class TurnSignalRow:
+    """A decision turn's signals within its own episode (a LOG turn, or a PLAN turn that ran
+    ops), computed by the writer as the episode is recorded (``store/turn_signals.py``).
+    ``analysis/decisions.py`` defines them in SQL over the log and mines from these rows."""
+
+    episode_id: str
+    step: int
+    phase: DecisionPhase
+    turn: int
+    op_kinds: list[str]  # its ops, in order
+    lines_written: int
+    redundant_write: bool  # every line of one of its writes was already in that file's log
+    early_outcome: bool  # a line it wrote names its own step or a later one ("Step N …")
+    empty_search: bool
+    read_step: int | None  # the first later SEARCH/READ/TAIL that returned a line it wrote
+    read_by: str | None  # that read, e.g. "SEARCH@14"
+    read_progress: int | None  # the first step ≥ read_step with a reward or progression rise
+    consult_by: str | None  # its own first read that returned lines
+    turn_progress: int | None  # the first step ≥ its step with a reward or progression rise
+
+
 # ---- append-only records of the loops (store/records.py): the latest row per id is current
 
 
@@ -361,6 +383,7 @@ TABLES: dict[str, type] = {
     "memory_ops": MemoryOpRow,
     "memory_snapshots": MemorySnapshotRow,
     "frames": FrameRow,
+    "turn_signals": TurnSignalRow,
     "labels": LabelRow,
     "decisions": DecisionRow,
     "alternatives": AlternativeRow,
@@ -370,7 +393,10 @@ TABLES: dict[str, type] = {
     "trainings": TrainingRow,
 }
 EPISODE_TABLES = ("episodes", "steps", "turns", "memory_ops", "memory_snapshots", "frames")
-RECORD_TABLES = tuple(t for t in TABLES if t not in ("runs", *EPISODE_TABLES))
+# Per-episode tables the writer derives from the recorded ones. An episode written before one
+# existed has no file for it (nothing is lost: readers compute the same from the log).
+DERIVED_TABLES = ("turn_signals",)
+RECORD_TABLES = tuple(t for t in TABLES if t not in ("runs", *EPISODE_TABLES, *DERIVED_TABLES))
 
 
 def _arrow_type(tp: Any) -> tuple[pa.DataType, bool]:

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from automem_core.store.layout import Layout
 from automem_core.store.schema import EPISODE_TABLES, SCHEMAS, EpisodeRow, RunRow, to_table
 from automem_core.store.summary import EpisodeSummary
+from automem_core.store.turn_signals import TurnSignals
 
 _COMPRESSION = "zstd"
 # Keyframes are large and read one at a time: small row groups let a reader skip the others.
@@ -56,10 +57,12 @@ class EpisodeWriter:
         self._buffers: dict[str, list[Any]] = {t: [] for t in EPISODE_TABLES if t != "episodes"}
         self._writers: dict[str, pq.ParquetWriter] = {}
         self.summary = EpisodeSummary()
+        self.signals = TurnSignals()
         self.episode: EpisodeRow | None = None
 
     def add(self, table: str, row: Any) -> None:
         self.summary.add(table, row)
+        self.signals.add(table, row)
         buf = self._buffers[table]
         buf.append(row)
         if len(buf) >= _FLUSH_ROWS.get(table, self._flush_rows):
@@ -87,6 +90,9 @@ class EpisodeWriter:
         self._writers.clear()
         episode = dataclasses.replace(episode, **self.summary.columns())
         self.episode = episode  # the row as published
+        if self.signals.in_order:  # derived tables: none when they cannot be trusted
+            signals = self.signals.rows(episode.episode_id)
+            pq.write_table(to_table("turn_signals", signals), self.dir / "turn_signals.parquet")
         pq.write_table(to_table("episodes", [episode]), self.dir / "episodes.parquet")
         if self._final.exists():  # a failed earlier attempt of this episode: replace it
             trash = self._final.with_name(f".replaced-{uuid.uuid4().hex}")

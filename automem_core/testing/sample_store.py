@@ -146,7 +146,7 @@ def clone_run(root: Path, source_run: str, new_run: str) -> int:
         folder = target / "parts" / part.part_id
         folder.mkdir()
         sizes = {}
-        for table in EPISODE_TABLES:
+        for table in part.sizes:
             path = folder / f"{table}.parquet"
             _rewrite_ids(source.part_file(part, table), path, old, new, new_run)
             sizes[table] = path.stat().st_size

@@ -4,6 +4,7 @@ each signal has one right answer."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 
 import pandas as pd
 import pytest
@@ -68,7 +69,7 @@ def answer(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def decisions(tmp_path_factory):
+def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("mine")
     scaffold = load_scaffold(SCAFFOLD_DIR)
     env = RewardAt5()
@@ -78,7 +79,23 @@ def decisions(tmp_path_factory):
         run_episode(env, setup, writer, EpisodeSpec("r.grid.s0", "r", "fake", "grid", 0, 8))
     )
     writer.commit(row)
-    found = mine_decisions(connect(root), ["r"])
+    return root
+
+
+@pytest.fixture(scope="module", params=["stored", "from the log"])
+def decisions(request, store, tmp_path_factory):
+    """The decisions mined from the signals the writer stored, and from the log alone (as for
+    an episode written before the writer stored them)."""
+    root = store
+    if request.param == "from the log":
+        root = tmp_path_factory.mktemp("old") / "data"
+        shutil.copytree(store, root)
+        (signals_file,) = root.glob("runs/r/episodes/*/turn_signals.parquet")
+        signals_file.unlink()
+    con = connect(root)
+    expected = 0 if request.param == "from the log" else 9
+    assert con.execute("SELECT count(*) FROM turn_signals").fetchall() == [(expected,)]
+    found = mine_decisions(con, ["r"]).to_pandas()
     return found.set_index("decision_id")
 
 

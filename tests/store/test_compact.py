@@ -19,7 +19,7 @@ from automem_core.store.compact import compact_run
 from automem_core.store.layout import Layout
 from automem_core.store.memory_at import memory_at
 from automem_core.store.reader import connect
-from automem_core.store.schema import EPISODE_TABLES
+from automem_core.store.schema import DERIVED_TABLES, EPISODE_TABLES
 from automem_core.testing.sample_store import clone_episodes, play_fake_run
 from tests.dashboard.apptest import open_app
 
@@ -30,9 +30,10 @@ def everything(root: Path) -> dict[str, list[tuple]]:
     """Every row of every episode table, in a fixed order."""
     con = connect(root)
     out = {}
-    for table in EPISODE_TABLES:
+    for table in (*EPISODE_TABLES, *DERIVED_TABLES):
         columns = [c for c in con.execute(f"SELECT * FROM {table} LIMIT 0").df().columns]
-        order = ", ".join(c for c in ("episode_id", "step", "seq") if c in columns)
+        keys = ("episode_id", "step", "seq", "phase", "turn")
+        order = ", ".join(c for c in keys if c in columns)
         out[table] = con.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
     return out
 

@@ -140,7 +140,16 @@ V5 = {
         *V4["trainings"], ("examples", N), ("out_dir", S), ("error", S),
     ],
 }  # fmt: skip
-COLUMNS = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5}
+V6 = {
+    **V5,
+    "turn_signals": [
+        ("episode_id", S), ("step", N), ("phase", S), ("turn", N), ("op_kinds", LS),
+        ("lines_written", N), ("redundant_write", B), ("early_outcome", B),
+        ("empty_search", B), ("read_step", N), ("read_by", S), ("read_progress", N),
+        ("consult_by", S), ("turn_progress", N),
+    ],
+}  # fmt: skip
+COLUMNS = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6}
 
 
 def columns(schema: pa.Schema) -> list[tuple[str, str]]:
