@@ -88,8 +88,8 @@ def test_compaction_keeps_the_stored_signals(loose):
 
 
 def op(seq, kind, step=1, phase="log", ok=True, hits=0, result="", mutations="[]", file="notes"):
-    return type("Op", (), dict(seq=seq, kind=kind, step=step, phase=phase, turn=0, ok=ok,
-                               hits=hits, result=result, mutations_json=mutations, file=file))  # fmt: skip
+    fields = dict(seq=seq, kind=kind, step=step, phase=phase, turn=0, ok=ok, hits=hits)
+    return type("Op", (), dict(fields, result=result, mutations_json=mutations, file=file))
 
 
 def test_ops_out_of_order_leave_the_signals_to_the_sql():
