@@ -43,6 +43,7 @@ SCORE_FORMULA = (
     + " + (percentile - 0.5)"
 ).removeprefix("+ ")
 BATCH_EPISODES = 256
+MINING_TABLES = ("runs", "episodes", "turns", "memory_ops", "steps", "turn_signals")
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -173,8 +174,7 @@ SELECT *, round({SCORE_SQL}, 4) AS score FROM (
     s.empty_search,
     s.phase = 'log' AND s.early_outcome AS early_outcome,
     e.percentile
-  FROM sig s JOIN batch e USING (episode_id))
-ORDER BY episode_id, step, phase, turn"""
+  FROM sig s JOIN batch e USING (episode_id))"""
 
 
 def _query(signals: str) -> str:
@@ -192,31 +192,26 @@ def mine_decisions(
     run_ids: Sequence[str],
     k: int = PROGRESS_WINDOW,
     batch: int = BATCH_EPISODES,
+    use_stored: bool = True,
 ) -> pa.Table:
-    """Every decision of the episodes of ``run_ids``, with its signals and score, in episode and
-    step order (a batch of episodes at a time, so memory stays bounded however long the runs
-    are). Signals come from ``turn_signals`` where the writer stored them, else from the log."""
+    """Every decision of the episodes of ``run_ids``, with its signals and score, in no
+    particular order (a batch of episodes at a time, so memory stays bounded however long the
+    runs are). Signals come from ``turn_signals`` where the writer stored them (unless not
+    ``use_stored``), else from the log. ``con`` needs the views of ``MINING_TABLES``."""
     con.register("_mine_runs", pa.table({"run_id": pa.array(list(run_ids), pa.string())}))
     mined = "SELECT episode_id FROM episodes WHERE run_id IN (SELECT run_id FROM _mine_runs)"
     ids = [e for (e,) in con.execute(f"{mined} ORDER BY episode_id").fetchall()]
     stored_sql = f"SELECT DISTINCT episode_id FROM turn_signals WHERE episode_id IN ({mined})"
-    stored = {e for (e,) in con.execute(stored_sql).fetchall()}
+    stored = {e for (e,) in con.execute(stored_sql).fetchall()} if use_stored else set()
     tables = [_run_batch(con, STORED_SQL, [], k)]  # the columns, when there is nothing to mine
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
-        halves = [
-            _run_batch(con, sql, chosen, k)
-            for sql, chosen in (
-                (STORED_SQL, [e for e in chunk if e in stored]),
-                (FROM_LOG_SQL, [e for e in chunk if e not in stored]),
-            )
-            if chosen
-        ]
-        if len(halves) == 1:
-            tables.extend(halves)
-        else:  # each half is in order; the batch as a whole is put back in order
-            keys = ("episode_id", "step", "phase", "turn")
-            tables.append(pa.concat_tables(halves).sort_by([(c, "ascending") for c in keys]))
+        for sql, chosen in (
+            (STORED_SQL, [e for e in chunk if e in stored]),
+            (FROM_LOG_SQL, [e for e in chunk if e not in stored]),
+        ):
+            if chosen:
+                tables.append(_run_batch(con, sql, chosen, k))
     con.unregister("_mine_runs")
     return pa.concat_tables(tables)
 

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from automem_core.analysis.decisions import PROGRESS_WINDOW, mine_decisions
+from automem_core.analysis.decisions import MINING_TABLES, PROGRESS_WINDOW, mine_decisions
 from automem_core.store.reader import query_store
 from automem_core.store.records import append_records
 from automem_core.store.schema import utc_now
@@ -69,7 +69,6 @@ def mine(
 ) -> MiningResult:
     """Mine ``run_ids`` into decision records; MiningError when a run is missing or its seeds
     overlap a gating or held-out run (unless ``allow_overlap``)."""
-    tables = ("runs", "episodes", "turns", "memory_ops", "steps", "turn_signals")
 
     def query(con: duckdb.DuckDBPyConnection) -> pa.Table:
         known = {r for (r,) in con.execute("SELECT DISTINCT run_id FROM episodes").fetchall()}
@@ -84,7 +83,7 @@ def mine(
             )
         return mine_decisions(con, run_ids, k)
 
-    found = query_store(root, query, tables=tables)
+    found = query_store(root, query, tables=MINING_TABLES)
     found = found.append_column("mined_at", pa.array([utc_now()] * len(found), pa.string()))
     append_records(root, "decisions", found)
     phases = pc.value_counts(found["phase"]).to_pylist()

@@ -53,7 +53,10 @@ def append_records(root: Path, table: str, rows: Sequence[Any] | pa.Table) -> Pa
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     name = f"{stamp}-{uuid.uuid4().hex[:12]}.parquet"
     tmp = folder / f".{name}.tmp"
-    pq.write_table(data if data is not None else to_table(table, rows), tmp)
+    # The first column is the row's own id: unique, so a dictionary would only cost time.
+    pq.write_table(
+        data if data is not None else to_table(table, rows), tmp, use_dictionary=schema.names[1:]
+    )
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, folder / name)

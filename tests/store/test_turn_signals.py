@@ -35,6 +35,12 @@ def from_log(root) -> list[tuple]:
     return con.sql(sql, params={"lo": "", "hi": "\uffff"}).fetchall()
 
 
+def mined(root, runs) -> pa.Table:
+    """The decisions mined from ``runs``, in a fixed order."""
+    found = mine_decisions(connect(root), runs)
+    return found.sort_by([(c, "ascending") for c in KEYS])
+
+
 def stored(root) -> list[tuple]:
     return connect(root).sql("SELECT * FROM turn_signals ORDER BY ALL").fetchall()
 
@@ -63,28 +69,28 @@ def loose(store, tmp_path):
 
 
 def test_mining_gives_the_same_decisions_with_or_without_stored_signals(loose, tmp_path):
-    new = mine_decisions(connect(loose), ["s", "c"])
+    new = mined(loose, ["s", "c"])
     files = sorted(loose.rglob("turn_signals.parquet"))
     assert len(files) == 5  # the compacted part of run "s" and the four loose copies
     for path in files[::2]:
         path.unlink()  # as episodes written before the table existed
-    assert len(new) > 100 and mine_decisions(connect(loose), ["s", "c"]).equals(new)
+    assert len(new) > 100 and mined(loose, ["s", "c"]).equals(new)
     for path in files[1::2]:
         path.unlink()
-    assert mine_decisions(connect(loose), ["s", "c"]).equals(new)
+    assert mined(loose, ["s", "c"]).equals(new)
 
 
 def test_compaction_keeps_the_stored_signals(loose):
     before = stored(loose)
     old = "c.grid.s1000"  # an older episode among newer ones: no stored signals
     (loose / "runs/c/episodes" / old / "turn_signals.parquet").unlink()
-    mined = mine_decisions(connect(loose), ["c"])
+    before_compaction = mined(loose, ["c"])
     assert compact_run(loose, "c") == 4
     (part,) = loose.glob("runs/c/parts/*/turn_signals.parquet")
     kept = [r for r in before if r[0] != old]
     assert pq.read_metadata(part).num_rows == len([r for r in kept if r[0].startswith("c.")])
     assert stored(loose) == kept
-    assert mine_decisions(connect(loose), ["c"]).equals(mined)
+    assert mined(loose, ["c"]).equals(before_compaction)
 
 
 def op(seq, kind, step=1, phase="log", ok=True, hits=0, result="", mutations="[]", file="notes"):
