@@ -1,5 +1,5 @@
 """Mining over a store of ≥ 1 million steps (copies of a played episode, written through the
-store's writer): `automem mine` end to end, per million steps, with its peak memory, beside the
+store's writer): `automem mine` of all its runs end to end, per million steps, with its peak memory, beside the
 baseline of merely reading the same rows. Goal: ≤ 5 s per million steps.
 
 Mining reads the signals the writer stored for each decision turn (``turn_signals``). The cost
@@ -25,11 +25,11 @@ from automem_core.mining.mine import mine
 from automem_core.store.catalog import scan
 from automem_core.store.reader import query_store
 root = Path(sys.argv[1])
+runs = [run.run_id for run in scan(root)]
 t0 = time.perf_counter()
-found = steps = 0
-for run in scan(root):
-    found += mine(root, [run.run_id], allow_overlap=True).decisions
+found = mine(root, runs, allow_overlap=True).decisions
 t = time.perf_counter() - t0
+steps = 0
 for run in scan(root):
     steps += query_store(root, lambda con: con.execute("SELECT count(*) FROM steps").fetchall(),
                          tables=("steps",), run_ids=[run.run_id])[0][0]

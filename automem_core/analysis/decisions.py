@@ -21,7 +21,7 @@ Lines are compared whole, as in the diagnostics.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -43,7 +43,7 @@ SCORE_FORMULA = (
     + " + (percentile - 0.5)"
 ).removeprefix("+ ")
 BATCH_EPISODES = 256
-MINING_TABLES = ("runs", "episodes", "turns", "memory_ops", "steps", "turn_signals")
+MINING_TABLES = ("episodes", "turns", "memory_ops", "steps", "turn_signals")
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -195,25 +195,38 @@ def mine_decisions(
     use_stored: bool = True,
 ) -> pa.Table:
     """Every decision of the episodes of ``run_ids``, with its signals and score, in no
-    particular order (a batch of episodes at a time, so memory stays bounded however long the
-    runs are). Signals come from ``turn_signals`` where the writer stored them (unless not
-    ``use_stored``), else from the log. ``con`` needs the views of ``MINING_TABLES``."""
+    particular order (see :func:`iter_decisions`)."""
+    tables = list(iter_decisions(con, run_ids, k, batch, use_stored))
+    return pa.concat_tables(tables) if tables else _run_batch(con, STORED_SQL, [], k)
+
+
+def iter_decisions(
+    con: duckdb.DuckDBPyConnection,
+    run_ids: Sequence[str],
+    k: int = PROGRESS_WINDOW,
+    batch: int = BATCH_EPISODES,
+    use_stored: bool = True,
+) -> Iterator[pa.Table]:
+    """The decisions of ``run_ids``, a batch of episodes at a time (so memory stays bounded
+    however long the runs are). Signals come from ``turn_signals`` where the writer stored them
+    (unless not ``use_stored``), else from the log. ``con`` needs the views of
+    ``MINING_TABLES``."""
     con.register("_mine_runs", pa.table({"run_id": pa.array(list(run_ids), pa.string())}))
     mined = "SELECT episode_id FROM episodes WHERE run_id IN (SELECT run_id FROM _mine_runs)"
     ids = [e for (e,) in con.execute(f"{mined} ORDER BY episode_id").fetchall()]
     stored_sql = f"SELECT DISTINCT episode_id FROM turn_signals WHERE episode_id IN ({mined})"
     stored = {e for (e,) in con.execute(stored_sql).fetchall()} if use_stored else set()
-    tables = [_run_batch(con, STORED_SQL, [], k)]  # the columns, when there is nothing to mine
-    for start in range(0, len(ids), batch):
-        chunk = ids[start : start + batch]
-        for sql, chosen in (
-            (STORED_SQL, [e for e in chunk if e in stored]),
-            (FROM_LOG_SQL, [e for e in chunk if e not in stored]),
-        ):
-            if chosen:
-                tables.append(_run_batch(con, sql, chosen, k))
-    con.unregister("_mine_runs")
-    return pa.concat_tables(tables)
+    try:
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            for sql, chosen in (
+                (STORED_SQL, [e for e in chunk if e in stored]),
+                (FROM_LOG_SQL, [e for e in chunk if e not in stored]),
+            ):
+                if chosen:
+                    yield _run_batch(con, sql, chosen, k)
+    finally:
+        con.unregister("_mine_runs")
 
 
 def _run_batch(

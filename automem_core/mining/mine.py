@@ -8,19 +8,18 @@ the latest row per decision id is current.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from automem_core.analysis.decisions import MINING_TABLES, PROGRESS_WINDOW, mine_decisions
-from automem_core.store.reader import query_store
-from automem_core.store.records import append_records
+from automem_core.analysis.decisions import MINING_TABLES, PROGRESS_WINDOW, iter_decisions
+from automem_core.store.reader import connect, query_store
+from automem_core.store.records import append_record_tables
 from automem_core.store.schema import utc_now
 
 
@@ -37,7 +36,7 @@ class MiningResult:
 
 def _overlaps(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> list[tuple[Any, ...]]:
     """(run, game, task, seed, evaluation run) for every mined episode an evaluation set holds."""
-    con.register("_mined", pd.DataFrame({"run_id": list(run_ids)}))
+    con.register("_mined", pa.table({"run_id": pa.array(list(run_ids), pa.string())}))
     found = con.execute(
         """
         SELECT DISTINCT m.run_id, m.game, m.task, m.seed, g.run_id
@@ -70,7 +69,18 @@ def mine(
     """Mine ``run_ids`` into decision records; MiningError when a run is missing or its seeds
     overlap a gating or held-out run (unless ``allow_overlap``)."""
 
-    def query(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    def query(con: duckdb.DuckDBPyConnection) -> MiningResult:
+        # Views over only the runs it needs: the mined ones, and evaluation runs' episodes for
+        # the overlap check (so mining a run costs the same in a small store as in a big one).
+        connect(root, con, tables=("runs",))
+        evaluation = [
+            r
+            for (r,) in con.execute(
+                "SELECT run_id FROM runs WHERE seed_set IN ('gating', 'heldout')"
+            ).fetchall()
+        ]
+        connect(root, con, tables=("episodes",), run_ids=[*run_ids, *evaluation])
+        connect(root, con, tables=MINING_TABLES[1:], run_ids=run_ids)
         known = {r for (r,) in con.execute("SELECT DISTINCT run_id FROM episodes").fetchall()}
         missing = [r for r in run_ids if r not in known]
         if missing:
@@ -81,12 +91,16 @@ def mine(
                 "mining seeds that an evaluation set uses would train on what is measured: "
                 f"{_describe(overlaps)}; mine other seeds, or pass --allow-overlap"
             )
-        return mine_decisions(con, run_ids, k)
+        mined_at = utc_now()
+        phases: dict[str, int] = {}
 
-    found = query_store(root, query, tables=MINING_TABLES)
-    found = found.append_column("mined_at", pa.array([utc_now()] * len(found), pa.string()))
-    append_records(root, "decisions", found)
-    phases = pc.value_counts(found["phase"]).to_pylist()
-    return MiningResult(
-        list(run_ids), len(found), {str(p["values"]): int(p["counts"]) for p in phases}
-    )
+        def stamped() -> Iterator[pa.Table]:
+            for part in iter_decisions(con, run_ids, k):
+                for p in pc.value_counts(part["phase"]).to_pylist():
+                    phases[str(p["values"])] = phases.get(str(p["values"]), 0) + p["counts"]
+                yield part.append_column("mined_at", pa.array([mined_at] * len(part)))
+
+        _, rows = append_record_tables(root, "decisions", stamped())
+        return MiningResult(list(run_ids), rows, phases)
+
+    return query_store(root, query, tables=())

@@ -18,7 +18,7 @@ import contextlib
 import json
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,26 +41,45 @@ def records_dir(root: Path, table: str) -> Path:
     return Path(root) / "records" / table
 
 
-def append_records(root: Path, table: str, rows: Sequence[Any] | pa.Table) -> Path | None:
-    """Append ``rows`` (of ``TABLES[table]``, or an Arrow table with its columns) as one new
-    file; None when there are none."""
-    if len(rows) == 0:
-        return None
-    schema = SCHEMAS[table]
-    data = rows.select(schema.names).cast(schema) if isinstance(rows, pa.Table) else None
+def append_records(root: Path, table: str, rows: Sequence[Any]) -> Path | None:
+    """Append ``rows`` (of ``TABLES[table]``) as one new file; None when there are none."""
+    return append_record_tables(root, table, [to_table(table, rows)])[0]
+
+
+def append_record_tables(
+    root: Path, table: str, parts: Iterable[pa.Table]
+) -> tuple[Path | None, int]:
+    """Append the rows of ``parts`` (Arrow tables with the table's columns, taken one at a time,
+    so millions of rows never sit in memory at once) as one new file; its path (None when there
+    were no rows) and how many rows it holds."""
     folder = records_dir(root, table)
-    folder.mkdir(parents=True, exist_ok=True)
+    schema = SCHEMAS[table]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     name = f"{stamp}-{uuid.uuid4().hex[:12]}.parquet"
     tmp = folder / f".{name}.tmp"
-    # The first column is the row's own id: unique, so a dictionary would only cost time.
-    pq.write_table(
-        data if data is not None else to_table(table, rows), tmp, use_dictionary=schema.names[1:]
-    )
+    writer, rows = None, 0
+    try:
+        for part in parts:
+            if len(part) == 0:
+                continue
+            if writer is None:
+                folder.mkdir(parents=True, exist_ok=True)
+                # The first column is the row's own id: unique, so a dictionary only costs time.
+                writer = pq.ParquetWriter(tmp, schema, use_dictionary=schema.names[1:])
+            writer.write_table(part.select(schema.names).cast(schema))
+            rows += len(part)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    if writer is None:
+        return None, 0
+    writer.close()
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, folder / name)
-    return folder / name
+    return folder / name, rows
 
 
 def record_files(root: Path, table: str) -> list[Path]:
