@@ -36,9 +36,11 @@ PHASES = {"log": "LOG", "plan": "PLAN", "action": "ACTION"}
 
 
 def controls(ep: EpisodeData, step: int) -> None:
-    """Previous / next, the step slider and go-to (the jumps and playback are :func:`jumps`)."""
+    """Previous / next and go-to (the jumps and playback are :func:`jumps`; a click on the
+    timeline jumps too). No step slider: its every move redrew a heavy widget, which made each
+    step change in the browser a third slower, and the timeline does its job."""
     last = ep.n_steps - 1
-    cols = st.columns([0.6, 0.6, 8, 0.6, 1.4], vertical_alignment="bottom")
+    cols = st.columns([0.6, 0.6, 1.4, 8], vertical_alignment="bottom")
     cols[0].button(
         "",
         icon=":material/chevron_left:",
@@ -59,26 +61,17 @@ def controls(ep: EpisodeData, step: int) -> None:
         args=(step + 1,),
         disabled=step >= last,
     )
-    if last > 0:
-        rs.sync_widget("replay.w_step", step)
-        cols[2].slider(
-            "Step",
-            0,
-            last,
-            key="replay.w_step",
-            on_change=rs.from_widget,
-            args=(rs.STEP, "replay.w_step"),
-            label_visibility="collapsed",
-        )
     rs.sync_widget("replay.w_goto", step)
-    cols[4].number_input(
+    cols[2].number_input(
         "Go to step",
         0,
         max(last, 0),
         key="replay.w_goto",
+        help=f"Steps 0 to {max(last, 0)}",
         on_change=rs.from_widget,
         args=(rs.STEP, "replay.w_goto"),
     )
+    cols[3].caption("← / → step · click the timeline to jump to a point")
 
 
 def jumps(ep: EpisodeData) -> None:
