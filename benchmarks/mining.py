@@ -1,6 +1,6 @@
 """Mining over a store of ≥ 1 million steps (copies of a played episode, written through the
-store's writer): `automem mine` of all its runs end to end, per million steps, with its peak memory, beside the
-baseline of merely reading the same rows. Goal: ≤ 5 s per million steps.
+store's writer): `automem mine` of all its runs end to end, per million steps, with its peak
+memory, beside the baseline of merely reading the same rows. Goal: ≤ 5 s per million steps.
 
 Mining reads the signals the writer stored for each decision turn (``turn_signals``). The cost
 moved to the writer is printed too, and so is mining from the log alone, as for episodes written

@@ -67,11 +67,10 @@ def controls(ep: EpisodeData, step: int) -> None:
         0,
         max(last, 0),
         key="replay.w_goto",
-        help=f"Steps 0 to {max(last, 0)}",
         on_change=rs.from_widget,
         args=(rs.STEP, "replay.w_goto"),
     )
-    cols[3].caption("← / → step · click the timeline to jump to a point")
+    cols[3].caption(f"steps 0–{max(last, 0)} · ← / → move one step · click the timeline to jump")
 
 
 def jumps(ep: EpisodeData) -> None:

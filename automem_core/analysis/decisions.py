@@ -17,6 +17,11 @@ computed in DuckDB SQL from the episode's turns, memory ops and steps:
 
 The score combines them (:data:`SCORE_FORMULA`, shown on the Decisions page and dataset cards).
 Lines are compared whole, as in the diagnostics.
+
+The per-episode part (everything but ``percentile`` and the window ``k``) is what the writer
+stores per decision turn in ``turn_signals`` as it records an episode (``store/turn_signals.py``,
+kept equal to :data:`SIGNALS_FROM_LOG_SQL` by a test). Mining reads those rows; for episodes
+written before that table existed it runs the SQL over the log, about three times slower.
 """
 
 from __future__ import annotations
