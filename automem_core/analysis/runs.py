@@ -88,16 +88,27 @@ def episodes_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return df
 
 
+# Compacted parts carry their per-task totals in the run's manifest (store/part_stats.py, the
+# same sums): they are added to the sums over every other episode, so no part file is opened.
 TASK_STATS_SQL = f"""
+WITH totals AS (
+  SELECT run_id, task, game, scaffold_id, scaffold_hash, memory_client, count(*) AS episodes,
+    sum(steps) AS steps,
+    count(*) FILTER (WHERE status = 'ok') AS clean,
+    count(*) FILTER (WHERE status = 'degraded') AS degraded,
+    count(*) FILTER (WHERE status IN ('model_error', 'error')) AS failed,
+    coalesce(sum(progression) FILTER (WHERE status = 'ok'), 0) AS p_sum,
+    coalesce(sum(progression * progression) FILTER (WHERE status = 'ok'), 0) AS p_sumsq,
+    sum(tokens_in + tokens_out) AS tokens, sum(wall_s) AS wall_s
+  FROM unsummarised_episodes GROUP BY ALL
+  UNION ALL BY NAME
+  SELECT * FROM part_task_stats)
 SELECT run_id, task, any_value(game) AS game, any_value({VERSION_SQL}) AS scaffold,
-  any_value(memory_client) AS memory_client, count(*) AS episodes, sum(steps) AS steps,
-  count(*) FILTER (WHERE status = 'ok') AS clean,
-  count(*) FILTER (WHERE status = 'degraded') AS degraded,
-  count(*) FILTER (WHERE status IN ('model_error', 'error')) AS failed,
-  coalesce(sum(progression) FILTER (WHERE status = 'ok'), 0) AS p_sum,
-  coalesce(sum(progression * progression) FILTER (WHERE status = 'ok'), 0) AS p_sumsq,
-  sum(tokens_in + tokens_out) AS tokens, sum(wall_s) AS wall_s
-FROM episodes GROUP BY run_id, task ORDER BY run_id, task
+  any_value(memory_client) AS memory_client, sum(episodes)::BIGINT AS episodes,
+  sum(steps)::BIGINT AS steps, sum(clean)::BIGINT AS clean, sum(degraded)::BIGINT AS degraded,
+  sum(failed)::BIGINT AS failed, sum(p_sum)::DOUBLE AS p_sum, sum(p_sumsq)::DOUBLE AS p_sumsq,
+  sum(tokens)::BIGINT AS tokens, sum(wall_s)::DOUBLE AS wall_s
+FROM totals GROUP BY run_id, task ORDER BY run_id, task
 """
 
 

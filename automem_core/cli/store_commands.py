@@ -28,6 +28,7 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
+    from automem_core.store.compact import add_part_totals
     from automem_core.store.migrations import upgrade_store
     from automem_core.store.schema import SCHEMA_VERSION
 
@@ -36,6 +37,9 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     for table, count in sorted(done.items()):
         print(f"  {table}: {count} files upgraded")
     print("nothing to upgrade" if not done else f"{sum(done.values())} files upgraded")
+    added = add_part_totals(args.data)
+    if added:
+        print(f"  added per-task totals to the manifest entries of {added} compacted parts")
     return cmd_compact(args)
 
 

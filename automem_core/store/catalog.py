@@ -18,6 +18,7 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from automem_core.store.layout import Layout, StoreError, check_id
 from automem_core.store.schema import EPISODE_TABLES
@@ -33,14 +34,19 @@ class Part:
     episodes: tuple[str, ...]
     sizes: dict[str, int]
     version: int  # the schema version its files were written with
+    # Per task, the totals of its episodes (store/part_stats.py); None in parts written before.
+    task_stats: tuple[dict[str, Any], ...] | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "part_id": self.part_id,
             "episodes": list(self.episodes),
             "sizes": self.sizes,
             "version": self.version,
         }
+        if self.task_stats is not None:
+            out["task_stats"] = list(self.task_stats)
+        return out
 
 
 @dataclass
@@ -81,7 +87,13 @@ def read_manifest(run_folder: Path) -> list[Part]:
             "parts/ folder and re-run its episodes"
         ) from None
     return [
-        Part(p["part_id"], tuple(p["episodes"]), dict(p["sizes"]), int(p["version"]))
+        Part(
+            p["part_id"],
+            tuple(p["episodes"]),
+            dict(p["sizes"]),
+            int(p["version"]),
+            tuple(p["task_stats"]) if "task_stats" in p else None,
+        )
         for p in raw.get("parts", [])
     ]
 

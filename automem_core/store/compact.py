@@ -6,8 +6,9 @@ run's loose, clean (``ok``) episode folders into one new part:
 
 1. the part is written under a temporary name, table by table, rows sorted by episode (and step);
 2. it is read back whole and checked (rows and episodes match what went in), then renamed;
-3. the run's manifest is replaced (one atomic rename): from here on readers take those episodes
-   from the part;
+3. the run's manifest is replaced (one atomic rename), its entry for the part carrying the
+   part's per-task totals (``part_stats.py``): from here on readers take those episodes from the
+   part;
 4. only then are the episodes' folders deleted.
 
 A kill at any point leaves every episode readable exactly once: before 3 the new part is an
@@ -19,6 +20,7 @@ not clean stay loose, because resuming the run plays them again.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -33,6 +35,7 @@ from automem_core.store.catalog import Part, RunFiles, scan_run, write_manifest
 from automem_core.store.layout import Layout
 from automem_core.store.locks import try_lock
 from automem_core.store.migrations import read_upgraded
+from automem_core.store.part_stats import part_task_stats
 from automem_core.store.schema import DERIVED_TABLES, EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS
 
 log = logging.getLogger(__name__)
@@ -158,7 +161,9 @@ def compact_run(root: Path, run_id: str, min_episodes: int = 2) -> int:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        part = Part(part_id, tuple(sorted(chosen)), sizes, SCHEMA_VERSION)
+        rows = pq.read_table(folder / "parts" / part_id / "episodes.parquet").to_pylist()
+        stats = tuple(part_task_stats(rows))
+        part = Part(part_id, tuple(sorted(chosen)), sizes, SCHEMA_VERSION, stats)
         write_manifest(folder, [*run.parts, part])
         for episode_folder in chosen.values():
             _remove(episode_folder)
@@ -197,3 +202,27 @@ def drop_broken_parts(root: Path, run_id: str) -> list[str]:
             log.warning("run %s: a damaged part held %d episodes; they will be played again",
                         run_id, len(part.episodes))  # fmt: skip
     return [e for p in broken for e in p.episodes]
+
+
+def add_part_totals(root: Path) -> int:
+    """Give every compacted part that has none its per-task totals in the manifest (parts
+    written before manifests carried them); how many parts got them."""
+    added = 0
+    runs_dir = Layout(root).runs
+    for name in sorted(p.name for p in runs_dir.iterdir()) if runs_dir.is_dir() else []:
+        folder = runs_dir / name
+        with try_lock(folder / ".compact.lock") as mine:
+            if not mine:
+                log.warning("run %s is being compacted; run the upgrade again later", name)
+                continue
+            run = scan_run(folder)
+            parts = []
+            for part in run.parts:
+                if part.task_stats is None and run.part_ok(part, "episodes"):
+                    rows = read_upgraded("episodes", run.part_file(part, "episodes")).to_pylist()
+                    part = dataclasses.replace(part, task_stats=tuple(part_task_stats(rows)))
+                    added += 1
+                parts.append(part)
+            if parts != run.parts:
+                write_manifest(folder, parts)
+    return added

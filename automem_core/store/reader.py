@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from automem_core.store.catalog import RunFiles, locate_episode, scan
 from automem_core.store.layout import Layout
 from automem_core.store.migrations import file_version, needs_upgrade, read_upgraded
+from automem_core.store.part_stats import stats_table
 from automem_core.store.records import record_files
 from automem_core.store.schema import (
     DERIVED_TABLES,
@@ -53,6 +54,9 @@ class ViewFiles:
 
     files: dict[str, dict[str, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # The episodes files whose totals no part's manifest entry holds, and those totals.
+    unsummarised: dict[str, int] = field(default_factory=dict)
+    part_stats: list[dict[str, object]] = field(default_factory=list)
 
 
 def _footer_version(path: Path, run_id: str, episodes: tuple[str, ...], out: ViewFiles) -> int:
@@ -95,6 +99,11 @@ def _collect(run: RunFiles, table: str, verify: bool, out: ViewFiles) -> None:
                 files[str(path)] = version
         else:
             files[str(path)] = part.version
+        if table == "episodes" and str(path) in files:
+            if part.task_stats is None:
+                out.unsummarised[str(path)] = files[str(path)]
+            else:
+                out.part_stats.extend({**row, "run_id": run.run_id} for row in part.task_stats)
     for episode_id, folder in run.loose.items():
         path = folder / f"{table}.parquet"
         if derived and not path.exists():
@@ -102,6 +111,8 @@ def _collect(run: RunFiles, table: str, verify: bool, out: ViewFiles) -> None:
         version = _footer_version(path, run.run_id, (episode_id,), out)
         if version >= 0:
             files[str(path)] = version
+            if table == "episodes":
+                out.unsummarised[str(path)] = version
 
 
 def view_files(
@@ -149,19 +160,10 @@ def connect(
         )
     older = 0
     for table, files in plan.files.items():
-        current = [p for p, v in files.items() if not needs_upgrade(table, v)]
-        parts = [f"SELECT * FROM read_parquet([{', '.join(_quote(p) for p in current)}])"]
-        parts = parts if current else []
-        upgraded = [_upgraded(table, p) for p, v in files.items() if needs_upgrade(table, v)]
-        upgraded = [t for t in upgraded if t is not None]
-        if upgraded:  # files of an earlier schema, upgraded as they are read
-            older += len(upgraded)
-            con.register(f"_upgraded_{table}", pa.concat_tables(upgraded))
-            parts.append(f"SELECT * FROM _upgraded_{table}")
-        if not parts:
-            con.register(f"_empty_{table}", SCHEMAS[table].empty_table())
-            parts.append(f"SELECT * FROM _empty_{table}")
-        con.execute(f"CREATE OR REPLACE VIEW {table} AS {' UNION ALL BY NAME '.join(parts)}")
+        older += _create_view(con, table, table, files)
+    if "episodes" in plan.files:  # for the per-task totals (analysis/runs.py TASK_STATS_SQL)
+        _create_view(con, "unsummarised_episodes", "episodes", plan.unsummarised)
+        con.register("part_task_stats", stats_table(plan.part_stats))
     if older:
         log.warning(
             "%d files were written by an earlier AutoMem and are upgraded each time they are "
@@ -170,6 +172,26 @@ def connect(
             root,
         )
     return con
+
+
+def _create_view(
+    con: duckdb.DuckDBPyConnection, view: str, table: str, files: dict[str, int]
+) -> int:
+    """View ``view`` over ``files`` of ``table`` (path → schema version); how many of them
+    were written by an earlier schema (upgraded in memory as they are read)."""
+    current = [p for p, v in files.items() if not needs_upgrade(table, v)]
+    parts = [f"SELECT * FROM read_parquet([{', '.join(_quote(p) for p in current)}])"]
+    parts = parts if current else []
+    upgraded = [_upgraded(table, p) for p, v in files.items() if needs_upgrade(table, v)]
+    upgraded = [t for t in upgraded if t is not None]
+    if upgraded:
+        con.register(f"_upgraded_{view}", pa.concat_tables(upgraded))
+        parts.append(f"SELECT * FROM _upgraded_{view}")
+    if not parts:
+        con.register(f"_empty_{view}", SCHEMAS[table].empty_table())
+        parts.append(f"SELECT * FROM _empty_{view}")
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS {' UNION ALL BY NAME '.join(parts)}")
+    return len(upgraded)
 
 
 def _upgraded(table: str, path: str) -> pa.Table | None:

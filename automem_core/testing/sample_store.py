@@ -151,7 +151,7 @@ def clone_run(root: Path, source_run: str, new_run: str) -> int:
             _rewrite_ids(source.part_file(part, table), path, old, new, new_run)
             sizes[table] = path.stat().st_size
         episodes = tuple(new + e[len(old) :] for e in part.episodes)
-        parts.append(Part(part.part_id, episodes, sizes, part.version))
+        parts.append(Part(part.part_id, episodes, sizes, part.version, part.task_stats))
     (row,) = pq.read_table(source.run_file).to_pylist()
     write_run(layout, RunRow(**{**row, "run_id": new_run}))
     write_manifest(target, parts)

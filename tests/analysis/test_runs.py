@@ -3,6 +3,7 @@ the Overview showing the same numbers."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -62,3 +63,48 @@ def test_stale_running_run_is_interrupted_in_the_cli_too(two_versions):
     later = datetime.now(UTC) + timedelta(hours=1)
     assert set(load_runs(root, now=later)["status"]) == {"finished"}
     assert "[finished]" in render_runs_table(root)
+
+
+# The per-task totals as defined before parts carried them: one pass over every episode row.
+REFERENCE_TASK_STATS = """
+SELECT run_id, task, count(*) AS episodes, sum(steps) AS steps,
+  count(*) FILTER (WHERE status = 'ok') AS clean,
+  count(*) FILTER (WHERE status = 'degraded') AS degraded,
+  count(*) FILTER (WHERE status IN ('model_error', 'error')) AS failed,
+  round(coalesce(sum(progression) FILTER (WHERE status = 'ok'), 0), 9) AS p_sum,
+  sum(tokens_in + tokens_out) AS tokens
+FROM episodes GROUP BY ALL ORDER BY ALL
+"""
+
+
+def test_part_totals_in_the_manifest_give_the_numbers_of_every_episode_row(tmp_path):
+    from automem_core.analysis.runs import task_stats
+    from automem_core.store.catalog import read_manifest, write_manifest
+    from automem_core.store.compact import add_part_totals
+    from automem_core.store.reader import connect
+    from automem_core.testing.sample_store import clone_episodes
+
+    root = tmp_path / "data"
+    play_fake_run(root, tasks=("grid", "crash"), seeds=(0, 1, 2), steps=12, run_id="a")
+    clone_episodes(root, "a.grid.s0", "a", 2)  # loose episodes beside the compacted part
+    (part,) = read_manifest(root / "runs" / "a")
+    assert part.task_stats is not None and {r["task"] for r in part.task_stats} == {"grid"}
+    assert (root / "runs/a/episodes").is_dir()  # failed "crash" episodes stay loose
+
+    def compare() -> list[tuple]:
+        con = connect(root)
+        got = task_stats(con)
+        got["p_sum"] = got["p_sum"].round(9)
+        cols = ["run_id", "task", "episodes", "steps", "clean", "degraded", "failed", "p_sum",
+                "tokens"]  # fmt: skip
+        rows = [tuple(r) for r in got[cols].itertuples(index=False)]
+        assert rows == con.execute(REFERENCE_TASK_STATS).fetchall()
+        return rows
+
+    with_totals = compare()
+    assert {r[1] for r in with_totals} == {"grid", "crash"} and any(r[6] for r in with_totals)
+    write_manifest(root / "runs" / "a", [dataclasses.replace(part, task_stats=None)])
+    assert compare() == with_totals  # a part written before parts carried totals
+    assert add_part_totals(root) == 1 and add_part_totals(root) == 0  # `automem upgrade`
+    assert read_manifest(root / "runs" / "a") == [part]
+    assert compare() == with_totals
