@@ -68,5 +68,10 @@ class Layout:
         return self.run_dir(run_id) / ".partial" / check_id(episode_key, "episode key")
 
     @property
+    def run_index(self) -> Path:
+        """The runs' rows gathered in one file (store/run_index.py): derived, safe to delete."""
+        return self.root / ".index" / "runs.parquet"
+
+    @property
     def scaffolds(self) -> Path:
         return self.root / "scaffolds"

@@ -25,6 +25,7 @@ from automem_core.store.layout import Layout
 from automem_core.store.migrations import file_version, needs_upgrade, read_upgraded
 from automem_core.store.part_stats import stats_table
 from automem_core.store.records import record_files
+from automem_core.store.run_index import read_run_rows
 from automem_core.store.schema import (
     DERIVED_TABLES,
     EPISODE_TABLES,
@@ -57,6 +58,7 @@ class ViewFiles:
     # The episodes files whose totals no part's manifest entry holds, and those totals.
     unsummarised: dict[str, int] = field(default_factory=dict)
     part_stats: list[dict[str, object]] = field(default_factory=list)
+    upgraded_runs: set[Path] = field(default_factory=set)  # run files of an earlier schema
 
 
 def _footer_version(path: Path, run_id: str, episodes: tuple[str, ...], out: ViewFiles) -> int:
@@ -120,11 +122,13 @@ def view_files(
     tables: Iterable[str] = TABLES,
     run_ids: Sequence[str] | None = None,
     verify: bool = False,
+    runs: list[RunFiles] | None = None,
 ) -> ViewFiles:
     """The files each table's view reads. ``verify`` also opens the parts' footers (slow; used
-    after a query failed on a file the manifest vouched for)."""
+    after a query failed on a file the manifest vouched for). ``runs``: the scan, when done."""
     out = ViewFiles()
-    runs = scan(root, list(run_ids) if run_ids is not None else None)
+    if runs is None:
+        runs = scan(root, list(run_ids) if run_ids is not None else None)
     for table in tables:
         out.files.setdefault(table, {})
         if table not in (*EPISODE_TABLES, *DERIVED_TABLES, "runs"):  # an append-only record table
@@ -153,12 +157,19 @@ def connect(
     ``run_ids`` when given). Tables with no files are empty views with the right columns."""
     con = con or duckdb.connect()
     con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would print to stdout
-    plan = view_files(root, tables, run_ids, verify)
+    tables = tuple(tables)
+    runs = scan(root, list(run_ids) if run_ids is not None else None)
+    plan = view_files(root, [t for t in tables if t != "runs"], run_ids, verify, runs)
+    older = 0
+    if "runs" in tables:  # through the index: no run file opened unless it changed
+        rows, _ = read_run_rows(root, runs, lambda run: _read_run(run, plan))
+        older += sum(1 for run in runs if run.run_file in plan.upgraded_runs)
+        con.register("_run_rows", rows)
+        con.execute("CREATE OR REPLACE VIEW runs AS SELECT * FROM _run_rows")
     for problem in plan.problems:
         log.warning(
             "left out %s (%s): delete it or re-run its episodes", problem.path, problem.reason
         )
-    older = 0
     for table, files in plan.files.items():
         older += _create_view(con, table, table, files)
     if "episodes" in plan.files:  # for the per-task totals (analysis/runs.py TASK_STATS_SQL)
@@ -172,6 +183,17 @@ def connect(
             root,
         )
     return con
+
+
+def _read_run(run: RunFiles, plan: ViewFiles) -> pa.Table | None:
+    """A run's row read afresh, upgraded when an earlier schema wrote it (None, with the
+    problem noted, when it cannot be used)."""
+    version = _footer_version(run.run_file, run.run_id, (), plan)
+    if version < 0:
+        return None
+    if needs_upgrade("runs", version):
+        plan.upgraded_runs.add(run.run_file)
+    return _upgraded("runs", str(run.run_file))
 
 
 def _create_view(
