@@ -113,9 +113,12 @@ def scan_run(run_folder: Path) -> RunFiles:
     """The run's files now. Loose folders are listed first, then the manifest (see above)."""
     run_folder = Path(run_folder)
     folders = run_folder / "episodes"
-    loose = {}
-    if folders.is_dir():
-        loose = {p.name: p for p in sorted(folders.iterdir()) if not p.name.startswith(".")}
+    try:
+        with os.scandir(folders) as entries:
+            names = sorted(e.name for e in entries if not e.name.startswith("."))
+    except (FileNotFoundError, NotADirectoryError):
+        names = []
+    loose = {name: folders / name for name in names}
     parts = read_manifest(run_folder)
     held = {e for p in parts for e in p.episodes}
     kept = {e: p for e, p in loose.items() if e not in held}
@@ -126,10 +129,14 @@ def scan(root: Path, run_ids: list[str] | None = None) -> list[RunFiles]:
     """Every run under ``root`` (or only ``run_ids``), sorted by id."""
     runs_dir = Layout(root).runs
     if run_ids is not None:
-        names = [check_id(r, "run id") for r in run_ids]
+        names = [n for n in (check_id(r, "run id") for r in run_ids) if (runs_dir / n).is_dir()]
     else:
-        names = sorted(p.name for p in runs_dir.iterdir()) if runs_dir.is_dir() else []
-    return [scan_run(runs_dir / n) for n in names if (runs_dir / n).is_dir()]
+        try:
+            with os.scandir(runs_dir) as entries:
+                names = sorted(e.name for e in entries if e.is_dir())
+        except FileNotFoundError:
+            names = []
+    return [scan_run(runs_dir / n) for n in names]
 
 
 def run_of_episode(root: Path, episode_id: str) -> str | None:
