@@ -37,9 +37,10 @@ PHASES = {"log": "LOG", "plan": "PLAN", "action": "ACTION"}
 
 def controls(ep: EpisodeData, step: int) -> None:
     """Previous / next and go-to (the jumps and playback are :func:`jumps`; a click on the
-    timeline jumps too). No step slider: its every move redrew a heavy widget, which made each
-    step change in the browser a third slower, and the timeline does its job."""
-    last = ep.n_steps - 1
+    timeline jumps too). Only go-to changes with the step, so the buttons are sent unchanged.
+    No step slider: its every move redrew a heavy widget, which made each step change in the
+    browser a third slower, and the timeline does its job."""
+    last = max(ep.n_steps - 1, 0)
     cols = st.columns([0.6, 0.6, 1.4, 8], vertical_alignment="bottom")
     cols[0].button(
         "",
@@ -47,9 +48,8 @@ def controls(ep: EpisodeData, step: int) -> None:
         key="replay.prev",
         shortcut="Left",
         help="Previous step (←)",
-        on_click=rs.set_step,
-        args=(step - 1,),
-        disabled=step <= 0,
+        on_click=rs.step_by,
+        args=(-1, last),
     )
     cols[1].button(
         "",
@@ -57,20 +57,19 @@ def controls(ep: EpisodeData, step: int) -> None:
         key="replay.next",
         shortcut="Right",
         help="Next step (→)",
-        on_click=rs.set_step,
-        args=(step + 1,),
-        disabled=step >= last,
+        on_click=rs.step_by,
+        args=(1, last),
     )
     rs.sync_widget("replay.w_goto", step)
     cols[2].number_input(
         "Go to step",
         0,
-        max(last, 0),
+        last,
         key="replay.w_goto",
         on_change=rs.from_widget,
         args=(rs.STEP, "replay.w_goto"),
     )
-    cols[3].caption(f"steps 0–{max(last, 0)} · ← / → move one step · click the timeline to jump")
+    cols[3].caption(f"steps 0–{last} · ← / → move one step · click the timeline to jump")
 
 
 def jumps(ep: EpisodeData) -> None:
@@ -168,7 +167,7 @@ def turns(ep: EpisodeData, step: int) -> None:
     turns on the right. One HTML block: a step change re-renders one element, not four per turn."""
     found = data.turns_at(ep, step)
     if not found:
-        st.caption("No LLM turns at this step.")
+        st.html("<b>LLM turns</b><br><small>No LLM turns at this step.</small>")
         return
     ops = ep.ops_at(step)
     log = [t for t in found if t["phase"] == "log"]
@@ -181,7 +180,8 @@ def turns(ep: EpisodeData, step: int) -> None:
         for part in parts
     ]
     layout = "am-turns am-turns-two" if log else "am-turns"
-    st.html(f'<div class="{layout}">{"".join(f"<div>{c}</div>" for c in columns)}</div>')
+    body = "".join(f"<div>{c}</div>" for c in columns)
+    st.html(f'<b>LLM turns</b> (LOG, then PLAN)<div class="{layout}">{body}</div>')
 
 
 def _turn_html(t: dict[str, Any], ops: list[dict[str, Any]]) -> str:

@@ -103,6 +103,12 @@ def set_step(step: int | None) -> None:
         st.session_state[STEP] = int(step)
 
 
+def step_by(delta: int, last: int) -> None:
+    """One step back or on from the step shown, staying within 0…``last``."""
+    step = _int(st.session_state.get(STEP)) or 0
+    set_step(min(max(step + delta, 0), last))
+
+
 def jump(ep: Any, kind: str, label: str) -> None:
     """To the next step after the one shown with an event of ``kind`` (a toast when none)."""
     step = _int(st.session_state.get(STEP)) or 0

@@ -35,7 +35,6 @@ def step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
         replay_panels.step_panel(ep, row, step, pixels)
     with right:
         replay_panels.memory(ep, step)
-    st.html("<b>LLM turns</b> (LOG, then PLAN)")
     replay_panels.turns(ep, step)
     rs.write_url(found.run_id, found.episode_id, step, st.session_state.get(rs.COMPARE))
 
