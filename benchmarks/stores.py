@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 logging.disable(logging.WARNING)
 
-from automem_core.store.compact import add_part_totals, compact_run  # noqa: E402
+from automem_core.store.compact import compact_run  # noqa: E402
+from automem_core.store.derive import add_derived  # noqa: E402
 from automem_core.store.schema import SCHEMA_VERSION  # noqa: E402
 from automem_core.testing.sample_store import (  # noqa: E402
     clone_episodes,
@@ -35,7 +36,7 @@ def played_store(root: Path, episodes: int, steps: int = 50) -> Path:
     upgraded as `automem upgrade` would)."""
     done = root / ".complete"
     if done.exists():
-        add_part_totals(root)
+        add_derived(root)
         return root
     shutil.rmtree(root, ignore_errors=True)
     t0 = time.perf_counter()

@@ -28,7 +28,7 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    from automem_core.store.compact import add_part_totals
+    from automem_core.store.derive import add_derived
     from automem_core.store.migrations import upgrade_store
     from automem_core.store.schema import SCHEMA_VERSION
 
@@ -36,10 +36,15 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     done = upgrade_store(args.data)
     for table, count in sorted(done.items()):
         print(f"  {table}: {count} files upgraded")
-    print("nothing to upgrade" if not done else f"{sum(done.values())} files upgraded")
-    added = add_part_totals(args.data)
-    if added:
-        print(f"  added per-task totals to the manifest entries of {added} compacted parts")
+    print("no file of an earlier schema" if not done else f"{sum(done.values())} files upgraded")
+    print("adding what the writer now derives as it records (older episodes and parts lack it)")
+    added = add_derived(args.data)
+    if added.signals:
+        print(f"  decision signals for mining: {added.signals} episodes")
+    if added.part_totals:
+        print(f"  per-task totals in the manifest: {added.part_totals} compacted parts")
+    if not added.signals and not added.part_totals:
+        print("nothing to add")
     return cmd_compact(args)
 
 

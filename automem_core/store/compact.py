@@ -20,7 +20,6 @@ not clean stay loose, because resuming the run plays them again.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import shutil
@@ -202,27 +201,3 @@ def drop_broken_parts(root: Path, run_id: str) -> list[str]:
             log.warning("run %s: a damaged part held %d episodes; they will be played again",
                         run_id, len(part.episodes))  # fmt: skip
     return [e for p in broken for e in p.episodes]
-
-
-def add_part_totals(root: Path) -> int:
-    """Give every compacted part that has none its per-task totals in the manifest (parts
-    written before manifests carried them); how many parts got them."""
-    added = 0
-    runs_dir = Layout(root).runs
-    for name in sorted(p.name for p in runs_dir.iterdir()) if runs_dir.is_dir() else []:
-        folder = runs_dir / name
-        with try_lock(folder / ".compact.lock") as mine:
-            if not mine:
-                log.warning("run %s is being compacted; run the upgrade again later", name)
-                continue
-            run = scan_run(folder)
-            parts = []
-            for part in run.parts:
-                if part.task_stats is None and run.part_ok(part, "episodes"):
-                    rows = read_upgraded("episodes", run.part_file(part, "episodes")).to_pylist()
-                    part = dataclasses.replace(part, task_stats=tuple(part_task_stats(rows)))
-                    added += 1
-                parts.append(part)
-            if parts != run.parts:
-                write_manifest(folder, parts)
-    return added

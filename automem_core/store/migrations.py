@@ -7,7 +7,7 @@ what it does. A file newer than the code understands is refused with one line an
 
 v5 → v6: no column changed; episodes gained a derived table, ``turn_signals`` (each decision
 turn's mining signals, computed by the writer). Episodes written before have none, and mining
-computes their signals from the log instead.
+computes their signals from the log instead; ``automem upgrade`` adds them (``derive.py``).
 
 v4 → v5: trainings gained ``examples``, ``out_dir`` and ``error`` (what a failed training
 says went wrong).

@@ -80,7 +80,7 @@ FROM episodes GROUP BY ALL ORDER BY ALL
 def test_part_totals_in_the_manifest_give_the_numbers_of_every_episode_row(tmp_path):
     from automem_core.analysis.runs import task_stats
     from automem_core.store.catalog import read_manifest, write_manifest
-    from automem_core.store.compact import add_part_totals
+    from automem_core.store.derive import add_derived
     from automem_core.store.reader import connect
     from automem_core.testing.sample_store import clone_episodes
 
@@ -105,6 +105,7 @@ def test_part_totals_in_the_manifest_give_the_numbers_of_every_episode_row(tmp_p
     assert {r[1] for r in with_totals} == {"grid", "crash"} and any(r[6] for r in with_totals)
     write_manifest(root / "runs" / "a", [dataclasses.replace(part, task_stats=None)])
     assert compare() == with_totals  # a part written before parts carried totals
-    assert add_part_totals(root) == 1 and add_part_totals(root) == 0  # `automem upgrade`
+    assert add_derived(root).part_totals == 1  # `automem upgrade`
+    assert add_derived(root).part_totals == 0
     assert read_manifest(root / "runs" / "a") == [part]
     assert compare() == with_totals

@@ -3,6 +3,7 @@ gives the same decisions for episodes written before the table existed and after
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import pyarrow as pa
@@ -10,7 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from automem_core.analysis.decisions import SIGNALS_FROM_LOG_SQL, mine_decisions
+from automem_core.store.catalog import read_manifest, write_manifest
 from automem_core.store.compact import compact_run
+from automem_core.store.derive import add_derived
 from automem_core.store.reader import connect
 from automem_core.store.schema import SCHEMAS, TurnSignalRow
 from automem_core.store.turn_signals import TurnSignals
@@ -113,3 +116,19 @@ def test_a_step_number_beyond_64_bits_is_no_early_outcome():
     signals.add("memory_ops", op(0, "APPEND", step=3, mutations=text))
     (row,) = signals.rows("e")
     assert isinstance(row, TurnSignalRow) and not row.early_outcome and row.lines_written == 1
+
+
+def test_the_upgrade_gives_older_episodes_and_parts_the_signals_the_writer_would(loose):
+    before, decisions = stored(loose), mined(loose, ["s", "c"])
+    for path in loose.rglob("turn_signals.parquet"):
+        path.unlink()  # as episodes and parts written before the table existed
+    (part,) = read_manifest(loose / "runs" / "s")
+    sizes = {t: n for t, n in part.sizes.items() if t != "turn_signals"}
+    write_manifest(loose / "runs" / "s", [dataclasses.replace(part, sizes=sizes)])
+    assert stored(loose) == []
+    added = add_derived(loose)
+    assert added.signals == 6 + 4 and added.part_totals == 0
+    assert stored(loose) == before and mined(loose, ["s", "c"]).equals(decisions)
+    assert add_derived(loose).signals == 0  # nothing left to add
+    next(loose.glob("runs/s/parts/*/turn_signals.parquet")).write_bytes(b"damaged")
+    assert add_derived(loose).signals == 6 and stored(loose) == before
