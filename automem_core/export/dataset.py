@@ -28,8 +28,9 @@ from automem_core.export.formats import to_openai_chat
 from automem_core.export.targets import clean_examples, clean_pairs
 from automem_core.export.writer import ExportResult, write_export
 from automem_core.store.reader import query_store
+from automem_core.store.record_rows import ExportRow
 from automem_core.store.records import append_records, read_records
-from automem_core.store.schema import ExportRow, utc_now
+from automem_core.store.schema import utc_now
 
 PAIRS_PER_DECISION = 4  # good × bad combinations kept per prompt
 

@@ -23,8 +23,9 @@ from automem_core.export.openai_finetune import FineTuneResult
 from automem_core.export.recipe import Recipe
 from automem_core.export.train_lora import TrainingResult
 from automem_core.store.reader import query_store
+from automem_core.store.record_rows import TrainingRow
 from automem_core.store.records import append_records
-from automem_core.store.schema import TrainingRow, utc_now
+from automem_core.store.schema import utc_now
 
 LATEST_SQL = """
 SELECT * EXCLUDE (newest) FROM (

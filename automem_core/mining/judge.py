@@ -26,7 +26,7 @@ from automem_core.llm.config import ModelConfig
 from automem_core.llm.factory import make_client
 from automem_core.memory import snapshot
 from automem_core.mining.labels import add_labels, new_label
-from automem_core.store.schema import LabelRow
+from automem_core.store.record_rows import LabelRow
 
 CRITERIA_DIR = Path(__file__).parent / "criteria"
 MAX_CONTEXT_CHARS = 12_000

@@ -16,8 +16,9 @@ import duckdb
 import pandas as pd
 
 from automem_core.store.reader import query_store
+from automem_core.store.record_rows import LabelRow, Verdict
 from automem_core.store.records import append_records
-from automem_core.store.schema import LabelRow, Verdict, utc_now
+from automem_core.store.schema import utc_now
 
 HUMAN = "human"
 VERDICTS: tuple[Verdict, ...] = ("good", "bad", "unsure")

@@ -30,8 +30,9 @@ from automem_core.llm.factory import make_client
 from automem_core.memory import execute_ops, parse_completion, snapshot
 from automem_core.memory.results import render_results
 from automem_core.scaffold import Scaffold, load_version
+from automem_core.store.record_rows import AlternativeRow
 from automem_core.store.records import append_records
-from automem_core.store.schema import AlternativeRow, utc_now
+from automem_core.store.schema import utc_now
 
 
 def _results_on(

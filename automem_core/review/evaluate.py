@@ -22,8 +22,9 @@ from automem_core.review.gate import GateResult, Rule, paired_gate
 from automem_core.review.proposals import latest, record
 from automem_core.run.config import SeedSetName, make_run_config
 from automem_core.run.runner import run
+from automem_core.store.record_rows import EvaluationRow, ProposalRow
 from automem_core.store.records import append_records
-from automem_core.store.schema import EvaluationRow, ProposalRow, utc_now
+from automem_core.store.schema import utc_now
 
 
 class LoopSettingsError(ValueError):

@@ -21,8 +21,9 @@ import pandas as pd
 from automem_core.review.proposal import ProposalDraft, ProposalError, validate
 from automem_core.scaffold import Scaffold, load_version, store_version
 from automem_core.store.reader import query_store
+from automem_core.store.record_rows import ProposalEvent, ProposalRow
 from automem_core.store.records import append_records
-from automem_core.store.schema import ProposalEvent, ProposalRow, utc_now
+from automem_core.store.schema import utc_now
 
 WAITING: tuple[ProposalEvent, ...] = ("proposed",)
 APPROVED: tuple[ProposalEvent, ...] = ("approved", "edited")

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from automem_core.review.proposal import ProposalDraft, ProposalError, parse_draft, validate
 from automem_core.review.proposals import new_row, record
 from automem_core.scaffold import Scaffold, store_version
-from automem_core.store.schema import ProposalRow
+from automem_core.store.record_rows import ProposalRow
 
 
 @dataclass

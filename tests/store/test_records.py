@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 from automem_core.store.reader import connect
+from automem_core.store.record_rows import LabelRow
 from automem_core.store.records import (
     append_records,
     compact_records,
     read_records,
     record_files,
 )
-from automem_core.store.schema import LabelRow
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ WRITE = """
 import sys
 from pathlib import Path
 from automem_core.store.records import append_records
-from automem_core.store.schema import LabelRow
+from automem_core.store.record_rows import LabelRow
 for i in range(60):
     row = LabelRow(f"l{sys.argv[2]}{i}", "decision", f"d{i % 7}", "good", "", sys.argv[2],
                    "human", "v@1", 0, 0, 0.0, "t")
