@@ -60,6 +60,14 @@ def turn_signals_of(files: dict[str, Path]) -> list[TurnSignalRow] | None:
     return [row for episode_id in sorted(found) for row in found[episode_id].rows(episode_id)]
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
 def _readable(path: Path) -> bool:
     try:
         pq.read_metadata(path)
@@ -80,8 +88,15 @@ def _complete_run(run: RunFiles, added: Added) -> None:
         target = folder / "turn_signals.parquet"
         if _readable(target):
             continue
-        rows = turn_signals_of({t: folder / f"{t}.parquet" for t in _INPUTS})
-        if rows is not None:
+        published = _identity(folder / "episodes.parquet")
+        try:
+            rows = turn_signals_of({t: folder / f"{t}.parquet" for t in _INPUTS})
+        except (OSError, pa.ArrowException) as exc:  # resume plays such an episode again
+            log.warning("episode %s cannot be read (%s); its signals are left out", folder.name,
+                        exc)  # fmt: skip
+            continue
+        # A resume may have published a new attempt of the episode meanwhile: leave it be.
+        if rows is not None and _identity(folder / "episodes.parquet") == published:
             _write(target, rows)
             added.signals += 1
     parts: list[Part] = []

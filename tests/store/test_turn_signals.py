@@ -113,9 +113,11 @@ def test_a_step_number_beyond_64_bits_is_no_early_outcome():
     signals = TurnSignals()
     signals.add("turns", type("T", (), dict(step=3, phase="log", turn=0, n_ops=1)))
     text = '[{"kind": "append", "text": "step 99999999999999999999 and STEP 2"}]'
+    long = '[{"kind": "append", "text": "step ' + "1" * 5000 + '"}]'
     signals.add("memory_ops", op(0, "APPEND", step=3, mutations=text))
+    signals.add("memory_ops", op(1, "APPEND", step=3, mutations=long))  # too long for int()
     (row,) = signals.rows("e")
-    assert isinstance(row, TurnSignalRow) and not row.early_outcome and row.lines_written == 1
+    assert isinstance(row, TurnSignalRow) and not row.early_outcome and row.lines_written == 2
 
 
 def test_the_upgrade_gives_older_episodes_and_parts_the_signals_the_writer_would(loose):
