@@ -48,13 +48,12 @@ class _Turn:
 
 def _early(line: str, step: int) -> bool:
     found = _STEP.search(line)
+    if found is None:
+        return False
     # At most 19 digits before converting: a longer number is no 64-bit integer (the SQL's
     # TRY_CAST gives NULL), and Python refuses to convert very long ones.
-    return (
-        found is not None
-        and len(found.group(1)) <= 19
-        and step <= int(found.group(1)) <= _BIGINT_MAX
-    )
+    digits = found.group(1).lstrip("0") or "0"
+    return len(digits) <= 19 and step <= int(digits) <= _BIGINT_MAX
 
 
 @dataclass
