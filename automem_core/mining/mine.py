@@ -80,7 +80,8 @@ def mine(
             ).fetchall()
         ]
         connect(root, con, tables=("episodes",), run_ids=[*run_ids, *evaluation])
-        connect(root, con, tables=MINING_TABLES[1:], run_ids=run_ids)
+        logs = [t for t in MINING_TABLES if t != "episodes"]  # of the mined runs only
+        connect(root, con, tables=logs, run_ids=run_ids)
         known = {r for (r,) in con.execute("SELECT DISTINCT run_id FROM episodes").fetchall()}
         missing = [r for r in run_ids if r not in known]
         if missing:

@@ -158,7 +158,7 @@ def connect(
     con = con or duckdb.connect()
     con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would print to stdout
     tables = tuple(tables)
-    runs = scan(root, list(run_ids) if run_ids is not None else None)
+    runs = scan(root, list(run_ids) if run_ids is not None else None) if tables else []
     plan = view_files(root, [t for t in tables if t != "runs"], run_ids, verify, runs)
     older = 0
     if "runs" in tables:  # through the index: no run file opened unless it changed
