@@ -1,6 +1,6 @@
-"""The decisions as people label them: the latest mined row of each decision, its current human
-and judge labels, the verdict its score implies, how many alternative answers it has, and the
-exports that took it."""
+"""The decisions as people label them: each decision (from its run's latest mining), its current
+human and judge labels, the verdict its score implies, how many alternative answers it has, and
+the exports that took it; and the alternative answers with their own labels."""
 
 from __future__ import annotations
 
@@ -38,19 +38,22 @@ def current_labels(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return df
 
 
-LATEST_SQL = """
-SELECT * EXCLUDE (newest) FROM (
-  SELECT *, row_number() OVER (PARTITION BY decision_id ORDER BY mined_at DESC) AS newest
-  FROM decisions) WHERE newest = 1
-"""
+LABEL_COLUMNS = ("human", "judge", "label", "judge_reason", "judge_source", "human_author")
+
+
+def _with_labels(frame: pd.DataFrame, con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
+    """``frame`` (keyed by ``<kind>_id``) with each target's current labels beside it."""
+    labels = current_labels(con)
+    labels = labels[labels["target_kind"] == kind].drop(columns=["target_kind"])
+    out = frame.merge(labels, left_on=f"{kind}_id", right_on="target_id", how="left")
+    out = out.drop(columns=["target_id"])
+    for column in LABEL_COLUMNS:
+        out[column] = out[column].astype(object).where(out[column].notna(), None)
+    return out
 
 
 def decisions_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    decisions = con.execute(LATEST_SQL).df()
-    labels = current_labels(con)
-    labels = labels[labels["target_kind"] == "decision"].drop(columns=["target_kind"])
-    out = decisions.merge(labels, left_on="decision_id", right_on="target_id", how="left")
-    out = out.drop(columns=["target_id"])
+    out = _with_labels(con.execute("SELECT * FROM decisions").df(), con, "decision")
     out["score_verdict"] = out["score"].map(score_verdict)
     alternatives = con.execute(
         "SELECT decision_id, count(DISTINCT alternative_id) AS alternatives FROM alternatives "
@@ -64,8 +67,6 @@ def decisions_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
     out = out.merge(exported, on="decision_id", how="left")
     out["exports"] = [[] if _missing(e) else [str(x) for x in e] for e in out["exports"]]
-    for column in ("human", "judge", "label", "judge_reason", "judge_source", "human_author"):
-        out[column] = out[column].astype(object).where(out[column].notna(), None)
     return out.sort_values(["run_id", "episode_id", "step", "phase", "turn"], ignore_index=True)
 
 
@@ -75,6 +76,25 @@ def _missing(value: object) -> bool:
 
 def load_decisions(root: Path) -> pd.DataFrame:
     return query_store(root, decisions_frame, tables=TABLES)
+
+
+ALTERNATIVES_SQL = """
+SELECT a.alternative_id, a.decision_id, d.run_id, d.episode_id, d.game, d.task, d.seed,
+  d.scaffold_version, d.step, d.phase, d.turn, a.model, a.sample, a.completion, a.results_json,
+  a.created_at
+FROM alternatives a JOIN decisions d USING (decision_id)
+ORDER BY d.run_id, d.episode_id, d.step, d.phase, d.turn, a.sample, a.created_at
+"""
+
+
+def alternatives_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every alternative answer of a mined decision, with the decision's place and the
+    alternative's own current labels."""
+    return _with_labels(con.execute(ALTERNATIVES_SQL).df(), con, "alternative")
+
+
+def load_alternatives(root: Path) -> pd.DataFrame:
+    return query_store(root, alternatives_frame, tables=("decisions", "labels", "alternatives"))
 
 
 def agreements(decisions: pd.DataFrame) -> dict[str, Agreement]:

@@ -2,7 +2,8 @@
 
 Each area's commands live in a module of their own (``run_commands``, ``store_commands``, …)
 that registers its subcommands; this module builds the parser and turns expected failures into
-one ``error: …`` line and exit status 2, never a traceback.
+one ``error: …`` line and exit status 2, never a traceback. Anything else is a bug: one line
+too (status 1), and its traceback with ``-v``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,19 +25,10 @@ from automem_core.cli import (
     train_commands,
 )
 from automem_core.cli.run_commands import parse_seeds
-from automem_core.envs.base import EnvConfigError
-from automem_core.export.openai_finetune import FineTuneError
-from automem_core.export.train_lora import TrainExtraMissingError
-from automem_core.llm.base import LLMConfigError
-from automem_core.llm.specialist_server import SpecialistServerError
-from automem_core.scaffold import ScaffoldError
-from automem_core.store.layout import StoreError, check_data_dir, default_data_dir
+from automem_core.errors import AutoMemError
+from automem_core.store.layout import check_data_dir, default_data_dir
 
 __all__ = ["build_parser", "main", "parse_seeds"]
-EXPECTED_ERRORS = (
-    EnvConfigError, LLMConfigError, ScaffoldError, StoreError, ValueError, OSError,
-    FineTuneError, SpecialistServerError, TrainExtraMissingError,
-)  # fmt: skip
 COMMAND_MODULES = (run_commands, store_commands, review_commands, mining_commands, train_commands)
 
 
@@ -65,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "data", None) is not None:
             check_data_dir(args.data, write=getattr(args, "writes", False))
         code: int = args.func(args)
-    except EXPECTED_ERRORS as exc:
+    except AutoMemError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, asyncio.CancelledError):
@@ -77,4 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `automem runs | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a bug: one line, and the traceback with -v
+        if args.verbose:
+            traceback.print_exc()
+        first = (str(exc).strip().splitlines() or [""])[0]
+        hint = "" if args.verbose else "; run again with -v for the traceback"
+        print(f"error: unexpected {type(exc).__name__}: {first}{hint}", file=sys.stderr)
+        return 1
     return code

@@ -1,97 +1,227 @@
-"""Loop 2, part 1 commands: ``mine`` (with ``--resample``), ``judge``, ``label``, ``export``."""
+"""Loop 2, part 1 commands: ``mine`` (with ``--resample``), ``decisions``, ``judge``, ``label``,
+``export``.
+
+The engine's modules are imported inside the commands: ``automem --help`` stays quick."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from automem_core.analysis.decision_table import load_decisions
-from automem_core.analysis.decisions import SCORE_FORMULA
-from automem_core.export.dataset import Selection, export, select
-from automem_core.export.formats import FORMAT_GROUPS
-from automem_core.llm.config import ModelConfig, parse_model_config
-from automem_core.mining.judge import JudgeConfig, judge_decisions, load_judge_config
-from automem_core.mining.labels import VERDICTS, add_labels, new_label
-from automem_core.mining.mine import mine
-from automem_core.mining.resample import resample
+from automem_core.cli.author import author_flag, author_of
+from automem_core.errors import UsageError
+from automem_core.export.format_names import FORMAT_GROUPS, formats_of
+from automem_core.store.record_rows import HUMAN_VERDICTS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from automem_core.export.dataset import Selection
+
+DEFAULT_LIMIT = 50
+_ALTERNATIVE_ID = re.compile(r"^[0-9a-f]{32}$")
+_DECISION_ID_SHAPE = "EPISODE_ID:STEP:log|plan:TURN"
 
 
 def _csv(text: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in (text or "").split(",") if p.strip())
 
 
-def _limited(rows: list[dict[str, object]], limit: int | None) -> list[dict[str, object]]:
+def _limited(rows: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
     return rows[:limit] if limit else rows
 
 
+def _model(args: argparse.Namespace, **extra: Any) -> Any:
+    from automem_core.llm.config import parse_model_config
+
+    settings = {"base_url": args.base_url, "model": args.model, "api_key_env": args.api_key_env}
+    return parse_model_config({**settings, **extra}, source="flags")
+
+
 def cmd_mine(args: argparse.Namespace) -> int:
+    from automem_core.analysis.decision_table import load_decisions
+    from automem_core.analysis.decisions import SCORE_FORMULA
+    from automem_core.mining.mine import mine
+    from automem_core.mining.resample import resample
+
     result = mine(args.data, args.run, allow_overlap=args.allow_overlap, k=args.k)
     phases = ", ".join(f"{n} {p}" for p, n in sorted(result.by_phase.items()))
     print(f"mined {result.decisions} decisions ({phases}) from {', '.join(result.runs)}")
     print(f"score = {SCORE_FORMULA}")
     if args.resample:
-        model = parse_model_config(
-            {
-                "base_url": args.base_url,
-                "model": args.model,
-                "temperature": args.temperature,
-                "api_key_env": args.api_key_env,
-            },
-            source="flags",
-        )
+        model = _model(args, temperature=args.temperature)
         chosen = load_decisions(args.data)
         chosen = chosen[chosen["run_id"].isin(args.run)].sort_values("score")
         rows = _limited(chosen.to_dict("records"), args.limit)
         made = asyncio.run(resample(args.data, rows, model, args.resample))
         print(f"sampled {len(made)} alternatives for {len(rows)} decisions from {model.model}")
+        print("label them: automem decisions --alternatives, then automem label ID …")
+    return 0
+
+
+def _filtered(decisions: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
+    """The decisions the listing flags keep (``--run``, ``--game``, ``--phase``, ``--label``,
+    ``--min-score``)."""
+    keep = decisions
+    if args.run:
+        keep = keep[keep["run_id"].isin(args.run)]
+    if getattr(args, "game", None):
+        keep = keep[keep["game"].isin(_csv(args.game))]
+    if getattr(args, "phase", None):
+        keep = keep[keep["phase"] == args.phase]
+    if getattr(args, "label", None):
+        wanted = keep["label"].isna() if args.label == "none" else keep["label"] == args.label
+        keep = keep[wanted]
+    if getattr(args, "min_score", None) is not None:
+        keep = keep[keep["score"] >= args.min_score]
+    return keep
+
+
+SIGNALS = ("retrieved", "progress_after", "redundant_write", "never_read", "empty_search",
+           "early_outcome")  # fmt: skip
+
+
+def _signals(row: dict[str, Any]) -> str:
+    return ",".join(s for s in SIGNALS if bool(row.get(s))) or "–"
+
+
+def _label_text(row: dict[str, Any]) -> str:
+    label = row.get("label")
+    if label is None:
+        return "–"
+    return f"{label} ({row['human_author']})" if row.get("human") else f"{label} (judge)"
+
+
+def render_decisions(
+    decisions: list[dict[str, Any]], alternatives: dict[str, list[dict[str, Any]]]
+) -> str:
+    """One line per decision (id, score, label, signals, alternatives) and, under it, one per
+    alternative answer (id, sample, model, label)."""
+    lines = [f"{'decision':<44} {'score':>6}  {'label':<22} {'alts':>4}  signals"]
+    for d in decisions:
+        lines.append(
+            f"{d['decision_id']:<44} {d['score']:>6.2f}  {_label_text(d):<22} "
+            f"{int(d['alternatives']):>4}  {_signals(d)}"
+        )
+        for a in alternatives.get(str(d["decision_id"]), []):
+            lines.append(
+                f"  └ {a['alternative_id']}  sample {a['sample']}  {a['model']}  {_label_text(a)}"
+            )
+    return "\n".join(lines)
+
+
+def cmd_decisions(args: argparse.Namespace) -> int:
+    import json
+
+    from automem_core.analysis.decision_table import load_alternatives, load_decisions
+
+    found = _filtered(load_decisions(args.data), args)
+    total = len(found)
+    rows = _limited(found.to_dict("records"), args.limit)
+    alternatives: dict[str, list[dict[str, Any]]] = {}
+    if args.alternatives:
+        shown = {str(r["decision_id"]) for r in rows}
+        for a in load_alternatives(args.data).to_dict("records"):
+            if str(a["decision_id"]) in shown:
+                alternatives.setdefault(str(a["decision_id"]), []).append(a)
+    if args.json:
+        for row in rows:
+            out = {k: row[k] for k in ("decision_id", "run_id", "game", "phase", "step", "score",
+                                       "label", "human", "human_author", "judge")}  # fmt: skip
+            out["signals"] = [s for s in SIGNALS if bool(row.get(s))]
+            out["alternatives"] = [
+                {k: a[k] for k in ("alternative_id", "sample", "model", "label", "completion")}
+                for a in alternatives.get(str(row["decision_id"]), [])
+            ]
+            print(json.dumps(out, default=str))
+        return 0
+    if not rows:
+        print("no decisions match; mine a run first (`automem mine --run RUN`)")
+        return 0
+    print(render_decisions(rows, alternatives))
+    if total > len(rows):
+        print(f"… {total - len(rows)} more (--limit 0 shows every one)")
     return 0
 
 
 def cmd_judge(args: argparse.Namespace) -> int:
-    config = (
-        load_judge_config(args.config)
-        if args.config
-        else JudgeConfig(
-            model=parse_model_config(
-                {"base_url": args.base_url, "model": args.model, "api_key_env": args.api_key_env},
-                source="flags",
-            )
-        )
-    )
-    decisions = load_decisions(args.data)
-    if args.run:
-        decisions = decisions[decisions["run_id"].isin(args.run)]
+    from automem_core.analysis.decision_table import load_alternatives, load_decisions
+    from automem_core.mining.judge import JudgeConfig, judge_decisions, load_judge_config
+
+    if not args.config and not (args.base_url and args.model):
+        raise UsageError("the judge needs a model: pass --base-url URL --model M, or --config FILE")
+    config = load_judge_config(args.config) if args.config else JudgeConfig(model=_model(args))
+    decisions = _filtered(load_decisions(args.data), args)
     if args.unlabelled:
         decisions = decisions[decisions["judge"].isna() & decisions["human"].isna()]
     rows = _limited(decisions.to_dict("records"), args.limit)
-    labels = asyncio.run(judge_decisions(args.data, config, rows))
+    alternatives: list[dict[str, Any]] = []
+    if not args.no_alternatives:
+        chosen = {str(r["decision_id"]) for r in rows}
+        alts = load_alternatives(args.data)
+        alts = alts[alts["decision_id"].isin(chosen)]
+        if args.unlabelled:
+            alts = alts[alts["judge"].isna() & alts["human"].isna()]
+        alternatives = alts.to_dict("records")
+    labels = asyncio.run(judge_decisions(args.data, config, rows, alternatives=alternatives))
     counts = {v: sum(1 for lb in labels if lb.verdict == v) for v in ("good", "bad", "malformed")}
     cost = sum(lb.cost_usd for lb in labels)
     tokens = sum(lb.tokens_in + lb.tokens_out for lb in labels)
-    print(f"judged {len(labels)} decisions: {counts}; {tokens} tokens, ${cost:.4f}")
+    print(
+        f"judged {len(rows)} decisions and {len(alternatives)} alternatives: {counts}; "
+        f"{tokens} tokens, ${cost:.4f}"
+    )
     return 0
+
+
+def _unknown_id(target: str) -> UsageError:
+    looks = (
+        "an alternative id (32 hex digits)"
+        if _ALTERNATIVE_ID.match(target)
+        else f"a decision id ({_DECISION_ID_SHAPE})"
+        if target.count(":") == 3
+        else f"neither a decision id ({_DECISION_ID_SHAPE}) nor an alternative id (32 hex digits)"
+    )
+    return UsageError(
+        f"no decision or alternative {target!r} (it looks like {looks}); list them with "
+        "`automem decisions --alternatives`"
+    )
 
 
 def cmd_label(args: argparse.Namespace) -> int:
-    decisions = load_decisions(args.data).set_index("decision_id")
-    missing = [d for d in args.decision if d not in decisions.index]
-    if missing:
-        raise ValueError(f"no decision {missing[0]!r}; mine its run first (`automem mine`)")
-    labels = [
-        new_label(d, args.verdict, args.author, note=args.note,
-                  scaffold_version=str(decisions.loc[d, "scaffold_version"]))
-        for d in args.decision
-    ]  # fmt: skip
+    from automem_core.analysis.decision_table import load_alternatives, load_decisions
+    from automem_core.mining.labels import add_labels, new_label
+
+    author = author_of(args, "labels")
+    targets = list(dict.fromkeys(args.target))  # each once, in the order given
+    decisions = load_decisions(args.data)
+    versions = dict(zip(decisions["decision_id"], decisions["scaffold_version"], strict=True))
+    alternatives: dict[str, str] = {}
+    if any(t not in versions for t in targets):
+        alts = load_alternatives(args.data)
+        alternatives = dict(zip(alts["alternative_id"], alts["scaffold_version"], strict=True))
+    labels = []
+    for target in targets:
+        kind = "decision" if target in versions else "alternative"
+        version = versions.get(target) or alternatives.get(target)
+        if version is None:
+            raise _unknown_id(target)
+        labels.append(new_label(target, args.verdict, author, note=args.note,
+                                scaffold_version=str(version), target_kind=kind))  # fmt: skip
     add_labels(args.data, labels)
-    print(f"labelled {len(labels)} decisions {args.verdict} as {args.author}")
+    kinds = {k: sum(1 for lb in labels if lb.target_kind == k) for k in ("decision", "alternative")}
+    what = " and ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in kinds.items() if n)
+    print(f"labelled {what} {args.verdict} as {author}")
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    formats = [f for group in args.format for f in FORMAT_GROUPS[group]]
-    selection = Selection(
+def _selection(args: argparse.Namespace, formats: list[str]) -> Selection:
+    from automem_core.export.dataset import Selection
+
+    return Selection(
         runs=tuple(args.run or ()),
         games=_csv(args.games),
         scaffold_versions=_csv(args.scaffold_versions),
@@ -101,24 +231,47 @@ def cmd_export(args: argparse.Namespace) -> int:
         include_unsure=args.include_unsure,
         pairs=any(f.endswith("preference") for f in formats),
     )
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from automem_core.analysis.decision_table import load_decisions
+    from automem_core.export.dataset import export, select
+
+    formats = formats_of(args.format)
+    selection = _selection(args, list(formats))
     if args.dry_run:
         chosen = select(load_decisions(args.data), selection)
         print(f"{selection.describe()}: {len(chosen)} decisions")
         return 0
-    made = export(args.data, args.out, selection, formats, args.author, overwrite=args.overwrite)
+    made = export(
+        args.data, args.out, selection, formats, author_of(args, "exports"),
+        overwrite=args.overwrite, license=args.license, tokenizer=args.tokenizer,
+    )  # fmt: skip
     result = made.result
     print(f"wrote {', '.join(result.files)} to {result.out_dir}")
     print(f"  {result.counts.get('examples', 0)} examples, {result.counts.get('pairs', 0)} pairs")
     for kind, reasons in result.dropped.items():
         if reasons:
             print(f"  dropped {kind}: {', '.join(f'{n} {r}' for r, n in sorted(reasons.items()))}")
+    for name in result.skipped_formats:
+        print(f"  {name}: nothing to write (no {'pairs' if 'preference' in name else 'examples'})")
+    for line in result.notes:
+        print(f"  {line}")
     return 0
 
 
 def _endpoint(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", help="OpenAI-compatible endpoint")
     p.add_argument("--model", help="model name at that endpoint")
-    p.add_argument("--api-key-env", default=ModelConfig().api_key_env, help="key's variable")
+    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="the key's variable")
+
+
+def _decision_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run", action="append", help="only this run's decisions (repeatable)")
+    p.add_argument("--game", help="only these games (comma-separated)")
+    p.add_argument("--phase", choices=("log", "plan"), help="only LOG turns or PLAN turns")
+    p.add_argument("--label", choices=(*HUMAN_VERDICTS, "none"), help="only this current label")
+    p.add_argument("--min-score", type=float, help="only decisions scored at least this")
 
 
 def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # type: ignore[type-arg]
@@ -132,23 +285,36 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     _endpoint(m)
     m.set_defaults(func=cmd_mine, writes=True)
 
+    d = sub.add_parser("decisions", help="list mined decisions (and their alternatives) with ids")
+    _decision_filters(d)
+    d.add_argument("--alternatives", action="store_true", help="list each one's alternatives")
+    d.add_argument(
+        "--limit", type=int, default=DEFAULT_LIMIT,
+        help=f"at most this many decisions (default {DEFAULT_LIMIT}; 0: all)",
+    )  # fmt: skip
+    d.add_argument("--json", action="store_true", help="one JSON object per decision")
+    d.set_defaults(func=cmd_decisions)
+
     j = sub.add_parser("judge", help="an LLM judge's verdict and reason per decision")
     j.add_argument("--config", type=Path, help="judge config (model, criteria, prices)")
-    j.add_argument("--run", action="append", help="only this run's decisions (repeatable)")
-    j.add_argument("--unlabelled", action="store_true", help="only decisions without a label")
+    _decision_filters(j)
+    j.add_argument("--unlabelled", action="store_true", help="only those without a label")
+    j.add_argument("--no-alternatives", action="store_true",
+                   help="judge the decisions only, not their alternative answers")  # fmt: skip
     j.add_argument("--limit", type=int, help="at most this many decisions")
     _endpoint(j)
     j.set_defaults(func=cmd_judge, writes=True)
 
-    lb = sub.add_parser("label", help="label decisions by hand")
-    lb.add_argument("decision", nargs="+", help="decision ids")
-    lb.add_argument("--verdict", required=True, choices=VERDICTS)
-    lb.add_argument("--author", default=getpass.getuser(), help="who labels (default: you)")
+    lb = sub.add_parser("label", help="label decisions or alternative answers by hand")
+    lb.add_argument("target", nargs="+", metavar="ID", help="decision or alternative ids")
+    lb.add_argument("--verdict", required=True, choices=HUMAN_VERDICTS)
+    author_flag(lb, "labels")
     lb.add_argument("--note", default="")
     lb.set_defaults(func=cmd_label, writes=True)
 
     e = sub.add_parser("export", help="write labelled decisions as a training set")
-    e.add_argument("--format", action="append", required=True, choices=list(FORMAT_GROUPS))
+    e.add_argument("--format", action="append", required=True, choices=list(FORMAT_GROUPS),
+                   help="repeatable; all: every format")  # fmt: skip
     e.add_argument("--out", type=Path, required=True, help="the folder to write")
     e.add_argument("--run", action="append", help="only these runs (repeatable)")
     e.add_argument("--games", help="comma-separated")
@@ -157,8 +323,12 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     e.add_argument("--label-sources", help="human, judge (default both)")
     e.add_argument("--min-score", type=float)
     e.add_argument("--include-unsure", action="store_true")
-    e.add_argument("--author", default=getpass.getuser())
-    e.add_argument("--overwrite", action="store_true")
+    e.add_argument("--license", default="other",
+                   help="the data's license for the card (default: other; set it)")  # fmt: skip
+    e.add_argument("--tokenizer", help="tokenizer (folder or hub id on this machine) for the "
+                   "card's token lengths (default: the game's recipe's base model)")  # fmt: skip
+    author_flag(e, "exports")
+    e.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
     e.add_argument("--dry-run", action="store_true", help="only count what would be exported")
     e.set_defaults(func=cmd_export, writes=True)
-    return [m, j, lb, e]
+    return [m, d, j, lb, e]

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from automem_core.cli.author import author_flag, author_of
 from automem_core.cli.run_commands import model_flags, model_from_args, parse_seeds
 from automem_core.envs.registry import games, tasks_of
-from automem_core.review.evaluate import LoopSettings, gate_proposal, report_heldout
-from automem_core.review.gate import RULES
-from automem_core.review.proposals import approve, approve_edited, latest, load_proposals, reject
-from automem_core.review.review import Reviewer, review
-from automem_core.scaffold import load_version, resolve_scaffold
+from automem_core.errors import UsageError
+from automem_core.store.record_rows import GATE_RULES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from automem_core.review.evaluate import LoopSettings
+    from automem_core.review.review import Reviewer
 
 DEFAULT_SEEDS = {"review": "0-4", "gating": "100-109", "heldout": "200-209"}
 
@@ -34,6 +35,8 @@ def _reviewer(args: argparse.Namespace) -> Reviewer:
 
 
 def _settings(args: argparse.Namespace, game: str) -> LoopSettings:
+    from automem_core.review.evaluate import LoopSettings
+
     tasks = tuple(args.tasks.split(",")) if args.tasks else tuple(tasks_of(game)[:1])
     seeds = {name: tuple(parse_seeds(getattr(args, f"{name}_seeds"))) for name in DEFAULT_SEEDS}
     settings = LoopSettings(
@@ -46,21 +49,25 @@ def _settings(args: argparse.Namespace, game: str) -> LoopSettings:
 
 
 def _table(frame: pd.DataFrame) -> str:
+    import pandas as pd
+
     with pd.option_context("display.max_colwidth", 60, "display.width", 200):
         return str(frame.to_string(index=False, na_rep="–"))
 
 
 def cmd_review(args: argparse.Namespace) -> int:
     from automem_core.analysis.runs import load_runs
+    from automem_core.review.review import review
+    from automem_core.scaffold import resolve_scaffold
 
     runs = load_runs(args.data)
     chosen = runs[runs["run"].isin(args.run)]
     missing = sorted(set(args.run) - set(chosen["run"]))
     if missing:
-        raise ValueError(f"no run {missing[0]!r} in {args.data}; list them with `automem runs`")
+        raise UsageError(f"no run {missing[0]!r} in {args.data}; list them with `automem runs`")
     versions = set(chosen["scaffold"])
     if len(versions) > 1:
-        raise ValueError(f"the runs played different scaffolds ({', '.join(sorted(versions))}); "
+        raise UsageError(f"the runs played different scaffolds ({', '.join(sorted(versions))}); "
                          "review runs of one version")  # fmt: skip
     game = str(chosen["game"].iloc[0])
     parent = resolve_scaffold(versions.pop(), game, args.data)
@@ -76,6 +83,8 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_proposals(args: argparse.Namespace) -> int:
+    from automem_core.review.proposals import load_proposals
+
     found = load_proposals(args.data)
     if not args.all:
         found = found[found["event"] != "invalid"]
@@ -90,28 +99,33 @@ def cmd_proposals(args: argparse.Namespace) -> int:
     return 0
 
 
-def _author(args: argparse.Namespace) -> str:
-    return str(args.author or getpass.getuser())
-
-
 def cmd_approve(args: argparse.Namespace) -> int:
+    from automem_core.review.proposals import approve, approve_edited
+
+    author = author_of(args, "approvals")
     if args.patch:
         patch: list[dict[str, Any]] = json.loads(Path(args.patch).read_text(encoding="utf-8"))
-        row = approve_edited(args.data, args.proposal, _author(args), args.reason, patch)
+        row = approve_edited(args.data, args.proposal, author, args.reason, patch)
     else:
-        row = approve(args.data, args.proposal, _author(args), args.reason)
+        row = approve(args.data, args.proposal, author, args.reason)
     print(f"{row.proposal_id}: {row.event} by {row.author} ({row.candidate_version})")
     print(f"  gate it: automem evaluate {row.proposal_id}  (or let `automem optimize` do it)")
     return 0
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
-    row = reject(args.data, args.proposal, _author(args), args.reason)
+    from automem_core.review.proposals import reject
+
+    row = reject(args.data, args.proposal, author_of(args, "rejections"), args.reason)
     print(f"{row.proposal_id}: rejected by {row.author}")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from automem_core.review.evaluate import gate_proposal, report_heldout
+    from automem_core.review.proposals import latest
+    from automem_core.scaffold import load_version
+
     proposal = latest(args.data, args.proposal)
     game = load_version(args.data, proposal.parent_version).game
     settings = _settings(args, game)
@@ -141,6 +155,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from automem_core.review.versions import load_lineage
 
     found = load_lineage(args.data)
@@ -170,7 +186,7 @@ def _loop_flags(p: argparse.ArgumentParser) -> None:
         "--same-seeds", action="store_true", help="let the seed sets overlap (marked in lineage)"
     )
     p.add_argument(
-        "--rule", choices=RULES, default="strict",
+        "--rule", choices=GATE_RULES, default="strict",
         help="strict: the mean must rise; bootstrap: the 95%% lower bound must be above 0",
     )  # fmt: skip
     p.add_argument("--max-steps", type=int, help="step cap per episode")
@@ -198,13 +214,13 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     a.add_argument("proposal")
     a.add_argument("--reason", required=True, help="why (kept with the decision)")
     a.add_argument("--patch", help="JSON file with your edit of the patch (validated again)")
-    a.add_argument("--author", help="who decides (default: your user name)")
+    author_flag(a, "approvals")
     a.set_defaults(func=cmd_approve, writes=True)
 
     j = sub.add_parser("reject", help="reject a proposal")
     j.add_argument("proposal")
     j.add_argument("--reason", required=True, help="why (kept with the decision)")
-    j.add_argument("--author", help="who decides (default: your user name)")
+    author_flag(j, "rejections")
     j.set_defaults(func=cmd_reject, writes=True)
 
     e = sub.add_parser("evaluate", help="gate an approved proposal against its parent")

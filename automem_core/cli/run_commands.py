@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from automem_core.envs.registry import games, tasks_of
-from automem_core.llm.base import LLMConfigError
-from automem_core.llm.config import ModelConfig, load_model_config, parse_model_config
-from automem_core.run.config import SEED_SETS, make_run_config
+from automem_core.errors import UsageError
+from automem_core.store.record_rows import SEED_SETS
+
+if TYPE_CHECKING:
+    from automem_core.llm.config import ModelConfig
 
 DEMO_PLAN: tuple[tuple[str, tuple[str, ...], tuple[int, ...], int], ...] = (
     ("crafter", ("default",), (0, 1), 200),
@@ -29,18 +32,20 @@ def parse_seeds(text: str) -> list[int]:
         try:
             first, last = int(lo), int(hi) if sep else int(lo)
         except ValueError:
-            raise ValueError(f"--seeds {text!r}: use numbers, ranges like 0-9, or lists") from None
+            raise UsageError(f"--seeds {text!r}: use numbers, ranges like 0-9, or lists") from None
         if first < 0 or last < first:
-            raise ValueError(f"--seeds {part!r}: seeds are >= 0 and ranges go up, e.g. 3-5")
+            raise UsageError(f"--seeds {part!r}: seeds are >= 0 and ranges go up, e.g. 3-5")
         seeds.extend(range(first, last + 1))
     if not seeds:
-        raise ValueError("--seeds is empty; give e.g. --seeds 0-4")
+        raise UsageError("--seeds is empty; give e.g. --seeds 0-4")
     return seeds
 
 
 def _model_config(
     path: str | None, base_url: str | None, model: str | None, api_key_env: str | None
 ) -> ModelConfig:
+    from automem_core.llm.config import ModelConfig, load_model_config, parse_model_config
+
     cfg = load_model_config(Path(path)) if path else ModelConfig()
     updates = {
         k: v
@@ -73,11 +78,14 @@ def model_from_args(args: argparse.Namespace) -> ModelConfig:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from automem_core.llm.base import LLMConfigError
+    from automem_core.llm.config import parse_model_config
+    from automem_core.run.config import make_run_config
     from automem_core.run.runner import run
 
     tasks = args.tasks.split(",") if args.tasks else list(tasks_of(args.game)[:1])
     if not args.seeds and args.episodes < 1:
-        raise ValueError(f"--episodes {args.episodes}: play at least 1 episode")
+        raise UsageError(f"--episodes {args.episodes}: play at least 1 episode")
     seeds = parse_seeds(args.seeds) if args.seeds else list(range(args.episodes))
     model = model_from_args(args)
     action_model = None
@@ -132,6 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from automem_core.run.config import make_run_config
     from automem_core.run.runner import run
 
     failed = 0

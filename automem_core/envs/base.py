@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from automem_core.errors import AutoMemError
+
 FrameKind = Literal["png", "tty"]
 
 
@@ -64,5 +66,5 @@ class GameEnv(Protocol):
     def close(self) -> None: ...
 
 
-class EnvConfigError(ValueError):
+class EnvConfigError(AutoMemError, ValueError):
     """A game or task name that cannot be built, with the fix in the message."""

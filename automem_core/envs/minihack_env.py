@@ -16,17 +16,9 @@ from automem_core.envs.nle_env import (
     make_registered,
 )
 from automem_core.envs.progression import minihack_progression
+from automem_core.envs.registry import tasks_of
 
-TASKS: tuple[str, ...] = (
-    "MazeWalk-9x9",
-    "MazeWalk-15x15",
-    "Corridor-R3",
-    "CorridorBattle-Dark",
-    "Quest-Easy",
-    "Quest-Medium",
-    "Boxoban-Medium",
-    "Boxoban-Hard",
-)
+TASKS: tuple[str, ...] = tasks_of("minihack")
 DEFAULT_MAX_STEPS = 100
 STEP_PENALTY = -0.01
 TASK_SUCCESSFUL = 2  # NetHackStaircase.StepStatus.TASK_SUCCESSFUL, MiniHack's success status

@@ -19,8 +19,9 @@ from automem_core.envs.nle_env import (
     make_registered,
 )
 from automem_core.envs.progression import nethack_progression
+from automem_core.envs.registry import tasks_of
 
-TASKS: tuple[str, ...] = ("NetHackChallenge",)
+TASKS: tuple[str, ...] = tasks_of("nethack")
 DEFAULT_MAX_STEPS = 100_000
 NO_PROGRESS_TIMEOUT = 150
 # BALROG's NetHack action names; the letters a–z / A–Z come on top for prompts and menus.

@@ -7,10 +7,10 @@ fake game, a plugin) registers itself with :func:`register_game` when its module
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from automem_core.envs import crafter_env, minihack_env, nethack_env
 from automem_core.envs.base import EnvConfigError, GameEnv
 from automem_core.envs.text_version import TEXT_FORMAT_VERSION
 
@@ -20,16 +20,35 @@ EnvFactory = Callable[[str, int | None], GameEnv]
 @dataclass(frozen=True)
 class GameEntry:
     tasks: tuple[str, ...]  # the valid task names; the first is the default
-    factory: EnvFactory  # factory(task, max_steps)
-    module: str  # where the factory lives (imported by worker processes)
+    module: str  # where the factory lives (imported on first use, and by worker processes)
+    factory_name: str  # the factory in that module: factory(task, max_steps)
     default_scaffold: str | None = None  # when None, the built-in scaffold ``<game>-v0``
     text_format: str = str(TEXT_FORMAT_VERSION)  # version of its observation text
 
+    def factory(self) -> EnvFactory:
+        """The factory, imported now (the games' packages are heavy: only a game played pays)."""
+        found: EnvFactory = getattr(importlib.import_module(self.module), self.factory_name)
+        return found
 
+
+# The built-in games as data; their modules are imported only when a game is built.
 _BUILTIN: dict[str, GameEntry] = {
-    "crafter": GameEntry(("default",), crafter_env.make_crafter, crafter_env.__name__),
-    "minihack": GameEntry(minihack_env.TASKS, minihack_env.make_minihack, minihack_env.__name__),
-    "nethack": GameEntry(nethack_env.TASKS, nethack_env.make_nethack, nethack_env.__name__),
+    "crafter": GameEntry(("default",), "automem_core.envs.crafter_env", "make_crafter"),
+    "minihack": GameEntry(
+        (
+            "MazeWalk-9x9",
+            "MazeWalk-15x15",
+            "Corridor-R3",
+            "CorridorBattle-Dark",
+            "Quest-Easy",
+            "Quest-Medium",
+            "Boxoban-Medium",
+            "Boxoban-Hard",
+        ),
+        "automem_core.envs.minihack_env",
+        "make_minihack",
+    ),
+    "nethack": GameEntry(("NetHackChallenge",), "automem_core.envs.nethack_env", "make_nethack"),
 }
 _REGISTERED: dict[str, GameEntry] = {}
 
@@ -45,8 +64,9 @@ def register_game(
     ``default_scaffold`` is the scaffold folder used when a run names none."""
     if game in _BUILTIN:
         raise EnvConfigError(f"game {game!r} is built in; register another name")
-    module = factory.__module__
-    _REGISTERED[game] = GameEntry(tuple(tasks), factory, module, default_scaffold, text_format)
+    _REGISTERED[game] = GameEntry(
+        tuple(tasks), factory.__module__, factory.__qualname__, default_scaffold, text_format
+    )
 
 
 def _entry(game: str) -> GameEntry:
@@ -88,4 +108,4 @@ def make_env(game: str, task: str | None = None, max_steps: int | None = None) -
         raise EnvConfigError(
             f"unknown task {task!r} for {game}; choose one of: {', '.join(entry.tasks)}"
         )
-    return entry.factory(task, max_steps)
+    return entry.factory()(task, max_steps)

@@ -2,8 +2,9 @@
 ``README.md`` (YAML front matter, then the same facts for people). Pure: facts in, text out.
 
 ``card.json`` keeps the keys the training code reads (``game``, ``seeds``, ``counts`` with
-``examples``, ``scaffold_versions``) and adds the rest: tasks, counts by label and label source,
-dropped examples by reason, the selection query, the score formula and the formats written.
+``examples``, ``scaffold_versions``, ``lengths``) and adds the rest: tasks, counts by label and
+label source, the clients that wrote the answers, dropped examples by reason, the selection
+query, the labelling policy, the score formula, the license and the formats written.
 """
 
 from __future__ import annotations
@@ -12,22 +13,34 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from automem_core.export.example import MemoryExample, PreferencePair
 
-CARD_SCHEMA_VERSION = 1
+CARD_SCHEMA_VERSION = 2
 README_FILE = "README.md"
+DEFAULT_LICENSE = "other"
+LATEST_POLICY = "latest: a person's latest label, else the judge's latest verdict"
+EMBEDDED_PREFIX = "embedded:"
 _DESCRIPTIONS = {
     "openai_chat": "OpenAI chat fine-tuning; only the memory turn has weight 1",
     "sharegpt": "ShareGPT for LLaMA-Factory (registered in dataset_info.json)",
-    "trl_messages": "TRL conversational messages",
-    "trl_prompt_completion": "TRL conversational prompt-completion (AutoMem's LoRA trainer)",
+    "trl_prompt_completion": "TRL conversational prompt-completion: loss on the memory turn only",
     "trl_preference": "TRL conversational preference pairs",
-    "openai_preference": "OpenAI preference (DPO) fine-tuning",
+    "openai_preference": "OpenAI preference (DPO) fine-tuning, one-turn conversations",
 }
+
+
+@dataclass(frozen=True)
+class CardContext:
+    """What the card states beyond the data itself: the license the person chose and how each
+    decision's label was resolved from several labellers."""
+
+    license: str = DEFAULT_LICENSE
+    labelling_policy: str = LATEST_POLICY
 
 
 def card_facts(
@@ -42,6 +55,8 @@ def card_facts(
     include_unsure: bool = False,
     dataset_name: str = "",
     created_at: str = "",
+    context: CardContext | None = None,
+    lengths: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What ``card.json`` holds for the examples and pairs that were written.
 
@@ -58,6 +73,7 @@ def card_facts(
         tasks.setdefault(e.game, set()).add(e.task)
         seeds.setdefault(e.game, set()).add(e.seed)
     phases = Counter(e.phase for e in examples)
+    context = context or CardContext()
     return {
         "schema_version": CARD_SCHEMA_VERSION,
         "dataset_name": dataset_name or f"automem_{game}",
@@ -68,7 +84,7 @@ def card_facts(
         "seeds": {
             "traces": sorted({e.seed for e in examples}),
             "by_game": {game: sorted(found) for game, found in sorted(seeds.items())},
-            "excluded_note": excluded_seeds_note,
+            "keep_out_of_evaluation": excluded_seeds_note,
         },
         "scaffold_versions": versions,
         "scaffolds": [_scaffold(v) for v in versions],
@@ -82,6 +98,14 @@ def card_facts(
             "by_game": _counts(e.game for e in examples),
             "pairs_by_source": _counts(f"{p.chosen_source}>{p.rejected_source}" for p in pairs),
         },
+        "clients": {
+            "examples": _counts(e.client or "unknown" for e in examples),
+            "chosen": _counts(p.chosen_client or "unknown" for p in pairs),
+            "rejected": _counts(p.rejected_client or "unknown" for p in pairs),
+        },
+        "license": context.license,
+        "labelling_policy": context.labelling_policy,
+        "lengths": dict(lengths or {}),
         "include_unsure": include_unsure,
         "dropped": {kind: dict(sorted(by.items())) for kind, by in sorted(dropped.items())},
         "selection_query": selection_query,
@@ -106,16 +130,19 @@ def render_card_json(facts: Mapping[str, Any]) -> str:
 def render_card_readme(facts: Mapping[str, Any]) -> str:
     """``README.md``: Hugging Face dataset-card metadata (one config per file written), then the
     provenance a reader needs to trust or reproduce the set."""
+    configs = [
+        {"config_name": name, "data_files": [{"split": "train", "path": file_name}]}
+        for name, file_name in facts["formats"].items()
+    ]
+    configs[0]["default"] = True  # what `datasets.load_dataset(folder)` loads
     front = {
         "pretty_name": f"AutoMem memory turns ({facts['game']})",
+        "license": facts["license"],
         "language": ["en"],
         "task_categories": ["text-generation"],
         "tags": ["automem", "agent-memory", "memory-specialist", *facts["games"]],
         "size_categories": [_size_category(facts["counts"]["examples"] + facts["counts"]["pairs"])],
-        "configs": [
-            {"config_name": name, "data_files": [{"split": "train", "path": file_name}]}
-            for name, file_name in facts["formats"].items()
-        ],
+        "configs": configs,
     }
     counts = facts["counts"]
     seeds_by_game = facts["seeds"]["by_game"]
@@ -130,6 +157,8 @@ def render_card_readme(facts: Mapping[str, Any]) -> str:
         "Memory turns (LOG turns and PLAN consultations) of AutoMem agents, curated for training",
         "a memory specialist. Targets hold memory operations only: game actions were removed.",
         "",
+        *_embedded_warning(facts["clients"]),
+        *_license_lines(facts["license"]),
         "## Selection",
         "",
         _code_block(facts["selection_query"]),
@@ -139,6 +168,7 @@ def render_card_readme(facts: Mapping[str, Any]) -> str:
         _code_block(facts["score_formula"]),
         "",
         f"`unsure` labels included: {'yes' if facts['include_unsure'] else 'no'}.",
+        f"Labelling policy: {facts['labelling_policy']}.",
         "",
         "## Provenance",
         "",
@@ -147,8 +177,12 @@ def render_card_readme(facts: Mapping[str, Any]) -> str:
         *(f"- seeds of {game}: {_listed(found)}" for game, found in seeds_by_game.items()),
         *(f"- scaffold {s['id']} (hash {s['hash']})" for s in facts["scaffolds"]),
     ]
-    if facts["seeds"]["excluded_note"]:
-        lines.append(f"- evaluation seeds: {_one_line(facts['seeds']['excluded_note'])}")
+    for kind, clients in facts["clients"].items():
+        if clients:
+            lines.append(f"- answers of {kind} written by: {_pairs(clients)}")
+    if facts["seeds"]["keep_out_of_evaluation"]:
+        note = _one_line(facts["seeds"]["keep_out_of_evaluation"])
+        lines.append(f"- seeds to keep out of evaluation (these turns came from them): {note}")
     lines += [
         "",
         "## Counts",
@@ -162,6 +196,7 @@ def render_card_readme(facts: Mapping[str, Any]) -> str:
         "",
         *(f"- {kind}: {_pairs(by)}" for kind, by in facts["dropped"].items()),
         "",
+        *_length_lines(facts["lengths"]),
         "## Files",
         "",
         *(f"- `{file}`: {_DESCRIPTIONS.get(name, name)}" for name, file in written.items()),
@@ -169,6 +204,48 @@ def render_card_readme(facts: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _embedded_warning(clients: Mapping[str, Mapping[str, int]]) -> list[str]:
+    every = {c for by in clients.values() for c in by}
+    if not any(c.startswith(EMBEDDED_PREFIX) for c in every):
+        return []
+    return [
+        "**Written by AutoMem's embedded rule-based players (`embedded:<game>`), not by a model**",
+        "(at least in part; see Provenance): good for trying a pipeline, not for a real model.",
+        "",
+    ]
+
+
+def _license_lines(license_id: str) -> list[str]:
+    if license_id != DEFAULT_LICENSE:
+        return [f"License: `{license_id}`.", ""]
+    return [
+        "License: `other`, not chosen yet. The person who exported this set must set the license",
+        "(`automem export --license ID`) before sharing it.",
+        "",
+    ]
+
+
+def _length_lines(lengths: Mapping[str, Any]) -> list[str]:
+    by_format = lengths.get("by_format") or {}
+    if not by_format:
+        return []
+    lines = ["## Lengths", "", f"In {lengths['unit']}; each example counts as its longest", ""]
+    lines.append("| format | examples | min | median | p99 | max = cutoff that keeps all whole |")
+    lines.append("|---|---|---|---|---|---|")
+    for name, st in by_format.items():
+        lines.append(
+            f"| {name} | {st['examples']} | {st['min']} | {st['median']} | {st['p99']} "
+            f"| {st['max']} |"
+        )
+    lines.append("")
+    lines.append(
+        "Set the trainer's `max_length` (TRL) or `cutoff_len` (LLaMA-Factory) to at least the"
+    )
+    lines.append("max, or longer examples are cut or dropped without a word.")
+    lines.append("")
+    return lines
 
 
 def _size_category(n: int) -> str:

@@ -20,16 +20,19 @@ from typing import Any
 
 import pandas as pd
 
-from automem_core.analysis.decision_table import current_labels, load_decisions
+from automem_core.analysis.decision_table import load_alternatives, load_decisions
 from automem_core.analysis.decisions import SCORE_FORMULA
 from automem_core.analysis.episode import EpisodeData, open_episode, turns_at
+from automem_core.export.card import DEFAULT_LICENSE, CardContext
 from automem_core.export.example import MemoryExample, PreferencePair
 from automem_core.export.formats import to_openai_chat
-from automem_core.export.targets import clean_examples, clean_pairs
+from automem_core.export.lengths import LengthCounter, make_length_counter
+from automem_core.export.recipe import recipe_for_games
+from automem_core.export.targets import clean_examples
 from automem_core.export.writer import ExportResult, write_export
-from automem_core.store.reader import query_store
+from automem_core.scaffold import ScaffoldError, load_version
 from automem_core.store.record_rows import ExportRow
-from automem_core.store.records import append_records, read_records
+from automem_core.store.records import append_records
 from automem_core.store.schema import utc_now
 
 PAIRS_PER_DECISION = 4  # good × bad combinations kept per prompt
@@ -99,20 +102,23 @@ class _Turns:
         self.root = root
         self._episodes: dict[str, EpisodeData] = {}
 
-    def of(self, row: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    def of(self, row: dict[str, Any]) -> tuple[list[dict[str, Any]], str, str]:
+        """(the messages, the completion, the client that wrote it) of a decision's turn."""
         eid = str(row["episode_id"])
         if eid not in self._episodes:
             self._episodes[eid] = open_episode(self.root, eid)
         step, phase, turn = int(row["step"]), str(row["phase"]), int(row["turn"])
         found = [t for t in turns_at(self._episodes[eid], step)
                  if t["phase"] == phase and t["turn"] == turn]  # fmt: skip
-        return json.loads(found[0]["messages_json"]), str(found[0]["completion"])
+        turn_row = found[0]
+        messages = json.loads(turn_row["messages_json"])
+        return messages, str(turn_row["completion"]), str(turn_row.get("client") or "")
 
 
 def build_examples(turns: _Turns, chosen: pd.DataFrame) -> list[MemoryExample]:
     out = []
     for row in chosen.to_dict("records"):
-        messages, completion = turns.of(row)
+        messages, completion, client = turns.of(row)
         out.append(
             MemoryExample(
                 decision_id=str(row["decision_id"]),
@@ -126,6 +132,7 @@ def build_examples(turns: _Turns, chosen: pd.DataFrame) -> list[MemoryExample]:
                 label=row["label"],
                 label_source=_label_source(row),
                 score=float(row["score"]),
+                client=client,
             )
         )
     return out
@@ -133,24 +140,26 @@ def build_examples(turns: _Turns, chosen: pd.DataFrame) -> list[MemoryExample]:
 
 def build_pairs(root: Path, turns: _Turns, chosen: pd.DataFrame) -> list[PreferencePair]:
     """Good and bad answers to one prompt: the original and its labelled alternatives."""
-    alternatives = read_records(root, "alternatives").to_pandas()
+    alternatives = load_alternatives(root)
     if alternatives.empty:
         return []
-    verdicts = _alternative_labels(root)
+    by_decision: dict[str, list[dict[str, Any]]] = {}
+    for alt in alternatives.to_dict("records"):
+        by_decision.setdefault(str(alt["decision_id"]), []).append(alt)
     pairs = []
     for row in chosen.to_dict("records"):
-        alts = alternatives[alternatives["decision_id"] == row["decision_id"]]
-        if alts.empty:
+        alts = by_decision.get(str(row["decision_id"]), [])
+        if not alts:
             continue
-        messages, completion = turns.of(row)
-        answers = [("original", completion, row["label"])]
+        messages, completion, client = turns.of(row)
+        answers = [("original", completion, client, row["label"])]
         answers += [
-            (f"resample:{a.sample}", a.completion, verdicts.get(a.alternative_id))
-            for a in alts.itertuples()
+            (f"resample:{a['sample']}", str(a["completion"]), str(a["model"]), a["label"])
+            for a in alts
         ]
-        good = [(s, t) for s, t, v in answers if v == "good"]
-        bad = [(s, t) for s, t, v in answers if v == "bad"]
-        for (gs, gt), (bs, bt) in itertools.islice(
+        good = [(s, t, c) for s, t, c, v in answers if v == "good"]
+        bad = [(s, t, c) for s, t, c, v in answers if v == "bad"]
+        for (gs, gt, gc), (bs, bt, bc) in itertools.islice(
             itertools.product(good, bad), PAIRS_PER_DECISION
         ):
             pairs.append(
@@ -164,16 +173,30 @@ def build_pairs(root: Path, turns: _Turns, chosen: pd.DataFrame) -> list[Prefere
                     rejected=bt,
                     chosen_source=gs,
                     rejected_source=bs,
+                    chosen_client=gc,
+                    rejected_client=bc,
                 )
             )
     return pairs
 
 
-def _alternative_labels(root: Path) -> dict[str, str]:
-    """alternative id → its current verdict (a person's first, then the judge's)."""
-    labels = query_store(root, current_labels, tables=("labels",))
-    labels = labels[labels["target_kind"] == "alternative"]
-    return {str(t): str(v) for t, v in zip(labels["target_id"], labels["label"], strict=True)}
+def declared_files(root: Path, versions: Sequence[str]) -> dict[str, frozenset[str]]:
+    """The memory files each scaffold version declares (a version not stored is not checked)."""
+    out: dict[str, frozenset[str]] = {}
+    for version in versions:
+        try:
+            spec = load_version(root, version).spec
+        except ScaffoldError:
+            continue
+        out[version] = frozenset(f.name for f in spec.files)
+    return out
+
+
+def length_counter_for(games: Sequence[str], tokenizer: str | None) -> LengthCounter:
+    """Counts lengths with ``tokenizer``, else the default recipe's base model of the games,
+    when it is on this machine; else an estimate."""
+    names = [tokenizer] if tokenizer else [recipe_for_games(games).base_model]
+    return make_length_counter(names)
 
 
 @dataclass(frozen=True)
@@ -190,8 +213,11 @@ def export(
     formats: Sequence[str],
     author: str,
     overwrite: bool = False,
+    license: str = DEFAULT_LICENSE,
+    tokenizer: str | None = None,
 ) -> Export:
-    """Write the selection as a training set in ``formats`` and record the export."""
+    """Write the selection as a training set in ``formats`` and record the export.
+    ``tokenizer`` measures the examples for the card (default: the recipe's base model)."""
     decisions = select(load_decisions(root), selection)
     for_pairs = decisions
     if selection.pairs:  # pairs need the bad answers too: any label of the chosen prompts
@@ -202,6 +228,8 @@ def export(
     examples = build_examples(turns, decisions)
     pairs = build_pairs(root, turns, for_pairs) if selection.pairs else []
     seeds = sorted({f"{e.game}/{e.task}/{e.seed}" for e in examples})
+    versions = sorted({e.scaffold_version for e in examples} | {p.scaffold_version for p in pairs})
+    games = sorted({e.game for e in examples} | {p.game for p in pairs})
     result = write_export(
         out_dir,
         examples,
@@ -209,22 +237,20 @@ def export(
         formats,
         selection.describe(),
         SCORE_FORMULA,
-        f"the episodes these turns came from: {', '.join(seeds)}",
+        ", ".join(seeds),
         include_unsure=selection.include_unsure,
         overwrite=overwrite,
+        known_files=declared_files(root, versions),
+        context=CardContext(license=license),
+        length_counter=length_counter_for(games, tokenizer),
     )
-    kept = [
-        e.decision_id
-        for e in clean_examples(examples, include_unsure=selection.include_unsure).examples
-    ]
-    kept += [p.decision_id for p in clean_pairs(pairs).pairs]
     card = (Path(result.out_dir) / "card.json").read_text(encoding="utf-8")
     row = ExportRow(
         export_id=uuid.uuid4().hex[:12],
         out_dir=str(Path(result.out_dir).resolve()),
         formats=list(formats),
         selection=selection.describe(),
-        decision_ids=sorted(set(kept)),
+        decision_ids=sorted(set(result.decision_ids)),
         examples=int(result.counts.get("examples", 0)),
         pairs=int(result.counts.get("pairs", 0)),
         card_json=card,

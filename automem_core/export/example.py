@@ -33,6 +33,7 @@ class MemoryExample:
     label: Label
     label_source: str  # "human" or "llm:<model>"
     score: float
+    client: str = ""  # who wrote the answer: "embedded:<game>" or the model's label
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class PreferencePair:
     rejected: str
     chosen_source: str
     rejected_source: str
+    chosen_client: str = ""  # who wrote each answer ("embedded:<game>", a model's label)
+    rejected_client: str = ""
 
 
 def prompt_problem(messages: Sequence[Message]) -> str | None:

@@ -1,8 +1,9 @@
-"""Reading an export folder's TRL prompt–completion file and holding out examples for evaluation.
+"""Reading an export folder's supervised examples and holding out some for evaluation.
 
-The file is written by the exporter but read here as input from disk, so each line is checked:
-a ``prompt`` list of chat messages and a ``completion`` of exactly one assistant message. A bad
-line raises with its line number.
+Training starts from whichever supervised file an export holds: the TRL prompt–completion file,
+else the OpenAI chat file (the one message of weight 1 is the completion), else the ShareGPT
+file (the last ``gpt`` turn is the completion). Files are written by the exporter but read here
+as input from disk, so each row is checked; a bad row raises with its line number.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-TRL_FILE = "trl_prompt_completion.jsonl"
-OPENAI_FILE = "openai_chat.jsonl"
-SHAREGPT_FILE = "sharegpt.json"
-CARD_FILE = "card.json"
+from automem_core.errors import AutoMemError
+from automem_core.export.format_names import (
+    CARD_FILE,
+    OPENAI_FILE,
+    SFT_FILES,
+    TRL_FILE,
+)
 
 
-class ExportError(ValueError):
+class ExportError(AutoMemError, ValueError):
     """An export folder or file that cannot be trained from; one line with the fix."""
 
 
@@ -66,6 +70,83 @@ def read_prompt_completion(export_dir: Path | str) -> list[PromptCompletion]:
     if not rows:
         raise ExportError(f"{path}: no examples; export some labelled decisions first")
     return rows
+
+
+def sft_file(export_dir: Path | str) -> Path:
+    """The supervised file training reads from ``export_dir`` (see the module doc)."""
+    folder = Path(export_dir)
+    if not folder.is_dir():
+        raise ExportError(f"{folder}: not a folder; point at an export folder (`automem export`)")
+    for name in SFT_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    raise ExportError(
+        f"{folder}: holds no supervised training file ({', '.join(SFT_FILES)}); export one with "
+        "`automem export --format trl` (or openai, sharegpt, all)"
+    )
+
+
+def read_sft_examples(export_dir: Path | str) -> list[PromptCompletion]:
+    """The examples of the export's supervised file, whichever it holds, in file order."""
+    path = sft_file(export_dir)
+    if path.name == TRL_FILE:
+        return read_prompt_completion(export_dir)
+    if path.name == OPENAI_FILE:
+        rows = [_from_openai(row, path, n) for n, row in _json_lines(path)]
+    else:
+        rows = [_from_sharegpt(row, path, n) for n, row in _json_list(path)]
+    if not rows:
+        raise ExportError(f"{path}: no examples; export some labelled decisions first")
+    return rows
+
+
+def _json_lines(path: Path) -> list[tuple[int, Any]]:
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if line.strip():
+                try:
+                    out.append((number, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise ExportError(f"{path}:{number}: not JSON ({exc.msg}); re-export") from None
+    return out
+
+
+def _json_list(path: Path) -> list[tuple[int, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ExportError(f"{path}: not JSON ({exc.msg}); re-export the folder") from None
+    if not isinstance(data, list):
+        raise ExportError(f"{path}: expected a list of examples; re-export the folder")
+    return list(enumerate(data, start=1))
+
+
+def _checked(path: Path, number: int, prompt: Any, completion: Any) -> PromptCompletion:
+    row = {"prompt": prompt, "completion": completion}
+    return _parse_line(json.dumps(row), path, number)
+
+
+def _from_openai(row: Any, path: Path, number: int) -> PromptCompletion:
+    messages = row.get("messages") if isinstance(row, dict) else None
+    if not isinstance(messages, list) or not messages:
+        raise ExportError(f"{path}:{number}: no `messages` list; re-export")
+    trained = [i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("weight") == 1]
+    if trained != [len(messages) - 1]:
+        raise ExportError(f"{path}:{number}: the last message, and only it, must have weight 1")
+    plain = [{"role": m.get("role"), "content": m.get("content")} for m in messages]
+    return _checked(path, number, plain[:-1], plain[-1:])
+
+
+def _from_sharegpt(row: Any, path: Path, number: int) -> PromptCompletion:
+    turns = row.get("conversations") if isinstance(row, dict) else None
+    if not isinstance(turns, list) or not turns:
+        raise ExportError(f"{path}:{number}: no `conversations` list; re-export")
+    roles = {"human": "user", "gpt": "assistant"}
+    plain = [{"role": roles.get(str(t.get("from")), t.get("from")), "content": t.get("value")}
+             for t in turns if isinstance(t, dict)]  # fmt: skip
+    system = [{"role": "system", "content": row["system"]}] if row.get("system") else []
+    return _checked(path, number, system + plain[:-1], plain[-1:])
 
 
 def _parse_line(line: str, path: Path, number: int) -> PromptCompletion:

@@ -7,40 +7,25 @@ Every function takes examples or pairs already passed through :mod:`automem_core
   assistant turn (the memory turn) has ``weight`` 1, earlier assistant turns 0.
 - ``sharegpt``: LLaMA-Factory's ShareGPT JSON list, system prompt in ``system``, with
   :func:`sharegpt_dataset_info` for its ``dataset_info.json``.
-- ``trl_messages``: TRL conversational ``{"messages": [...]}`` JSONL.
-- ``trl_prompt_completion``: TRL conversational prompt–completion JSONL with ``decision_id`` and
-  ``game`` (what :mod:`automem_core.export.examples` reads back for training).
+- ``trl_prompt_completion``: TRL conversational prompt–completion JSONL (the history as the
+  ``prompt`` messages, the memory turn as the one ``completion`` message, so TRL's default
+  completion-only loss trains on the target alone), with ``decision_id`` and ``game`` (what
+  :mod:`automem_core.export.examples` reads back for training).
 - ``trl_preference``: TRL ``{"prompt", "chosen", "rejected"}`` JSONL.
 - ``openai_preference``: OpenAI preference (DPO) fine-tuning JSONL, ``{"input": {"messages"},
-  "preferred_output", "non_preferred_output"}``.
+  "preferred_output", "non_preferred_output"}``. OpenAI's preference tuning trains on one-turn
+  conversations, so earlier turns of the prompt are folded into its one user message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from automem_core.export.example import MemoryExample, Message, PreferencePair
-from automem_core.export.examples import OPENAI_FILE, SHAREGPT_FILE, TRL_FILE
+from automem_core.export.format_names import FILE_NAMES, SHAREGPT_FILE, FormatName
 
-FormatName = Literal[
-    "openai_chat",
-    "sharegpt",
-    "trl_messages",
-    "trl_prompt_completion",
-    "trl_preference",
-    "openai_preference",
-]
-FORMAT_NAMES: tuple[FormatName, ...] = get_args(FormatName)
-# What a person picks (CLI --format, the Export page) → the files it writes.
-FORMAT_GROUPS: dict[str, tuple[FormatName, ...]] = {
-    "openai": ("openai_chat",),
-    "sharegpt": ("sharegpt",),
-    "trl": ("trl_messages", "trl_prompt_completion"),
-    "preference": ("trl_preference", "openai_preference"),
-}
-DATASET_INFO_FILE = "dataset_info.json"
 Row = dict[str, Any]
 
 _SHAREGPT_FROM = {"user": "human", "assistant": "gpt"}
@@ -102,13 +87,6 @@ def sharegpt_dataset_info(name: str, file_name: str = SHAREGPT_FILE) -> dict[str
     }
 
 
-def to_trl_messages(examples: Sequence[MemoryExample]) -> list[Row]:
-    """TRL conversational rows: the prompt and the memory turn as one ``messages`` list."""
-    return [
-        {"messages": [*(_plain(m) for m in ex.messages), _assistant(ex.target)]} for ex in examples
-    ]
-
-
 def to_trl_prompt_completion(examples: Sequence[MemoryExample]) -> list[Row]:
     """TRL conversational prompt–completion rows, with the decision id and game the trainer
     uses to hold examples out."""
@@ -135,12 +113,28 @@ def to_trl_preference(pairs: Sequence[PreferencePair]) -> list[Row]:
     ]
 
 
+def fold_history(messages: Sequence[Message]) -> list[dict[str, str]]:
+    """``messages`` as a one-turn conversation: the system message (if any), then one user
+    message holding the first user message and every later exchange, each earlier answer and
+    the results it got under a heading of its own."""
+    plain = [_plain(m) for m in messages]
+    head = plain[:1] if plain and plain[0]["role"] == "system" else []
+    body = plain[len(head) :]
+    if len(body) <= 1:
+        return head + body
+    parts = [body[0]["content"]]
+    for message in body[1:]:
+        heading = "Your earlier answer:" if message["role"] == "assistant" else "What it returned:"
+        parts.append(f"{heading}\n{message['content']}")
+    return [*head, {"role": "user", "content": "\n\n".join(parts)}]
+
+
 def to_openai_preference(pairs: Sequence[PreferencePair]) -> list[Row]:
-    """OpenAI preference fine-tuning rows (the documented DPO format)."""
+    """OpenAI preference fine-tuning rows (the documented DPO format), one-turn each."""
     return [
         {
             "input": {
-                "messages": [_plain(m) for m in pair.messages],
+                "messages": fold_history(pair.messages),
                 "tools": [],
                 "parallel_tool_calls": True,
             },
@@ -162,10 +156,13 @@ class FormatSpec:
 
 
 FORMATS: dict[FormatName, FormatSpec] = {
-    "openai_chat": FormatSpec(OPENAI_FILE, "examples", True, to_openai_chat),
-    "sharegpt": FormatSpec(SHAREGPT_FILE, "examples", False, to_sharegpt),
-    "trl_messages": FormatSpec("trl_messages.jsonl", "examples", True, to_trl_messages),
-    "trl_prompt_completion": FormatSpec(TRL_FILE, "examples", True, to_trl_prompt_completion),
-    "trl_preference": FormatSpec("trl_preference.jsonl", "pairs", True, to_trl_preference),
-    "openai_preference": FormatSpec("openai_preference.jsonl", "pairs", True, to_openai_preference),
+    "openai_chat": FormatSpec(FILE_NAMES["openai_chat"], "examples", True, to_openai_chat),
+    "sharegpt": FormatSpec(FILE_NAMES["sharegpt"], "examples", False, to_sharegpt),
+    "trl_prompt_completion": FormatSpec(
+        FILE_NAMES["trl_prompt_completion"], "examples", True, to_trl_prompt_completion
+    ),
+    "trl_preference": FormatSpec(FILE_NAMES["trl_preference"], "pairs", True, to_trl_preference),
+    "openai_preference": FormatSpec(
+        FILE_NAMES["openai_preference"], "pairs", True, to_openai_preference
+    ),
 }

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from automem_core.errors import AutoMemError
 from automem_core.export.examples import read_card
 from automem_core.export.openai_finetune import FineTuneResult
 from automem_core.export.recipe import Recipe
@@ -34,7 +35,7 @@ SELECT * EXCLUDE (newest) FROM (
 """
 
 
-class LedgerError(ValueError):
+class LedgerError(AutoMemError, ValueError):
     """A training or an evaluation the ledger refuses; the message says how to fix it."""
 
 

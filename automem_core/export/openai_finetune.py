@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from automem_core.export.examples import OPENAI_FILE
+from automem_core.errors import AutoMemError
+from automem_core.export.format_names import OPENAI_FILE
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class FineTuneError(RuntimeError):
+class FineTuneError(AutoMemError, RuntimeError):
     """The job could not be submitted; one line saying why and what to do."""
 
 
@@ -135,7 +136,10 @@ def _training_file(path: Path) -> Path:
     if path.is_dir():
         path = path / OPENAI_FILE
     if not path.is_file():
-        raise FineTuneError(f"{path}: missing; pass an export folder or its {OPENAI_FILE}")
+        raise FineTuneError(
+            f"{path}: missing; --openai trains from {OPENAI_FILE}: export it with "
+            "`automem export --format openai` (or all)"
+        )
     if path.stat().st_size == 0:
         raise FineTuneError(f"{path}: empty; export some labelled decisions first")
     return path

@@ -3,18 +3,22 @@
 A recipe is a trust boundary (a file a person edits), so it is a pydantic model that rejects
 unknown fields and names the bad field in a one-line error. The paper's per-game defaults ship as
 ``recipes/<game>.yaml`` beside this module; :func:`default_recipe` reads them, so adding a game is
-adding a file.
+adding a file. An export of several games trains with ``recipes/mixed.yaml`` unless a recipe is
+named (:func:`recipe_for_games`).
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from automem_core.errors import AutoMemError
 
 Scheduler = Literal[
     "linear",
@@ -28,9 +32,10 @@ Scheduler = Literal[
 ALL_LINEAR = "all-linear"
 ATTENTION_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 _RECIPES = "recipes"
+MIXED = "mixed"  # the recipe of an export that holds several games
 
 
-class RecipeError(ValueError):
+class RecipeError(AutoMemError, ValueError):
     """A recipe that cannot be used; the message is one line naming the field and the fix."""
 
 
@@ -61,6 +66,7 @@ class Recipe(BaseModel):
     held_out_examples: int = Field(default=8, ge=1)
     gradient_checkpointing: bool = True
     bf16: bool | None = None  # None: on where the accelerator supports it
+    trust_remote_code: bool = False  # run the model repository's own code (only if it needs it)
     seed: int = 0
 
     @field_validator("target_modules")
@@ -108,13 +114,22 @@ def known_games() -> list[str]:
     """Games with a shipped default recipe."""
     folder = resources.files(__package__ or "automem_core.export").joinpath(_RECIPES)
     names = (p.name for p in folder.iterdir())
-    return sorted(name.removesuffix(".yaml") for name in names if name.endswith(".yaml"))
+    found = (name.removesuffix(".yaml") for name in names if name.endswith(".yaml"))
+    return sorted(name for name in found if name != MIXED)
+
+
+def recipe_for_games(games: Sequence[str]) -> Recipe:
+    """The default recipe of an export's games: the game's own, or the combined ``mixed``
+    recipe when it holds several (or none is known)."""
+    if len(games) == 1 and games[0] in known_games():
+        return default_recipe(games[0])
+    return default_recipe(MIXED)
 
 
 def default_recipe(game: str) -> Recipe:
     """The paper's recipe for ``game`` (``crafter``, ``minihack``, ``nethack``)."""
     games = known_games()
-    if game not in games:
+    if game not in (*games, MIXED):
         raise RecipeError(
             f"no default recipe for game {game!r}; choose one of {', '.join(games)} "
             "or pass a recipe file"
@@ -130,8 +145,7 @@ def check_example_count(count: int, recipe: Recipe, *, allow_few_examples: bool 
         which = f"the {recipe.game} recipe" if recipe.game else "the recipe"
         raise TooFewExamplesError(
             f"the export has {count} examples but {which} needs at least {recipe.min_examples} "
-            "(min_examples); label and export more decisions, or pass allow_few_examples=True "
-            "for a smoke run"
+            "(min_examples); label and export more decisions, or pass --allow-few for a smoke run"
         )
 
 

@@ -25,12 +25,15 @@ from typing import Any
 
 import yaml
 
+from automem_core.errors import AutoMemError
+from automem_core.export.base_model import ResolvedModel, resolve_base_model
 from automem_core.export.examples import (
     ExportError,
     PromptCompletion,
-    read_prompt_completion,
+    read_sft_examples,
     split_held_out,
 )
+from automem_core.export.lengths import TokenizerCount
 from automem_core.export.loss_curve import LossPoint, points_from_log_history, write_loss_curve
 from automem_core.export.recipe import Recipe, check_example_count, peft_target_modules
 
@@ -41,8 +44,52 @@ ADAPTER_DIR = "adapter"
 RESULT_FILE = "training_result.json"
 
 
-class TrainExtraMissingError(ImportError):
+class TrainExtraMissingError(AutoMemError, ImportError):
     """torch / transformers / trl / peft / datasets is not installed."""
+
+
+class TrainingError(AutoMemError):
+    """A training that cannot start as asked; the message names the fix."""
+
+
+Examples = Path | str | list[PromptCompletion]  # an export folder, or its examples already read
+
+
+def _rows(examples: Examples) -> list[PromptCompletion]:
+    return list(examples) if isinstance(examples, list) else read_sft_examples(examples)
+
+
+@dataclass(frozen=True)
+class Lengths:
+    """Each example's length in the base model's tokens (prompt and completion, chat template
+    applied), and which are longer than the recipe's cutoff."""
+
+    lengths: tuple[int, ...]
+    cutoff: int
+
+    @property
+    def too_long(self) -> tuple[int, ...]:
+        """Indexes of the examples longer than the cutoff."""
+        return tuple(i for i, n in enumerate(self.lengths) if n > self.cutoff)
+
+
+def load_tokenizer(base: ResolvedModel) -> Any:
+    """The base model's tokenizer (refused when it has no chat template: training renders
+    chats)."""
+    require_train_extra()
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base.name, local_files_only=base.local_only)
+    if tokenizer.chat_template is None:
+        raise TrainingError(
+            f"{base.name}: the tokenizer has no chat template; use an instruct/chat model"
+        )
+    return tokenizer
+
+
+def measure(rows: list[PromptCompletion], tokenizer: Any, cutoff: int) -> Lengths:
+    counter = TokenizerCount(tokenizer, "base model")
+    return Lengths(tuple(counter.count([*r.prompt, *r.completion]) for r in rows), cutoff)
 
 
 @dataclass(frozen=True)
@@ -83,7 +130,7 @@ def require_train_extra() -> None:
 
 
 def prepare_training(
-    export_dir: Path | str,
+    examples: Examples,
     recipe: Recipe,
     out_dir: Path | str,
     *,
@@ -91,31 +138,32 @@ def prepare_training(
     progress: bool = True,
     allow_few_examples: bool = False,
 ) -> PreparedTraining:
-    """Read the export, split off held-out examples, load the base model and build the trainer."""
-    rows = read_prompt_completion(export_dir)
+    """Split off held-out examples, load the base model and build the trainer. ``examples``:
+    an export folder (its supervised file is read) or the examples."""
+    rows = _rows(examples)
     check_example_count(len(rows), recipe, allow_few_examples=allow_few_examples)
     require_train_extra()
     import torch
     from datasets import Dataset
     from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback
+    from transformers import AutoModelForCausalLM, PrinterCallback
     from trl.trainer.sft_config import SFTConfig
     from trl.trainer.sft_trainer import SFTTrainer
 
     train_rows, held_out_rows = split_held_out(rows, recipe.held_out_examples)
     if not held_out_rows:
-        raise ExportError(f"{export_dir}: one example cannot be split; export at least two")
+        raise ExportError("one example cannot be split into training and held out; export two")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    base = resolve_base_model(recipe.base_model)
     bf16 = recipe.bf16 if recipe.bf16 is not None else _bf16_supported(torch)
     dtype = torch.bfloat16 if bf16 else torch.float32
-    log.info("loading base model %s (%s)", recipe.base_model, dtype)
-    model = AutoModelForCausalLM.from_pretrained(recipe.base_model, dtype=dtype)
-    tokenizer = AutoTokenizer.from_pretrained(recipe.base_model)
-    if tokenizer.chat_template is None:
-        raise ValueError(
-            f"{recipe.base_model}: the tokenizer has no chat template; use an instruct/chat model"
-        )
+    log.info("loading base model %s (%s)", base.name, dtype)
+    tokenizer = load_tokenizer(base)
+    model = AutoModelForCausalLM.from_pretrained(
+        base.name, dtype=dtype, local_files_only=base.local_only,
+        trust_remote_code=recipe.trust_remote_code,
+    )  # fmt: skip
     config = SFTConfig(
         output_dir=str(out / "trainer"),
         per_device_train_batch_size=recipe.batch_size,
@@ -165,7 +213,7 @@ def prepare_training(
 
 
 def train_lora(
-    export_dir: Path | str,
+    examples: Examples,
     recipe: Recipe,
     out_dir: Path | str,
     *,
@@ -173,19 +221,19 @@ def train_lora(
     progress: bool = True,
     allow_few_examples: bool = False,
 ) -> TrainingResult:
-    """Train a LoRA adapter on ``export_dir`` with ``recipe``; write it and its curve to
-    ``out_dir``. ``max_steps`` caps the optimizer steps (overrides ``epochs``)."""
+    """Train a LoRA adapter on ``examples`` (an export folder, or its examples) with
+    ``recipe``; write it and its curve to ``out_dir``. ``max_steps`` caps the optimizer steps
+    (overrides ``epochs``)."""
     started = time.monotonic()
+    rows = _rows(examples)
     # refuse a too-small export before paying for the imports and the model load
-    check_example_count(
-        len(read_prompt_completion(export_dir)), recipe, allow_few_examples=allow_few_examples
-    )
+    check_example_count(len(rows), recipe, allow_few_examples=allow_few_examples)
     with _progress_bars(progress):
-        return _train(export_dir, recipe, out_dir, max_steps, progress, allow_few_examples, started)
+        return _train(rows, recipe, out_dir, max_steps, progress, allow_few_examples, started)
 
 
 def _train(
-    export_dir: Path | str,
+    rows: list[PromptCompletion],
     recipe: Recipe,
     out_dir: Path | str,
     max_steps: int | None,
@@ -194,7 +242,7 @@ def _train(
     started: float,
 ) -> TrainingResult:
     prepared = prepare_training(
-        export_dir,
+        rows,
         recipe,
         out_dir,
         max_steps=max_steps,
@@ -204,9 +252,9 @@ def _train(
     trainer, out = prepared.trainer, prepared.out_dir
     n_train, n_held = len(prepared.train_rows), len(prepared.held_out_rows)
     log.info("training on %d examples, %d held out", n_train, n_held)
-    before = float(trainer.evaluate()["eval_loss"])
+    before = _held_out_loss(trainer)
     output = trainer.train()
-    after = float(trainer.evaluate()["eval_loss"])
+    after = _held_out_loss(trainer)
     adapter_dir = out / ADAPTER_DIR
     trainer.save_model(str(adapter_dir))
     with contextlib.suppress(OSError):  # the trainer's own folder stays empty (no checkpoints)
@@ -238,6 +286,16 @@ def _train(
         adapter_dir,
     )
     return result
+
+
+def _held_out_loss(trainer: Any) -> float:
+    metrics = trainer.evaluate()
+    if "eval_loss" not in metrics:
+        raise TrainingError(
+            "the held-out examples gave no loss (none was left after tokenizing); check that "
+            "cutoff_len covers the examples (the export's card lists their lengths)"
+        )
+    return float(metrics["eval_loss"])
 
 
 @contextlib.contextmanager

@@ -3,9 +3,10 @@ file, and the dataset card (``README.md``, ``card.json``).
 
 The folder appears whole or not at all: everything is written into a temporary folder beside it,
 which is then renamed into place. A non-empty folder is never overwritten unless asked. No written
-file holds a secret from the environment: the value of every variable whose name looks secret
-(``*KEY*``, ``*TOKEN*``, ``*SECRET*``, ``*PASSWORD*``) is scrubbed from all text before formatting,
-and each file is checked again before it is written.
+file holds a secret from the environment (``secrets.py`` says which values count): an example or
+pair holding one is dropped and counted (a target taught with ``[REDACTED]`` in it would teach the
+model to write that), the card's own texts are scrubbed, and each file is checked again before it
+is written.
 """
 
 from __future__ import annotations
@@ -13,33 +14,37 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from automem_core.export.card import README_FILE, card_facts, render_card_json, render_card_readme
+from automem_core.export.card import (
+    README_FILE,
+    CardContext,
+    card_facts,
+    render_card_json,
+    render_card_readme,
+)
 from automem_core.export.example import MemoryExample, PreferencePair
-from automem_core.export.examples import CARD_FILE, ExportError
-from automem_core.export.formats import (
+from automem_core.export.examples import ExportError
+from automem_core.export.format_names import (
+    CARD_FILE,
     DATASET_INFO_FILE,
     FORMAT_NAMES,
-    FORMATS,
     FormatName,
-    sharegpt_dataset_info,
 )
-from automem_core.export.targets import clean_examples, clean_pairs
+from automem_core.export.formats import FORMATS, sharegpt_dataset_info
+from automem_core.export.lengths import CharEstimate, LengthCounter, format_lengths
+from automem_core.export.secrets import DEFAULT_KEY_VARIABLES, secret_values
+from automem_core.export.targets import KnownFiles, clean_examples, clean_pairs
 
 log = logging.getLogger(__name__)
 
 REDACTED = "[REDACTED]"
-SECRET_NAME_RE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
-MIN_SECRET_CHARS = 8  # shorter values (say KEYBOARD=us) are words, not keys; scrubbing them mangles
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,9 @@ class ExportResult:
     counts: dict[str, int]  # examples, log, plan, pairs
     dropped: dict[str, dict[str, int]]  # "examples" / "pairs" -> reason -> count
     skipped_formats: tuple[str, ...]  # chosen, but nothing to put in them (say no pairs)
-    secrets_scrubbed: int
+    secrets_scrubbed: int  # secret values replaced in the card's own texts
+    notes: tuple[str, ...] = ()  # what the person should know (secrets dropped, the license)
+    decision_ids: tuple[str, ...] = ()  # the decisions whose examples or pairs were written
 
 
 def write_export(
@@ -67,30 +74,38 @@ def write_export(
     overwrite: bool = False,
     dataset_name: str | None = None,
     environ: Mapping[str, str] | None = None,
+    key_variables: Iterable[str] = DEFAULT_KEY_VARIABLES,
     created_at: str | None = None,
+    known_files: KnownFiles | None = None,
+    context: CardContext | None = None,
+    length_counter: LengthCounter | None = None,
 ) -> ExportResult:
     """Clean ``examples`` and ``pairs``, render the chosen ``formats`` (see
-    :data:`automem_core.export.formats.FORMAT_NAMES`) and the card, and put them in ``out_dir``.
-
-    ``environ`` (default ``os.environ``) is where secrets to scrub are looked up.
-    """
+    :data:`automem_core.export.format_names.FORMAT_NAMES`) and the card, and put them in
+    ``out_dir``. ``environ`` (default ``os.environ``) and ``key_variables`` say which secrets
+    must stay out; ``known_files`` (scaffold version → declared files) checks the ops' files;
+    ``context`` adds the license and the labelling policy to the card; ``length_counter``
+    measures the examples (default: an estimate from characters)."""
     chosen = _checked_formats(formats)
     out = Path(out_dir)
     _check_target_folder(out, overwrite)
-    secrets = secret_values(os.environ if environ is None else environ)
-    scrubbed = _Scrubber(secrets)
-    examples = [scrubbed.value(e) for e in examples]
-    pairs = [scrubbed.value(p) for p in pairs]
+    never = {n for files in (known_files or {}).values() for n in files}
+    secrets = secret_values(os.environ if environ is None else environ, key_variables, never)
+    scrubbed = _Scrubber(list(secrets))
+    examples, secret_examples = _without_secrets(examples, scrubbed)
+    pairs, secret_pairs = _without_secrets(pairs, scrubbed)
     selection_query, score_formula, excluded_seeds_note = (
         scrubbed.text(selection_query),
         scrubbed.text(score_formula),
         scrubbed.text(excluded_seeds_note),
     )
-    clean = clean_examples(examples, include_unsure=include_unsure)
-    clean_p = clean_pairs(pairs)
+    clean = clean_examples(examples, include_unsure=include_unsure, known_files=known_files)
+    clean_p = clean_pairs(pairs, known_files)
     sources = {"examples": clean.examples, "pairs": clean_p.pairs}
     texts: dict[str, str] = {}
     written: dict[str, str] = {}
+    lengths: dict[str, dict[str, int]] = {}
+    counter = length_counter or CharEstimate()
     skipped: list[str] = []
     for name in chosen:
         spec = FORMATS[name]
@@ -100,13 +115,17 @@ def write_export(
             continue
         texts[spec.file_name] = _jsonl(rows) if spec.jsonl else _json(rows)
         written[name] = spec.file_name
+        lengths[name] = format_lengths(name, rows, counter).to_json()
+    dropped = {
+        "examples": _with(clean.dropped, "held_secret", secret_examples),
+        "pairs": _with(clean_p.dropped, "held_secret", secret_pairs),
+    }
     if not written:
         raise ExportError(
             f"{out}: nothing to export in {', '.join(chosen)} "
-            f"(dropped examples: {clean.dropped or 'none'}, pairs: {clean_p.dropped or 'none'}); "
-            "widen the selection or choose other formats"
+            f"(dropped examples: {dropped['examples'] or 'none'}, "
+            f"pairs: {dropped['pairs'] or 'none'}); widen the selection or choose other formats"
         )
-    dropped = {"examples": clean.dropped, "pairs": clean_p.dropped}
     facts = card_facts(
         clean.examples,
         clean_p.pairs,
@@ -118,6 +137,8 @@ def write_export(
         include_unsure=include_unsure,
         dataset_name=scrubbed.text(dataset_name or ""),
         created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        context=context or CardContext(),
+        lengths={"unit": counter.source, "by_format": lengths},
     )
     name = facts["dataset_name"]
     if "sharegpt" in written:
@@ -125,11 +146,13 @@ def write_export(
     texts[CARD_FILE] = render_card_json(facts)
     texts[README_FILE] = render_card_readme(facts)
     for file_name, text in texts.items():
-        if scrubbed.leaks(text):  # every string was scrubbed above; this is the last line
+        if scrubbed.leaks(text):  # every string was checked above; this is the last line
             raise ExportError(f"{file_name}: would hold a secret from the environment; not written")
     _write_atomically(out, texts, overwrite)
-    if scrubbed.count:
-        log.warning("scrubbed %d secret value(s) from the export", scrubbed.count)
+    written_ids = [e.decision_id for e in clean.examples] + [p.decision_id for p in clean_p.pairs]
+    notes = _notes(secret_examples, secret_pairs, secrets, facts)
+    for note in notes:
+        log.warning("%s", note)
     log.info("wrote %s: %s", out, ", ".join(sorted(texts)))
     return ExportResult(
         out_dir=out,
@@ -138,13 +161,34 @@ def write_export(
         dropped=dropped,
         skipped_formats=tuple(skipped),
         secrets_scrubbed=scrubbed.count,
+        notes=notes,
+        decision_ids=tuple(dict.fromkeys(written_ids)),
     )
+
+
+def _with(counts: dict[str, int], reason: str, n: int) -> dict[str, int]:
+    return dict(sorted({**counts, reason: n}.items())) if n else counts
+
+
+def _notes(
+    secret_examples: int, secret_pairs: int, secrets: Mapping[str, str], facts: Mapping[str, Any]
+) -> tuple[str, ...]:
+    notes = []
+    if secret_examples or secret_pairs:
+        names = ", ".join(sorted(set(secrets.values())))
+        notes.append(
+            f"dropped {secret_examples} examples and {secret_pairs} pairs that held the value of "
+            f"a secret environment variable ({names}); nothing secret was written"
+        )
+    if facts["license"] == "other":
+        notes.append("license: other; set the data's license with --license before sharing it")
+    return tuple(notes)
 
 
 def _checked_formats(formats: Sequence[str]) -> list[FormatName]:
     unknown = [f for f in formats if f not in FORMAT_NAMES]
     if unknown or not formats:
-        raise ValueError(
+        raise ExportError(
             f"formats: unknown {unknown or 'none chosen'}; choose from {', '.join(FORMAT_NAMES)}"
         )
     return [n for n in FORMAT_NAMES if n in formats]  # the registry's order, once each
@@ -154,18 +198,7 @@ def _check_target_folder(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out}: is a file; choose a folder path for the export")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ExportError(f"{out}: not empty; choose a new folder or pass overwrite=True")
-
-
-def secret_values(environ: Mapping[str, str]) -> list[str]:
-    """Values of the variables whose names look secret, longest first (so a key that contains
-    another is replaced whole); values under :data:`MIN_SECRET_CHARS` characters are left."""
-    values = {
-        value.strip()
-        for name, value in environ.items()
-        if SECRET_NAME_RE.search(name) and len(value.strip()) >= MIN_SECRET_CHARS
-    }
-    return sorted(values, key=lambda v: (-len(v), v))
+        raise ExportError(f"{out}: not empty; choose a new folder or pass --overwrite")
 
 
 class _Scrubber:
@@ -182,24 +215,28 @@ class _Scrubber:
                 text = text.replace(secret, REDACTED)
         return text
 
-    def value(self, value: _T) -> _T:
-        """``value`` with every string inside it scrubbed: strings, lists, dicts and the fields
-        of frozen dataclasses."""
-        out: Any = value
+    def held(self, value: Any) -> bool:
+        """Whether any string inside ``value`` (strings, lists, dicts, the fields of an example
+        or a pair) holds a secret."""
         if isinstance(value, str):
-            out = self.text(value)
-        elif isinstance(value, list):
-            out = [self.value(v) for v in value]
-        elif isinstance(value, dict):
-            out = {k: self.value(v) for k, v in value.items()}
-        elif isinstance(value, MemoryExample | PreferencePair):
-            changes = {f.name: self.value(getattr(value, f.name)) for f in fields(value)}
-            out = replace(value, **changes)
-        return out  # type: ignore[no-any-return]
+            return any(secret in value for secret in self.secrets)
+        if isinstance(value, list | tuple):
+            return any(self.held(v) for v in value)
+        if isinstance(value, dict):
+            return any(self.held(v) for v in value.values())
+        if isinstance(value, MemoryExample | PreferencePair):
+            return any(self.held(getattr(value, f.name)) for f in fields(value))
+        return False
 
     def leaks(self, text: str) -> bool:
         """Whether ``text`` (a rendered file) holds a secret, as written or JSON-escaped."""
         return any(s in text or json.dumps(s)[1:-1] in text for s in self.secrets)
+
+
+def _without_secrets(items: Sequence[Any], scrubbed: _Scrubber) -> tuple[list[Any], int]:
+    """``items`` without those that hold a secret, and how many those were."""
+    kept = [item for item in items if not scrubbed.held(item)]
+    return kept, len(items) - len(kept)
 
 
 def _jsonl(rows: list[dict[str, Any]]) -> str:

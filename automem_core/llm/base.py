@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from automem_core.errors import AutoMemError
+
 Phase = Literal["log", "plan", "action"]
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 
@@ -48,5 +50,5 @@ class LLMClient(Protocol):
     async def aclose(self) -> None: ...
 
 
-class LLMConfigError(ValueError):
+class LLMConfigError(AutoMemError, ValueError):
     """A backend that cannot be built from its configuration; the message names the fix."""

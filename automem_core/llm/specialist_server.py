@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from automem_core.errors import AutoMemError
+
 log = logging.getLogger(__name__)
 
 TRAIN_EXTRA_HINT = "install the train extra: pip install -e .[train]"
@@ -36,7 +38,7 @@ DEFAULT_MAX_TOKENS = 256
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
-class SpecialistServerError(Exception):
+class SpecialistServerError(AutoMemError):
     """The model cannot be loaded or served; the message says why and what to do."""
 
 

@@ -15,16 +15,17 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from automem_core.errors import AutoMemError
 from automem_core.store.reader import query_store
-from automem_core.store.record_rows import LabelRow, Verdict
+from automem_core.store.record_rows import HUMAN_VERDICTS, LabelRow, Verdict
 from automem_core.store.records import append_records
 from automem_core.store.schema import utc_now
 
 HUMAN = "human"
-VERDICTS: tuple[Verdict, ...] = ("good", "bad", "unsure")
+VERDICTS = HUMAN_VERDICTS
 
 
-class LabelError(ValueError):
+class LabelError(AutoMemError, ValueError):
     """A label that cannot be recorded; the message says why."""
 
 

@@ -18,12 +18,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from automem_core.analysis.decisions import MINING_TABLES, PROGRESS_WINDOW, iter_decisions
+from automem_core.errors import AutoMemError
 from automem_core.store.reader import connect, query_store
 from automem_core.store.records import append_record_tables
 from automem_core.store.schema import utc_now
 
 
-class MiningError(ValueError):
+class MiningError(AutoMemError, ValueError):
     """Runs that cannot be mined as asked; the message says why and what to do."""
 
 

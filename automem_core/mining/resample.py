@@ -11,46 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from automem_core.agent.episode import make_memory
-from automem_core.analysis.episode import (
-    EpisodeData,
-    memory_before_turn,
-    open_episode,
-    turns_at,
-)
+from automem_core.analysis.episode import EpisodeData, open_episode, turns_at
 from automem_core.llm.base import LLMClient, LLMConfigError, TurnRequest
 from automem_core.llm.config import ModelConfig
 from automem_core.llm.factory import make_client
-from automem_core.memory import execute_ops, parse_completion, snapshot
-from automem_core.memory.results import render_results
+from automem_core.mining.answer_effect import answer_effect
 from automem_core.scaffold import Scaffold, load_version
 from automem_core.store.record_rows import AlternativeRow
 from automem_core.store.records import append_records
 from automem_core.store.schema import utc_now
-
-
-def _results_on(
-    scaffold: Scaffold, ep: EpisodeData, decision: dict[str, Any], completion: str
-) -> list[str]:
-    """The result blocks the completion's ops give on the memory of the decision's turn."""
-    step, phase, turn = int(decision["step"]), str(decision["phase"]), int(decision["turn"])
-    with tempfile.TemporaryDirectory(prefix="automem-alt-") as tmp:
-        files = make_memory(scaffold, Path(tmp))
-        try:
-            files.initialise(snapshot(memory_before_turn(ep, step, phase, turn)), step=step - 1)
-            parsed = parse_completion(completion, 2 * scaffold.spec.limits.max_ops_per_turn)
-            ops = [op for op in parsed.ops if op.kind in scaffold.spec.ops]
-            results = execute_ops(files, ops, step, read_only=phase == "plan")
-            limit = scaffold.spec.limits.max_result_chars
-            return [render_results([r], limit) for r in results]
-        finally:
-            files.close()
 
 
 async def resample(
@@ -86,7 +60,7 @@ async def resample(
                               f"resample:{decision['decision_id']}:{sample}")  # fmt: skip
         async with sem:
             completion = await client.complete(request)
-        results = _results_on(scaffolds[version], ep, decision, completion.text)
+        results = answer_effect(scaffolds[version], ep, step, phase, turn, completion.text).results
         cost = (completion.tokens_in * price_in_per_1m
                 + completion.tokens_out * price_out_per_1m) / 1e6  # fmt: skip
         return AlternativeRow(
@@ -95,7 +69,7 @@ async def resample(
             model=client.label,
             sample=sample,
             completion=completion.text if not completion.error else "",
-            results_json=json.dumps({"results": results, "error": completion.error}),
+            results_json=json.dumps({"results": list(results), "error": completion.error}),
             tokens_in=completion.tokens_in,
             tokens_out=completion.tokens_out,
             cost_usd=round(cost, 6),

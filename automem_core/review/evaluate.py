@@ -17,17 +17,18 @@ from pathlib import Path
 import pandas as pd
 
 from automem_core.analysis.runs import load_episodes
+from automem_core.errors import AutoMemError
 from automem_core.llm.config import ModelConfig
 from automem_core.review.gate import GateResult, Rule, paired_gate
 from automem_core.review.proposals import latest, record
-from automem_core.run.config import SeedSetName, make_run_config
+from automem_core.run.config import make_run_config
 from automem_core.run.runner import run
-from automem_core.store.record_rows import EvaluationRow, ProposalRow
+from automem_core.store.record_rows import EvaluationRow, ProposalRow, SeedSet
 from automem_core.store.records import append_records
 from automem_core.store.schema import utc_now
 
 
-class LoopSettingsError(ValueError):
+class LoopSettingsError(AutoMemError, ValueError):
     """Loop settings that would make the numbers misleading; the message says how to fix them."""
 
 
@@ -64,7 +65,7 @@ class LoopSettings:
                     )
 
 
-async def play(root: Path, settings: LoopSettings, version: str, seed_set: SeedSetName) -> str:
+async def play(root: Path, settings: LoopSettings, version: str, seed_set: SeedSet) -> str:
     """Play ``version`` (a stored ``id@hash8``, a built-in id or a folder) on a seed set;
     returns the run id (an earlier run with the same settings is resumed, not replayed)."""
     cfg = make_run_config(

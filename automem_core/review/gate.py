@@ -18,14 +18,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-Rule = Literal["strict", "bootstrap"]
-RULES: tuple[Rule, ...] = ("strict", "bootstrap")
+from automem_core.store.record_rows import GateRule
+
+Rule = GateRule
 BOOTSTRAP_RESAMPLES = 2_000
 
 

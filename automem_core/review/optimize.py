@@ -24,7 +24,7 @@ from automem_core.review.evaluate import LoopSettings, gate_proposal, play, repo
 from automem_core.review.proposals import APPROVED, approve, latest, load_proposals
 from automem_core.review.review import Reviewer, review
 from automem_core.scaffold import resolve_scaffold, store_version
-from automem_core.store.schema import SeedSet
+from automem_core.store.record_rows import SeedSet
 
 log = logging.getLogger(__name__)
 Say = Callable[[str], None]

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from automem_core.analysis.episode import EpisodeData, open_episode
 from automem_core.analysis.step_checks import DIAGNOSTICS, diagnostic_holds
+from automem_core.errors import AutoMemError
 from automem_core.scaffold import Scaffold, ScaffoldError, make_scaffold
 from automem_core.store.layout import StoreError
 
@@ -35,7 +36,7 @@ WORDING_FILE_FIELDS = ("purpose", "initial")
 READ_OPS, WRITE_OPS = ("SEARCH", "READ"), ("APPEND", "WRITE", "UPSERT")
 
 
-class ProposalError(ValueError):
+class ProposalError(AutoMemError, ValueError):
     """Why a proposal was refused (recorded as ``invalid`` with this reason)."""
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import duckdb
 
+from automem_core.errors import AutoMemError
 from automem_core.store.reader import connect, view_files
 from automem_core.store.schema import TABLES
 
@@ -49,7 +50,7 @@ _BATCH_ROWS = 2048
 _ONE_LINE = {c: f"\\x{c:02x}" for c in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t"}
 
 
-class ConfinementError(RuntimeError):
+class ConfinementError(AutoMemError, RuntimeError):
     """The installed DuckDB cannot confine the connection (it lacks a setting); nothing runs."""
 
 

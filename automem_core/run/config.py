@@ -9,14 +9,13 @@ refuse to mix them (a proposal is never gated on the seeds that inspired it).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from automem_core.errors import AutoMemError
 from automem_core.llm.config import ModelConfig
-
-SeedSetName = Literal["mining", "review", "gating", "heldout"]
-SEED_SETS: tuple[SeedSetName, ...] = ("mining", "review", "gating", "heldout")
+from automem_core.store.record_rows import SeedSet
 
 
 class RunConfig(BaseModel):
@@ -28,7 +27,7 @@ class RunConfig(BaseModel):
     tasks: tuple[str, ...] = Field(min_length=1)
     seeds: tuple[int, ...] = Field(min_length=1)
     data: Path
-    seed_set: SeedSetName | None = None
+    seed_set: SeedSet | None = None
     scaffold: str | None = None  # built-in id, folder, or stored version id@hash8
     model: ModelConfig = Field(default_factory=ModelConfig)
     action_model: ModelConfig | None = None  # set: a separate client commits the actions
@@ -66,12 +65,16 @@ class RunConfig(BaseModel):
         return tuple(dict.fromkeys(value))
 
 
+class RunConfigError(AutoMemError, ValueError):
+    """A run setting that cannot be used; the message names the setting."""
+
+
 def make_run_config(**settings: Any) -> RunConfig:
-    """``RunConfig(**settings)`` with a one-line ValueError naming the bad setting."""
+    """``RunConfig(**settings)`` with a one-line RunConfigError naming the bad setting."""
     try:
         return RunConfig(**settings)
     except ValidationError as err:
         first = err.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "settings"
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise ValueError(f"run setting {loc}: {message}") from None
+        raise RunConfigError(f"run setting {loc}: {message}") from None

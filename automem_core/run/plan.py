@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 
+from automem_core.envs.base import EnvConfigError
 from automem_core.envs.registry import default_scaffold, make_env, plugin_modules, tasks_of
 from automem_core.run.config import RunConfig
 from automem_core.run.record import check_same_settings
@@ -61,7 +62,7 @@ def plan_run(cfg: RunConfig) -> RunPlan:
     valid = tasks_of(cfg.game)
     for task in cfg.tasks:
         if task not in valid:
-            raise ValueError(
+            raise EnvConfigError(
                 f"unknown task {task!r} for {cfg.game}; choose from {', '.join(valid)}"
             )
     scaffold = resolve_scaffold(cfg.scaffold or default_scaffold(cfg.game), cfg.game, cfg.data)

@@ -16,13 +16,14 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from automem_core.errors import AutoMemError
 from automem_core.memory import check_file_name
 from automem_core.scaffold.spec import ScaffoldSpec
 
 HASH_CHARS = 8  # hex digits of the content hash in a version name
 
 
-class ScaffoldError(ValueError):
+class ScaffoldError(AutoMemError, ValueError):
     """A scaffold that cannot be used; the message names the source, the field and the fix."""
 
 

@@ -6,11 +6,13 @@ import os
 import re
 from pathlib import Path
 
+from automem_core.errors import AutoMemError
+
 DATA_ENV = "AUTOMEM_DATA"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
-class StoreError(RuntimeError):
+class StoreError(AutoMemError, RuntimeError):
     """The data folder or a file in it cannot be used; the message says what and how to fix it."""
 
 

@@ -37,6 +37,16 @@ from automem_core.store.schema import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 READ_ERRORS = (OSError, pa.ArrowException)
+# Mining a run again appends all its decisions again (records are never rewritten). The
+# ``decisions`` view shows each run's latest mining only, so every decision appears once;
+# ``decisions_mined`` keeps every row ever mined. Labels refer to decision ids and so stay.
+_RAW_VIEWS = {"decisions": "decisions_mined"}
+LATEST_MINING_SQL = """
+CREATE OR REPLACE VIEW decisions AS
+SELECT d.* FROM decisions_mined d
+SEMI JOIN (SELECT run_id, max(mined_at) AS mined_at FROM decisions_mined GROUP BY run_id) latest
+  ON d.run_id = latest.run_id AND d.mined_at = latest.mined_at
+"""
 
 
 @dataclass(frozen=True)
@@ -171,7 +181,9 @@ def connect(
             "left out %s (%s): delete it or re-run its episodes", problem.path, problem.reason
         )
     for table, files in plan.files.items():
-        older += _create_view(con, table, table, files)
+        older += _create_view(con, _RAW_VIEWS.get(table, table), table, files)
+    if "decisions" in plan.files:
+        con.execute(LATEST_MINING_SQL)
     if "episodes" in plan.files:  # for the per-task totals (analysis/runs.py TASK_STATS_SQL)
         _create_view(con, "unsummarised_episodes", "episodes", plan.unsummarised)
         con.register("part_task_stats", stats_table(plan.part_stats))

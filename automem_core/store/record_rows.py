@@ -6,11 +6,17 @@ the latest row per id is current. ``schema.py`` lists them with the other tables
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
+# The role a run's seeds play; the loops keep the sets apart (the gate never tests on the seeds
+# that inspired a proposal, and nothing trains on the seeds that measure it).
+SeedSet = Literal["mining", "review", "gating", "heldout"]
+SEED_SETS: tuple[SeedSet, ...] = get_args(SeedSet)
 LabelTarget = Literal["decision", "alternative"]
 # cleared: an undo (no label any more); malformed: a judge answer that held no verdict
 Verdict = Literal["good", "bad", "unsure", "cleared", "malformed"]
+HumanVerdict = Literal["good", "bad", "unsure"]
+HUMAN_VERDICTS: tuple[HumanVerdict, ...] = get_args(HumanVerdict)
 DecisionPhase = Literal["log", "plan"]
 ProposalEvent = Literal[
     "proposed",  # valid, waiting for a person (or --auto-approve)
@@ -22,6 +28,9 @@ ProposalEvent = Literal[
     "declined",  # the gate did not
 ]
 EvaluationSet = Literal["review", "gating", "heldout"]
+# How the gate decides: the mean must rise (as in the paper), or a paired bootstrap's bound.
+GateRule = Literal["strict", "bootstrap"]
+GATE_RULES: tuple[GateRule, ...] = get_args(GateRule)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from automem_core.store.record_rows import (
     ExportRow,
     LabelRow,
     ProposalRow,
+    SeedSet,
     TrainingRow,
 )
 
@@ -42,7 +43,6 @@ OpPhase = Literal["log", "plan", "action", "helper", "init"]
 # because the model's action was invalid, missing, or its call failed (not the model's choice).
 ActionSource = Literal["model", "invalid", "missing", "failure"]
 FrameKind = Literal["png", "tty"]
-SeedSet = Literal["mining", "review", "gating", "heldout"]
 
 
 def utc_now() -> str:

@@ -19,11 +19,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from automem_core.run.config import RunConfig, SeedSetName
+from automem_core.run.config import RunConfig
 from automem_core.run.runner import run
 from automem_core.scaffold import load_scaffold, write_scaffold
 from automem_core.store.catalog import Part, locate_episode, scan, scan_run, write_manifest
 from automem_core.store.layout import Layout
+from automem_core.store.record_rows import SeedSet
 from automem_core.store.schema import EPISODE_TABLES, TABLES, EpisodeRow, RunRow
 from automem_core.store.writer import EpisodeWriter, write_run
 from automem_core.testing.fake_game import GAME, SCAFFOLD_DIR
@@ -37,7 +38,7 @@ def play_fake_run(
     steps: int = 30,
     scaffold: str | Path | None = None,
     run_id: str | None = None,
-    seed_set: SeedSetName | None = None,
+    seed_set: SeedSet | None = None,
     workers: int = 1,
     training_id: str | None = None,
 ) -> str:

@@ -19,7 +19,7 @@ import streamlit as st
 
 from automem_core.export.dataset import Selection, export, preview
 from automem_core.export.examples import ExportError
-from automem_core.export.formats import FORMAT_GROUPS
+from automem_core.export.format_names import FORMAT_GROUPS
 from dashboard import data
 from dashboard.empty import show_empty_store
 

@@ -12,7 +12,7 @@ import pytest
 from automem_core.analysis.decision_table import load_decisions
 from automem_core.export.dataset import Selection, export
 from automem_core.export.examples import read_prompt_completion
-from automem_core.export.formats import FORMAT_NAMES
+from automem_core.export.format_names import FORMAT_NAMES
 from automem_core.llm.config import ModelConfig
 from automem_core.memory import parse_completion
 from automem_core.mining.labels import add_labels, new_label

@@ -19,9 +19,10 @@ import pytest
 
 from automem_core.export.example import prompt_problem
 from automem_core.export.examples import read_prompt_completion, split_held_out
+from automem_core.export.format_names import FORMAT_NAMES
 from automem_core.export.formats import (
-    FORMAT_NAMES,
     FORMATS,
+    fold_history,
     sharegpt_dataset_info,
     to_openai_chat,
     to_sharegpt,
@@ -34,7 +35,7 @@ from tests.export.memory_turns import realistic_examples, realistic_pairs
 
 datasets = pytest.importorskip("datasets", reason="the train extra holds datasets")
 
-N_EXAMPLES = 8  # of realistic_examples() left after cleaning
+N_EXAMPLES = 9  # of realistic_examples() left after cleaning
 N_PAIRS = 3
 
 
@@ -150,16 +151,6 @@ def test_dataset_info_is_named_after_the_card_game(export: Path) -> None:
     assert list(info) == [f"automem_{card['game']}"] == [card["dataset_name"]]
 
 
-def test_trl_messages_are_conversational(export: Path, tmp_path: Path) -> None:
-    from trl.data_utils import is_conversational
-
-    for row in load(export, "trl_messages", tmp_path):
-        assert set(row) == {"messages"}
-        assert is_conversational(row)
-        assert_chat(row["messages"])
-        assert_memory_target(row["messages"][-1]["content"])
-
-
 def test_trl_prompt_completion_is_read_by_automem(export: Path, tmp_path: Path) -> None:
     rows = load(export, "trl_prompt_completion", tmp_path)
     read = read_prompt_completion(export)
@@ -210,8 +201,11 @@ def test_openai_preference_matches_the_documented_form(export: Path, tmp_path: P
     rows = load(export, "openai_preference", tmp_path)
     for row, trl_row in zip(rows, trl_rows, strict=True):
         assert set(row) == {"input", "preferred_output", "non_preferred_output"}
-        assert row["input"]["messages"] == trl_row["prompt"]
-        assert row["input"]["messages"][-1]["role"] == "user"
+        assert row["input"]["messages"] == fold_history(trl_row["prompt"])
+        body = [m for m in row["input"]["messages"] if m["role"] != "system"]
+        assert [m["role"] for m in body] == ["user"]  # one turn, as OpenAI's DPO trains
+        for message in trl_row["prompt"][1:]:  # every earlier message is folded in, in order
+            assert message["content"] in body[0]["content"]
         (preferred,), (non_preferred,) = row["preferred_output"], row["non_preferred_output"]
         assert preferred["role"] == non_preferred["role"] == "assistant"
         assert preferred["content"] == trl_row["chosen"][0]["content"]
@@ -229,13 +223,13 @@ def test_no_game_action_in_any_trained_turn_of_any_format(export: Path) -> None:
         texts += [m["content"] for m in json.loads(line)["messages"] if m.get("weight") == 1]
     sharegpt = json.loads((export / "sharegpt.json").read_text("utf-8"))
     texts += [r["conversations"][-1]["value"] for r in sharegpt]
-    for name in ("trl_messages.jsonl", "trl_prompt_completion.jsonl", "trl_preference.jsonl"):
+    for name in ("trl_prompt_completion.jsonl", "trl_preference.jsonl"):
         for line in (export / name).read_text("utf-8").splitlines():
             row = json.loads(line)
             texts += [m["content"] for m in row.get("messages", [])[-1:]]
             texts += [m["content"] for m in row.get("completion", []) + row.get("chosen", [])]
             texts += [m["content"] for m in row.get("rejected", [])]
-    assert len(texts) == 4 * N_EXAMPLES + 2 * N_PAIRS
+    assert len(texts) == 3 * N_EXAMPLES + 2 * N_PAIRS
     assert all(parse_completion(t).action is None for t in texts)
 
 

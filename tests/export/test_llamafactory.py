@@ -16,7 +16,11 @@ import pytest
 import yaml
 
 from automem_core.export.examples import ExportError
-from automem_core.export.llamafactory import CONFIG_FILE, write_llamafactory_config
+from automem_core.export.llamafactory import (
+    CONFIG_FILE,
+    accelerator_has_bf16,
+    write_llamafactory_config,
+)
 from automem_core.export.recipe import TooFewExamplesError, default_recipe
 from tests.export.export_fixture import make_export
 
@@ -120,7 +124,7 @@ def test_config_uses_only_documented_fields_with_documented_types(
 
 
 def test_config_carries_the_recipe(written: tuple[Path, dict[str, object]]) -> None:
-    export, config = written
+    _, config = written
     assert config["stage"] == "sft" and config["finetuning_type"] == "lora"
     assert (config["lora_rank"], config["lora_alpha"], config["lora_dropout"]) == (256, 512, 0.0)
     assert config["lora_target"] == "q_proj,k_proj,v_proj,o_proj"
@@ -129,7 +133,7 @@ def test_config_carries_the_recipe(written: tuple[Path, dict[str, object]]) -> N
     assert config["gradient_accumulation_steps"] == 8
     assert config["cutoff_len"] == 16384 and config["lr_scheduler_type"] == "cosine"
     assert config["warmup_ratio"] == 0.05 and config["template"] == "qwen"
-    assert config["dataset_dir"] == str(export.resolve())
+    assert config["dataset_dir"] == "."  # relative: the folder can move to the training machine
     assert config["mask_history"] is True and config["train_on_prompt"] is False
     assert config["val_size"] == pytest.approx(8 / 80)
 
@@ -179,3 +183,25 @@ def test_too_few_examples_refused_with_minimum(tmp_path: Path) -> None:
 def test_missing_sharegpt_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"sharegpt\.json: missing"):
         write_llamafactory_config(tmp_path, default_recipe("minihack"), allow_few_examples=True)
+
+
+def test_config_is_portable_and_honours_bf16_and_remote_code(tmp_path: Path) -> None:
+    export = make_export(tmp_path / "export", n=10)
+    recipe = default_recipe("crafter")
+    files = write_llamafactory_config(export, recipe, allow_few_examples=True)
+    text = files.config_path.read_text()
+    config = yaml.safe_load(text)
+    assert config["dataset_dir"] == "." and config["output_dir"] == "llamafactory_lora"
+    assert str(tmp_path) not in text  # no absolute path anywhere
+    assert "trust_remote_code" not in config
+    has = accelerator_has_bf16()
+    assert config["bf16"] is has and f"# bf16: {str(has).lower()} because" in text
+    moved = tmp_path / "elsewhere"
+    export.rename(moved)  # the config still names the data relative to its own folder
+    assert (moved / config["dataset_dir"] / "dataset_info.json").is_file()
+    files = write_llamafactory_config(
+        moved, recipe.replace(trust_remote_code=True), allow_few_examples=True, bf16=True
+    )
+    config = yaml.safe_load(files.config_path.read_text())
+    assert config["bf16"] is True and config["trust_remote_code"] is True
+    assert "# bf16:" not in files.config_path.read_text()  # chosen, not detected

@@ -23,7 +23,7 @@ LOG_TURN = (
 def test_clean_target_log_ends_at_done_keeping_it() -> None:
     result = clean_target(LOG_TURN, "log")
     assert result.text == (
-        "Recording.\n<|APPEND|>actions_log|Step 3 action 'Do': collected wood<|END|>\n<|DONE|>"
+        "<|APPEND|>actions_log|Step 3 action 'Do': collected wood<|END|>\n<|DONE|>"
     )
     assert result.dropped is None
 
@@ -47,7 +47,7 @@ def test_clean_target_plan_keeps_ops_after_an_action() -> None:
 def test_clean_target_plan_loses_fallback_action_lines(fallback: str) -> None:
     text = f"Let me look.\n{fallback}\n<|TAIL|>actions_log|5<|END|>\n{fallback}"
     result = clean_target(text, "plan")
-    assert result.text == "Let me look.\n<|TAIL|>actions_log|5<|END|>"
+    assert result.text == "<|TAIL|>actions_log|5<|END|>"
     assert parse_completion(result.text).action is None
 
 
@@ -58,7 +58,7 @@ def test_clean_target_keeps_action_words_inside_an_op() -> None:
 
 def test_clean_target_unwraps_fenced_ops() -> None:
     text = "Checking.\n```text\n<|SEARCH|>map_notes|stone<|END|>\n```\n<|ACTION|>Noop<|END|>"
-    assert clean_target(text, "plan").text == "Checking.\n<|SEARCH|>map_notes|stone<|END|>"
+    assert clean_target(text, "plan").text == "<|SEARCH|>map_notes|stone<|END|>"
 
 
 def test_unwrap_fences_leaves_fences_around_prose() -> None:
@@ -78,10 +78,14 @@ def test_clean_target_trims_text_after_the_last_op() -> None:
         ("<|ACTION|>Move West<|END|>", "plan", "no_op"),
         ("Nothing worth recording.", "log", "no_op"),
         ("<|DONE|>", "log", "no_op"),
-        ("```\nplan: find water\n```\n<|SEARCH|>map_notes|water<|END|>", "plan", "leftover_fence"),
-        ("```\n<|SEARCH|>map_notes|water<|END|>", "plan", "leftover_fence"),
+        (
+            "<|READ|>strategy<|END|>\n```\nplan: find water\n```\n<|SEARCH|>map_notes|water<|END|>",
+            "plan",
+            "leftover_fence",
+        ),
+        ("<|READ|>strategy<|END|>```\n<|SEARCH|>map_notes|water<|END|>", "plan", "leftover_fence"),
         ("<|APPEND|>map_notes|x<|im_end|>", "log", "stray_tag"),
-        ("<|FROB|>x<|END|><|READ|>strategy<|END|>", "plan", "stray_tag"),
+        ("<|READ|>strategy<|END|><|FROB|>x<|END|><|READ|>strategy<|END|>", "plan", "stray_tag"),
         ("<|TAIL|>actions_log|-5<|END|>", "plan", "unparsable"),
         ("<|APPEND|>map_notes|water north<|END|>", "plan", "write_op_in_plan"),
     ],
@@ -94,9 +98,7 @@ def test_clean_target_drops_with_reason(text: str, phase: str, reason: str) -> N
 
 
 def test_clean_target_rejected_side_may_lack_ops() -> None:
-    assert clean_target("Nothing new.\n<|DONE|> bye", "log", require_op=False).text == (
-        "Nothing new.\n<|DONE|>"
-    )
+    assert clean_target("Nothing new.\n<|DONE|> bye", "log", require_op=False).text == "<|DONE|>"
     assert clean_target("I go north.\nACTION: Move North", "plan", require_op=False).text == (
         "I go north."
     )
@@ -139,14 +141,47 @@ def test_clean_target_never_leaves_a_game_action(pieces: list[str], phase: str) 
 
 def test_clean_examples_counts_drops_by_reason() -> None:
     cleaned = clean_examples(realistic_examples(), include_unsure=False)
-    assert len(cleaned.examples) == 8
-    assert cleaned.dropped == {
-        "label_bad": 1,
-        "label_unsure": 1,
-        "leftover_fence": 1,
-        "no_op": 2,
-    }
+    assert len(cleaned.examples) == 9
+    assert cleaned.dropped == {"label_bad": 1, "label_unsure": 1, "no_op": 2}
     assert all(parse_completion(e.target).action is None for e in cleaned.examples)
+
+
+def test_clean_target_drops_prose_before_the_first_op() -> None:
+    text = "I think the water is north, so I will note that.\n<|APPEND|>map_notes|water N<|END|>"
+    assert clean_target(text, "log").text == "<|APPEND|>map_notes|water N<|END|>"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("<|APPEND|>diary|saw a cow<|END|>", False),  # not declared
+        ("<|READ|>map_notes<|END|><|SEARCH|>diary|cow<|END|>", False),
+        ("<|CREATE|>diary<|END|><|APPEND|>diary|saw a cow<|END|>", True),  # made first
+        ("<|WRITE|>diary|cows: 1<|END|><|READ|>diary<|END|>", True),
+        ("<|APPEND|>map_notes|cow west<|END|>", True),
+    ],
+)
+def test_clean_target_drops_ops_on_files_the_scaffold_lacks(text: str, kept: bool) -> None:
+    result = clean_target(text, "log", files=frozenset({"map_notes", "strategy"}))
+    assert (result.text is not None) == kept
+    assert result.dropped == (None if kept else "unknown_file")
+
+
+def test_clean_examples_checks_files_per_scaffold_version_and_writes_duplicates_once() -> None:
+    on_known = example(0, "log", "<|APPEND|>map_notes|tree<|END|><|DONE|>")
+    on_unknown = example(1, "log", "<|APPEND|>journal|tree<|END|><|DONE|>")
+    twin = example(2, "log", "<|APPEND|>map_notes|tree<|END|><|DONE|>", messages=on_known.messages)
+    files = {on_known.scaffold_version: frozenset({"map_notes"})}
+    cleaned = clean_examples([on_known, on_unknown, twin], include_unsure=False, known_files=files)
+    assert [e.decision_id for e in cleaned.examples] == [on_known.decision_id]
+    assert cleaned.dropped == {"duplicate_example": 1, "unknown_file": 1}
+
+
+def test_clean_pairs_writes_identical_pairs_once() -> None:
+    one = pair(0, "plan", "<|READ|>strategy<|END|>", "I go west.", plan_prompt(3))
+    again = pair(1, "plan", "<|READ|>strategy<|END|>", "I go west.", plan_prompt(3))
+    cleaned = clean_pairs([one, again])
+    assert len(cleaned.pairs) == 1 and cleaned.dropped == {"duplicate_pair": 1}
 
 
 def test_clean_examples_keeps_unsure_when_asked() -> None:

@@ -9,10 +9,11 @@ import pytest
 
 from automem_core.export import writer
 from automem_core.export.examples import ExportError, read_card, read_prompt_completion
-from automem_core.export.formats import FORMAT_NAMES
+from automem_core.export.format_names import FORMAT_NAMES
 from automem_core.export.llamafactory import write_llamafactory_config
 from automem_core.export.recipe import default_recipe
-from automem_core.export.writer import REDACTED, secret_values, write_export
+from automem_core.export.secrets import secret_values
+from automem_core.export.writer import REDACTED, write_export
 from tests.export.memory_turns import example, realistic_examples, realistic_pairs
 
 QUERY = "label = 'good' AND game = 'crafter' AND seed NOT IN eval_seeds"
@@ -42,7 +43,7 @@ def test_write_export_writes_the_listed_files_and_nothing_else(tmp_path: Path) -
     assert sorted(os.listdir(tmp_path / "set")) == list(result.files)
     assert {"README.md", "card.json", "dataset_info.json", "openai_chat.jsonl"} <= set(result.files)
     assert os.listdir(tmp_path) == ["set"]  # no temporary folder left beside it
-    assert result.counts == {"examples": 8, "log": 4, "plan": 4, "pairs": 3}
+    assert result.counts == {"examples": 9, "log": 4, "plan": 5, "pairs": 3}
     assert result.dropped["examples"]["no_op"] == 2
     assert result.dropped["pairs"] == {"same_after_cleaning": 1}
 
@@ -51,7 +52,7 @@ def test_write_export_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     out = tmp_path / "set"
     out.mkdir()
     (out / "notes.txt").write_text("keep me", "utf-8")
-    with pytest.raises(ExportError, match=r"not empty.*overwrite=True"):
+    with pytest.raises(ExportError, match=r"not empty.*--overwrite"):
         export(out)
     assert os.listdir(out) == ["notes.txt"]
     assert os.listdir(tmp_path) == ["set"]
@@ -60,7 +61,7 @@ def test_write_export_refuses_a_non_empty_folder(tmp_path: Path) -> None:
 def test_write_export_fills_an_existing_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "set").mkdir()
     export(tmp_path / "set", ["trl_prompt_completion"])
-    assert len(read_prompt_completion(tmp_path / "set")) == 8
+    assert len(read_prompt_completion(tmp_path / "set")) == 9
 
 
 def test_write_export_overwrites_only_when_told(tmp_path: Path) -> None:
@@ -98,10 +99,10 @@ def test_write_export_failure_leaves_the_old_export_whole(
 
 def test_write_export_excludes_unsure_unless_asked(tmp_path: Path) -> None:
     card = read_card(export(tmp_path / "a").out_dir)
-    assert card["counts"]["by_label"] == {"good": 8}
+    assert card["counts"]["by_label"] == {"good": 9}
     assert card["dropped"]["examples"]["label_unsure"] == 1
     card = read_card(export(tmp_path / "b", include_unsure=True).out_dir)
-    assert card["counts"]["by_label"] == {"good": 8, "unsure": 1}
+    assert card["counts"]["by_label"] == {"good": 9, "unsure": 1}
     assert card["include_unsure"] is True
     assert "label_unsure" not in card["dropped"]["examples"]
 
@@ -116,8 +117,8 @@ def test_card_records_the_selection_and_provenance(tmp_path: Path) -> None:
         {"version": "crafter-v0@0123abcd", "id": "crafter-v0", "hash": "0123abcd"}
     ]
     assert card["tasks"] == {"crafter": ["default"]}
-    assert card["counts"]["examples"] == 8
-    assert card["counts"]["by_label_source"] == {"human": 6, "llm:gpt-4.1": 1, "llm:x": 1}
+    assert card["counts"]["examples"] == 9
+    assert card["counts"]["by_label_source"] == {"human": 7, "llm:gpt-4.1": 1, "llm:x": 1}
     assert card["selection_query"] == QUERY and card["score_formula"] == FORMULA
     assert card["formats"]["trl_prompt_completion"] == "trl_prompt_completion.jsonl"
     readme = (out / "README.md").read_text("utf-8")
@@ -144,52 +145,62 @@ def test_card_lists_every_game_task_and_seed(tmp_path: Path) -> None:
     assert card["tasks"] == {"crafter": ["default"], "minihack": ["room"]}
 
 
-def test_write_export_scrubs_secrets_from_the_environment(
+def test_write_export_drops_examples_that_hold_a_secret_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = "sk-test-3f9a1c0b7d2e4f60a1b2c3d4e5f6a7b8"
+    password = 'pa"ss\\word-42-Zq8v!x'  # needs escaping in JSON
     monkeypatch.setenv("OPENAI_API_KEY", key)
-    monkeypatch.setenv("DB_PASSWORD", 'pa"ss\\word-42')  # needs escaping in JSON
-    monkeypatch.setenv("KEYBOARD", "us")  # too short to be a secret: "us" must survive
-    leaky = example(
-        0,
-        "log",
-        f"<|APPEND|>actions_log|config says {key}<|END|><|DONE|>",
-        messages=[
-            {"role": "system", "content": f"You play Crafter. api_key={key}"},
-            {"role": "user", "content": 'Step 2. Password pa"ss\\word-42 leaked; tell us.'},
-        ],
-    )
+    monkeypatch.setenv("DB_PASSWORD", password)
+    leaky = example(0, "log", f"<|APPEND|>actions_log|config says {key}<|END|><|DONE|>")
+    told = example(
+        1, "log", "<|APPEND|>actions_log|noted<|END|><|DONE|>",
+        messages=[{"role": "user", "content": f"Step 2. Password {password} leaked; tell us."}],
+    )  # fmt: skip
     result = write_export(
         tmp_path / "set",
-        [leaky, *realistic_examples()[1:]],
+        [leaky, told, *realistic_examples()[2:]],
         realistic_pairs(),
         list(FORMAT_NAMES),
         f"{QUERY} -- run with {key}",
         FORMULA,
     )
     text = all_text(tmp_path / "set")
-    assert key not in text
-    assert 'pa\\"ss\\\\word-42' not in text and 'pa"ss\\word-42' not in text
-    assert REDACTED in text and "tell us" in text
-    assert result.secrets_scrubbed == 4
+    assert key not in text and password not in text and json.dumps(password)[1:-1] not in text
+    assert result.dropped["examples"]["held_secret"] == 2
+    assert "tell us" not in text and f"run with {REDACTED}" in text  # the card's text is scrubbed
+    assert result.secrets_scrubbed == 1
+    assert any("held the value of a secret" in n and "OPENAI_API_KEY" in n for n in result.notes)
 
 
-def test_secret_values_picks_secret_looking_names() -> None:
+def test_plain_words_and_file_names_in_secret_variables_redact_nothing(tmp_path: Path) -> None:
+    env = {"TOKEN_FILE": "actions_log", "KEYBOARD": "us", "SECRET_WORD": "water", "HOME_KEY": "map"}
+    result = export(tmp_path / "set", environ=env)
+    assert result.secrets_scrubbed == 0 and "held_secret" not in result.dropped["examples"]
+    assert "actions_log" in all_text(tmp_path / "set")
+    assert REDACTED not in all_text(tmp_path / "set")
+
+
+def test_secret_values_counts_configured_keys_and_key_shaped_values() -> None:
     env = {
-        "OPENAI_API_KEY": "sk-aaaaaaaaaaaa",
-        "HF_TOKEN": "hf_bbbbbbbbbbbb",
-        "client_secret": "cccccccccc",
-        "PGPASSWORD": "dddddddddd",
-        "HOME": "/root/eeeeeeeee",
+        "OPENAI_API_KEY": "sk-aaaaaaaaaaaa",  # a configured key variable: counts when not a word
+        "MY_ENDPOINT_KEY": "Zx81-q0PL-77ab-Qe3r",  # looks like a key
+        "HF_TOKEN": "hf_Vb2kQ9mLx0PzR4tYw8NcJ",
+        "client_secret": "cccccccccc",  # secret name, but too uniform to be a key
+        "PGPASSWORD": "correct horse battery",  # spaces: a phrase, not a key
+        "TOKEN_FILE": "actions_log",  # a memory file's name
+        "HOME": "/root/Xy7-Q2-lmnop-98",  # not a secret's name
         "KEYBOARD": "us",
     }
-    assert set(secret_values(env)) == {
+    assert set(secret_values(env, never={"actions_log"})) == {
         "sk-aaaaaaaaaaaa",
-        "hf_bbbbbbbbbbbb",
-        "cccccccccc",
-        "dddddddddd",
+        "Zx81-q0PL-77ab-Qe3r",
+        "hf_Vb2kQ9mLx0PzR4tYw8NcJ",
     }
+    assert (
+        secret_values(env, key_variables=["TOKEN_FILE"], never={"actions_log"}).get("actions_log")
+        is None
+    )
 
 
 def test_write_export_skips_pair_formats_without_pairs(tmp_path: Path) -> None:
@@ -222,7 +233,7 @@ def test_dataset_info_is_valid_json_matching_the_sharegpt_file(tmp_path: Path) -
 def test_llamafactory_config_accepts_the_export(tmp_path: Path) -> None:
     out = export(tmp_path / "set").out_dir
     files = write_llamafactory_config(out, default_recipe("crafter"), allow_few_examples=True)
-    assert files.examples == 8
+    assert files.examples == 9
     assert files.dataset_name == "automem_crafter"
 
 
