@@ -54,6 +54,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     add_labels(data, [new_label(d, "good", "tester") for d in decisions["decision_id"]])
     export = tmp / "export"
     assert main(["export", "--format", "trl", "--format", "sharegpt", "--out", str(export),
+                 "--author", "tester",
                  "--data", str(data)]) == 0  # fmt: skip
     base = make_tiny_base_model(export, tmp / "base", max_positions=4096)
     recipe_file = tmp / "recipe.yaml"
