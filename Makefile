@@ -70,6 +70,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/engine_overhead.py
 	$(BIN)/python benchmarks/concurrency.py
 	$(BIN)/python benchmarks/dashboard.py
+	$(BIN)/python benchmarks/cli_startup.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

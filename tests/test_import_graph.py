@@ -1,5 +1,5 @@
 """The engine's static import graph: no cycles, never Streamlit or the dashboard, and every import
-points the way DESIGN §2 says (leaves → agent → run → analysis → loops → cli).
+points the way docs/architecture.md ("Layers") says (leaves → agent → run → analysis → loops → cli).
 
 Every ``import`` counts, including those inside functions: a cycle hidden in a function is still
 a cycle a newcomer has to untangle.
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "automem_core"
-# The layers of DESIGN §2, lowest first. A module may import its own layer or a lower one.
+# The layers of docs/architecture.md, lowest first. A module imports its own layer or a lower one.
 LAYERS: dict[str, int] = {
     "envs": 0,
     "memory": 0,
@@ -82,7 +82,7 @@ def test_imports_point_down_the_layers():
         for d in deps
         if d.startswith("automem_core") and layer(d) > layer(m)
     )
-    assert wrong == [], "imports against DESIGN §2's direction"
+    assert wrong == [], "imports against the layers' direction"
 
 
 def test_there_is_no_import_cycle():

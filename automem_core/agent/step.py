@@ -1,4 +1,5 @@
-"""One agent step: the LOG phase, then the PLAN phase, then a validated game action (DESIGN §6).
+"""One agent step: the LOG phase, then the PLAN phase, then a validated game action
+(docs/architecture.md, "One agent step").
 
 No chat history is carried between steps; the memory files are the only state. Within a phase
 the turns form a short conversation: the model's ops, then their results, then its next turn.

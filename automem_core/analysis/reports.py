@@ -21,6 +21,7 @@ from automem_core.analysis.runs import (
     task_summaries,
 )
 from automem_core.analysis.summary import Summary, game_mean
+from automem_core.store.layout import no_runs_hint
 from automem_core.store.reader import query_store
 
 
@@ -41,7 +42,7 @@ def render_runs_table(data: Path) -> str:
 
     runs, stats = query_store(data, query, tables=("runs", "episodes"))
     if runs.empty:
-        return f"no runs in {data}; try `automem demo --data {data}`"
+        return no_runs_hint(data)
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in stats.to_dict("records"):
         groups.setdefault(str(row["run_id"]), []).append(row)

@@ -7,6 +7,11 @@ import argparse
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    from automem_core.store.layout import has_runs, no_runs_hint
+
+    if not has_runs(args.data):  # nothing to read: no need for the query engine
+        print(no_runs_hint(args.data))
+        return 0
     from automem_core.analysis.reports import render_runs_table
 
     print(render_runs_table(args.data))

@@ -1,4 +1,5 @@
-"""Deterministic post-processing of memory-turn targets before they become training data (§11).
+"""Deterministic post-processing of memory-turn targets before they become training data
+(docs/architecture.md, "Training sets").
 
 The specialist model handles memory turns and the base model commits game actions, so a target
 must teach memory ops and nothing else:

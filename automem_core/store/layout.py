@@ -77,3 +77,13 @@ class Layout:
     @property
     def scaffolds(self) -> Path:
         return self.root / "scaffolds"
+
+
+def has_runs(root: Path) -> bool:
+    """Whether any run folder holds a run file (cheap: no Parquet is opened)."""
+    runs = Layout(root).runs
+    return runs.is_dir() and any((p / "run.parquet").exists() for p in runs.iterdir())
+
+
+def no_runs_hint(root: Path) -> str:
+    return f"no runs in {root}; try `automem demo --data {root}`"

@@ -8,7 +8,6 @@ which decisions went into which set.
 
 from __future__ import annotations
 
-import getpass
 import io
 import json
 import zipfile
@@ -19,15 +18,16 @@ import streamlit as st
 
 from automem_core.export.dataset import Selection, export, preview
 from automem_core.export.examples import ExportError
-from automem_core.export.format_names import FORMAT_GROUPS
+from automem_core.export.format_names import FORMAT_GROUPS, formats_of
 from dashboard import data
 from dashboard.empty import show_empty_store
 
 FORMAT_HELP = {
     "openai": "OpenAI chat fine-tuning JSONL (per-message weight)",
     "sharegpt": "ShareGPT for LLaMA-Factory, with dataset_info.json",
-    "trl": "TRL messages and prompt–completion JSONL",
+    "trl": "TRL prompt–completion JSONL (loss on the memory turn only)",
     "preference": "preference pairs (TRL and OpenAI forms) from resampled answers",
+    "all": "every format",
 }
 
 
@@ -67,17 +67,22 @@ def selection_form(table) -> tuple[Selection, list[str]]:  # type: ignore[no-unt
         include_unsure=unsure,
         pairs="preference" in groups,
     )
-    return selection, [f for g in groups for f in FORMAT_GROUPS[g]]
+    return selection, list(formats_of(groups))
 
 
 def write(root: Path, selection: Selection, formats: list[str]) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     name = st.text_input("Folder", str(root / "exports" / f"set-{stamp}"), key="export.out")
-    who = st.text_input("Your name", getpass.getuser(), key="export.author")
+    who = st.text_input("Your name (exports are signed)", key="export.author").strip()
+    license_id = st.text_input("License of the data", "other", key="export.license")
     overwrite = st.toggle("Replace the folder if it exists", key="export.overwrite")
-    if st.button("Write the export", type="primary", key="export.write", disabled=not formats):
+    ready = bool(formats) and bool(who)
+    if not who:
+        st.caption("Type your name to write the export.")
+    if st.button("Write the export", type="primary", key="export.write", disabled=not ready):
         try:
-            made = export(root, Path(name), selection, formats, who, overwrite=overwrite)
+            made = export(root, Path(name), selection, formats, who, overwrite=overwrite,
+                          license=license_id.strip() or "other")  # fmt: skip
         except (ExportError, OSError, ValueError) as exc:
             st.error(str(exc).splitlines()[0], icon=":material/error:")
             return

@@ -183,3 +183,11 @@ def test_train_openai_needs_only_the_openai_file(loop: dict[str, Any], exported:
                       "--quiet", data=loop["data"], env=env)  # fmt: skip
     assert "OpenAI job" in out and "succeeded" in out
     assert "openai" in automem("trainings", data=loop["data"])
+
+
+def test_train_with_an_absent_base_model_fails_in_one_line(
+    loop: dict[str, Any], exported: Path
+) -> None:
+    err = automem("train", str(exported), "--base-model", "nobody/absent-model-1b", "--allow-few",
+                  data=loop["data"], ok=False, env={"HF_HUB_OFFLINE": "1"})  # fmt: skip
+    assert "'nobody/absent-model-1b' is not on this machine" in err and "--base-model" in err

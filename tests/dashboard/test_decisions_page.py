@@ -102,11 +102,13 @@ def test_the_export_page_previews_writes_and_records_a_set(store, monkeypatch, t
     assert any("decisions" in m.value and "label in (good)" in m.value for m in at.markdown)
     assert any('"weight": 1' in c.value for c in at.code)  # the preview's training rows
     at.text_input(key="export.out").set_value(str(tmp_path / "set")).run()
+    assert at.button(key="export.write").disabled  # not before a name is typed
+    at.text_input(key="export.author").set_value("ana").run()
     at.button(key="export.write").click().run()
     assert not at.exception and "Wrote" in at.success[0].value
     assert (tmp_path / "set" / "openai_chat.jsonl").exists()
     assert (tmp_path / "set" / "README.md").read_text().startswith("---")
     (row,) = read_records(store, "exports").to_pylist()
-    assert row["author"] and len(row["decision_ids"]) > 5
+    assert row["author"] == "ana" and len(row["decision_ids"]) > 5
     history = next(d.value for d in at.dataframe if "export_id" in d.value.columns)
     assert list(history["export_id"]) == [row["export_id"]]

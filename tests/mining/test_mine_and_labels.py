@@ -97,3 +97,23 @@ def test_two_processes_labelling_at_once_lose_no_label(tmp_path):
     assert [p.wait(120) for p in procs] == [0, 0]
     rows = read_records(tmp_path, "labels").to_pylist()
     assert len(rows) == 80 and {r["author"] for r in rows} == {"ana", "ben"}
+
+
+def test_mining_a_run_again_shows_each_decision_once_and_keeps_its_labels(tmp_path):
+    from automem_core.store.reader import query_store
+
+    play_fake_run(tmp_path, seeds=(0,), steps=12, run_id="twice", seed_set="mining")
+    first = mine(tmp_path, ["twice"])
+    ids = sorted(load_decisions(tmp_path)["decision_id"])
+    add_labels(tmp_path, [new_label(ids[0], "good", "ana")])
+    second = mine(tmp_path, ["twice"])
+    table = load_decisions(tmp_path)
+    assert first.decisions == second.decisions == len(table) == len(ids)
+    assert sorted(table["decision_id"]) == ids
+    assert table.set_index("decision_id").loc[ids[0], "human"] == "good"
+    rows = query_store(
+        tmp_path,
+        lambda con: con.execute("SELECT count(*) FROM decisions_mined").fetchone()[0],
+        tables=("decisions",),
+    )
+    assert rows == 2 * len(ids)  # every mining kept (append-only), the latest one shown

@@ -1,5 +1,5 @@
-"""The built-in scaffolds: ``*-v0`` is the paper's base agent and nothing more (DESIGN §7), and
-each richer built-in names v0's version as its parent."""
+"""The built-in scaffolds: ``*-v0`` is the paper's base agent and nothing more
+(docs/architecture.md, "Scaffolds"), and each richer built-in names v0's version as its parent."""
 
 import pytest
 

@@ -1,4 +1,5 @@
-"""Rule-based players that answer like a model, so every path runs offline (DESIGN §8)."""
+"""Rule-based players that answer like a model, so every path runs offline
+(docs/architecture.md, "Model backends")."""
 
 from automem_core.llm.embedded.client import PLAYERS, EmbeddedClient, register_player
 

@@ -1,4 +1,5 @@
-"""Built-in helpers a scaffold can switch on and tune (DESIGN §7), as pure functions.
+"""Built-in helpers a scaffold can switch on and tune (docs/architecture.md, "Scaffolds"), as
+pure functions.
 
 ``warnings``: unchanged-observation notice, stuck and oscillation warnings, size reminders.
 ``files``: what the file-writing helpers write (status, inventory, action log, pruning).
