@@ -151,8 +151,6 @@ def write_export(
     _write_atomically(out, texts, overwrite)
     written_ids = [e.decision_id for e in clean.examples] + [p.decision_id for p in clean_p.pairs]
     notes = _notes(secret_examples, secret_pairs, secrets, facts)
-    for note in notes:
-        log.warning("%s", note)
     log.info("wrote %s: %s", out, ", ".join(sorted(texts)))
     return ExportResult(
         out_dir=out,
