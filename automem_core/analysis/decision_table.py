@@ -4,56 +4,88 @@ the exports that took it; and the alternative answers with their own labels."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from automem_core.analysis.agreement import Agreement, cohen_kappa, score_verdict
+from automem_core.analysis.label_policy import resolve
+from automem_core.store.current import latest_sql
 from automem_core.store.reader import query_store
+from automem_core.store.record_rows import LabelPolicy
 
 TABLES = ("decisions", "labels", "alternatives", "exports")
-CURRENT_SQL = """
-WITH ranked AS (
-  SELECT *, row_number() OVER (
-    PARTITION BY target_kind, target_id, source = 'human' ORDER BY created_at DESC, label_id DESC
-  ) AS newest
-  FROM labels WHERE verdict <> 'malformed')
-SELECT target_kind, target_id,
-  max(verdict) FILTER (WHERE source = 'human' AND newest = 1 AND verdict <> 'cleared') AS human,
-  max(author) FILTER (WHERE source = 'human' AND newest = 1 AND verdict <> 'cleared')
-    AS human_author,
-  max(verdict) FILTER (WHERE source <> 'human' AND newest = 1) AS judge,
-  max(source) FILTER (WHERE source <> 'human' AND newest = 1) AS judge_source,
-  max(note) FILTER (WHERE source <> 'human' AND newest = 1) AS judge_reason
-FROM ranked GROUP BY ALL
-"""
+# Each person's own latest label (a withdrawn one, "cleared", is no label), and the judge's
+# latest verdict (answers that held none, "malformed", never count).
+PEOPLE_SQL = latest_sql("labels", "source = 'human' AND verdict NOT IN ('malformed')")
+JUDGE_SQL = latest_sql(
+    "labels", "source <> 'human' AND verdict <> 'malformed'", key=("target_kind", "target_id")
+)
 
 
-def current_labels(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Per labelled target: the latest human verdict, the latest judge verdict (and reason),
-    and ``label``, the one that counts (human first)."""
-    df = con.execute(CURRENT_SQL).df()
-    df["label"] = df["human"].where(df["human"].notna(), df["judge"])
+def person_labels(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Each person's current label of each target they labelled."""
+    found = con.execute(
+        f"SELECT target_kind, target_id, author, verdict, created_at FROM ({PEOPLE_SQL})"
+    ).df()
+    return found[found["verdict"] != "cleared"].reset_index(drop=True)
+
+
+def current_labels(
+    con: duckdb.DuckDBPyConnection,
+    policy: LabelPolicy = "latest",
+    adjudicators: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Per labelled target: the people's label resolved by ``policy`` (``human``, who decided
+    it, how many labelled it, whether they disagree, whether it is an unresolved conflict), the
+    judge's latest verdict and reason, and ``label``, the one that counts: the people's, else
+    (when no person labelled it) the judge's."""
+    people = resolve(person_labels(con), policy, adjudicators)
+    judge = con.execute(
+        "SELECT target_kind, target_id, verdict AS judge, source AS judge_source, "
+        f"note AS judge_reason FROM ({JUDGE_SQL})"
+    ).df()
+    df = people.merge(judge, on=["target_kind", "target_id"], how="outer")
+    df["labellers"] = df["labellers"].fillna(0).astype("int64")
+    for flag in ("disagree", "conflict"):
+        df[flag] = df[flag].astype("boolean").fillna(False).astype(bool)
+    judged = df["judge"].where(~df["conflict"])
+    df["label"] = df["human"].where(df["human"].notna(), judged)
     return df
 
 
 LABEL_COLUMNS = ("human", "judge", "label", "judge_reason", "judge_source", "human_author")
 
 
-def _with_labels(frame: pd.DataFrame, con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
+def _with_labels(
+    frame: pd.DataFrame,
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    policy: LabelPolicy = "latest",
+    adjudicators: Sequence[str] = (),
+) -> pd.DataFrame:
     """``frame`` (keyed by ``<kind>_id``) with each target's current labels beside it."""
-    labels = current_labels(con)
+    labels = current_labels(con, policy, adjudicators)
     labels = labels[labels["target_kind"] == kind].drop(columns=["target_kind"])
     out = frame.merge(labels, left_on=f"{kind}_id", right_on="target_id", how="left")
     out = out.drop(columns=["target_id"])
     for column in LABEL_COLUMNS:
         out[column] = out[column].astype(object).where(out[column].notna(), None)
+    out["labellers"] = out["labellers"].fillna(0).astype("int64")
+    for flag in ("disagree", "conflict"):
+        out[flag] = out[flag].astype("boolean").fillna(False).astype(bool)
     return out
 
 
-def decisions_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    out = _with_labels(con.execute("SELECT * FROM decisions").df(), con, "decision")
+def decisions_frame(
+    con: duckdb.DuckDBPyConnection,
+    policy: LabelPolicy = "latest",
+    adjudicators: Sequence[str] = (),
+) -> pd.DataFrame:
+    decisions = con.execute("SELECT * FROM decisions").df()
+    out = _with_labels(decisions, con, "decision", policy, adjudicators)
     out["score_verdict"] = out["score"].map(score_verdict)
     alternatives = con.execute(
         "SELECT decision_id, count(DISTINCT alternative_id) AS alternatives FROM alternatives "
@@ -74,8 +106,11 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
-def load_decisions(root: Path) -> pd.DataFrame:
-    return query_store(root, decisions_frame, tables=TABLES)
+def load_decisions(
+    root: Path, policy: LabelPolicy = "latest", adjudicators: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Every decision with its labels resolved by ``policy`` (see ``label_policy.py``)."""
+    return query_store(root, lambda con: decisions_frame(con, policy, adjudicators), tables=TABLES)
 
 
 ALTERNATIVES_SQL = """

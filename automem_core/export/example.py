@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-MemoryPhase = Literal["log", "plan"]
-Label = Literal["good", "bad", "unsure"]
+from automem_core.store.record_rows import DecisionPhase as MemoryPhase
+from automem_core.store.record_rows import HumanVerdict as Label
+
 Message = dict[str, Any]  # {"role": ..., "content": ...}
 
 

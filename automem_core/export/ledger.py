@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -23,16 +22,14 @@ from automem_core.export.examples import read_card
 from automem_core.export.openai_finetune import FineTuneResult
 from automem_core.export.recipe import Recipe
 from automem_core.export.train_lora import TrainingResult
+from automem_core.store import current
+from automem_core.store.current import latest_sql
 from automem_core.store.reader import query_store
 from automem_core.store.record_rows import TrainingRow
 from automem_core.store.records import append_records
 from automem_core.store.schema import utc_now
 
-LATEST_SQL = """
-SELECT * EXCLUDE (newest) FROM (
-  SELECT *, row_number() OVER (PARTITION BY training_id ORDER BY created_at DESC) AS newest
-  FROM trainings) WHERE newest = 1 ORDER BY created_at
-"""
+LATEST_SQL = f"SELECT * FROM ({latest_sql('trainings')}) ORDER BY created_at"
 
 
 class LedgerError(AutoMemError, ValueError):
@@ -131,14 +128,10 @@ def load_trainings(root: Path) -> pd.DataFrame:
 
 
 def training(root: Path, training_id: str) -> TrainingRow:
-    found = load_trainings(root)
-    found = found[found["training_id"] == training_id]
-    if found.empty:
+    found: TrainingRow | None = current.latest(root, "trainings", training_id=training_id)
+    if found is None:
         raise LedgerError(f"no training {training_id!r}; list them with `automem trainings`")
-    fields: dict[str, Any] = {
-        k: None if pd.isna(v) else v for k, v in found.iloc[-1].to_dict().items()
-    }
-    return TrainingRow(**fields)
+    return found
 
 
 def mined_seeds(export_dir: Path) -> dict[str, list[int]]:

@@ -25,14 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
-from automem_core.export.example import (
-    MemoryExample,
-    MemoryPhase,
-    Message,
-    PreferencePair,
-    prompt_problem,
-)
+from automem_core.export.example import MemoryExample, Message, PreferencePair, prompt_problem
 from automem_core.memory.parser import OP_KINDS, READ_ONLY_OPS, MemoryOp, parse_completion
+from automem_core.store.record_rows import DecisionPhase as MemoryPhase
 
 DropReason = Literal[
     "label_unsure",  # excluded unless asked for

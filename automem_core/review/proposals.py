@@ -20,6 +20,8 @@ import pandas as pd
 
 from automem_core.review.proposal import ProposalDraft, ProposalError, validate
 from automem_core.scaffold import Scaffold, load_version, store_version
+from automem_core.store import current
+from automem_core.store.current import history_sql, latest_sql
 from automem_core.store.reader import query_store
 from automem_core.store.record_rows import ProposalEvent, ProposalRow
 from automem_core.store.records import append_records
@@ -27,11 +29,6 @@ from automem_core.store.schema import utc_now
 
 WAITING: tuple[ProposalEvent, ...] = ("proposed",)
 APPROVED: tuple[ProposalEvent, ...] = ("approved", "edited")
-LATEST_SQL = """
-SELECT * EXCLUDE (newest) FROM (
-  SELECT *, row_number() OVER (PARTITION BY proposal_id ORDER BY created_at DESC) AS newest
-  FROM proposals) WHERE newest = 1 ORDER BY created_at
-"""
 
 
 def new_row(
@@ -80,41 +77,34 @@ def record(root: Path, rows: Sequence[ProposalRow]) -> None:
 
 def load_proposals(root: Path) -> pd.DataFrame:
     """Every proposal's latest row (its current state), oldest first."""
-    return query_store(root, lambda con: con.execute(LATEST_SQL).df(), tables=("proposals",))
+    sql = f"SELECT * FROM ({latest_sql('proposals')}) ORDER BY created_at"
+    return query_store(root, lambda con: con.execute(sql).df(), tables=("proposals",))
 
 
 def history(root: Path, proposal_id: str) -> pd.DataFrame:
     """Every row of one proposal, oldest first."""
+    sql = history_sql("proposals", "proposal_id = ?")
     return query_store(
-        root,
-        lambda con: con.execute(
-            "SELECT * FROM proposals WHERE proposal_id = ? ORDER BY created_at", [proposal_id]
-        ).df(),
-        tables=("proposals",),
+        root, lambda con: con.execute(sql, [proposal_id]).df(), tables=("proposals",)
     )
 
 
 def latest(root: Path, proposal_id: str) -> ProposalRow:
-    rows = history(root, proposal_id)
-    if rows.empty:
+    found: ProposalRow | None = current.latest(root, "proposals", proposal_id=proposal_id)
+    if found is None:
         raise ProposalError(f"no proposal {proposal_id!r}; list them with `automem proposals`")
-    fields = rows.iloc[-1].to_dict()
-    fields["review_runs"] = [str(r) for r in fields["review_runs"]]
-    fields["candidate_version"] = fields["candidate_version"] or None
-    return ProposalRow(**fields)
+    return found
 
 
 def _decide(
     root: Path, proposal_id: str, event: ProposalEvent, author: str, reason: str, **changes: Any
 ) -> ProposalRow:
-    current = latest(root, proposal_id)
-    if current.event not in WAITING:
-        raise ProposalError(
-            f"proposal {proposal_id} is {current.event}, not waiting for a decision"
-        )
+    now = latest(root, proposal_id)
+    if now.event not in WAITING:
+        raise ProposalError(f"proposal {proposal_id} is {now.event}, not waiting for a decision")
     if not reason.strip():
         raise ProposalError("give a reason (it is kept with your decision)")
-    row = replace(current, event=event, author=author, reason=reason, created_at=utc_now(),
+    row = replace(now, event=event, author=author, reason=reason, created_at=utc_now(),
                   **changes)  # fmt: skip
     record(root, [row])
     return row
@@ -132,16 +122,16 @@ def approve_edited(
     root: Path, proposal_id: str, author: str, reason: str, patch: list[dict[str, Any]]
 ) -> ProposalRow:
     """Approve with a person's edit of the patch; the edited candidate is validated again."""
-    current = latest(root, proposal_id)
-    parent = load_version(root, current.parent_version)
+    now = latest(root, proposal_id)
+    parent = load_version(root, now.parent_version)
     draft = ProposalDraft(
-        summary=current.summary,
-        rationale=current.rationale,
+        summary=now.summary,
+        rationale=now.rationale,
         patch=patch,
-        citations=json.loads(current.citations_json),
-        expected_effect=current.expected_effect,
+        citations=json.loads(now.citations_json),
+        expected_effect=now.expected_effect,
     )
-    candidate = validate(root, draft, parent, current.review_runs)
+    candidate = validate(root, draft, parent, now.review_runs)
     store_version(candidate, root)
     return _decide(root, proposal_id, "edited", author, reason,
                    patch_json=json.dumps(patch), candidate_version=candidate.version)  # fmt: skip

@@ -9,20 +9,15 @@ import duckdb
 import pandas as pd
 
 from automem_core.analysis.runs import VERSION_SQL
+from automem_core.store.current import latest_sql
 from automem_core.store.reader import query_store
 
 LINEAGE_SQL = f"""
-WITH latest AS (
-  SELECT * EXCLUDE (newest) FROM (
-    SELECT *, row_number() OVER (PARTITION BY proposal_id ORDER BY created_at DESC) AS newest
-    FROM proposals) WHERE newest = 1),
+WITH latest AS ({latest_sql("proposals")}),
 spent AS (
   SELECT {VERSION_SQL} AS version, count(*) AS episodes, sum(tokens_in + tokens_out) AS tokens
   FROM episodes GROUP BY ALL),
-gate AS (
-  SELECT * EXCLUDE (newest) FROM (
-    SELECT *, row_number() OVER (PARTITION BY version, seed_set ORDER BY created_at DESC)
-      AS newest FROM evaluations) WHERE newest = 1),
+gate AS ({latest_sql("evaluations")}),
 cost AS (
   SELECT proposal_id, sum(cost_usd) AS reviewer_cost, sum(tokens_in + tokens_out) AS reviewer_tokens
   FROM proposals GROUP BY ALL)

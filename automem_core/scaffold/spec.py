@@ -13,11 +13,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from automem_core.memory.files import PruneRule
 from automem_core.memory.parser import OpKind
 
 OpName = OpKind  # the ops a scaffold can enable are the ops the parser knows
 CORE_OPS: tuple[OpName, ...] = ("SEARCH", "READ", "TAIL", "COUNT", "APPEND", "WRITE", "CREATE")
-PruneRule = Literal["none", "drop_oldest", "reject"]
 
 OP_SYNTAX: dict[str, str] = {
     "SEARCH": "<|SEARCH|>file|keyword<|END|>",

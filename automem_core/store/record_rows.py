@@ -16,6 +16,9 @@ LabelTarget = Literal["decision", "alternative"]
 # cleared: an undo (no label any more); malformed: a judge answer that held no verdict
 Verdict = Literal["good", "bad", "unsure", "cleared", "malformed"]
 HumanVerdict = Literal["good", "bad", "unsure"]
+# How several people's labels of one decision become its label (analysis/label_policy.py).
+LabelPolicy = Literal["latest", "majority", "adjudicated"]
+LABEL_POLICIES: tuple[LabelPolicy, ...] = get_args(LabelPolicy)
 HUMAN_VERDICTS: tuple[HumanVerdict, ...] = get_args(HumanVerdict)
 DecisionPhase = Literal["log", "plan"]
 ProposalEvent = Literal[
