@@ -18,26 +18,18 @@ if _REPO not in sys.path:  # `streamlit run` puts dashboard/ first on the path, 
 import streamlit as st  # noqa: E402
 
 from dashboard import data  # noqa: E402
+from dashboard.pages import PAGES, SECTIONS  # noqa: E402
 from dashboard.style import CSS  # noqa: E402
+from dashboard.widgets import identity  # noqa: E402
 
 st.set_page_config(page_title="AutoMem", page_icon=":material/neurology:", layout="wide")
 st.html(f"<style>{CSS}</style>")
 
-pages = {
-    "Runs": [
-        st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", default=True),
-        st.Page("views/replay.py", title="Replay", icon=":material/replay:", url_path="replay"),
-    ],
-    "Loops": [
-        st.Page("views/revisions.py", title="Revisions", icon=":material/difference:"),
-        st.Page("views/decisions.py", title="Decisions", icon=":material/rule:"),
-        st.Page("views/export.py", title="Export", icon=":material/download:"),
-        st.Page("views/training.py", title="Training", icon=":material/model_training:"),
-    ],
-}
+pages = {section: [PAGES[name] for name in names] for section, names in SECTIONS.items()}
 page = st.navigation(pages)
 
 with st.sidebar:
+    identity.sidebar()
     root = data.data_root()
     if st.button(
         "Refresh data",

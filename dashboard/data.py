@@ -307,18 +307,24 @@ def records_token(root: Path, *tables: str) -> str:
 DECISION_TABLES = ("decisions", "labels", "alternatives", "exports")
 
 
-@st.cache_data(show_spinner="Loading decisions…", max_entries=4)
-def _decisions(root: str, token: str) -> pd.DataFrame:
-    return decision_table.load_decisions(Path(root))
+@st.cache_data(show_spinner="Loading decisions…", max_entries=8)
+def _decisions(root: str, token: str, policy: str, adjudicators: tuple[str, ...]) -> pd.DataFrame:
+    return decision_table.load_decisions(Path(root), policy, adjudicators)  # type: ignore[arg-type]
 
 
-def decisions_table(root: Path) -> pd.DataFrame:
-    """Every mined decision with its current labels (re-read when a label is added)."""
-    return _decisions(str(root), records_token(root, *DECISION_TABLES))
+def decisions_table(
+    root: Path, policy: str = "latest", adjudicators: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Every mined decision with its labels resolved by ``policy`` (re-read when a label is
+    added)."""
+    token = records_token(root, *DECISION_TABLES)
+    return _decisions(str(root), token, policy, tuple(adjudicators))
 
 
 def clear_decisions() -> None:
     _decisions.clear()
+    _people.clear()
+    _alternatives.clear()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -333,3 +339,28 @@ def exports_table(root: Path) -> pd.DataFrame:
 def decision_detail(ep: EpisodeData, step: int, phase: str, turn: int, k: int) -> dict[str, Any]:
     """One decision in context (see ``analysis.episode.decision_detail``)."""
     return episode.decision_detail(ep, step, phase, turn, k)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _people(root: str, token: str) -> pd.DataFrame:
+    return decision_table.load_people(Path(root))
+
+
+def people_table(root: Path) -> pd.DataFrame:
+    """Each person's current label of each decision and alternative answer."""
+    return _people(str(root), records_token(root, "labels"))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _alternatives(
+    root: str, token: str, policy: str, adjudicators: tuple[str, ...]
+) -> pd.DataFrame:
+    return decision_table.load_alternatives(Path(root), policy, adjudicators)  # type: ignore[arg-type]
+
+
+def alternatives_table(
+    root: Path, policy: str = "latest", adjudicators: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Every alternative answer of a decision, with its labels."""
+    token = records_token(root, "decisions", "labels", "alternatives")
+    return _alternatives(str(root), token, policy, adjudicators)

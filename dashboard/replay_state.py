@@ -14,6 +14,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from dashboard.widgets import identity
+
 RUN, EPISODE, STEP, COMPARE = "replay.run", "replay.episode", "replay.step", "replay.compare"
 FILTERS = {  # within the chosen run
     "task": "replay.f_task",
@@ -65,7 +67,7 @@ def write_url(run_id: str, episode_id: str, step: int, compare: int | None) -> N
     if compare is not None:
         want["compare"] = str(compare)
     if _url_now() != want:
-        st.query_params.from_dict(want)
+        st.query_params.from_dict(identity.keep_in_url(want))
     st.session_state[_URL_SEEN] = want
 
 

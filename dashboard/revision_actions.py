@@ -7,7 +7,6 @@ already shows the new state. A refusal is kept for the page to show as one line.
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Literal
 
@@ -19,9 +18,10 @@ from automem_core.review.proposals import approve, approve_edited, reject
 from automem_core.store.layout import StoreError
 from dashboard.render import escape_text
 from dashboard.revision_render import pretty_json
+from dashboard.widgets import identity
 
 Action = Literal["approve", "reject", "edit"]
-AUTHOR, REASON = "revisions.author", "revisions.reason"
+REASON = "revisions.reason"
 REFUSED, DONE = "revisions.refused", "revisions.done"  # (proposal id, message)
 
 
@@ -35,19 +35,17 @@ def one_line(message: str) -> str:
 
 
 def author() -> str:
-    """Who signs the decisions (the sidebar's name, the OS user by default)."""
-    with st.sidebar:
-        name = st.text_input("Your name (decisions are signed)", getpass.getuser(), key=AUTHOR)
-    return str(name).strip()
+    """Who signs the decisions: the signed-in or chosen identity (``widgets/identity.py``)."""
+    return identity.current()
 
 
 def act(root: Path, proposal_id: str, action: Action) -> None:
     """Record the decision; on refusal keep the reason for the page, and nothing is recorded."""
-    who = str(st.session_state.get(AUTHOR) or "").strip()
+    who = identity.current()
     reason = str(st.session_state.get(REASON) or "")
     try:
         if not who:
-            raise ValueError("give your name in the sidebar: decisions are signed")
+            raise ValueError("type your name in the sidebar (or sign in): decisions are signed")
         if action == "approve":
             row = approve(root, proposal_id, who, reason)
         elif action == "reject":

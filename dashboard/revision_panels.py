@@ -12,6 +12,7 @@ import streamlit as st
 
 from automem_core.review.outcomes import cited_run, outcome_counts, paired_results
 from dashboard import revision_data
+from dashboard.pages import PAGES
 from dashboard.render import escape_block, escape_text
 from dashboard.revision_render import (
     STATUS_COLOURS,
@@ -20,6 +21,7 @@ from dashboard.revision_render import (
     render_side_by_side_html,
     status_chip_html,
 )
+from dashboard.widgets import identity
 
 NUM = st.column_config.NumberColumn
 SHOWN_CITATIONS = 50
@@ -146,8 +148,10 @@ def evidence(proposal: pd.Series) -> None:
             st.markdown(f"{escape_text(episode)} · step {step} (not in the reviewed runs)")
         else:
             st.page_link(
-                "views/replay.py", label=f"{_md(episode)} · step {step}", icon=":material/replay:",
-                query_params={"run": run, "episode": episode, "step": str(step)},
+                PAGES["replay"], label=f"{_md(episode)} · step {step}", icon=":material/replay:",
+                query_params=identity.keep_in_url(
+                    {"run": run, "episode": episode, "step": str(step)}
+                ),
             )  # fmt: skip
         why = f" ({escape_text(str(c['diagnostic']))})" if c.get("diagnostic") else ""
         st.caption(escape_text(str(c.get("shows", ""))) + why)

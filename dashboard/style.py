@@ -1,6 +1,19 @@
 """The dashboard's stylesheet (classes used by the HTML that ``render.py`` builds)."""
 
 CSS = """
+.am-lab-head { font:14px/1.5 sans-serif; margin:0 0 2px; }
+.am-lab-head .am-badge { margin-right:4px; }
+.am-lab-reason { font:13px/1.4 sans-serif; color:#57606a; margin:0 0 4px; }
+.am-lab-col { max-height:calc(100vh - 260px); min-height:300px; overflow-y:auto; }
+.am-lab-title { font:600 13px/1.4 sans-serif; color:#1f2328; margin:6px 0 2px; }
+.am-lab-obs .am-obs { max-height:none; margin:0 0 4px; }
+.am-lab-obs .am-near { background:#fff8c5; }
+.am-lab-obs .am-rest { max-height:140px; color:#57606a; }
+.am-lab-next { border-collapse:collapse; font:12.5px/1.4 sans-serif; }
+.am-lab-next th, .am-lab-next td { padding:1px 10px 1px 0; border:none; text-align:left; }
+.am-lab-progress { font:14px/1.5 sans-serif; color:#57606a; white-space:nowrap; }
+.am-lab-done { font:13px/1.5 sans-serif; color:#1a7f37; background:#dafbe1; border-radius:6px;
+  padding:2px 8px; display:inline-block; }
 .am-prompt-box summary { cursor:pointer; color:#57606a; font-size:13px; margin:2px 0 6px; }
 .am-role { color:#57606a; font-size:12px; margin-top:4px; }
 .am-stepview { display:grid; grid-template-columns:1fr; gap:12px; margin-bottom:8px; }

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from automem_core.analysis.agreement import Agreement, cohen_kappa, score_verdict
+from automem_core.analysis.agreement import Fleiss, agreement_matrix, fleiss_kappa, score_verdict
 from automem_core.analysis.label_policy import resolve
 from automem_core.store.current import latest_sql
 from automem_core.store.reader import query_store
@@ -122,22 +122,41 @@ ORDER BY d.run_id, d.episode_id, d.step, d.phase, d.turn, a.sample, a.created_at
 """
 
 
-def alternatives_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def alternatives_frame(
+    con: duckdb.DuckDBPyConnection,
+    policy: LabelPolicy = "latest",
+    adjudicators: Sequence[str] = (),
+) -> pd.DataFrame:
     """Every alternative answer of a mined decision, with the decision's place and the
     alternative's own current labels."""
-    return _with_labels(con.execute(ALTERNATIVES_SQL).df(), con, "alternative")
+    alternatives = con.execute(ALTERNATIVES_SQL).df()
+    return _with_labels(alternatives, con, "alternative", policy, adjudicators)
 
 
-def load_alternatives(root: Path) -> pd.DataFrame:
-    return query_store(root, alternatives_frame, tables=("decisions", "labels", "alternatives"))
+def load_alternatives(
+    root: Path, policy: LabelPolicy = "latest", adjudicators: Sequence[str] = ()
+) -> pd.DataFrame:
+    return query_store(
+        root,
+        lambda con: alternatives_frame(con, policy, adjudicators),
+        tables=("decisions", "labels", "alternatives"),
+    )
 
 
-def agreements(decisions: pd.DataFrame) -> dict[str, Agreement]:
-    """Human vs judge, human vs score, judge vs score, over the decisions both labelled
-    (``unsure`` is a verdict of its own)."""
-    human, judge, scored = decisions["human"], decisions["judge"], decisions["score_verdict"]
-    return {
-        "human vs judge": cohen_kappa(zip(human, judge, strict=True)),
-        "human vs score": cohen_kappa(zip(human, scored, strict=True)),
-        "judge vs score": cohen_kappa(zip(judge, scored, strict=True)),
+def load_people(root: Path) -> pd.DataFrame:
+    """Each person's current label of each decision and alternative (``target_kind``,
+    ``target_id``, ``author``, ``verdict``, ``created_at``)."""
+    return query_store(root, person_labels, tables=("labels",))
+
+
+def agreement_tables(decisions: pd.DataFrame, people: pd.DataFrame) -> tuple[pd.DataFrame, Fleiss]:
+    """Over ``decisions``: Cohen's kappa for every pair of labellers (each person, the judge,
+    the score's verdict) and Fleiss' kappa across the people."""
+    shown = set(decisions["decision_id"])
+    mine = people[(people["target_kind"] == "decision") & people["target_id"].isin(shown)]
+    ids = decisions["decision_id"]
+    others = {
+        "judge": dict(zip(ids, decisions["judge"], strict=True)),
+        "score": dict(zip(ids, decisions["score_verdict"], strict=True)),
     }
+    return agreement_matrix(mine, others), fleiss_kappa(mine)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from automem_core.cli.author import author_flag, author_of
 from automem_core.errors import UsageError
 from automem_core.export.format_names import FORMAT_GROUPS, formats_of
-from automem_core.store.record_rows import HUMAN_VERDICTS
+from automem_core.store.record_rows import HUMAN_VERDICTS, LABEL_POLICIES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -230,6 +230,8 @@ def _selection(args: argparse.Namespace, formats: list[str]) -> Selection:
         min_score=args.min_score,
         include_unsure=args.include_unsure,
         pairs=any(f.endswith("preference") for f in formats),
+        policy=args.label_policy,
+        adjudicators=tuple(args.adjudicator or ()),
     )
 
 
@@ -239,8 +241,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     formats = formats_of(args.format)
     selection = _selection(args, list(formats))
+    if selection.policy == "adjudicated" and not selection.adjudicators:
+        raise UsageError("--label-policy adjudicated needs at least one --adjudicator NAME")
     if args.dry_run:
-        chosen = select(load_decisions(args.data), selection)
+        table = load_decisions(args.data, selection.policy, selection.adjudicators)
+        chosen = select(table, selection)
         print(f"{selection.describe()}: {len(chosen)} decisions")
         return 0
     made = export(
@@ -323,6 +328,12 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     e.add_argument("--label-sources", help="human, judge (default both)")
     e.add_argument("--min-score", type=float)
     e.add_argument("--include-unsure", action="store_true")
+    e.add_argument(
+        "--label-policy", choices=LABEL_POLICIES, default="latest",
+        help="how several people's labels of a decision become one (default latest)",
+    )  # fmt: skip
+    e.add_argument("--adjudicator", action="append", metavar="NAME",
+                   help="a person whose label settles a disagreement (repeatable)")  # fmt: skip
     e.add_argument("--license", default="other",
                    help="the data's license for the card (default: other; set it)")  # fmt: skip
     e.add_argument("--tokenizer", help="tokenizer (folder or hub id on this machine) for the "

@@ -23,6 +23,7 @@ import pandas as pd
 from automem_core.analysis.decision_table import load_alternatives, load_decisions
 from automem_core.analysis.decisions import SCORE_FORMULA
 from automem_core.analysis.episode import EpisodeData, open_episode, turns_at
+from automem_core.analysis.label_policy import describe
 from automem_core.export.card import DEFAULT_LICENSE, CardContext
 from automem_core.export.example import MemoryExample, PreferencePair
 from automem_core.export.formats import to_openai_chat
@@ -31,7 +32,7 @@ from automem_core.export.recipe import recipe_for_games
 from automem_core.export.targets import clean_examples
 from automem_core.export.writer import ExportResult, write_export
 from automem_core.scaffold import ScaffoldError, load_version
-from automem_core.store.record_rows import ExportRow
+from automem_core.store.record_rows import ExportRow, LabelPolicy
 from automem_core.store.records import append_records
 from automem_core.store.schema import utc_now
 
@@ -51,6 +52,8 @@ class Selection:
     min_score: float | None = None
     include_unsure: bool = False
     pairs: bool = True  # also preference pairs from resampled alternatives
+    policy: LabelPolicy = "latest"  # how several people's labels become one (label_policy.py)
+    adjudicators: tuple[str, ...] = ()
     note: str = field(default="", compare=False)
 
     def describe(self) -> str:
@@ -69,6 +72,8 @@ class Selection:
         ]
         if self.min_score is not None:
             parts.append(f"score >= {self.min_score:g}")
+        if self.policy != "latest":
+            parts.append(f"labels resolved by {self.policy}")
         return "decisions where " + " and ".join(parts) if parts else "every decision"
 
 
@@ -138,9 +143,12 @@ def build_examples(turns: _Turns, chosen: pd.DataFrame) -> list[MemoryExample]:
     return out
 
 
-def build_pairs(root: Path, turns: _Turns, chosen: pd.DataFrame) -> list[PreferencePair]:
+def build_pairs(
+    root: Path, turns: _Turns, chosen: pd.DataFrame, selection: Selection | None = None
+) -> list[PreferencePair]:
     """Good and bad answers to one prompt: the original and its labelled alternatives."""
-    alternatives = load_alternatives(root)
+    policy = selection or Selection()
+    alternatives = load_alternatives(root, policy.policy, policy.adjudicators)
     if alternatives.empty:
         return []
     by_decision: dict[str, list[dict[str, Any]]] = {}
@@ -218,15 +226,15 @@ def export(
 ) -> Export:
     """Write the selection as a training set in ``formats`` and record the export.
     ``tokenizer`` measures the examples for the card (default: the recipe's base model)."""
-    decisions = select(load_decisions(root), selection)
+    everything = load_decisions(root, selection.policy, selection.adjudicators)
+    decisions = select(everything, selection)
     for_pairs = decisions
     if selection.pairs:  # pairs need the bad answers too: any label of the chosen prompts
-        everything = load_decisions(root)
         wider = Selection(**{**selection.__dict__, "labels": ("good", "bad", "unsure")})
         for_pairs = select(everything, wider)
     turns = _Turns(root)
     examples = build_examples(turns, decisions)
-    pairs = build_pairs(root, turns, for_pairs) if selection.pairs else []
+    pairs = build_pairs(root, turns, for_pairs, selection) if selection.pairs else []
     seeds = sorted({f"{e.game}/{e.task}/{e.seed}" for e in examples})
     versions = sorted({e.scaffold_version for e in examples} | {p.scaffold_version for p in pairs})
     games = sorted({e.game for e in examples} | {p.game for p in pairs})
@@ -241,7 +249,9 @@ def export(
         include_unsure=selection.include_unsure,
         overwrite=overwrite,
         known_files=declared_files(root, versions),
-        context=CardContext(license=license),
+        context=CardContext(
+            license=license, labelling_policy=describe(selection.policy, selection.adjudicators)
+        ),
         length_counter=length_counter_for(games, tokenizer),
     )
     card = (Path(result.out_dir) / "card.json").read_text(encoding="utf-8")

@@ -1,9 +1,10 @@
 """Labels on decisions: append-only verdicts from people and from the LLM judge.
 
 Nothing is overwritten or deleted: a new verdict, an undo, a bulk confirmation are all new rows
-(``store/records.py``). The current label of a decision is its latest human label; a decision
-whose latest human row is ``cleared`` (an undo) or that no person labelled takes its latest judge
-verdict. ``malformed`` rows record judge answers that held no verdict; they never count.
+(``store/records.py``). Each person's current label of a decision is their own latest row
+(``cleared``, left by an undo, is no label); several people's labels become the decision's one
+label by a policy (``analysis/label_policy.py``); a decision no person labelled takes its latest
+judge verdict. ``malformed`` rows record judge answers that held no verdict; they never count.
 """
 
 from __future__ import annotations
@@ -12,11 +13,8 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-import duckdb
-import pandas as pd
-
 from automem_core.errors import AutoMemError
-from automem_core.store.reader import query_store
+from automem_core.store import current
 from automem_core.store.record_rows import HUMAN_VERDICTS, LabelRow, Verdict
 from automem_core.store.records import append_records
 from automem_core.store.schema import utc_now
@@ -66,39 +64,29 @@ def add_labels(root: Path, labels: Sequence[LabelRow]) -> int:
     return len(labels)
 
 
-HISTORY_SQL = """
-SELECT label_id, target_kind, target_id, verdict, note, author, source, scaffold_version,
-  created_at
-FROM labels WHERE target_id = ? ORDER BY created_at, label_id
-"""
-
-
 def undo(root: Path, label_id: str, author: str) -> LabelRow:
-    """Undo a human label by appending the target's previous human verdict (or ``cleared``)."""
-
-    def history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-        target = con.execute(
-            "SELECT target_id FROM labels WHERE label_id = ?", [label_id]
-        ).fetchone()
-        if target is None:
-            raise LabelError(f"no label {label_id!r} to undo")
-        return con.execute(HISTORY_SQL, [target[0]]).df()
-
-    rows = query_store(root, history, tables=("labels",))
-    human = rows[rows["source"] == HUMAN].reset_index(drop=True)
-    position = human.index[human["label_id"] == label_id]
-    if len(position) == 0:
+    """Undo a person's own label: append that person's previous verdict of the target (or
+    ``cleared`` when they had none). Other people's labels of the target are untouched."""
+    undone = current.latest(root, "labels", label_id=label_id)
+    if undone is None:
+        raise LabelError(f"no label {label_id!r} to undo")
+    if undone.source != HUMAN:
         raise LabelError(f"label {label_id!r} is not a person's label; judge labels stay")
-    undone = human.iloc[position[0]]
-    earlier = human.iloc[: position[0]]
-    verdict: Verdict = earlier.iloc[-1]["verdict"] if len(earlier) else "cleared"
+    if undone.author != author:
+        raise LabelError(f"label {label_id!r} is {undone.author}'s; undo only your own labels")
+    mine = current.history(
+        root, "labels", target_kind=undone.target_kind, target_id=undone.target_id,
+        author=author, source=HUMAN,
+    )  # fmt: skip
+    position = [row.label_id for row in mine].index(label_id)
+    verdict: Verdict = mine[position - 1].verdict if position > 0 else "cleared"
     row = new_label(
-        str(undone["target_id"]),
+        undone.target_id,
         verdict,
         author,
         note=f"undo of {label_id}",
-        scaffold_version=str(undone["scaffold_version"]),
-        target_kind=str(undone["target_kind"]),
+        scaffold_version=undone.scaffold_version,
+        target_kind=undone.target_kind,
     )
     append_records(root, "labels", [row])
     return row

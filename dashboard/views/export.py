@@ -21,6 +21,7 @@ from automem_core.export.examples import ExportError
 from automem_core.export.format_names import FORMAT_GROUPS, formats_of
 from dashboard import data
 from dashboard.empty import show_empty_store
+from dashboard.widgets import identity
 
 FORMAT_HELP = {
     "openai": "OpenAI chat fine-tuning JSONL (per-message weight)",
@@ -73,12 +74,12 @@ def selection_form(table) -> tuple[Selection, list[str]]:  # type: ignore[no-unt
 def write(root: Path, selection: Selection, formats: list[str]) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     name = st.text_input("Folder", str(root / "exports" / f"set-{stamp}"), key="export.out")
-    who = st.text_input("Your name (exports are signed)", key="export.author").strip()
+    who = identity.current()
     license_id = st.text_input("License of the data", "other", key="export.license")
     overwrite = st.toggle("Replace the folder if it exists", key="export.overwrite")
     ready = bool(formats) and bool(who)
     if not who:
-        st.caption("Type your name to write the export.")
+        st.caption("Type your name in the sidebar (or sign in) to write the export.")
     if st.button("Write the export", type="primary", key="export.write", disabled=not ready):
         try:
             made = export(root, Path(name), selection, formats, who, overwrite=overwrite,

@@ -11,6 +11,8 @@ import streamlit as st
 from dashboard import data
 from dashboard.charts import ops_per_step_figure, progression_figure
 from dashboard.empty import show_empty_store, warn_unreadable
+from dashboard.pages import PAGES
+from dashboard.widgets import identity
 
 NUM = st.column_config.NumberColumn
 TEXT = st.column_config.TextColumn
@@ -89,7 +91,8 @@ QUALITY_CONFIG = {
 
 def open_replay(run_id: str, episode_id: str) -> None:
     st.switch_page(
-        "views/replay.py", query_params={"run": run_id, "episode": episode_id, "step": "0"}
+        PAGES["replay"],
+        query_params=identity.keep_in_url({"run": run_id, "episode": episode_id, "step": "0"}),
     )
 
 
@@ -208,7 +211,7 @@ def memory_ops(root: Path, token: str, run_id: str) -> None:
 
 
 if "episode" in st.query_params:  # a deep link to the app's root opens the replay
-    st.switch_page("views/replay.py", query_params=st.query_params.to_dict())
+    st.switch_page(PAGES["replay"], query_params=st.query_params.to_dict())
 
 root = data.data_root()
 token = data.store_token(root)

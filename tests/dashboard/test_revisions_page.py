@@ -56,7 +56,7 @@ def ids(root) -> dict[str, str]:
 
 
 def revisions_page(root, monkeypatch, **params):
-    at = open_app(root, monkeypatch)
+    at = open_app(root, monkeypatch, who="tester")  # decisions are signed
     at.query_params.update(params)
     at.switch_page("views/revisions.py").run()
     assert not at.exception, at.exception[0].value if at.exception else ""
@@ -112,13 +112,20 @@ def test_citations_link_into_the_replay_at_their_step(store, monkeypatch):
 def test_approving_with_a_reason_records_the_author_and_the_reason(store, monkeypatch):
     at = revisions_page(store, monkeypatch)
     pid = ids(store)["proposed"]
-    at.text_input(key="revisions.author").set_value("ana").run()
+    at.sidebar.text_input(key="people.field").set_value("ana").run()
     at.text_area(key="revisions.reason").input("smaller results look right").run()
     at.button(key="revisions.approve").click().run()
     assert not at.exception
     assert events(store, pid)[-1] == ("approved", "ana", "smaller results look right")
     assert any("approved by ana" in s.value for s in at.success)
     assert table(at, "cost_usd").set_index("proposal_id").loc[pid, "event"] == ("approved")
+
+
+def test_no_decision_without_a_name(store, monkeypatch):
+    at = open_app(store, monkeypatch)
+    at.switch_page("views/revisions.py").run()
+    assert at.button(key="revisions.approve").disabled
+    assert at.button(key="revisions.reject").disabled
 
 
 def test_rejecting_records_a_rejected_event(store, monkeypatch):
