@@ -1,6 +1,7 @@
 """The dashboard's stylesheet (classes used by the HTML that ``render.py`` builds)."""
 
 CSS = """
+[data-testid="stMainBlockContainer"] { padding-top:2.5rem; }
 .am-lab-head { font:14px/1.5 sans-serif; margin:0 0 2px; }
 .am-lab-head .am-badge { margin-right:4px; }
 .am-lab-reason { font:13px/1.4 sans-serif; color:#57606a; margin:0 0 4px; }

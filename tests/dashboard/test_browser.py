@@ -4,7 +4,6 @@ the deep link and that agent-written HTML stays text. Saves a screenshot to arti
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,75 +111,3 @@ def test_replay_in_chromium(server, tmp_path):
             shown.screenshot(path=str(artifacts / name))
         browser.close()
     assert dialogs == [], f"an alert dialog fired: {dialogs}"
-
-
-@pytest.fixture(scope="module")
-def decisions_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} is missing: install Debian's chromium (`make browser`)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from automem_core.analysis.decision_table import load_decisions
-    from automem_core.mining.labels import add_labels, new_label
-    from automem_core.mining.mine import mine
-
-    root = tmp_path_factory.mktemp("browser-decisions")
-    play_fake_run(root, tasks=("grid",), seeds=(0,), steps=10, run_id="lab")
-    mine(root, ["lab"])
-    ids = list(load_decisions(root)["decision_id"])
-    add_labels(root, [new_label(d, "bad", "judge", source="llm:j") for d in ids[:6]])
-    log = tmp_path_factory.mktemp("log") / "streamlit.log"
-    with served_dashboard(root, log) as url:
-        yield url, root
-
-
-def _within(check, seconds: float) -> bool:
-    """Whether ``check()`` turns true within ``seconds`` (polled)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
-
-
-def test_labelling_and_bulk_confirm_in_chromium(decisions_server, tmp_path):
-    from automem_core.store.records import read_records
-
-    sync_api = pytest.importorskip("playwright.sync_api", reason="install the dev extra")
-    expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
-    url, root = decisions_server
-
-    def human() -> list[dict]:
-        rows = read_records(root, "labels").to_pylist()
-        return [r for r in rows if r["source"] == "human"]
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-            headless=True, viewport={"width": 1500, "height": 1400},
-        )  # fmt: skip
-        page = browser.new_page()
-        page.goto(f"{url}/decisions")
-        position = page.get_by_text("unlabelled ·")
-        expect(position).to_be_visible(timeout=30_000)
-        first = position.inner_text().split(" · ")[-1]
-        page.wait_for_function(IDLE, timeout=30_000)
-        expect(page.locator(".st-key-decisions-good button")).to_be_enabled()
-        for _ in range(3):  # a key pressed before the shortcut's listener is attached is lost
-            page.keyboard.press("1")  # good
-            if _within(lambda: bool(human()), seconds=5):
-                break
-        expect(position).not_to_contain_text(first, timeout=15_000)
-        assert [(r["target_id"], r["verdict"]) for r in human()] == [(first, "good")]
-        page.get_by_role("button", name="Confirm the judge's verdict").first.click()
-        expect(page.get_by_text("Confirmed")).to_be_visible(timeout=15_000)
-        confirmed = [r for r in human() if r["note"] == "confirmed the judge"]
-        assert len(confirmed) == 6 and {r["verdict"] for r in confirmed} == {"bad"}
-        page.reload()  # the labels outlive the page
-        expect(page.get_by_text("unlabelled ·")).to_be_visible(timeout=30_000)
-        artifacts = REPO / "artifacts"
-        artifacts.mkdir(exist_ok=True)
-        page.screenshot(path=str(artifacts / "browser_decisions.png"), full_page=True)
-        browser.close()
