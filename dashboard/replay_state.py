@@ -120,8 +120,17 @@ def jump(ep: Any, kind: str, label: str) -> None:
     set_step(target)
 
 
+_SHOWN = "replay.shown"  # values the page itself wrote into widgets, most recent last
+
+
 def from_widget(model_key: str, widget_key: str) -> None:
-    st.session_state[model_key] = st.session_state.get(widget_key)
+    """A person changed the widget: take its value, unless it is one the page itself showed
+    earlier. Pressing keys faster than the page redraws, the browser sends back the widget's
+    stale value with the next press; that echo must not undo the moves made since."""
+    value = st.session_state.get(widget_key)
+    if value in st.session_state.get(_SHOWN, ()) and value != st.session_state.get(model_key):
+        return
+    st.session_state[model_key] = value
 
 
 def pick_run(widget_key: str) -> None:
@@ -164,6 +173,8 @@ def sync_widget(widget_key: str, value: Any) -> None:
     """Show the model's ``value`` in a widget about to be drawn."""
     if st.session_state.get(widget_key) != value:
         st.session_state[widget_key] = value
+    shown = [v for v in st.session_state.get(_SHOWN, ()) if v != value][-63:]
+    st.session_state[_SHOWN] = [*shown, value]
 
 
 def playback() -> tuple[bool, float]:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,15 +51,25 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60)
 
 
 @contextlib.contextmanager
-def served_dashboard(root: Path, log_file: Path, script: str = "dashboard/app.py") -> Iterator[str]:
+def served_dashboard(
+    root: Path,
+    log_file: Path,
+    script: str = "dashboard/app.py",
+    secrets: Callable[[str], str] | None = None,
+) -> Iterator[str]:
     """``streamlit run dashboard/app.py`` (or another ``script``, run with the repository's
-    Streamlit config) over ``root``; yields its URL, stops it after."""
+    Streamlit config) over ``root``; yields its URL, stops it after. ``secrets`` makes the
+    server's ``secrets.toml`` from its URL (say an ``[auth]`` section for signing in)."""
     port = free_port()
     cmd = [
         sys.executable, "-m", "streamlit", "run", script,
         "--server.headless", "true", "--server.port", str(port),
         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
+    if secrets is not None:
+        secrets_file = log_file.parent / "secrets.toml"
+        secrets_file.write_text(secrets(f"http://127.0.0.1:{port}"), encoding="utf-8")
+        cmd += ["--secrets.files", str(secrets_file)]
     env = {**os.environ, "AUTOMEM_DATA": str(root)}
     with open(log_file, "w") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -17,6 +17,7 @@ from dashboard import data, replay_panels
 from dashboard import replay_state as rs
 from dashboard.empty import show_empty_store, warn_unreadable
 from dashboard.render import escape_text
+from dashboard.widgets import keys
 
 
 def step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
@@ -25,6 +26,10 @@ def step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
         st.rerun(scope="app")  # play or speed changed: rebuild with the new interval
     ep = data.load_episode(found)
     rs.tick(ep.n_steps - 1)
+    moves = keys.new_presses(["ArrowLeft", "ArrowRight"], key="replay.keys")  # none dropped
+    delta = sum(1 if k == "ArrowRight" else -1 for k in moves)
+    if delta:
+        rs.step_by(delta, ep.n_steps - 1)
     step = rs.current_step(ep.n_steps)
     replay_panels.cursor(ep, step)
     replay_panels.controls(ep, step)

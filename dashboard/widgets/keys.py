@@ -1,9 +1,10 @@
 """Keyboard shortcuts that never drop a press.
 
 A button's shortcut is lost when it is pressed while the app is still drawing the previous
-press. This widget listens to the page's keys in a zero-height frame and sends the whole log of
-presses every time, so each run takes the presses it has not seen yet, in order: a burst of ten
-presses makes ten moves. Presses made while typing in a field are ignored.
+press. This widget keeps one log of the page's key presses for as long as the page lives (in
+the page, not in the zero-height frame that sends it, so a redraw that replaces the frame loses
+nothing) and sends the whole log every time; each run takes the presses it has not seen yet, in
+order: a burst of ten presses makes ten moves. Presses made while typing in a field are ignored.
 """
 
 from __future__ import annotations
@@ -28,5 +29,7 @@ def new_presses(keys: list[str], key: str) -> list[str]:
     log = [str(k) for k in value.get("presses", [])]
     seen = st.session_state.get(seen_key)
     done = seen[1] if isinstance(seen, tuple) and seen[0] == value.get("id") else 0
+    if done >= len(log):
+        return []
     st.session_state[seen_key] = (value.get("id"), len(log))
-    return log[done:]
+    return [k for k in log[done:] if k in keys]

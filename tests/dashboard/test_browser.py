@@ -21,6 +21,7 @@ IDLE = """() => document.querySelector('[data-testid="stApp"]')
 RUN = "browser-run"
 EPISODE = f"{RUN}.pixels.s1"
 STEPS_FORWARD = 4
+BURST = 10
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,16 @@ def test_replay_in_chromium(server, tmp_path):
         for step in range(1, STEPS_FORWARD + 1):
             page.locator(".st-key-replay-next button").first.click()
             expect(goto).to_have_value(str(step), timeout=15_000)
+
+        page.locator(".am-step").first.click()  # keys go to the page, not the go-to field
+        page.keyboard.press("ArrowRight")  # the listener is there once one press lands
+        expect(goto).to_have_value(str(STEPS_FORWARD + 1), timeout=15_000)
+        for _ in range(BURST):  # pressed faster than the page redraws: every press lands
+            page.keyboard.press("ArrowRight")
+        expect(goto).to_have_value(str(STEPS_FORWARD + 1 + BURST), timeout=30_000)
+        for _ in range(BURST + 1):
+            page.keyboard.press("ArrowLeft")
+        expect(goto).to_have_value(str(STEPS_FORWARD), timeout=30_000)
 
         line = appended_line(root, STEPS_FORWARD)
         added = page.locator(".am-diff-prev tr.am-add td.am-txt")

@@ -156,3 +156,14 @@ def test_the_export_page_previews_writes_and_records_a_set(store, monkeypatch, t
     assert row["author"] == "ana" and len(row["decision_ids"]) > 5
     history = next(d.value for d in at.dataframe if "export_id" in d.value.columns)
     assert list(history["export_id"]) == [row["export_id"]]
+
+
+def test_a_judges_reason_is_shown_as_text_never_as_markdown(store, monkeypatch):
+    first = load_decisions(store)["decision_id"].iloc[0]
+    reason = "![x](http://beacon.example/p.png) see [this](http://evil.example) <b>bold</b>"
+    add_labels(store, [new_label(first, "bad", "judge", source="llm:j", note=reason)])
+    at = label_page(store, monkeypatch, who="ana")
+    shown = [h.value for h in at.main.get("html") if "beacon.example" in h.value]
+    assert shown, "the reason is on the page"
+    assert all("<img" not in h and "<a " not in h and "<b>" not in h for h in shown)
+    assert not any("beacon.example" in m.value for m in [*at.markdown, *at.caption])
