@@ -309,7 +309,7 @@ class _Loop:
 
 def _assistant(message: Mapping[str, Any], calls: list[Any]) -> dict[str, Any]:
     """The assistant message as it goes back to the model: every tool call with an id, a name
-    and its arguments as a string (servers differ in what they leave out)."""
+    and its arguments as a string (servers differ in what they leave out), all valid UTF-8."""
     fixed = []
     for item in calls:
         call = _dict(item)
@@ -319,17 +319,26 @@ def _assistant(message: Mapping[str, Any], calls: list[Any]) -> dict[str, Any]:
             arguments = json.dumps(arguments if arguments is not None else {})
         fixed.append(
             {
-                "id": str(call.get("id") or f"call_{uuid.uuid4().hex[:24]}"),
+                "id": _utf8(str(call.get("id") or f"call_{uuid.uuid4().hex[:24]}")),
                 "type": "function",
-                "function": {"name": str(function.get("name") or ""), "arguments": arguments},
+                "function": {
+                    "name": _utf8(str(function.get("name") or "")),
+                    "arguments": _utf8(arguments),
+                },
             }
         )
     content = message.get("content")
     return {
         "role": "assistant",
-        "content": content if isinstance(content, str) else None,
+        "content": _utf8(content) if isinstance(content, str) else None,
         "tool_calls": fixed,
     }
+
+
+def _utf8(text: str) -> str:
+    """``text`` as valid UTF-8: a model's JSON can hold lone surrogates (``"\\udcff"``), which
+    would make the next request impossible to send."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _dict(value: object) -> dict[str, Any]:
