@@ -132,7 +132,7 @@ def check_tree(sql: str, views: Collection[str], catalog: Collection[str] = ()) 
 
 
 def strip_semicolon(text: str) -> str:
-    """``text`` up to its closing semicolon(s), trailing comments dropped with them."""
+    """``text`` without its closing semicolon(s) and trailing comments."""
     tokens = duckdb.tokenize(text)
     end = len(text)
     for position, kind in reversed(tokens):
