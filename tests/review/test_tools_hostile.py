@@ -24,9 +24,13 @@ EPISODE = "rev.grid.s0"
 REPEAT = "SELECT repeat(chr(10), 3000000) AS big FROM range(200)"
 
 
+BUILT: dict[str, object] = {}  # the session's fingerprint as the tools opened it
+
+
 @pytest.fixture(scope="module")
 def tools(two_runs: TwoRuns):
     with StoreTools(two_runs.root, [two_runs.reviewed], sql_timeout_s=TIMEOUT_S) as store_tools:
+        BUILT["fingerprint"] = store_tools._sql.fingerprint()
         yield store_tools
 
 
@@ -314,4 +318,4 @@ def test_every_call_above_left_the_session_as_it_was_built(tools):
     confined = tools._sql
     views = {row[3] for row in confined.fingerprint() if row[0] == "view"}
     assert {"steps", "turns", "episodes", "decisions", "labels"} <= views
-    assert confined.fingerprint() == confined._fingerprint
+    assert confined.fingerprint() == BUILT["fingerprint"]
