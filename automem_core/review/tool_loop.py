@@ -9,8 +9,10 @@ calls. When ``max_tool_calls`` or ``max_turns`` is reached it makes one last cal
 calls without them) asking for the final answer.
 
 Everything is recorded in the :class:`ToolLoopResult`: each model call (tokens, latency,
-retries), each tool call (name, arguments, answer size), and a cost from the caller's price
-table. A dead endpoint, a missing key, an exhausted quota or budget ends the loop with
+retries), each tool call (name, arguments, answer size, and the exception when a tool raised one,
+which the model saw as a one-line error), and a cost from the caller's price table. No tool
+call can end the loop: whatever the model sends, the tools answer text within their budget.
+A dead endpoint, a missing key, an exhausted quota or budget ends the loop with
 ``error`` set; nothing raises.
 """
 
@@ -209,11 +211,13 @@ class _Loop:
             name, arguments = call["function"]["name"], call["function"]["arguments"]
             started = time.perf_counter()
             ran = self.ran < self.limits.max_tool_calls
+            crash = None
             if ran:
-                answer = await asyncio.to_thread(self.tools.call, name, arguments)
+                reply = await asyncio.to_thread(self.tools.answer, name, arguments)
+                answer, failed, crash = reply.text, reply.failed, reply.crash
                 self.ran += 1
             else:
-                answer = _NOT_RUN.format(limit=self.limits.max_tool_calls)
+                answer, failed = _NOT_RUN.format(limit=self.limits.max_tool_calls), True
             self.result.tool_calls.append(
                 ToolCallRecord(
                     call_id=call["id"],
@@ -222,7 +226,8 @@ class _Loop:
                     answer_chars=len(answer),
                     latency_ms=(time.perf_counter() - started) * 1000,
                     ran=ran,
-                    failed=answer.startswith(("error:", "refused:", "stopped:", "not run:")),
+                    failed=failed,
+                    crash=crash,
                 )
             )
             self.result.messages.append(
@@ -304,7 +309,7 @@ class _Loop:
 
 def _assistant(message: Mapping[str, Any], calls: list[Any]) -> dict[str, Any]:
     """The assistant message as it goes back to the model: every tool call with an id, a name
-    and its arguments as a string (servers differ in what they leave out)."""
+    and its arguments as a string (servers differ in what they leave out), all valid UTF-8."""
     fixed = []
     for item in calls:
         call = _dict(item)
@@ -314,17 +319,26 @@ def _assistant(message: Mapping[str, Any], calls: list[Any]) -> dict[str, Any]:
             arguments = json.dumps(arguments if arguments is not None else {})
         fixed.append(
             {
-                "id": str(call.get("id") or f"call_{uuid.uuid4().hex[:24]}"),
+                "id": _utf8(str(call.get("id") or f"call_{uuid.uuid4().hex[:24]}")),
                 "type": "function",
-                "function": {"name": str(function.get("name") or ""), "arguments": arguments},
+                "function": {
+                    "name": _utf8(str(function.get("name") or "")),
+                    "arguments": _utf8(arguments),
+                },
             }
         )
     content = message.get("content")
     return {
         "role": "assistant",
-        "content": content if isinstance(content, str) else None,
+        "content": _utf8(content) if isinstance(content, str) else None,
         "tool_calls": fixed,
     }
+
+
+def _utf8(text: str) -> str:
+    """``text`` as valid UTF-8: a model's JSON can hold lone surrogates (``"\\udcff"``), which
+    would make the next request impossible to send."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _dict(value: object) -> dict[str, Any]:

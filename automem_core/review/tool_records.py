@@ -43,7 +43,8 @@ class ToolCallRecord:
     answer_chars: int
     latency_ms: float
     ran: bool  # False: past max_tool_calls, answered with a note instead
-    failed: bool  # the answer was an error or a refusal
+    failed: bool  # the answer was an error, a refusal or a stop
+    crash: str | None = None  # the exception the tool raised (a bug), in one line
 
 
 @dataclass
@@ -75,3 +76,13 @@ class ToolLoopResult:
     @property
     def retries(self) -> int:
         return sum(c.retries for c in self.calls)
+
+
+@dataclass(frozen=True)
+class ToolAnswer:
+    """What one tool call answered, and how it went."""
+
+    text: str  # within the budget, whatever happened
+    failed: bool  # an error, a refusal or a stop rather than a result
+    elapsed_s: float  # the whole call, arguments parsed to answer cut
+    crash: str | None = None  # the exception a tool raised (a bug), in one line

@@ -1,6 +1,7 @@
 """The reviewer's read-only tools over the store, and their OpenAI function schemas.
 
-``StoreTools(root, run_ids)`` answers, as text a model can read, only about the reviewed runs:
+``StoreTools(root, run_ids)`` answers, as text a model can read, only about the reviewed runs
+(what it can see is listed in ``scope.py``):
 
 - ``sql(query)``: one read-only query over the views (``review/sql.py``: a confined connection);
 - ``steps(episode_id, start, end)``: a capped range of step rows, observations cut short;
@@ -9,10 +10,14 @@
 - ``memory(episode_id, step)``: every memory file as it was at the end of the step;
 - ``search(text, limit)``: where a text occurs in observations and completions.
 
-``schemas()`` is the ``tools=[…]`` list of a chat request; ``call(name, arguments_json)`` runs one
-tool call. Nothing raises: bad arguments, unknown tools and missing episodes come back as an
-``error: …`` text the model can act on, and every answer is cut to a character budget with a
-note saying so and how to ask for less.
+``schemas()`` is the ``tools=[…]`` list of a chat request; ``answer(name, arguments)`` runs one
+tool call (``call`` gives its text). Nothing raises, whatever the model sends: arguments are
+bounded before they are parsed (``tool_args.parse_arguments``), bad arguments, unknown tools and
+missing episodes come back as an ``error: …`` text the model can act on, and an exception inside
+a tool (a bug) becomes a one-line ``error:`` answer, logged and recorded in the
+:class:`ToolAnswer`. Every answer, errors included, leaves through one exit: the store's
+absolute path and the home directory are replaced (``<store>``, ``~``), text that is not valid
+Unicode is repaired, and it is cut to the character budget with a note saying so.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import difflib
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +45,10 @@ from automem_core.analysis.episode import (
     step_detail,
     steps_in_range,
 )
-from automem_core.review.sql import ConfinedSQL, open_confined, render_cell
+from automem_core.review.scope import VIEWS
+from automem_core.review.sql import ConfinedSQL, open_confined
+from automem_core.review.sql_check import first_line
+from automem_core.review.sql_render import render_cell
 from automem_core.review.tool_args import (
     MAX_SEARCH_HITS,
     MAX_STEPS,
@@ -51,6 +60,16 @@ from automem_core.review.tool_args import (
     ToolArgs,
     describe_error,
     json_schema,
+    parse_arguments,
+)
+from automem_core.review.tool_records import ToolAnswer
+from automem_core.review.tool_render import (
+    echo,
+    private_paths,
+    render_op,
+    render_turn,
+    snippet,
+    step_summary,
 )
 from automem_core.store.layout import StoreError
 
@@ -58,8 +77,8 @@ log = logging.getLogger(__name__)
 
 BUDGET_CHARS = 12_000  # the most characters one answer holds
 OBSERVATION_CHARS = 240  # of each observation in ``steps``
-SNIPPET_CHARS = 160  # of each ``search`` hit
 EPISODES_KEPT = 4  # episodes whose tables stay loaded between calls
+FAILED = ("error:", "refused:", "stopped:")  # how an answer that is not a result begins
 _PHASE_ORDER = (
     "CASE phase WHEN 'observation' THEN 0 WHEN 'log' THEN 1 WHEN 'plan' THEN 2 ELSE 3 END"
 )
@@ -76,9 +95,9 @@ def _tools() -> dict[str, _Tool]:
     return {
         "sql": _Tool(
             SqlArgs,
-            "Run one read-only DuckDB SELECT over the views runs, episodes, steps, turns, "
-            "memory_ops, memory_snapshots, frames, labels (only the reviewed runs). Answers the "
-            "first rows as a table and how many more there were; DESCRIBE <view> lists columns.",
+            f"Run one read-only DuckDB SELECT over the views {', '.join(VIEWS)} (only the "
+            "reviewed runs). Answers the first rows as a table and how many more there were; "
+            "DESCRIBE <view> lists columns.",
             lambda t, a: t.sql(a.query),
         ),
         "steps": _Tool(
@@ -144,6 +163,7 @@ class StoreTools:
         self._run_of: dict[str, str] = {str(e): str(r) for e, r in rows}
         self._loaded: OrderedDict[str, EpisodeData] = OrderedDict()
         self._lock = threading.Lock()
+        self._private = private_paths(self.root)
 
     # ------------------------------------------------------------------ protocol
 
@@ -161,30 +181,22 @@ class StoreTools:
             for name, tool in TOOLS.items()
         ]
 
-    def call(self, name: str, arguments_json: str | Mapping[str, Any] | None) -> str:
+    def answer(self, name: object, arguments: object) -> ToolAnswer:
         """Run one tool call; every failure is an ``error: …`` text, never an exception."""
-        tool = TOOLS.get(name)
-        if tool is None:
-            return f"error: no tool named {name[:80]!r}; the tools are {', '.join(TOOLS)}"
+        started = time.perf_counter()
+        crash = None
         try:
-            raw = (
-                json.loads(arguments_json or "{}")
-                if isinstance(arguments_json, str | None)
-                else arguments_json
-            )
-        except ValueError as exc:
-            return f"error: the arguments of {name} are not JSON ({exc}); send a JSON object"
-        if not isinstance(raw, Mapping):
-            return f"error: the arguments of {name} must be a JSON object, got {type(raw).__name__}"
-        try:
-            args = tool.args.model_validate(dict(raw))
-        except ValidationError as exc:
-            return f"error: bad arguments for {name}: {describe_error(exc)}; {_usage(name)}"
-        try:
-            return tool.run(self, args)
+            text = self._dispatch(name, arguments)
         except Exception as exc:  # a tool answers the model, whatever happens
-            log.warning("review tool %s failed", name, exc_info=True)
-            return self._cap(f"error: {name} failed ({type(exc).__name__}: {exc})")
+            log.warning("review tool %s failed", echo(name), exc_info=True)
+            crash = echo(f"{type(exc).__name__}: {first_line(exc)}", 200)
+            text = f"error: {echo(name)} failed ({crash}); try other arguments or another tool"
+        text = self._finish(text)
+        return ToolAnswer(text, text.startswith(FAILED), time.perf_counter() - started, crash)
+
+    def call(self, name: object, arguments: object) -> str:
+        """The text of :meth:`answer`."""
+        return self.answer(name, arguments).text
 
     def close(self) -> None:
         self._sql.close()
@@ -194,6 +206,19 @@ class StoreTools:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def _dispatch(self, name: object, arguments: object) -> str:
+        tool = TOOLS.get(name) if isinstance(name, str) else None
+        if tool is None:
+            return f"error: no tool named {echo(name)!r}; the tools are {', '.join(TOOLS)}"
+        raw, error = parse_arguments(str(name), arguments)
+        if raw is None:
+            return error
+        try:
+            args = tool.args.model_validate(raw)
+        except ValidationError as exc:
+            return f"error: bad arguments for {name}: {describe_error(exc)}; {_usage(str(name))}"
+        return tool.run(self, args)
 
     # ------------------------------------------------------------------ tools
 
@@ -236,21 +261,21 @@ class StoreTools:
         row = detail["step"]
         lines = [
             f"episode {episode_id} step {step} ({self._run_of[episode_id]})",
-            _step_summary(row),
+            step_summary(row),
             "observation:",
             row["observation"],
         ]
         ops = detail["ops"]
         used: set[int] = set()
         for turn in detail["turns"]:
-            lines.append(_render_turn(turn, full_prompts))
+            lines.append(render_turn(turn, full_prompts))
             mine = [o for o in ops if (o["phase"], o["turn"]) == (turn["phase"], turn["turn"])]
             used.update(o["seq"] for o in mine)
-            lines += ["ops:", *(_render_op(o) for o in mine)] if mine else ["ops: none"]
+            lines += ["ops:", *(render_op(o) for o in mine)] if mine else ["ops: none"]
         rest = [o for o in ops if o["seq"] not in used]
         if rest:
             lines += ["── ops outside the turns (helpers, initial files) ──"]
-            lines += [_render_op(o) for o in rest]
+            lines += [render_op(o) for o in rest]
         hint = "the prompts are long: read the ops and completions with sql on turns/memory_ops"
         return self._cap("\n".join(lines), hint)
 
@@ -287,15 +312,15 @@ class StoreTools:
         except duckdb.InterruptException:
             return "stopped: the search ran past the time limit; search within one episode with sql"
         if not rows:
-            return f"no observation or completion of the reviewed runs contains {text!r}"
+            return f"no observation or completion of the reviewed runs contains {echo(text)!r}"
         total = int(rows[0][5])
-        lines = [f"{total} hit{'' if total == 1 else 's'} for {text!r}" + (
+        lines = [f"{total} hit{'' if total == 1 else 's'} for {echo(text)!r}" + (
             f", first {len(rows)} shown (raise limit, up to {MAX_SEARCH_HITS}, or narrow the text)"
             if total > len(rows) else ""
         )]  # fmt: skip
         for episode_id, step, phase, turn, found, _ in rows:
             where = "observation" if phase == "observation" else f"{phase} turn {turn} completion"
-            lines.append(f"{episode_id} step {step} {where}: {_snippet(str(found), text)}")
+            lines.append(f"{episode_id} step {step} {where}: {snippet(str(found), text)}")
         return self._cap("\n".join(lines), "lower limit")
 
     # ------------------------------------------------------------------ helpers
@@ -307,7 +332,7 @@ class StoreTools:
             close = difflib.get_close_matches(episode_id, list(self._run_of), n=3)
             hint = f"did you mean {', '.join(close)}?" if close else "list them with sql"
             return None, (
-                f"error: episode {episode_id!r} is not in the reviewed runs "
+                f"error: episode {echo(episode_id)!r} is not in the reviewed runs "
                 f"({', '.join(self.run_ids)}); {hint} (SELECT episode_id, steps FROM episodes)"
             )
         with self._lock:
@@ -316,7 +341,7 @@ class StoreTools:
                 try:
                     ep = open_episode(self.root, episode_id, run_id)
                 except (StoreError, *READ_ERRORS) as exc:
-                    return None, f"error: episode {episode_id} cannot be read ({exc})"
+                    return None, (f"error: episode {episode_id} cannot be read ({first_line(exc)})")
                 self._loaded[episode_id] = ep
                 if len(self._loaded) > EPISODES_KEPT:
                     self._loaded.popitem(last=False)
@@ -330,7 +355,14 @@ class StoreTools:
 
     def _step_line(self, row: Mapping[str, Any]) -> str:
         observation = render_cell(row["observation"], self.observation_chars)
-        return f"{_step_summary(row)}\n  obs: {observation}"
+        return f"{step_summary(row)}\n  obs: {observation}"
+
+    def _finish(self, text: str) -> str:
+        """The one exit of every answer: no path of the machine, valid Unicode, the budget."""
+        for private, alias in self._private:
+            text = text.replace(private, alias)
+        text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates → "?"
+        return self._cap(text)
 
     def _cap(self, text: str, hint: str = "ask for less") -> str:
         if len(text) <= self.budget_chars:
@@ -339,57 +371,14 @@ class StoreTools:
             f"\n[cut: the answer was {len(text)} chars, over the "
             f"{self.budget_chars}-char budget; {hint}]"
         )
-        return text[: max(0, self.budget_chars - len(note))] + note
+        if len(note) >= self.budget_chars:
+            return note.strip()[: self.budget_chars]
+        return text[: self.budget_chars - len(note)] + note
 
 
 def _has_step(ep: EpisodeData, step: int) -> bool:
     i = int(np.searchsorted(ep.step_index, step))
     return i < ep.n_steps and int(ep.step_index[i]) == step
-
-
-def _step_summary(row: Mapping[str, Any]) -> str:
-    valid = "" if row["action_valid"] else f" (invalid: asked {row['raw_action']!r})"
-    warnings = "; ".join(row["warnings"]) or "-"
-    return (
-        f"step {row['step']} | action: {row['action']}{valid} | reward: {row['reward']:g} | "
-        f"progression: {row['progression']:g} | warnings: {warnings}"
-    )
-
-
-def _render_turn(turn: Mapping[str, Any], full_prompts: bool) -> str:
-    head = (
-        f"── {turn['phase'].upper()} turn {turn['turn']} ({turn['client']}; "
-        f"{turn['tokens_in']} tokens in, {turn['tokens_out']} out"
-    )
-    head += f"; {turn['retries']} retries" if turn["retries"] else ""
-    lines = [head + ") ──", "prompt:"]
-    for message in json.loads(turn["messages_json"]):
-        role, content = message.get("role", "?"), str(message.get("content") or "")
-        if role == "system" and not full_prompts:
-            lines.append(f"[system: {len(content)} chars, not shown; full_prompts=true shows it]")
-        else:
-            lines += [f"[{role}]", content]
-    lines += ["completion:", turn["completion"]]
-    if turn["parse_errors"]:
-        lines.append(f"parse errors: {'; '.join(turn['parse_errors'])}")
-    if turn["error"]:
-        lines.append(f"call failed: {turn['error']}")
-    return "\n".join(lines)
-
-
-def _render_op(op: Mapping[str, Any]) -> str:
-    status = "ok" if op["ok"] else "FAILED"
-    args = " | ".join(render_cell(a, 200) for a in op["args"])
-    result = "\n    ".join(str(op["result"]).splitlines())
-    return f"  #{op['seq']} {op['phase']} {op['kind']} {args} [{status}]\n    {result}"
-
-
-def _snippet(text: str, needle: str) -> str:
-    at = max(0, text.lower().find(needle.lower()))
-    lo = max(0, at - SNIPPET_CHARS // 3)
-    hi = min(len(text), lo + SNIPPET_CHARS)
-    cut = render_cell(text[lo:hi], SNIPPET_CHARS + 40)
-    return f"{'…' if lo else ''}{cut}{'…' if hi < len(text) else ''}"
 
 
 def _usage(name: str) -> str:

@@ -10,9 +10,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from automem_core.review.sql import check_statement, open_confined, render_table
+from automem_core.review.scope import FILE_VIEWS, VIEWS
+from automem_core.review.sql import open_confined
+from automem_core.review.sql_check import check_query
+from automem_core.review.sql_render import render_table
 from automem_core.store.reader import connect, view_files
-from automem_core.store.schema import TABLES
 from automem_core.testing.sample_store import play_fake_run
 
 MARKER = "automem-secret-7f3a"
@@ -45,7 +47,7 @@ def files_under(folder: Path) -> dict[str, int]:
 
 def test_views_hold_the_reviewed_runs_and_nothing_else(store, sql):
     plain = connect(store["root"], run_ids=["rev"])
-    for table in TABLES:
+    for table in FILE_VIEWS:
         expected = plain.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         answer = sql.query(f"SELECT count(*) AS n FROM {table}")
         assert answer.ok and answer.text.splitlines()[1] == str(expected), table
@@ -117,48 +119,39 @@ def test_several_statements_are_refused(sql, query):
     assert not answer.ok and answer.text.startswith("refused: send exactly one statement (got ")
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        "SELECT content FROM read_text('{secret}')",
-        "SELECT * FROM read_csv('{csv}')",
-        "SELECT * FROM read_csv_auto('{csv}', header = true)",
-        "SELECT content FROM read_blob('{secret}')",
-        "SELECT * FROM read_json('{secret}')",
-        "SELECT * FROM read_parquet('/etc/passwd')",
-        "SELECT * FROM read_text('/etc/passwd')",
-        "SELECT * FROM glob('/*')",
-        "SELECT * FROM glob('{outside}/*')",
-        "SELECT * FROM sniff_csv('{csv}')",
-        "SELECT * FROM read_text('{inside}')",  # in the data folder, but no view's file
-        "SELECT * FROM read_parquet('{other_run}')",  # a run that is not reviewed
-        "SELECT * FROM parquet_metadata('{other_run}')",
-        "SELECT * FROM read_text('{view_file}/../../../../../outside/secret.txt')",
-        "SELECT * FROM read_text(['{view_file}', '{secret}'])",
-        "SELECT * FROM read_text('{secret_dir}' || '/secret.txt')",
-        "sElEcT * FrOm ReAd_TeXt('{secret}')",
-        "SELECT/**/content/**/FROM/* hidden */read_text('{secret}') -- trailing",
-        "WITH s AS (SELECT content FROM read_text('{secret}')) SELECT * FROM s",
-        "SELECT (SELECT content FROM read_text('{secret}')) AS x, step FROM steps",
-        "SELECT * FROM query('SELECT * FROM read_text(''{secret}'')')",
-        "SELECT * FROM read_parquet('https://example.com/x.parquet')",
-        "FROM read_text('{secret}')",
-    ],
-)
-def test_reading_a_file_outside_the_reviewed_runs_is_refused_by_the_confinement(store, sql, query):
+def outside_paths(store) -> dict[str, object]:
     outside = store["outside"]
     other_files = view_files(store["root"], ["steps"], ["other"]).files["steps"]
     view_file = next(iter(view_files(store["root"], ["steps"], ["rev"]).files["steps"]))
-    text = query.format(
-        secret=outside / "secret.txt",
-        csv=outside / "secret.csv",
-        outside=outside,
-        secret_dir=outside,
-        inside=store["root"] / "secret_inside.txt",
-        other_run=next(iter(other_files)),
-        view_file=view_file,
-    )
-    answer = sql.query(text)
+    return {
+        "secret": outside / "secret.txt",
+        "csv": outside / "secret.csv",
+        "outside": outside,
+        "secret_dir": outside,
+        "inside": store["root"] / "secret_inside.txt",
+        "other_run": next(iter(other_files)),
+        "view_file": view_file,
+    }
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM read_parquet('/etc/passwd')",
+        "SELECT * FROM read_parquet('{other_run}')",  # a run that is not reviewed
+        "SELECT * FROM read_parquet('{view_file}/../../../../../outside/secret.txt')",
+        "SELECT * FROM read_parquet(['{view_file}', '{secret}'])",
+        "SELECT * FROM read_parquet('{secret_dir}' || '/secret.txt')",
+        "sElEcT * FrOm ReAd_PaRqUeT('{inside}')",  # in the data folder, but no view's file
+        "SELECT/**/*/**/FROM/* hidden */read_parquet('{secret}') -- trailing",
+        "WITH s AS (SELECT * FROM read_parquet('{secret}')) SELECT * FROM s",
+        "SELECT (SELECT count(*) FROM read_parquet('{other_run}')) AS x, step FROM steps",
+        "SELECT * FROM read_parquet('https://example.com/x.parquet')",
+        "FROM parquet_scan('{secret}')",
+    ],
+)
+def test_reading_a_file_outside_the_reviewed_runs_is_refused_by_the_confinement(store, sql, query):
+    answer = sql.query(query.format(**outside_paths(store)))
     assert not answer.ok
     assert answer.text.startswith(
         "refused: the query reaches outside the reviewed runs' data; only the views ("
@@ -166,6 +159,40 @@ def test_reading_a_file_outside_the_reviewed_runs_is_refused_by_the_confinement(
     assert "disabled by configuration" in answer.text  # DuckDB's own refusal
     assert MARKER not in answer.text
     assert "\n" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("query", "function"),
+    [
+        ("SELECT content FROM read_text('{secret}')", "read_text"),
+        ("SELECT * FROM read_csv('{csv}')", "read_csv"),
+        ("SELECT * FROM read_csv_auto('{csv}', header = true)", "read_csv_auto"),
+        ("SELECT content FROM read_blob('{secret}')", "read_blob"),
+        ("SELECT * FROM read_json('{secret}')", "read_json"),
+        ("SELECT * FROM read_text('/etc/passwd')", "read_text"),
+        ("SELECT * FROM glob('/*')", "glob"),
+        ("SELECT * FROM glob('{outside}/*')", "glob"),
+        ("SELECT * FROM sniff_csv('{csv}')", "sniff_csv"),
+        ("SELECT * FROM read_text('{inside}')", "read_text"),
+        ("SELECT * FROM parquet_metadata('{other_run}')", "parquet_metadata"),
+        ("SELECT * FROM read_text(['{view_file}', '{secret}'])", "read_text"),
+        ("sElEcT * FrOm ReAd_TeXt('{secret}')", "read_text"),
+        ("SELECT (SELECT content FROM read_text('{secret}')) AS x, step FROM steps", "read_text"),
+        ("SELECT * FROM query('SELECT * FROM read_text(''{secret}'')')", "query"),
+    ],
+)
+def test_other_readers_are_refused_and_the_confinement_would_refuse_them_too(
+    store, sql, query, function
+):
+    text = query.format(**outside_paths(store))
+    answer = sql.query(text)
+    assert not answer.ok and MARKER not in answer.text and "\n" not in answer.text
+    assert answer.text.startswith(
+        f"refused: the table function {function} is not available to the reviewer; read the "
+        "views (runs, episodes, steps, "
+    ), answer.text
+    with pytest.raises(duckdb.PermissionException, match="disabled by configuration"):
+        sql._con.execute(text).fetchall()  # past the check, DuckDB itself refuses
 
 
 def test_the_connection_itself_refuses_what_the_statement_check_would(store, sql):
@@ -243,9 +270,9 @@ def test_a_long_query_is_interrupted_and_the_connection_still_answers(store):
         ("", "refused: no statement; send one SELECT query"),
         ("   -- only a comment", "refused: no statement"),
         ("SELEC 1", "error: cannot parse the query (Parser Error: "),
-        ("SELECT * FROM no_such_view", "error: Catalog Error: "),
+        ("SELECT * FROM no_such_view", "refused: no_such_view is not one of the reviewer's views"),
         ("SELECT 1/0 AS x, 'a'::INT AS y", "error: Conversion Error: "),
-        ("SELECT getenv('HOME')", "error: Catalog Error: "),  # gone with external access
+        ("SELECT getenv('HOME')", "refused: getenv() reads or changes the session"),
     ],
 )
 def test_bad_queries_answer_a_one_line_error(sql, query, start):
@@ -264,9 +291,9 @@ def test_cells_are_one_line_and_cut():
 
 
 def test_only_a_single_select_passes_the_statement_check():
-    assert check_statement("WITH a AS (SELECT 1) SELECT * FROM a")[0] is not None
-    assert check_statement("DESCRIBE steps")[0] is not None
-    assert check_statement("EXPLAIN SELECT 1")[0] is None
+    assert check_query("WITH a AS (SELECT 1) SELECT * FROM a", VIEWS)[0] is not None
+    assert check_query("DESCRIBE steps", VIEWS)[0] is not None
+    assert check_query("EXPLAIN SELECT 1", VIEWS)[0] is None
 
 
 def test_no_run_to_review_is_a_misconfiguration(store):

@@ -18,8 +18,8 @@ from automem_core.analysis.episode import memory_at_step, open_episode, steps_in
 from automem_core.llm.config import ModelConfig
 from automem_core.review.tool_loop import FINAL_PROMPT, run_tool_loop
 from automem_core.review.tool_records import TokenPrice, ToolLoopResult
-from automem_core.review.tools import StoreTools
-from automem_core.store.reader import connect
+from automem_core.review.tools import BUDGET_CHARS, StoreTools
+from automem_core.store.reader import connect, view_files
 from automem_core.testing.local_server import ChatRequest, LocalServer, Reply, ScriptedResponder
 from automem_core.testing.sample_store import play_fake_run
 
@@ -317,3 +317,60 @@ def test_response_format_goes_with_every_call(tools):
     assert result.text == '{"patch": []}'
     assert all(r.body["response_format"] == schema for r in recorder.requests)
     assert all(r.body["seed"] == 7 and r.body["model"] == "reviewer" for r in recorder.requests)
+
+
+def test_a_hostile_model_cannot_end_the_review(root, tools, monkeypatch):
+    """Every hostile call gets a short answer and the review goes on to its answer; a tool
+    that raises is recorded as a crash, not an end."""
+    (steps_file, *_) = view_files(root, ["steps"], ["rev"]).files["steps"]
+    rejects = (
+        f"SELECT * FROM read_csv('{steps_file}', store_rejects=true, rejects_table='steps', "
+        "rejects_scan='turns', auto_detect=false, columns={'line': 'INTEGER'}, header=false)"
+    )
+    hostile: list[tuple[str, dict[str, Any] | str]] = [
+        ("sql", '{"query": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        ("sql", '{"query": ' + "[" * 30_000 + "]" * 30_000 + "}"),
+        ("search", {"text": "q" * 1_000_000}),
+        ("step", {"episode_id": "x" * 100_000, "step": 1}),
+        ("sql", {"query": "SELECT 1", "k" * 50_000: 1}),
+        ("sql", {"query": "SELECT repeat(chr(10), 3000000) AS big FROM range(200)"}),
+        ("sql", {"query": rejects}),
+        ("sql", {"query": "SELECT * FROM duckdb_settings()"}),
+        ("sql", {"query": "SELECT current_setting('home_directory')"}),
+        ("drop_everything", {}),
+        ("memory", "\udcff\udcfe not utf-8"),
+    ]
+    count = ("sql", {"query": "SELECT count(*) AS n FROM steps"})
+    recorder = Recorder(
+        [Reply(tool_calls=[call]) for call in hostile]
+        + [Reply(tool_calls=[("search", {"text": "gold", "limit": 1})])]  # crashes, see below
+        + [Reply(tool_calls=[count]), "The review goes on."]
+    )
+
+    def recurse(store_tools: StoreTools, text: str, limit: int = 20) -> str:
+        return recurse(store_tools, text, limit)
+
+    real_search = StoreTools.search
+
+    def search_once_broken(store_tools: StoreTools, text: str, limit: int = 20) -> str:
+        if text == "gold":  # a bug that only this search meets
+            return recurse(store_tools, text, limit)
+        return real_search(store_tools, text, limit)
+
+    monkeypatch.setattr(StoreTools, "search", search_once_broken)
+    result, _ = loop(recorder, tools, max_tool_calls=20, max_turns=20)
+
+    assert result.ok and result.stop == "answered" and result.text == "The review goes on."
+    answers = [m["content"] for m in result.messages if m["role"] == "tool"]
+    assert len(answers) == len(hostile) + 2
+    assert all(len(a) <= BUDGET_CHARS for a in answers)
+    n_steps = connect(root, run_ids=["rev"]).execute("SELECT count(*) FROM steps").fetchall()[0][0]
+    assert answers[-1] == f"n\n{n_steps}\n(1 row)"  # the session is intact after them all
+    records = result.tool_calls
+    assert [r.failed for r in records[: len(hostile)]] == [True] * 5 + [False] + [True] * 5
+    assert answers[5].startswith("big\n") and "[cut: the answer was" in answers[5]
+    crashed = records[len(hostile)]
+    assert crashed.failed and (crashed.crash or "").startswith("RecursionError: ")
+    assert answers[len(hostile)].startswith("error: search failed (RecursionError: ")
+    assert [r.crash for r in records if r is not crashed] == [None] * (len(records) - 1)
+    assert max(r.latency_ms for r in records) < (tools._sql.timeout_s + 1) * 1000

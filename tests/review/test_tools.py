@@ -15,7 +15,7 @@ from automem_core.analysis.episode import (
     step_detail,
     steps_in_range,
 )
-from automem_core.review.sql import render_cell
+from automem_core.review.sql_render import render_cell
 from automem_core.review.tools import TOOLS, StoreTools
 from automem_core.store.layout import StoreError
 from automem_core.store.reader import connect
