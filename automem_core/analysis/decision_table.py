@@ -37,12 +37,13 @@ def current_labels(
     con: duckdb.DuckDBPyConnection,
     policy: LabelPolicy = "latest",
     adjudicators: Sequence[str] = (),
+    people: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per labelled target: the people's label resolved by ``policy`` (``human``, who decided
     it, how many labelled it, whether they disagree, whether it is an unresolved conflict), the
     judge's latest verdict and reason, and ``label``, the one that counts: the people's, else
     (when no person labelled it) the judge's."""
-    people = resolve(person_labels(con), policy, adjudicators)
+    people = resolve(person_labels(con) if people is None else people, policy, adjudicators)
     judge = con.execute(
         "SELECT target_kind, target_id, verdict AS judge, source AS judge_source, "
         f"note AS judge_reason FROM ({JUDGE_SQL})"
@@ -59,15 +60,9 @@ def current_labels(
 LABEL_COLUMNS = ("human", "judge", "label", "judge_reason", "judge_source", "human_author")
 
 
-def _with_labels(
-    frame: pd.DataFrame,
-    con: duckdb.DuckDBPyConnection,
-    kind: str,
-    policy: LabelPolicy = "latest",
-    adjudicators: Sequence[str] = (),
-) -> pd.DataFrame:
-    """``frame`` (keyed by ``<kind>_id``) with each target's current labels beside it."""
-    labels = current_labels(con, policy, adjudicators)
+def with_labels(frame: pd.DataFrame, labels: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """``frame`` (keyed by ``<kind>_id``) with each target's current labels (a
+    :func:`current_labels` frame) beside it."""
     labels = labels[labels["target_kind"] == kind].drop(columns=["target_kind"])
     out = frame.merge(labels, left_on=f"{kind}_id", right_on="target_id", how="left")
     out = out.drop(columns=["target_id"])
@@ -79,13 +74,11 @@ def _with_labels(
     return out
 
 
-def decisions_frame(
-    con: duckdb.DuckDBPyConnection,
-    policy: LabelPolicy = "latest",
-    adjudicators: Sequence[str] = (),
-) -> pd.DataFrame:
-    decisions = con.execute("SELECT * FROM decisions").df()
-    out = _with_labels(decisions, con, "decision", policy, adjudicators)
+def decisions_base(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every decision without its labels: the mined row, the verdict its score implies, how many
+    alternatives it has, the exports that took it. (Labels change far more often: pages keep
+    this apart and add :func:`current_labels` with :func:`with_labels`.)"""
+    out = con.execute("SELECT * FROM decisions").df()
     out["score_verdict"] = out["score"].map(score_verdict)
     alternatives = con.execute(
         "SELECT decision_id, count(DISTINCT alternative_id) AS alternatives FROM alternatives "
@@ -100,6 +93,15 @@ def decisions_frame(
     out = out.merge(exported, on="decision_id", how="left")
     out["exports"] = [[] if _missing(e) else [str(x) for x in e] for e in out["exports"]]
     return out.sort_values(["run_id", "episode_id", "step", "phase", "turn"], ignore_index=True)
+
+
+def decisions_frame(
+    con: duckdb.DuckDBPyConnection,
+    policy: LabelPolicy = "latest",
+    adjudicators: Sequence[str] = (),
+) -> pd.DataFrame:
+    labels = current_labels(con, policy, adjudicators)
+    return with_labels(decisions_base(con), labels, "decision")
 
 
 def _missing(value: object) -> bool:
@@ -130,7 +132,7 @@ def alternatives_frame(
     """Every alternative answer of a mined decision, with the decision's place and the
     alternative's own current labels."""
     alternatives = con.execute(ALTERNATIVES_SQL).df()
-    return _with_labels(alternatives, con, "alternative", policy, adjudicators)
+    return with_labels(alternatives, current_labels(con, policy, adjudicators), "alternative")
 
 
 def load_alternatives(
@@ -141,6 +143,45 @@ def load_alternatives(
         lambda con: alternatives_frame(con, policy, adjudicators),
         tables=("decisions", "labels", "alternatives"),
     )
+
+
+def load_base(root: Path) -> pd.DataFrame:
+    return query_store(root, decisions_base, tables=("decisions", "alternatives", "exports"))
+
+
+def load_current_labels(
+    root: Path, policy: LabelPolicy = "latest", adjudicators: Sequence[str] = ()
+) -> pd.DataFrame:
+    return query_store(
+        root, lambda con: current_labels(con, policy, adjudicators), tables=("labels",)
+    )
+
+
+def load_label_state(
+    root: Path, policy: LabelPolicy = "latest", adjudicators: Sequence[str] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each person's current labels and the targets' resolved labels, from one read."""
+
+    def read(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
+        people = person_labels(con)
+        return people, current_labels(con, policy, adjudicators, people)
+
+    return query_store(root, read, tables=("labels",))
+
+
+ALTERNATIVES_BASE_SQL = """
+SELECT a.alternative_id, a.decision_id, a.model, a.sample, a.completion, a.results_json
+FROM alternatives a SEMI JOIN decisions d ON a.decision_id = d.decision_id
+ORDER BY a.decision_id, a.sample, a.created_at
+"""
+
+
+def load_alternatives_base(root: Path) -> pd.DataFrame:
+    """The alternative answers of the mined decisions, without labels."""
+    return query_store(
+        root, lambda con: con.execute(ALTERNATIVES_BASE_SQL).df(),
+        tables=("decisions", "alternatives"),
+    )  # fmt: skip
 
 
 def load_people(root: Path) -> pd.DataFrame:

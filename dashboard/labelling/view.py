@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from automem_core.analysis.decision_table import with_labels
 from automem_core.mining.labels import LabelError, add_labels, new_label, undo
 from automem_core.store.record_rows import LabelRow
 from dashboard import data
@@ -29,19 +30,27 @@ VERDICT_KEYS = {"1": "good", "2": "bad", "3": "unsure"}
 WATCHED = [*VERDICT_KEYS, "ArrowLeft", "ArrowRight", "u"]
 
 
-def _items(decisions: pd.DataFrame, alternatives: pd.DataFrame, people: pd.DataFrame,
-           who: str) -> list[Item]:  # fmt: skip
+def _items(decisions: pd.DataFrame, labels: pd.DataFrame, alternatives: pd.DataFrame,
+           people: pd.DataFrame, who: str) -> list[Item]:  # fmt: skip
     """The queue's snapshot, made again only when the queue or the person changes."""
     name = st.session_state.get(QUEUE, QUEUES[0])
     snapshot = st.session_state.get(ITEMS)
     if snapshot is None or snapshot[0] != (name, who):
         filtered = st.session_state.get(FILTERED, ())
-        items = build_queue(name, decisions, alternatives, people, who, filtered)
+        table = with_labels(decisions, labels, "decision")
+        items = build_queue(name, table, alternatives, people, who, filtered)
         st.session_state[ITEMS] = ((name, who), items)
         st.session_state[POS] = 0
         return items
     found: list[Item] = snapshot[1]
     return found
+
+
+def _decision(decisions: pd.DataFrame, labels: pd.DataFrame, decision_id: str) -> pd.Series:
+    """One decision's row with its current labels (only that row is merged)."""
+    index, _ = data.decision_positions(data.data_root())
+    one = decisions.iloc[[index[decision_id]]]
+    return with_labels(one, labels, "decision").iloc[0]
 
 
 def _reset_queue() -> None:
@@ -99,8 +108,6 @@ def apply_presses(presses: list[str], items: list[Item], who: str,
             st.session_state[LAST] = ("undone", "", 1)
     flush()
     st.session_state[POS] = pos
-    if presses:
-        data.clear_decisions()
 
 
 def _click(verdict_key: str, items: list[Item], who: str, versions: dict[str, str]) -> None:
@@ -158,8 +165,13 @@ def confirmation() -> None:
 
 
 def _alternative(alternatives: pd.DataFrame, item: Item) -> dict[str, Any] | None:
+    """The alternative's row with its own current labels."""
     found = alternatives[alternatives["alternative_id"] == item.target_id]
-    return found.iloc[0].to_dict() if not found.empty else None
+    if found.empty:
+        return None
+    labelled = with_labels(found, data.current_labels(data.data_root()), "alternative")
+    row: dict[str, Any] = labelled.iloc[0].to_dict()
+    return row
 
 
 root = data.data_root()
@@ -167,14 +179,15 @@ if not data.store_token(root):
     show_empty_store(root, "decisions")
     st.stop()
 who = identity.current()
-decisions = data.decisions_table(root)
+decisions = data.decisions_base(root)  # labels are read apart: they change with every press
 if decisions.empty:
     st.info("No decisions mined yet: mine a run with `automem mine --run RUN`, then label here.")
     st.stop()
-alternatives = data.alternatives_table(root)
+alternatives = data.alternatives_base(root)
 people = data.people_table(root)
-items = _items(decisions, alternatives, people, who)
-versions = dict(zip(decisions["decision_id"], decisions["scaffold_version"], strict=True))
+labels = data.current_labels(root)
+items = _items(decisions, labels, alternatives, people, who)
+_, versions = data.decision_positions(root)
 presses = keys.new_presses(WATCHED, key=f"{PAGE}.keys")
 if presses:
     apply_presses(presses, items, who, versions)
@@ -189,7 +202,6 @@ if pos >= len(items):
     st.success(f"This queue is done: {len(items)} records. You have labelled {mine} in all.")
     st.stop()
 item = items[pos]
-decision = decisions.set_index("decision_id").loc[item.decision_id].copy()
-decision["decision_id"] = item.decision_id
+decision = _decision(decisions, data.current_labels(root), item.decision_id)
 record.show(Path(root), decision, _alternative(alternatives, item) if item.kind == "alternative"
             else None)  # fmt: skip

@@ -108,7 +108,7 @@ def test_approving_in_chromium_lets_the_waiting_loop_gate_the_candidate(waiting_
             timeout=30_000
         )
         page.wait_for_function(IDLE, timeout=30_000)
-        name = page.get_by_label("Your name (decisions are signed)")
+        name = page.locator(".st-key-people-field input")  # the sidebar's identity
         name.fill(AUTHOR)
         name.press("Enter")
         page.wait_for_function(IDLE, timeout=30_000)
