@@ -274,7 +274,7 @@ def export(
 def preview(root: Path, selection: Selection, n: int = 3) -> tuple[int, list[dict[str, Any]]]:
     """How many decisions the selection keeps, and the first ``n`` as cleaned OpenAI chat rows
     (what the export would write for them)."""
-    chosen = select(load_decisions(root), selection)
+    chosen = select(load_decisions(root, selection.policy, selection.adjudicators), selection)
     examples = build_examples(_Turns(root), chosen.head(4 * n))
     cleaned = clean_examples(examples, include_unsure=selection.include_unsure)
     return len(chosen), to_openai_chat(list(cleaned.examples[:n]))

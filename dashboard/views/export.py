@@ -16,9 +16,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from automem_core.analysis.label_policy import describe
 from automem_core.export.dataset import Selection, export, preview
 from automem_core.export.examples import ExportError
 from automem_core.export.format_names import FORMAT_GROUPS, formats_of
+from automem_core.store.record_rows import LABEL_POLICIES
 from dashboard import data
 from dashboard.empty import show_empty_store
 from dashboard.widgets import identity
@@ -58,7 +60,17 @@ def selection_form(table) -> tuple[Selection, list[str]]:  # type: ignore[no-unt
         "Formats", list(FORMAT_GROUPS), default=["openai", "trl"], key="export.formats",
         format_func=lambda g: FORMAT_HELP[g],
     )  # fmt: skip
+    left, middle, right = st.columns([1, 2, 3])
+    policy = left.selectbox("Labelling policy", LABEL_POLICIES, key="export.policy")
+    adjudicators: tuple[str, ...] = ()
+    if policy == "adjudicated":
+        people = data.people_table(data.data_root())
+        names = sorted(people["author"].unique()) if not people.empty else []
+        adjudicators = tuple(middle.multiselect("Adjudicators", names, key="export.adj"))
+    right.caption(describe(policy, adjudicators))
     selection = Selection(
+        policy=policy,
+        adjudicators=adjudicators,
         runs=tuple(runs),
         games=tuple(games),
         scaffold_versions=tuple(versions),
@@ -66,7 +78,7 @@ def selection_form(table) -> tuple[Selection, list[str]]:  # type: ignore[no-unt
         label_sources=tuple(sources),
         min_score=min_score,
         include_unsure=unsure,
-        pairs="preference" in groups,
+        pairs="preference" in groups or "all" in groups,
     )
     return selection, list(formats_of(groups))
 
