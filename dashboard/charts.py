@@ -30,9 +30,9 @@ OP_COLOURS = {
 }
 
 
-def progression_figure(df: pd.DataFrame) -> go.Figure:
+def progression_figure(df: pd.DataFrame, comparison: str = "") -> go.Figure:
     """Progression (×100) of clean episodes by game, one bar per scaffold version (``id@hash8``),
-    with standard-error bars."""
+    with standard-error bars, all on one comparison group (seed set × step cap)."""
     fig = go.Figure()
     for version, part in df.groupby("scaffold", sort=True):
         fig.add_bar(
@@ -51,7 +51,10 @@ def progression_figure(df: pd.DataFrame) -> go.Figure:
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         yaxis_title="progression (%)",
         legend_title_text="scaffold version",
-        title={"text": "Progression by game × scaffold version (mean ± s.e.)", "font_size": 14},
+        title={
+            "text": f"Progression by game × scaffold version (mean ± s.e.) · {comparison}",
+            "font_size": 14,
+        },
     )
     return fig
 

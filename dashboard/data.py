@@ -202,7 +202,9 @@ def task_stats(root: str, token: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def progression_by_version(root: str, token: str) -> pd.DataFrame:
-    return runs.progression_by_version(task_stats(root, token))
+    return runs.progression_by_version(
+        task_stats(root, token), _run_rows(root, runs_token(Path(root)))
+    )
 
 
 @st.cache_data(show_spinner=False)

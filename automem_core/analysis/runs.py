@@ -63,7 +63,7 @@ def parse_time(value: str | None) -> datetime | None:
 
 _RUNS_SQL = f"""
 SELECT run_id, game, tasks, seed_set, {VERSION_SQL} AS version, memory_client, status,
-  episodes_planned, updated_at
+  episodes_planned, updated_at, max_steps
 FROM runs ORDER BY created_at, run_id
 """
 _EPISODES_SQL = f"""
@@ -76,7 +76,7 @@ FROM episodes ORDER BY run_id, task, seed
 """
 RUN_ROW_COLUMNS = [
     "run_id", "game", "tasks", "seed_set", "version", "memory_client", "status",
-    "episodes_planned", "updated_at",
+    "episodes_planned", "updated_at", "max_steps",
 ]  # fmt: skip
 
 
@@ -161,12 +161,12 @@ def runs_frame(
     listed = set(rows["run_id"])
     orphans = [
         (run_id, part[0]["game"], sorted(r["task"] for r in part), None, part[0]["scaffold"],
-         part[0]["memory_client"], UNKNOWN, None, None)
+         part[0]["memory_client"], UNKNOWN, None, None, None)
         for run_id, part in groups.items()
         if run_id not in listed
     ]  # fmt: skip
     out = []
-    for run_id, game, tasks, seed_set, version, client, status, planned, updated in [
+    for run_id, game, tasks, seed_set, version, client, status, planned, updated, _steps in [
         *rows.itertuples(index=False, name=None),
         *orphans,
     ]:
@@ -196,17 +196,28 @@ def runs_frame(
     return pd.DataFrame(out, columns=RUN_COLUMNS)
 
 
-def progression_by_version(stats: pd.DataFrame) -> pd.DataFrame:
-    """Per game × scaffold version (``id@hash8``): clean progression ± standard error, and the
-    degraded and failed episodes left out of it."""
-    groups: dict[tuple[str, str], Stats] = {}
+def comparison_label(seed_set: object, max_steps: object) -> str:
+    """How a comparison group is named: its seed set and step cap."""
+    named = str(seed_set) if seed_set not in (None, "") and seed_set == seed_set else "unnamed"
+    return f"{named} seeds · {int(max_steps):,} steps"  # type: ignore[call-overload]
+
+
+def progression_by_version(stats: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Per comparison group (seed set × step cap, which must never be pooled: a version played
+    on easier seeds or for longer is not better) × game × scaffold version (``id@hash8``): clean
+    progression ± standard error, and the degraded and failed episodes left out of it."""
+    settings = rows.set_index("run_id")[["seed_set", "max_steps"]].to_dict("index")
+    groups: dict[tuple[str, str, str], Stats] = {}
     for row in stats.to_dict("records"):
-        groups.setdefault((str(row["game"]), str(row["scaffold"])), []).append(row)
+        run = settings.get(str(row["run_id"]), {"seed_set": None, "max_steps": 0})
+        label = comparison_label(run["seed_set"], run["max_steps"])
+        groups.setdefault((label, str(row["game"]), str(row["scaffold"])), []).append(row)
     out = []
-    for (game, version), part in sorted(groups.items()):
+    for (label, game, version), part in sorted(groups.items()):
         s = clean_summary(part)
         out.append(
             {
+                "comparison": label,
                 "game": game,
                 "scaffold": version,
                 "mean": s.mean,
@@ -216,7 +227,7 @@ def progression_by_version(stats: pd.DataFrame) -> pd.DataFrame:
                 "failed": int(_total(part, "failed")),
             }
         )
-    columns = ["game", "scaffold", "mean", "se", "episodes", "degraded", "failed"]
+    columns = ["comparison", "game", "scaffold", "mean", "se", "episodes", "degraded", "failed"]
     return pd.DataFrame(out, columns=columns)
 
 
@@ -242,4 +253,4 @@ def load_runs(root: Path, now: datetime | None = None) -> pd.DataFrame:
 
 
 def load_progression_by_version(root: Path) -> pd.DataFrame:
-    return progression_by_version(load_task_stats(root))
+    return progression_by_version(load_task_stats(root), load_run_rows(root))

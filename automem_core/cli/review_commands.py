@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from automem_core.review.evaluate import LoopSettings
     from automem_core.review.review import Reviewer
 
-DEFAULT_SEEDS = {"review": "0-4", "gating": "100-109", "heldout": "200-209"}
+SEED_FLAGS = ("review", "gating", "heldout")
 
 
 def _reviewer(args: argparse.Namespace) -> Reviewer:
@@ -34,18 +34,44 @@ def _reviewer(args: argparse.Namespace) -> Reviewer:
     return EmbeddedReviewer()
 
 
-def _settings(args: argparse.Namespace, game: str) -> LoopSettings:
-    from automem_core.review.evaluate import LoopSettings
+def _flag_seeds(args: argparse.Namespace) -> dict[str, tuple[int, ...] | None]:
+    return {
+        name: tuple(parse_seeds(text)) if (text := getattr(args, f"{name}_seeds")) else None
+        for name in SEED_FLAGS
+    }
 
-    tasks = tuple(args.tasks.split(",")) if args.tasks else tuple(tasks_of(game)[:1])
-    seeds = {name: tuple(parse_seeds(getattr(args, f"{name}_seeds"))) for name in DEFAULT_SEEDS}
+
+def _settings(
+    args: argparse.Namespace,
+    game: str,
+    seeds: dict[str, tuple[int, ...]] | None = None,
+    tasks: tuple[str, ...] | None = None,
+    max_steps: int | None = None,
+) -> LoopSettings:
+    from automem_core.review.evaluate import LoopSettings
+    from automem_core.review.loop_settings import DEFAULT_SEEDS
+
+    if args.tasks:
+        tasks = tuple(args.tasks.split(","))
+    tasks = tasks or tuple(tasks_of(game)[:1])
+    if seeds is None:
+        seeds = {k: v or DEFAULT_SEEDS[k] for k, v in _flag_seeds(args).items()}
     settings = LoopSettings(
         game=game, tasks=tasks, seeds=seeds, model=model_from_args(args),
-        max_steps=args.max_steps, concurrency=args.concurrency, rule=args.rule,
-        same_seeds=args.same_seeds, progress=not args.quiet,
+        max_steps=args.max_steps if args.max_steps is not None else max_steps,
+        concurrency=args.concurrency, rule=args.rule, same_seeds=args.same_seeds,
+        progress=not args.quiet,
     )  # fmt: skip
     settings.check()
     return settings
+
+
+def _span(seeds: tuple[int, ...]) -> str:
+    return (
+        f"{min(seeds)}-{max(seeds)}"
+        if seeds == tuple(range(min(seeds), max(seeds) + 1))
+        else ",".join(map(str, seeds))
+    )
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -123,12 +149,18 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from automem_core.review.evaluate import gate_proposal, report_heldout
+    from automem_core.review.loop_settings import check_review_overlap, gate_seeds
     from automem_core.review.proposals import latest
     from automem_core.scaffold import load_version
 
     proposal = latest(args.data, args.proposal)
     game = load_version(args.data, proposal.parent_version).game
-    settings = _settings(args, game)
+    chosen = gate_seeds(args.data, proposal, _flag_seeds(args), args.max_steps)
+    check_review_overlap(args.data, proposal, chosen, args.same_seeds)
+    settings = _settings(args, game, chosen.seeds, chosen.tasks, chosen.max_steps)
+    gating, heldout = _span(chosen.seeds["gating"]), _span(chosen.seeds["heldout"])
+    steps = chosen.max_steps or "the game's default"
+    print(f"gating on seeds {gating}, held-out {heldout}, {steps} steps ({chosen.source})")
     row = asyncio.run(gate_proposal(args.data, settings, args.proposal))
     print(f"gate ({row.rule}) on {row.pairs} pairs, {row.dropped_pairs} dropped: "
           f"{row.verdict} — {row.reason}")  # fmt: skip
@@ -180,8 +212,12 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 def _loop_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tasks", help="comma-separated tasks (default: the game's first)")
-    for name, default in DEFAULT_SEEDS.items():
-        p.add_argument(f"--{name}-seeds", default=default, help=f"default {default}")
+    for name in SEED_FLAGS:
+        p.add_argument(
+            f"--{name}-seeds",
+            help="default: the loop's recorded set, else the "
+            "project's default (review 0-4, gating 100-109, held-out 200-209)",
+        )
     p.add_argument(
         "--same-seeds", action="store_true", help="let the seed sets overlap (marked in lineage)"
     )

@@ -143,6 +143,7 @@ async def gate_proposal(root: Path, settings: LoopSettings, proposal_id: str) ->
     event: ProposalRow = ProposalRow(**{
         **current.__dict__, "event": "accepted" if gate.accepted else "declined",
         "author": "gate", "reason": gate.reason, "created_at": utc_now(),
+        "same_seeds": current.same_seeds or settings.same_seeds,  # the lineage marks it
     })  # fmt: skip
     record(root, [event])
     return row

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from automem_core.analysis.runs import load_episodes
 from automem_core.review.evaluate import LoopSettings, gate_proposal, play, report_heldout
@@ -38,6 +39,18 @@ class LoopState:
     pending: str | None = None  # the proposal being decided or gated
     runs: list[str] = field(default_factory=list)  # every run this loop played
     finished: bool = False
+    settings: dict[str, Any] | None = None  # the seed sets, tasks and step cap the loop plays
+
+
+def recorded(settings: LoopSettings) -> dict[str, Any]:
+    """What a loop records of its settings, so a gate started elsewhere uses the same."""
+    return {
+        "tasks": list(settings.tasks),
+        "seeds": {name: list(seeds) for name, seeds in settings.seeds.items()},
+        "max_steps": settings.max_steps,
+        "rule": settings.rule,
+        "same_seeds": settings.same_seeds,
+    }
 
 
 def state_path(root: Path, loop_id: str) -> Path:
@@ -148,10 +161,13 @@ async def optimize(root: Path, config: OptimizeConfig, say: Say = log.info) -> L
     if state is None:
         start = resolve_scaffold(config.start, config.settings.game, root)
         store_version(start, root)
-        state = LoopState(loop_id, start.version)
+        state = LoopState(loop_id, start.version, settings=recorded(config.settings))
         save(root, state)
     elif state.iteration:
         say(f"resuming {loop_id} at iteration {state.iteration + 1} from {state.current}")
+    if state.settings is None:  # a state written before loops recorded their settings
+        state.settings = recorded(config.settings)
+        save(root, state)
     while state.iteration < config.iterations:
         episodes, dollars = _spent(root, state)
         if config.budget_episodes is not None and episodes >= config.budget_episodes:

@@ -240,6 +240,13 @@ with left:
     if chart.empty:
         st.caption("No finished episodes yet, so no progression chart.")
     else:
-        st.plotly_chart(progression_figure(chart), key="overview.progression")
+        groups = chart.groupby("comparison")["scaffold"].nunique().sort_values(ascending=False)
+        chosen = st.selectbox(
+            "Compare versions on", list(groups.index), key="overview.comparison",
+            help="Versions are compared only on the same seed set and step cap: pooling runs "
+            "of other seeds or lengths would make a version look better or worse than it is",
+        )  # fmt: skip
+        shown = chart[chart["comparison"] == chosen]
+        st.plotly_chart(progression_figure(shown, str(chosen)), key="overview.progression")
 episodes_table(run_id, episodes)
 memory_ops(root, published, run_id)

@@ -109,3 +109,14 @@ def test_part_totals_in_the_manifest_give_the_numbers_of_every_episode_row(tmp_p
     assert add_derived(root).part_totals == 0
     assert read_manifest(root / "runs" / "a") == [part]
     assert compare() == with_totals
+
+
+def test_versions_are_never_pooled_across_seed_sets_or_step_caps(tmp_path):
+    play_fake_run(tmp_path, seeds=(0, 1), steps=6, run_id="gate6", seed_set="gating")
+    play_fake_run(tmp_path, seeds=(0, 1), steps=9, run_id="gate9", seed_set="gating")
+    play_fake_run(tmp_path, seeds=(5, 6), steps=6, run_id="held6", seed_set="heldout")
+    chart = load_progression_by_version(tmp_path)
+    assert sorted(chart["comparison"]) == [
+        "gating seeds · 6 steps", "gating seeds · 9 steps", "heldout seeds · 6 steps",
+    ]  # fmt: skip
+    assert (chart["episodes"] == 2).all()  # each bar holds one run's two episodes, never more
