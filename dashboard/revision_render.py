@@ -23,6 +23,7 @@ STATUS_COLOURS = {
     "approved": "#bfdbfe",
     "edited": "#c7d2fe",
     "accepted": "#bbf7d0",
+    "accepted, held-out fell": "#fef08a",
     "declined": "#fed7aa",
     "rejected": "#fecaca",
     "invalid": "#f3f4f6",

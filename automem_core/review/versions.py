@@ -36,24 +36,25 @@ ORDER BY l.created_at
 """
 
 
+HELD_OUT_FELL = "accepted, held-out fell"
+
+
 def lineage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per proposed version, after one per base version the proposals started from
-    (its numbers are those it scored as a parent beside its candidates)."""
+    """One row per proposed version, after one per base version the proposals started from.
+
+    Each candidate's numbers stand beside its parent's on the same pairs (``gating`` and
+    ``parent_gating``, ``heldout`` and ``parent_heldout``). A base version has no numbers of its
+    own: it scored differently beside each candidate, on that candidate's pairs, and one number
+    would compare what differs. An accepted version whose held-out progression fell below its
+    parent's is marked as such, never plainly accepted."""
     found = con.execute(LINEAGE_SQL).df()
+    fell = (found["status"] == "accepted") & (found["heldout"] < found["parent_heldout"])
+    found.loc[fell, "status"] = HELD_OUT_FELL
     bases = sorted(set(found["parent"]) - set(found["version"]))
-    rows = []
-    for base in bases:
-        means = dict(
-            con.execute(
-                "SELECT seed_set, arg_max(parent_mean, created_at) FROM evaluations "
-                "WHERE parent_version = ? GROUP BY seed_set",
-                [base],
-            ).fetchall()
-        )
-        rows.append(
-            {"version": base, "parent": None, "proposal_id": None, "status": "base",
-             "summary": "", "gating": means.get("gating"), "heldout": means.get("heldout")}
-        )  # fmt: skip
+    rows = [
+        {"version": base, "parent": None, "proposal_id": None, "status": "base", "summary": ""}
+        for base in bases
+    ]
     return pd.concat([pd.DataFrame(rows), found], ignore_index=True) if rows else found
 
 

@@ -104,3 +104,28 @@ def test_loops_are_read_from_their_state_files(tmp_path):
     save(tmp_path, LoopState("loop-a", "fake-v0@1", pending="p-1"))
     (tmp_path / "loops" / "broken.json").write_text("{not json")
     assert [(s.loop_id, s.pending) for s in load_loops(tmp_path)] == [("loop-a", "p-1")]
+
+
+def test_an_accepted_version_whose_held_out_fell_is_shown_as_such(tmp_path):
+    from dataclasses import replace
+
+    from automem_core.review.proposals import latest, record
+    from automem_core.store.schema import utc_now
+
+    run_id = play_fake_run(tmp_path, seeds=(0, 1), steps=10, run_id="rev", seed_set="review")
+    row = asyncio.run(review(tmp_path, CitingReviewer(), load_scaffold(SCAFFOLD_DIR), [run_id]))
+    accepted = replace(latest(tmp_path, row.proposal_id), event="accepted", created_at=utc_now())
+    record(tmp_path, [accepted])
+    fell = paired_gate(episodes({7: 0.1, 8: 0.2}), episodes({7: 0.3, 8: 0.2}))
+    held = evaluation_row(
+        fell, proposal_id=row.proposal_id, version=row.candidate_version,
+        parent_version=row.parent_version, seed_set="heldout", run_id="h", parent_run_id="hp",
+        verdict="reported",
+    )  # fmt: skip
+    append_records(tmp_path, "evaluations", [held])
+    lineage = load_lineage(tmp_path).set_index("version")
+    node = lineage.loc[row.candidate_version]
+    assert node["heldout"] < node["parent_heldout"]
+    assert node["status"] == "accepted, held-out fell"
+    base = lineage.loc[row.parent_version]
+    assert pd.isna(base.get("gating")) and pd.isna(base.get("heldout"))  # no pooled number
