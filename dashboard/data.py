@@ -213,6 +213,13 @@ def episodes_table(root: str, token: str) -> pd.DataFrame:
     return runs.load_episodes(Path(root))
 
 
+def same_seed_episodes(root: Path, game: str, task: str, seed: int) -> list[str]:
+    """Every episode of ``game``/``task`` played on ``seed`` (in any run), by id."""
+    table = episodes_table(str(root), episodes_token(root))
+    same = (table["game"] == game) & (table["task"] == task) & (table["seed"] == seed)
+    return sorted(str(e) for e in table.loc[same, "episode_id"])
+
+
 @st.cache_data(show_spinner=False)
 def op_stats(root: str, token: str) -> pd.DataFrame:
     """Per run: ops per step by kind, empty searches, redundant writes, writes never read."""

@@ -16,6 +16,9 @@ PAGES: dict[str, st.Page] = {
     "replay": st.Page(
         "views/replay.py", title="Replay", icon=":material/replay:", url_path="replay"
     ),
+    "compare": st.Page(
+        "compare/view.py", title="Compare", icon=":material/compare:", url_path="compare"
+    ),
     "revisions": st.Page(
         "views/revisions.py", title="Revisions", icon=":material/difference:", url_path="revisions"
     ),
@@ -31,6 +34,6 @@ PAGES: dict[str, st.Page] = {
     ),
 }
 SECTIONS = {
-    "Runs": ["overview", "replay"],
+    "Runs": ["overview", "replay", "compare"],
     "Loops": ["revisions", "decisions", "label", "export", "training"],
 }

@@ -135,13 +135,13 @@ def step_panel(ep: EpisodeData, row: dict[str, Any], step: int, pixels: bool) ->
     total = float(ep.cum_reward[min(step, len(ep.cum_reward) - 1)])
     layout = "am-stepview am-stepview-side" if pixels else "am-stepview"
     st.html(
-        f'<div class="{layout}"><div>{_frame_html(ep, step)}</div>'
+        f'<div class="{layout}"><div>{frame_html(ep, step)}</div>'
         f"<div>{render_step_html(row, total, ep.n_steps)}</div></div>"
         + _observation_html(row["observation"], wrap=pixels)
     )
 
 
-def _frame_html(ep: EpisodeData, step: int) -> str:
+def frame_html(ep: EpisodeData, step: int) -> str:
     found = data.frame_at(ep, step)
     if found is None:
         return '<span class="am-dim">No frame recorded for this step.</span>'

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from automem_core.review.outcomes import cited_run, outcome_counts, paired_results
+from automem_core.run.plan import episode_id
 from dashboard import revision_data
 from dashboard.pages import PAGES
 from dashboard.render import escape_block, escape_text
@@ -211,7 +212,24 @@ def gate(root: Path, proposal: pd.Series) -> None:
             f"{row.dropped_pairs} dropped. Episodes not clean: candidate {row.degraded}, parent "
             f"{_count(row.parent_degraded)}. Runs {row.run_id} vs {row.parent_run_id or '—'}."
         )
-        pairs(paired_results(str(row.pairs_json)), key=f"revisions.pairs.{i}")
+        table = paired_results(str(row.pairs_json))
+        pairs(table, key=f"revisions.pairs.{i}")
+        if row.parent_run_id and not table.empty:
+            side_by_side(table, str(row.run_id), str(row.parent_run_id), key=f"revisions.sbs.{i}")
+
+
+def side_by_side(table: pd.DataFrame, run_id: str, parent_run_id: str, key: str) -> None:
+    """Open one pair's two episodes (candidate and parent, same task and seed) in lockstep."""
+    labels = [f"{r.task} seed {r.seed} · {r.outcome}" for r in table.itertuples()]
+    chosen = st.selectbox("A pair to look at", range(len(labels)), key=key,
+                          format_func=lambda i: labels[i])  # fmt: skip
+    pair = table.iloc[int(chosen or 0)]
+    ids = [episode_id(run_id, str(pair["task"]), int(pair["seed"])),
+           episode_id(parent_run_id, str(pair["task"]), int(pair["seed"]))]  # fmt: skip
+    st.page_link(
+        PAGES["compare"], label="Open the pair side by side", icon=":material/compare:",
+        query_params=identity.keep_in_url({"compare": ",".join(ids), "step": "0"}),
+    )  # fmt: skip
 
 
 def pairs(table: pd.DataFrame, key: str) -> None:

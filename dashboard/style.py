@@ -1,6 +1,11 @@
 """The dashboard's stylesheet (classes used by the HTML that ``render.py`` builds)."""
 
 CSS = """
+.am-cmp-where { font:14px/1.5 sans-serif; color:#57606a; }
+.am-cmp-head { font:13px/1.4 sans-serif; word-break:break-all; margin-bottom:4px; }
+.am-cmp-frame .am-frame { max-width:100%; }
+.am-cmp-facts { font:13px/1.5 sans-serif; margin:4px 0; }
+.am-cmp-diff { max-height:360px; overflow-y:auto; }
 [data-testid="stMainBlockContainer"] { padding-top:2.5rem; }
 .am-lab-head { font:14px/1.5 sans-serif; margin:0 0 2px; }
 .am-lab-head .am-badge { margin-right:4px; }

@@ -16,8 +16,9 @@ import streamlit as st
 from dashboard import data, replay_panels
 from dashboard import replay_state as rs
 from dashboard.empty import show_empty_store, warn_unreadable
+from dashboard.pages import PAGES
 from dashboard.render import escape_text
-from dashboard.widgets import keys
+from dashboard.widgets import identity, keys
 
 
 def step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
@@ -133,6 +134,19 @@ st.caption(
     f"{info.game} · {info.task} · seed {info.seed} · scaffold {info.scaffold} · "
     f"{info.steps} steps · progression {100 * info.progression:.1f}% · {info.outcome}"
 )
+same_seed = data.same_seed_episodes(root, str(info.game), str(info.task), int(info.seed))
+others = [e for e in same_seed if e != episode_id]
+if others:
+    with st.expander(f"Side by side with another episode of seed {info.seed} ({len(others)})",
+                     icon=":material/compare:"):  # fmt: skip
+        beside = st.multiselect("Episodes", others, key="replay.beside", max_selections=3)
+        if beside:
+            st.page_link(
+                PAGES["compare"], label="Open them side by side", icon=":material/compare:",
+                query_params=identity.keep_in_url(
+                    {"compare": ",".join([episode_id, *beside]), "step": "0"}
+                ),
+            )  # fmt: skip
 if info.error:
     with st.expander("This episode ended in an error", icon=":material/error:"):
         st.code(str(info.error), language=None)
