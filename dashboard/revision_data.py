@@ -15,11 +15,21 @@ import pandas as pd
 import streamlit as st
 
 from automem_core.review import outcomes, proposals, versions
+from automem_core.review.gate_job import alive, read_job
 from automem_core.review.optimize import LoopState
 from automem_core.scaffold import ScaffoldError, diff, load_version
 from dashboard import data
 
 RECORDS = ("proposals", "evaluations")
+
+
+def gate_running(root: Path) -> bool:
+    """Whether a gate started from the page still runs."""
+    folder = Path(root) / "gates"
+    if not folder.is_dir():
+        return False
+    jobs = (read_job(root, p.stem) for p in folder.glob("*.json"))
+    return any(job is not None and alive(job.pid) for job in jobs)
 
 
 def token(root: Path) -> str:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from automem_core.errors import AutoMemError
+from automem_core.review.gate_job import GateJob, progress, read_job, start_gate
 from automem_core.review.outcomes import cited_run, outcome_counts, paired_results
 from automem_core.run.plan import episode_id
 from dashboard import revision_data
@@ -77,16 +79,18 @@ def candidate_of(proposal: pd.Series) -> str | None:
     return None if _missing(value) or not value else str(value)
 
 
-def header(proposal: pd.Series) -> None:
+def header(root: Path, proposal: pd.Series) -> None:
     """Status, versions, reviewer and what the review cost."""
     candidate = candidate_of(proposal) or "no candidate (refused by validation)"
+    events = revision_data.history(root, str(proposal["proposal_id"]))
+    proposed_at = events["created_at"].iloc[0] if not events.empty else proposal["created_at"]
     st.html(
         f"<div>{status_chip_html(str(proposal['event']))} "
         f"<b>{escape_text(str(proposal['proposal_id']))}</b> · "
         f"{escape_text(str(proposal['parent_version']))} → {escape_text(str(candidate))}</div>"
     )
     st.caption(
-        f"by {proposal['reviewer']} · {proposal['created_at']} · reviewed runs "
+        f"proposed by {proposal['reviewer']} at {proposed_at} · reviewed runs "
         f"{', '.join(map(str, proposal['review_runs']))} · "
         f"{int(proposal['tokens_in']) + int(proposal['tokens_out']):,} reviewer tokens in "
         f"{int(proposal['calls'])} calls, ${float(proposal['cost_usd']):.4f}"
@@ -105,8 +109,8 @@ def decided(proposal: pd.Series) -> None:
     elif event in ("approved", "edited"):
         st.info(
             f"{'Approved with an edited patch' if event == 'edited' else 'Approved'} by "
-            f"{escape_text(str(proposal['author']))}: {reason}. Waiting for the gate "
-            f"(`automem optimize`, or `automem evaluate {proposal['proposal_id']}`).",
+            f"{escape_text(str(proposal['author']))}: {reason}. Ready for the gate: run it "
+            "below (or let `automem optimize` do it).",
             icon=":material/hourglass_top:",
         )
     elif event in ("accepted", "declined"):
@@ -182,28 +186,32 @@ def history(root: Path, proposal_id: str) -> None:
     )  # fmt: skip
 
 
+SET_WORDS = {"gating": "gating", "heldout": "held-out", "review": "review"}
+VERDICT_WORDS = {"rejected": "declined"}  # older gate rows said "rejected" for a declined one
+
+
 def gate(root: Path, proposal: pd.Series) -> None:
     """The gate's row (Δ, its standard error and interval, pairs, rule, verdict and why) and
     the paired results per (task, seed); then any held-out report."""
     found = revision_data.evaluations(root, str(proposal["proposal_id"]))
+    if proposal["event"] in ("approved", "edited"):
+        gate_runner(root, str(proposal["proposal_id"]))
     if found.empty:
-        waiting = proposal["event"] in ("proposed", "approved", "edited")
-        st.caption(
-            "Not gated yet: once approved, `automem optimize` (or `automem evaluate "
-            f"{proposal['proposal_id']}`) plays the candidate beside its parent on the gating "
-            "seeds."
-            if waiting
-            else "This proposal was not gated."
-        )
+        if proposal["event"] == "proposed":
+            st.caption("Not gated yet: approve it first; the gate then plays the candidate "
+                       "beside its parent on the gating seeds.")  # fmt: skip
+        elif proposal["event"] not in ("approved", "edited"):
+            st.caption("This proposal was not gated.")
         return
     st.dataframe(
         found[GATE_COLUMNS], hide_index=True, key="revisions.gate", column_config=GATE_CONFIG
     )
     for i, row in enumerate(found.itertuples()):
-        title = "Gate" if row.seed_set == "gating" else f"{str(row.seed_set).capitalize()} report"
+        title = "Gate" if row.seed_set == "gating" else "Held-out report"
+        words = SET_WORDS.get(str(row.seed_set), str(row.seed_set))
+        verdict = VERDICT_WORDS.get(str(row.verdict), str(row.verdict))
         st.markdown(
-            f"**{title}** on the {row.seed_set} seeds: verdict **{row.verdict}**, "
-            f"{escape_text(str(row.reason))}"
+            f"**{title}** on the {words} seeds: **{verdict}**, {escape_text(str(row.reason))}"
         )
         st.caption(
             f"Rule {row.rule}: {RULES.get(str(row.rule), str(row.rule))}. Mean Δ "
@@ -230,6 +238,43 @@ def side_by_side(table: pd.DataFrame, run_id: str, parent_run_id: str, key: str)
         PAGES["compare"], label="Open the pair side by side", icon=":material/compare:",
         query_params=identity.keep_in_url({"compare": ",".join(ids), "step": "0"}),
     )  # fmt: skip
+
+
+GATE_REFRESH_S = 2
+
+
+def gate_progress(root: Path, job: GateJob) -> None:
+    """The running gate's progress, redrawn every few seconds; the whole page once it ends."""
+    status = progress(root, job)
+    if not status.running:
+        st.rerun(scope="app")
+    st.progress(
+        status.done / status.planned if status.planned else 0.0,
+        text=f"The gate runs: {status.done} of {status.planned} gating episodes played "
+        f"(started by {job.author} at {job.started_at})",
+    )
+
+
+def gate_runner(root: Path, proposal_id: str) -> None:
+    """Start the gate from the page, and its progress while it runs (a reload finds it)."""
+    job = read_job(root, proposal_id)
+    status = progress(root, job) if job is not None else None
+    who = identity.current()
+    if job is not None and status is not None and status.running:
+        st.fragment(run_every=GATE_REFRESH_S)(gate_progress)(root, job)
+        return
+    if status is not None and status.last_line:
+        st.caption(f"The last gate run said: {escape_text(status.last_line)}")
+    if st.button("Run the gate", key="revisions.run_gate", type="primary", disabled=not who,
+                 icon=":material/play_arrow:",
+                 help="Plays the candidate beside its parent on the loop's gating seeds, with "
+                 "its step cap (as `automem evaluate` would), in the background"):  # fmt: skip
+        try:
+            start_gate(root, proposal_id, who)
+        except AutoMemError as exc:
+            st.error(escape_text(str(exc)))
+            return
+        st.rerun()
 
 
 def pairs(table: pd.DataFrame, key: str) -> None:

@@ -133,7 +133,7 @@ async def gate_proposal(root: Path, settings: LoopSettings, proposal_id: str) ->
     candidate_run = await play(root, settings, current.candidate_version, "gating")
     parent_run = await play(root, settings, current.parent_version, "gating")
     gate = paired_gate(_results(root, candidate_run), _results(root, parent_run), settings.rule)
-    verdict = "accepted" if gate.accepted else "rejected"
+    verdict = "accepted" if gate.accepted else "declined"  # the words of the proposal's states
     row = evaluation_row(
         gate, proposal_id=proposal_id, version=current.candidate_version,
         parent_version=current.parent_version, seed_set="gating", run_id=candidate_run,

@@ -149,7 +149,7 @@ class EvaluationRow:
     delta_high: float | None
     degraded: int
     parent_degraded: int | None
-    verdict: str  # "accepted", "rejected" or "reported"
+    verdict: str  # "accepted", "declined" ("rejected" in older rows) or "reported"
     reason: str
     pairs_json: str  # [{task, seed, version, parent}]
     created_at: str

@@ -17,9 +17,10 @@ import streamlit as st
 from dashboard import data, revision_actions, revision_data, revision_panels
 from dashboard.render import escape_text
 from dashboard.revision_render import CSS
+from dashboard.widgets import identity
 
 STATUSES = ("proposed", "approved", "edited", "accepted", "declined", "rejected", "invalid")
-PICK, URL_SEEN = "revisions.proposal", "revisions.url"
+PICK = "revisions.proposal"
 REFRESH_S = 3
 LIST_COLUMNS = [
     "proposal_id", "event", "summary", "parent_version", "candidate_version", "reviewer",
@@ -62,39 +63,54 @@ def loops_banner(root: Path, found: pd.DataFrame) -> bool:
     return running
 
 
+def _filtered() -> None:
+    """A new status filter: pick among what it shows (the URL's proposal may not be there)."""
+    if "proposal" in st.query_params:
+        del st.query_params["proposal"]
+
+
 def status_filter(found: pd.DataFrame) -> pd.DataFrame:
     counts = found["event"].value_counts()
     options = [s for s in STATUSES if s in counts] + sorted(set(counts.index) - set(STATUSES))
     chosen = st.multiselect(
         "Status", options, key="revisions.status", placeholder="every status",
+        on_change=_filtered,
         format_func=lambda s: f"{s} ({counts[s]})",
     )  # fmt: skip
     return found[found["event"].isin(chosen)] if chosen else found
 
 
-def pick(shown: pd.DataFrame) -> str:
-    """The proposal to show: from the URL (``?proposal=…``), else the one picked, else the
-    newest waiting one, else the newest; the URL follows the choice."""
+def _picked() -> None:
+    """A person picked a proposal: the URL follows at once (it is what the page shows)."""
+    st.query_params["proposal"] = str(st.session_state[PICK])
+
+
+def pick(shown: pd.DataFrame, found: pd.DataFrame) -> str:
+    """The proposal to show: the URL's (``?proposal=…``, whatever the status filter, across
+    citation round trips, Back and the sidebar), else the newest waiting one, else the newest;
+    the URL follows a choice. The statuses shown are the current ones."""
     ids = [str(p) for p in shown["proposal_id"]][::-1]  # newest first
-    url = st.query_params.get("proposal")
-    if url != st.session_state.get(URL_SEEN) and url in ids:
+    url = str(st.query_params.get("proposal") or "")
+    if url and url not in ids and url in set(found["proposal_id"]):
+        ids = [url, *ids]
+    if url in ids:
         st.session_state[PICK] = url
-    if st.session_state.get(PICK) not in ids:
+    elif st.session_state.get(PICK) not in ids:
         waiting = shown[shown["event"] == "proposed"]
         st.session_state[PICK] = str(waiting["proposal_id"].iloc[-1]) if len(waiting) else ids[0]
     labels = {
         str(p.proposal_id): f"{p.proposal_id} · {p.event} · {str(p.summary)[:80]}"
-        for p in shown.itertuples()
+        for p in found.itertuples()
     }
-    chosen = str(st.selectbox("Proposal", ids, key=PICK, format_func=lambda p: labels[p]))
+    chosen = str(st.selectbox("Proposal", ids, key=PICK, on_change=_picked,
+                              format_func=lambda p: labels[p]))  # fmt: skip
     if st.query_params.get("proposal") != chosen:
-        st.query_params["proposal"] = chosen
-    st.session_state[URL_SEEN] = chosen
+        st.query_params.from_dict(identity.keep_in_url({"proposal": chosen}))
     return chosen
 
 
 def detail(root: Path, proposal: pd.Series, who: str) -> None:
-    revision_panels.header(proposal)
+    revision_panels.header(root, proposal)
     revision_panels.decided(proposal)
     left, right = st.columns([3, 2], gap="medium")
     with left:
@@ -125,7 +141,9 @@ if found.empty:
     st.stop()
 revision_actions.show_done()
 running = loops_banner(root, found)
-if running or found["event"].isin(["approved", "edited"]).any():
+if (
+    running or found["event"].isin(["approved", "edited"]).any() or revision_data.gate_running(root)
+):  # a gate that runs (from here or a loop) records its verdict and report: follow them
     st.fragment(run_every=REFRESH_S)(revision_data.rerun_if_changed)(root, seen)
 proposals_tab, lineage_tab = st.tabs(["Proposals", "Lineage"])
 with proposals_tab:
@@ -137,7 +155,7 @@ with proposals_tab:
             shown[LIST_COLUMNS].iloc[::-1], hide_index=True, key="revisions.list",
             column_config=LIST_CONFIG,
         )  # fmt: skip
-        chosen = pick(shown)
+        chosen = pick(shown, found)
         detail(root, found.set_index("proposal_id", drop=False).loc[chosen], who)
 with lineage_tab:
     revision_panels.lineage(root)

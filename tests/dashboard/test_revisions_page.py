@@ -209,7 +209,7 @@ def test_the_gate_row_and_the_fixed_and_regressed_pairs(store, monkeypatch):
     assert (shown["delta_low"], shown["delta_high"]) == pytest.approx((gate.low, gate.high))
     assert (shown["verdict"], shown["reason"]) == ("accepted", gate.reason)
     said = html.unescape(" ".join(m.value for m in at.markdown))
-    assert f"verdict **accepted**, {gate.reason}" in said
+    assert f"on the gating seeds: **accepted**, {gate.reason}" in said
     pairs = table(at, "outcome")
     assert dict(zip(pairs["seed"], pairs["outcome"], strict=True)) == {
         1: "fixed", 2: "regressed", 3: "improved"

@@ -51,11 +51,11 @@ def test_optimize_offline_accepts_and_declines_then_reports_held_out(tmp_path, c
     assert "declined" in set(proposals["event"]), "some proposals must not raise progression"
     evaluations = _evaluations(root)
     gates = evaluations[evaluations["seed_set"] == "gating"]
-    assert set(gates["verdict"]) == {"accepted", "rejected"}
+    assert set(gates["verdict"]) == {"accepted", "declined"}
     assert (gates["pairs"] == 8).all() and (gates["dropped_pairs"] == 0).all()
     accepted = gates[gates["verdict"] == "accepted"]
     assert (accepted["delta"] > 0).all() and (
-        gates[gates["verdict"] == "rejected"]["delta"] <= 0
+        gates[gates["verdict"] == "declined"]["delta"] <= 0
     ).all()
     held = evaluations[evaluations["seed_set"] == "heldout"]
     assert set(held["version"]) == set(accepted["version"])
