@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -88,9 +91,26 @@ def ops_per_step_figure(stats: pd.DataFrame) -> go.Figure:
 TIMELINE_MARGIN_L, TIMELINE_MARGIN_R = 96, 10
 
 
-def timeline_figure(tl: pd.DataFrame) -> go.Figure:
-    """Progression on top; below, one lane of markers per event kind. Each point carries (as
-    customdata) the step a click should jump to: the first step of its kind within the bin."""
+COUNTED = ("write", "read")  # lanes whose markers grow with the count in their bin
+
+
+def diagnostic_lane(tl: pd.DataFrame, steps: list[int]) -> pd.DataFrame:
+    """The bins of the timeline holding any of ``steps``: per bin its step, how many, the first."""
+    if not len(tl) or not steps:
+        return pd.DataFrame(columns=["step", "count", "first"])
+    starts = tl["step"].to_numpy()
+    bins = np.searchsorted(starts, np.asarray(steps), side="right") - 1
+    frame = pd.DataFrame({"bin": bins, "at": steps})
+    grouped = frame.groupby("bin").agg(count=("at", "size"), first=("at", "min")).reset_index()
+    grouped["step"] = starts[grouped["bin"].to_numpy()]
+    return grouped[["step", "count", "first"]]
+
+
+def timeline_figure(tl: pd.DataFrame, extra: tuple[str, pd.DataFrame] | None = None) -> go.Figure:
+    """Progression on top; below, one lane of markers per event kind (memory writes and reads
+    sized by how many fall in each bin), and ``extra``: a diagnostic's lane (label, the bins from
+    :func:`diagnostic_lane`). Each point carries (as customdata) the step a click should jump
+    to: the first step of its kind within the bin."""
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.38, 0.62], vertical_spacing=0.05
     )
@@ -109,14 +129,18 @@ def timeline_figure(tl: pd.DataFrame) -> go.Figure:
         row=1,
         col=1,
     )
+    lanes = list(LANES)
     for column, label, colour, symbol in LANES:
         hit = tl[tl[column] > 0]
+        size: Any = 7
+        if column in COUNTED and len(hit):
+            size = (4 + 10 * hit[column] / hit[column].max()).round(1).tolist()
         fig.add_trace(
             go.Scatter(
                 x=hit["step"],
                 y=[label] * len(hit),
                 mode="markers",
-                marker={"color": colour, "symbol": symbol, "size": 7, "opacity": 0.85},
+                marker={"color": colour, "symbol": symbol, "size": size, "opacity": 0.85},
                 name=label,
                 customdata=hit[f"first_{column}"],
                 text=hit[column],
@@ -125,15 +149,27 @@ def timeline_figure(tl: pd.DataFrame) -> go.Figure:
             row=2,
             col=1,
         )
+    if extra is not None:
+        label, hit = extra
+        fig.add_trace(
+            go.Scatter(
+                x=hit["step"], y=[label] * len(hit), mode="markers",
+                marker={"color": "#8c564b", "symbol": "hexagon", "size": 8},
+                name=label, customdata=hit["first"], text=hit["count"],
+                hovertemplate=f"{label}: %{{text}} at step %{{customdata}}{span}<extra></extra>",
+            ),
+            row=2, col=1,
+        )  # fmt: skip
+        lanes.append(("", label, "", ""))
     fig.update_yaxes(range=[0, 100], title_text="prog. %", row=1, col=1, fixedrange=True)
-    lanes = [label for _c, label, _col, _s in LANES]
+    labels = [label for _c, label, _col, _s in lanes]
     fig.update_yaxes(
         categoryorder="array",
-        categoryarray=lanes[::-1],
+        categoryarray=labels[::-1],
         row=2,
         col=1,
         fixedrange=True,
-        range=[-0.5, len(lanes) - 0.5],
+        range=[-0.5, len(labels) - 0.5],
     )
     last = int(tl["step"].iloc[-1] + tl["width"].iloc[-1] - 1) if len(tl) else 0
     fig.update_xaxes(range=[-0.5, last + 0.5], fixedrange=True)

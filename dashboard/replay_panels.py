@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from dashboard import data
+from automem_core.analysis.step_checks import DIAGNOSTICS, diagnostic_holds
+from dashboard import data, revision_data
 from dashboard import replay_state as rs
-from dashboard.charts import TIMELINE_MARGIN_L, TIMELINE_MARGIN_R, timeline_figure
+from dashboard.charts import (
+    TIMELINE_MARGIN_L,
+    TIMELINE_MARGIN_R,
+    diagnostic_lane,
+    timeline_figure,
+)
 from dashboard.data import EpisodeData, MemoryView
 from dashboard.render import (
     diff_files,
@@ -99,12 +106,68 @@ def jumps(ep: EpisodeData) -> None:
     )
 
 
-def timeline(ep: EpisodeData) -> None:
-    """The episode's timeline, drawn once per episode (the step marker is :func:`cursor`)."""
-    key = (ep.source.episode_id, ep.source.token)
+def citation(root: Path, episode_id: str) -> str | None:
+    """The reviewer's claim this episode was opened for, as a banner; its diagnostic."""
+    cited = st.session_state.get(rs.CITE)
+    if not cited or cited[0] != episode_id:
+        return None
+    proposal_id, _, index = str(cited[1]).partition(":")
+    found = revision_data.load_proposals(root)
+    found = found[found["proposal_id"] == proposal_id]
+    try:
+        claims = json.loads(str(found["citations_json"].iloc[0])) if not found.empty else []
+        claim = claims[int(index)]
+    except (ValueError, IndexError, TypeError):
+        return None
+    if not isinstance(claim, dict) or str(claim.get("episode_id")) != episode_id:
+        return None
+    diagnostic, step = str(claim.get("diagnostic") or ""), int(claim.get("step", 0))
+    holds = ""
+    if diagnostic in DIAGNOSTICS:
+        ep = data.load_episode(data.locate(root, "", episode_id))  # type: ignore[arg-type]
+        ok = diagnostic_holds(ep, step, diagnostic)
+        holds = " (the step check confirms it)" if ok else " (the step check does not find it)"
+    st.info(
+        f"{escape_text(proposal_id)} cites {escape_text(diagnostic or 'this step')} at step "
+        f"{step}{holds}: {escape_text(str(claim.get('shows', '')))}",
+        icon=":material/format_quote:",
+    )
+    return diagnostic if diagnostic in DIAGNOSTICS else None
+
+
+def diagnostic_steps(ep: EpisodeData, diagnostic: str) -> list[int]:
+    """Every step where ``diagnostic`` holds (kept for the episode shown)."""
+    key = ("replay.diag", ep.source.episode_id, ep.source.token, diagnostic)
+    found = st.session_state.get("replay.diag")
+    if found is None or found[0] != key:
+        steps = [s for s in range(ep.n_steps) if diagnostic_holds(ep, s, diagnostic)]
+        found = (key, steps)
+        st.session_state["replay.diag"] = found
+    return list(found[1])
+
+
+def timeline(ep: EpisodeData, diagnostic: str | None = None) -> None:
+    """The episode's timeline, drawn once per episode (the step marker is :func:`cursor`), with
+    the lane of one diagnostic (the one a citation names, or one chosen) where asked."""
+    options = ["none", *DIAGNOSTICS]
+    if diagnostic and st.session_state.get("replay.lane_for") != ep.source.episode_id:
+        st.session_state["replay.lane"] = diagnostic  # a citation shows its diagnostic at once
+        st.session_state["replay.lane_for"] = ep.source.episode_id
+    chosen = st.selectbox(
+        "Diagnostic on the timeline", options, key="replay.lane",
+        help="The same step checks that validate the reviewer's citations",
+    )  # fmt: skip
+    lane = None if chosen == "none" else str(chosen)
+    key = (ep.source.episode_id, ep.source.token, lane)
     cached = st.session_state.get("replay.figure")
     if cached is None or cached[0] != key:
-        cached = (key, timeline_figure(ep.timeline))
+        extra = None
+        if lane is not None:
+            extra = (
+                lane.replace("_", " "),
+                diagnostic_lane(ep.timeline, diagnostic_steps(ep, lane)),
+            )
+        cached = (key, timeline_figure(ep.timeline, extra))
         st.session_state["replay.figure"] = cached
     fig = cached[1]
     st.plotly_chart(

@@ -25,7 +25,8 @@ FILTERS = {  # within the chosen run
 MEMORY_TAB = "replay.memory_tab"  # the memory panel's open tab (only it is drawn)
 MEMORY_TABS = ("Diff vs previous step", "Files at this step", "Diff vs another step")
 BAD_LINK = "replay.bad_link"  # what the URL asked for that does not exist (shown, then cleared)
-URL_KEYS = ("run", "episode", "step", "compare")
+URL_KEYS = ("run", "episode", "step", "compare", "cite")
+CITE = "replay.cite"  # "<proposal>:<index>" of the citation that opened this episode
 _URL_SEEN = "replay.url"  # the query params this page last wrote or adopted
 _LAST_TICK = "replay.last_tick"
 
@@ -53,6 +54,7 @@ def adopt_url() -> None:
     st.session_state[EPISODE] = url["episode"]
     st.session_state[STEP] = _int(url.get("step")) or 0
     st.session_state[COMPARE] = _int(url.get("compare"))
+    st.session_state[CITE] = (url["episode"], url["cite"]) if url.get("cite") else None
     if st.session_state[COMPARE] is not None:  # a link to a comparison opens its tab
         st.session_state[MEMORY_TAB] = MEMORY_TABS[2]
     st.session_state[BAD_LINK] = {"episode": url["episode"], "run": url.get("run")}
@@ -66,6 +68,9 @@ def write_url(run_id: str, episode_id: str, step: int, compare: int | None) -> N
     want = {"run": run_id, "episode": episode_id, "step": str(step)}
     if compare is not None:
         want["compare"] = str(compare)
+    cited = st.session_state.get(CITE)
+    if cited and cited[0] == episode_id:  # the claim stays with its episode
+        want["cite"] = cited[1]
     if _url_now() != want:
         st.query_params.from_dict(identity.keep_in_url(want))
     st.session_state[_URL_SEEN] = want

@@ -146,7 +146,7 @@ def evidence(proposal: pd.Series) -> None:
     if not citations:
         st.caption("No citations.")
     runs = [str(r) for r in proposal["review_runs"]]
-    for c in citations[:SHOWN_CITATIONS]:
+    for index, c in enumerate(citations[:SHOWN_CITATIONS]):
         episode, step = str(c.get("episode_id", "")), int(c.get("step", 0))
         run = cited_run(episode, runs)
         if run is None:
@@ -154,9 +154,10 @@ def evidence(proposal: pd.Series) -> None:
         else:
             st.page_link(
                 PAGES["replay"], label=f"{_md(episode)} · step {step}", icon=":material/replay:",
-                query_params=identity.keep_in_url(
-                    {"run": run, "episode": episode, "step": str(step)}
-                ),
+                query_params=identity.keep_in_url({
+                    "run": run, "episode": episode, "step": str(step),
+                    "cite": f"{proposal['proposal_id']}:{index}",
+                }),
             )  # fmt: skip
         why = f" ({escape_text(str(c['diagnostic']))})" if c.get("diagnostic") else ""
         st.caption(escape_text(str(c.get("shows", ""))) + why)

@@ -159,8 +159,9 @@ try:
     if ep.n_steps == 0:
         st.info("This episode has no steps.")
         st.stop()
+    cited = replay_panels.citation(root, episode_id)
     replay_panels.jumps(ep)
-    replay_panels.timeline(ep)
+    replay_panels.timeline(ep, cited)
     playing, speed = rs.playback()
     st.session_state[rs.PLAYING] = (playing, speed)
     st.fragment(run_every=1.0 / speed if playing else None)(step_view)(found, info)

@@ -237,3 +237,19 @@ def test_no_proposals_names_the_commands_that_make_them(tmp_path, monkeypatch):
     play_fake_run(tmp_path, seeds=(0,), steps=3, run_id="r")
     at = revisions_page(tmp_path, monkeypatch)
     assert any("automem review --run RUN" in i.value for i in at.info)
+
+
+def test_a_citation_opens_the_replay_with_the_claim_and_its_diagnostic_lane(store, monkeypatch):
+    at = revisions_page(store, monkeypatch)
+    link = at.get("page_link")[0]
+    query = {k: v[0] for k, v in parse_qs(link.proto.query_string).items()}
+    assert query["cite"].endswith(":0") and query["who"] == "tester"
+    replay = open_app(store, monkeypatch, **query)
+    replay.switch_page("views/replay.py").run()
+    assert not replay.exception
+    proposal = load_proposals(store).set_index("event").loc["proposed"]
+    claim = json.loads(proposal["citations_json"])[0]
+    (banner,) = [i.value for i in replay.info if "cites" in i.value]
+    assert html.unescape(claim["shows"]) in html.unescape(banner)
+    assert "step check" in banner
+    assert replay.selectbox(key="replay.lane").value == claim["diagnostic"]
