@@ -190,7 +190,16 @@ def runs_table(root: str, token: str, now: datetime | None = None) -> pd.DataFra
     """One row per run, with its status as of ``now`` (a silent ``running`` run is
     ``interrupted``). A heartbeat re-reads only the run rows; the episode stats stay cached."""
     rows = _run_rows(root, runs_token(Path(root)))
-    return runs.runs_frame(rows, task_stats(root, episodes_token(Path(root))), now)
+    token = episodes_token(Path(root))
+    table = runs.runs_frame(rows, task_stats(root, token), now)
+    costs = _run_costs(root, token, tuple(runs.priced_runs(rows)))
+    table["agent $"] = [costs.get(str(r), 0.0) for r in table["run"]]
+    return table
+
+
+@st.cache_data(show_spinner=False)
+def _run_costs(root: str, token: str, priced: tuple[str, ...]) -> dict[str, float]:
+    return runs.load_run_costs(Path(root), list(priced)) if priced else {}
 
 
 @st.cache_data(show_spinner=False)

@@ -55,7 +55,7 @@ PAIR_CONFIG = {
 }
 LINEAGE_COLUMNS = [
     "version", "parent", "status", "gating", "parent_gating", "heldout", "parent_heldout",
-    "episodes", "tokens", "reviewer_cost", "proposal_id", "summary",
+    "episodes", "tokens", "agent_cost", "reviewer_cost", "proposal_id", "summary",
 ]  # fmt: skip
 LINEAGE_CONFIG = {
     "gating": NUM("gating", format="%.1f", help="clean progression ×100 on the gating seeds"),
@@ -64,6 +64,7 @@ LINEAGE_CONFIG = {
     "parent_heldout": NUM("parent (held-out)", format="%.1f"),
     "episodes": NUM("episodes", help="episodes the version played"),
     "tokens": NUM("tokens", format="localized", help="the agent's tokens over those episodes"),
+    "agent_cost": NUM("agent $", format="%.4f", help="the agent's tokens at its model's prices"),
     "reviewer_cost": NUM("reviewer $", format="%.4f"),
 }
 

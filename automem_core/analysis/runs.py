@@ -9,6 +9,8 @@ A run still marked ``running`` whose heartbeat is older than :data:`STALE_AFTER_
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,14 @@ from automem_core.store.reader import query_store
 STALE_AFTER_S = 120.0
 UNKNOWN = "unknown"  # the status of a run whose run.parquet cannot be read
 VERSION_SQL = "scaffold_id || '@' || left(scaffold_hash, 8)"
+# What an episode's tokens cost at its run's memory-model prices (US dollars; zero unpriced).
+AGENT_COST_SQL = """(e.tokens_in * coalesce(TRY_CAST(json_extract_string(r.model_config_json,
+  '$.memory.price_in_per_1m') AS DOUBLE), 0) + e.tokens_out * coalesce(TRY_CAST(
+  json_extract_string(r.model_config_json, '$.memory.price_out_per_1m') AS DOUBLE), 0)) / 1e6"""
+RUN_COSTS_SQL = f"""
+SELECT e.run_id, sum({AGENT_COST_SQL}) AS agent_cost
+FROM episodes e JOIN runs r USING (run_id) GROUP BY e.run_id
+"""
 RUN_COLUMNS = [
     "run",
     "status",
@@ -63,7 +73,7 @@ def parse_time(value: str | None) -> datetime | None:
 
 _RUNS_SQL = f"""
 SELECT run_id, game, tasks, seed_set, {VERSION_SQL} AS version, memory_client, status,
-  episodes_planned, updated_at, max_steps
+  episodes_planned, updated_at, max_steps, model_config_json
 FROM runs ORDER BY created_at, run_id
 """
 _EPISODES_SQL = f"""
@@ -76,7 +86,7 @@ FROM episodes ORDER BY run_id, task, seed
 """
 RUN_ROW_COLUMNS = [
     "run_id", "game", "tasks", "seed_set", "version", "memory_client", "status",
-    "episodes_planned", "updated_at", "max_steps",
+    "episodes_planned", "updated_at", "max_steps", "model_config_json",
 ]  # fmt: skip
 
 
@@ -161,12 +171,12 @@ def runs_frame(
     listed = set(rows["run_id"])
     orphans = [
         (run_id, part[0]["game"], sorted(r["task"] for r in part), None, part[0]["scaffold"],
-         part[0]["memory_client"], UNKNOWN, None, None, None)
+         part[0]["memory_client"], UNKNOWN, None, None, None, None)
         for run_id, part in groups.items()
         if run_id not in listed
     ]  # fmt: skip
     out = []
-    for run_id, game, tasks, seed_set, version, client, status, planned, updated, _steps in [
+    for run_id, game, tasks, seed_set, version, client, status, planned, updated, *_ in [
         *rows.itertuples(index=False, name=None),
         *orphans,
     ]:
@@ -229,6 +239,28 @@ def progression_by_version(stats: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFr
         )
     columns = ["comparison", "game", "scaffold", "mean", "se", "episodes", "degraded", "failed"]
     return pd.DataFrame(out, columns=columns)
+
+
+def priced_runs(rows: pd.DataFrame) -> list[str]:
+    """The runs whose memory model has a price (only their costs need their episodes read)."""
+    found = []
+    for run_id, text in zip(rows["run_id"], rows["model_config_json"], strict=True):
+        try:
+            memory = json.loads(str(text)).get("memory", {})
+        except (ValueError, AttributeError):
+            continue
+        if float(memory.get("price_in_per_1m") or 0) or float(memory.get("price_out_per_1m") or 0):
+            found.append(str(run_id))
+    return found
+
+
+def load_run_costs(root: Path, run_ids: Sequence[str] | None = None) -> dict[str, float]:
+    """run id → what its episodes' tokens cost at its memory model's prices (US dollars)."""
+    found = query_store(
+        root, lambda con: con.execute(RUN_COSTS_SQL).fetchall(), tables=("runs", "episodes"),
+        run_ids=list(run_ids) if run_ids is not None else None,
+    )  # fmt: skip
+    return {str(run): float(cost or 0.0) for run, cost in found}
 
 
 def load_run_rows(root: Path) -> pd.DataFrame:

@@ -270,7 +270,9 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     o.add_argument("--start", help="version to start from (default: the game's v0)")
     o.add_argument("--auto-approve", action="store_true", help="approve every valid proposal")
     o.add_argument("--budget-episodes", type=int, help="stop after this many episodes")
-    o.add_argument("--budget-usd", type=float, help="stop after the reviewer spent this")
+    o.add_argument(
+        "--budget-usd", type=float, help="stop once the reviewer and the agent together spent this"
+    )
     o.add_argument("--loop-id", help="name the loop (default: from the game and start)")
     _loop_flags(o)
     _reviewer_flag(o)

@@ -27,6 +27,9 @@ _SECRET_WORDS = frozenset(
 _PUBLIC_KEYS = frozenset({"api_key_env"})
 
 
+PRICE_FIELDS = ("price_in_per_1m", "price_out_per_1m")
+
+
 class ModelConfig(BaseModel):
     """How to reach the LLM. Unknown fields are rejected so a typo names itself."""
 
@@ -44,6 +47,10 @@ class ModelConfig(BaseModel):
     backoff_base_s: float = Field(default=0.5, ge=0.0)
     backoff_max_s: float = Field(default=20.0, ge=0.0)
     extra_body: dict[str, Any] = Field(default_factory=dict)
+    # What the endpoint charges, in US dollars per million tokens (for the cost columns; they
+    # never change what is played).
+    price_in_per_1m: float = Field(default=0.0, ge=0.0)
+    price_out_per_1m: float = Field(default=0.0, ge=0.0)
 
     @field_validator("base_url")
     @classmethod
@@ -76,6 +83,13 @@ class ModelConfig(BaseModel):
         if self.base_url is not None and "backend" not in self.model_fields_set:
             self.backend = "openai"
         return self
+
+    def identity_dict(self) -> dict[str, Any]:
+        """The public settings that decide what is played (prices left out)."""
+        found = self.public_dict()
+        for name in PRICE_FIELDS:
+            found.pop(name, None)
+        return found
 
     def public_dict(self) -> dict[str, Any]:
         """The settings as plain data for logs and run metadata, with anything secret-looking

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automem_core.analysis.runs import load_episodes
+from automem_core.analysis.runs import load_episodes, load_run_costs
 from automem_core.review.evaluate import LoopSettings, gate_proposal, play, report_heldout
 from automem_core.review.proposals import APPROVED, approve, latest, load_proposals
 from automem_core.review.review import Reviewer, review
@@ -89,11 +89,15 @@ def loop_id_for(config: OptimizeConfig) -> str:
 
 
 def _spent(root: Path, state: LoopState) -> tuple[int, float]:
-    """(episodes played by this loop's runs, reviewer dollars of its proposals)."""
-    episodes = sum(len(load_episodes(root, r)) for r in dict.fromkeys(state.runs))
+    """(episodes played by this loop's runs, dollars spent: the reviewer's on its proposals and
+    the agent's on its runs' episodes, at their model configs' prices)."""
+    runs = list(dict.fromkeys(state.runs))
+    episodes = sum(len(load_episodes(root, r)) for r in runs)
     proposals = load_proposals(root)
     mine = proposals[proposals["review_runs"].map(lambda r: bool(set(r) & set(state.runs)))]
-    return episodes, float(mine["cost_usd"].sum()) if not mine.empty else 0.0
+    reviewer = float(mine["cost_usd"].sum()) if not mine.empty else 0.0
+    agent = sum(load_run_costs(root, runs).values()) if runs else 0.0
+    return episodes, reviewer + agent
 
 
 async def _play(root: Path, config: OptimizeConfig, state: LoopState, version: str,
@@ -174,7 +178,10 @@ async def optimize(root: Path, config: OptimizeConfig, say: Say = log.info) -> L
             say(f"stopped: {episodes} episodes played, the budget was {config.budget_episodes}")
             break
         if config.budget_usd is not None and dollars >= config.budget_usd:
-            say(f"stopped: the reviewer spent ${dollars:.2f}, the budget was ${config.budget_usd}")
+            say(
+                f"stopped: ${dollars:.2f} spent (reviewer and agent), the budget was "
+                f"${config.budget_usd}"
+            )
             break
         if not await _iteration(root, config, state, say):
             break

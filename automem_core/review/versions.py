@@ -8,15 +8,16 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from automem_core.analysis.runs import VERSION_SQL
+from automem_core.analysis.runs import AGENT_COST_SQL
 from automem_core.store.current import latest_sql
 from automem_core.store.reader import query_store
 
 LINEAGE_SQL = f"""
 WITH latest AS ({latest_sql("proposals")}),
 spent AS (
-  SELECT {VERSION_SQL} AS version, count(*) AS episodes, sum(tokens_in + tokens_out) AS tokens
-  FROM episodes GROUP BY ALL),
+  SELECT e.scaffold_id || '@' || left(e.scaffold_hash, 8) AS version, count(*) AS episodes,
+    sum(e.tokens_in + e.tokens_out) AS tokens, sum({AGENT_COST_SQL}) AS agent_cost
+  FROM episodes e JOIN runs r USING (run_id) GROUP BY ALL),
 gate AS ({latest_sql("evaluations")}),
 cost AS (
   SELECT proposal_id, sum(cost_usd) AS reviewer_cost, sum(tokens_in + tokens_out) AS reviewer_tokens
@@ -26,6 +27,7 @@ SELECT coalesce(l.candidate_version, l.proposal_id) AS version, l.parent_version
   g.mean AS gating, g.parent_mean AS parent_gating, g.delta AS gating_delta,
   h.mean AS heldout, h.parent_mean AS parent_heldout,
   coalesce(s.episodes, 0) AS episodes, coalesce(s.tokens, 0) AS tokens,
+  coalesce(s.agent_cost, 0) AS agent_cost,
   c.reviewer_cost, c.reviewer_tokens, l.created_at
 FROM latest l
 LEFT JOIN gate g ON g.version = l.candidate_version AND g.seed_set = 'gating'
@@ -59,4 +61,4 @@ def lineage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def load_lineage(root: Path) -> pd.DataFrame:
-    return query_store(root, lineage, tables=("proposals", "evaluations", "episodes"))
+    return query_store(root, lineage, tables=("proposals", "evaluations", "episodes", "runs"))

@@ -46,8 +46,8 @@ def settings_hash(cfg: RunConfig, scaffold: Scaffold, max_steps: int) -> str:
         "seeds": list(cfg.seeds),
         "seed_set": cfg.seed_set,
         "scaffold": scaffold.content_hash,
-        "model": cfg.model.public_dict(),
-        "action_model": cfg.action_model.public_dict() if cfg.action_model else None,
+        "model": cfg.model.identity_dict(),
+        "action_model": cfg.action_model.identity_dict() if cfg.action_model else None,
         "max_steps": max_steps,
         "replay_from": cfg.replay_from,
     }

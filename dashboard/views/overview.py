@@ -28,6 +28,7 @@ RUN_COLUMNS = [
     "progression",
     "± se",
     "tokens",
+    "agent $",
     "wall time (s)",
     "model",
     "seed_set",
