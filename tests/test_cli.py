@@ -175,3 +175,19 @@ def test_runs_into_a_closed_pipe_exits_quietly(tmp_path):
     out = subprocess.run(shell, shell=True, capture_output=True, text=True, timeout=120)
     assert out.stdout.startswith("r0") and "Traceback" not in out.stderr
     assert "BrokenPipe" not in out.stderr
+
+
+@pytest.mark.slow
+def test_the_demo_leaves_both_loops_something_to_show(tmp_path, capsys):
+    from automem_core.analysis.decision_table import load_decisions
+    from automem_core.review.optimize import load_state
+    from automem_core.review.proposals import load_proposals
+
+    assert main(["demo", "--max-steps", "20", "--data", str(tmp_path), "--quiet"]) == 0
+    proposals = load_proposals(tmp_path).set_index("proposal_id")
+    states = sorted(proposals["event"])
+    assert states[-1] == "proposed" and states[0] in ("accepted", "declined")
+    waiting = proposals.index[proposals["event"] == "proposed"][0]
+    assert load_state(tmp_path, "demo-crafter").pending == waiting  # gated with the loop's seeds
+    assert len(load_decisions(tmp_path)) > 20
+    assert "waits for your decision" in capsys.readouterr().out

@@ -144,6 +144,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from automem_core.run.runner import run
 
     failed = 0
+    crafter_run = None
     for game, tasks, seeds, max_steps in DEMO_PLAN:
         steps = args.max_steps or max_steps
         print(
@@ -153,10 +154,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
             game=game, tasks=tasks, seeds=seeds, data=args.data, max_steps=steps, concurrency=4
         )
         result = asyncio.run(run(cfg, progress=not args.quiet))
+        crafter_run = result.run_id if game == "crafter" else crafter_run
         for e in result.episodes:
             if e.status != "ok":
                 failed += 1
                 print(f"  {e.episode_id} failed: {e.error}")
+    if crafter_run is not None and not args.no_loops:
+        from automem_core.cli.demo import seed_loops
+
+        seed_loops(args.data, crafter_run, print)
     print(f"demo data written to {args.data}" + (f" ({failed} episodes failed)" if failed else ""))
     return 1 if failed else 0
 
@@ -201,5 +207,8 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
 
     d = sub.add_parser("demo", help="seed a small demo of each game with the embedded player")
     d.add_argument("--max-steps", type=int, help="step cap per demo episode")
+    d.add_argument(
+        "--no-loops", action="store_true", help="only the games: no mined decisions, no proposals"
+    )
     d.set_defaults(func=cmd_demo, writes=True)
     return [r, d]

@@ -53,7 +53,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     pytest.importorskip("trl", reason="needs the train extra: pip install -e .[train]")
     tmp = tmp_path_factory.mktemp("cli-loop2")
     data = tmp / "data"
-    automem("demo", "--max-steps", "12", "--quiet", data=data)
+    automem("demo", "--max-steps", "12", "--no-loops", "--quiet", data=data)
     crafter = sorted(p.name for p in (data / "runs").iterdir() if p.name.startswith("crafter"))
     assert crafter, "the demo plays Crafter"
     run = crafter[0]
