@@ -71,6 +71,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/concurrency.py
 	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/cli_startup.py
+	$(BIN)/python benchmarks/labelling_browser.py
+	$(BIN)/python benchmarks/compare_browser.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

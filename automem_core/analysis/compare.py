@@ -91,11 +91,14 @@ def first_divergence(lanes: Sequence[Lane]) -> int | None:
     return found[0] if found else None
 
 
-def next_divergence(lanes: Sequence[Lane], step: int) -> int | None:
+def next_divergence(
+    lanes: Sequence[Lane], step: int, first: int | bool | None = False
+) -> int | None:
     """The next step after ``step`` where the episodes act differently. (Once two episodes
     split, their observations usually differ at every later step; a different action is what
     a person looks for next.) Before the first divergence, that divergence."""
-    first = first_divergence(lanes)
+    if first is False:  # not given: found here
+        first = first_divergence(lanes)
     if first is not None and step < first:
         return first
     longest = max(lane.n_steps for lane in lanes)

@@ -20,7 +20,6 @@ from automem_core.analysis.compare import (
     Lane,
     check_comparable,
     divergences,
-    first_divergence,
     lane,
     next_divergence,
     progression_frame,
@@ -71,7 +70,18 @@ def picker(episodes: pd.DataFrame) -> list[str]:
     return picked
 
 
-def controls(lanes: list[Lane], step: int) -> int:
+def _lanes(loaded: list[data.EpisodeData]) -> tuple[list[Lane], list[int]]:
+    """The episodes' lanes and the steps where they differ (kept while the same ones show)."""
+    key = tuple((ep.source.episode_id, ep.source.token) for ep in loaded)
+    cached = st.session_state.get(f"{PAGE}.lanes")
+    if cached is None or cached[0] != key:
+        lanes = [lane(ep) for ep in loaded]
+        cached = (key, lanes, divergences(lanes))
+        st.session_state[f"{PAGE}.lanes"] = cached
+    return cached[1], cached[2]
+
+
+def controls(lanes: list[Lane], diffs: list[int], step: int) -> int:
     """The step control shared by every column; returns the step to show."""
     longest = max(ln.n_steps for ln in lanes)
     moves = keys.new_presses(["ArrowLeft", "ArrowRight"], key=f"{PAGE}.keys")
@@ -81,18 +91,18 @@ def controls(lanes: list[Lane], step: int) -> int:
         step -= 1
     if row.button("Next · →", key=f"{PAGE}.next"):
         step += 1
-    first = first_divergence(lanes)
+    first = diffs[0] if diffs else None
     if row.button("First divergence", key=f"{PAGE}.first", disabled=first is None,
                   type="primary"):  # fmt: skip
         step = first if first is not None else step
-    later = next_divergence(lanes, step)
+    later = next_divergence(lanes, step, first)
     if row.button("Next divergence", key=f"{PAGE}.later", disabled=later is None):
         step = later if later is not None else step
     step = max(0, min(step, longest - 1))
     split = "never: the episodes act and see the same throughout" if first is None else str(first)
     row.html(
         f'<div class="am-cmp-where">step <b>{step}</b> of {longest - 1} · first divergence: '
-        f"<b>{escape_text(split)}</b> · {len(divergences(lanes))} steps differ</div>"
+        f"<b>{escape_text(split)}</b> · {len(diffs)} steps differ</div>"
     )
     return step
 
@@ -118,12 +128,11 @@ def _lines(view: data.MemoryView) -> dict[str, list[str]]:
     return {name: lines for name, (lines, _origins) in view.items()}
 
 
-def chart(lanes: list[Lane], step: int) -> go.Figure:
+def chart(lanes: list[Lane]) -> go.Figure:
     frame = progression_frame(lanes)
     fig = go.Figure()
     for episode, part in frame.groupby("episode", sort=False):
         fig.add_scatter(x=part["step"], y=part["progression"], mode="lines", name=str(episode))
-    fig.add_vline(x=step, line_color="#333", line_width=1)
     fig.update_layout(height=200, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       yaxis_title="progression (%)", legend={"orientation": "h"})  # fmt: skip
     return fig
@@ -154,12 +163,20 @@ for r in chosen.set_index("episode_id").loc[ids].reset_index().itertuples():
         st.error(f"{r.episode_id} is not in the store any more.")
         st.stop()
     loaded.append(data.load_episode(found))
-lanes = [lane(ep) for ep in loaded]
-step = controls(lanes, int(st.session_state.get(STEP, 0)))
-st.session_state[STEP] = step
-_write_url(ids, step)
-st.plotly_chart(chart(lanes, step), key=f"{PAGE}.chart")
-first = first_divergence(lanes)
-for col, ep, ln in zip(st.columns(len(lanes), gap="small"), loaded, lanes, strict=True):
-    with col:
-        column(root, ep, ln, step, first)
+lanes, diffs = _lanes(loaded)
+st.plotly_chart(chart(lanes), key=f"{PAGE}.chart")
+
+
+@st.fragment
+def lockstep() -> None:
+    """The step control and the columns: a step change redraws only these."""
+    step = controls(lanes, diffs, int(st.session_state.get(STEP, 0)))
+    st.session_state[STEP] = step
+    _write_url(ids, step)
+    first = diffs[0] if diffs else None
+    for col, ep, ln in zip(st.columns(len(lanes), gap="small"), loaded, lanes, strict=True):
+        with col:
+            column(root, ep, ln, step, first)
+
+
+lockstep()
