@@ -80,7 +80,7 @@ st.caption(count + (f" (the first {SHOWN:,} drawn)" if len(shown) > SHOWN else "
 row = st.container(horizontal=True)
 if row.button("Label these in the workbench", key=f"{PAGE}.to_workbench", type="primary",
               icon=":material/label:"):  # fmt: skip
-    st.session_state["label.queue"] = "the Decisions table's filter"
+    st.session_state["label.chosen"] = "the Decisions table's filter"
     st.session_state.pop("label.items", None)
     st.switch_page(PAGES["label"], query_params=identity.keep_in_url({}))
 with row:

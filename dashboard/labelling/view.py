@@ -26,14 +26,17 @@ from dashboard.widgets import identity, keys
 PAGE = "label"
 QUEUE, ITEMS, POS = f"{PAGE}.queue", f"{PAGE}.items", f"{PAGE}.pos"
 UNDO, LAST, FILTERED = f"{PAGE}.undo", f"{PAGE}.last", "decisions.filtered"
+CHOSEN = f"{PAGE}.chosen"  # the queue picked (the widget's value may come and go)
+DONE = f"{PAGE}.done"  # records labelled in this session: a press never labels one twice
 VERDICT_KEYS = {"1": "good", "2": "bad", "3": "unsure"}
 WATCHED = [*VERDICT_KEYS, "ArrowLeft", "ArrowRight", "u"]
 
 
 def _items(decisions: pd.DataFrame, labels: pd.DataFrame, alternatives: pd.DataFrame,
            people: pd.DataFrame, who: str) -> list[Item]:  # fmt: skip
-    """The queue's snapshot, made again only when the queue or the person changes."""
-    name = st.session_state.get(QUEUE, QUEUES[0])
+    """The queue's snapshot, made again only when a person picks another queue or the person
+    changes (never in the middle of a burst of presses)."""
+    name = st.session_state.get(CHOSEN, QUEUES[0])
     snapshot = st.session_state.get(ITEMS)
     if snapshot is None or snapshot[0] != (name, who):
         filtered = st.session_state.get(FILTERED, ())
@@ -54,20 +57,27 @@ def _decision(decisions: pd.DataFrame, labels: pd.DataFrame, decision_id: str) -
 
 
 def _reset_queue() -> None:
+    st.session_state[CHOSEN] = st.session_state.get(QUEUE, QUEUES[0])
     st.session_state.pop(ITEMS, None)
 
 
 def _label_rows(items: list[Item], start: int, verdicts: list[str], who: str,
-                versions: dict[str, str]) -> list[LabelRow]:  # fmt: skip
-    """One label per verdict, on the records from ``start`` on."""
-    rows = []
-    for offset, verdict in enumerate(verdicts):
-        if start + offset >= len(items):
+                versions: dict[str, str]) -> tuple[list[LabelRow], int]:  # fmt: skip
+    """One label per verdict, on the records from ``start`` on (skipping any this session
+    already labelled); the labels and the position after them."""
+    done: set[str] = st.session_state.setdefault(DONE, set())
+    rows, pos = [], start
+    for verdict in verdicts:
+        while pos < len(items) and items[pos].target_id in done:
+            pos += 1
+        if pos >= len(items):
             break
-        item = items[start + offset]
+        item = items[pos]
         rows.append(new_label(item.target_id, verdict, who, target_kind=item.kind,  # type: ignore[arg-type]
                               scaffold_version=versions.get(item.decision_id, "")))  # fmt: skip
-    return rows
+        done.add(item.target_id)
+        pos += 1
+    return rows, pos
 
 
 def apply_presses(presses: list[str], items: list[Item], who: str,
@@ -80,12 +90,12 @@ def apply_presses(presses: list[str], items: list[Item], who: str,
 
     def flush() -> None:
         nonlocal pos
-        rows = _label_rows(items, pos, pending, who, versions)
+        rows, after = _label_rows(items, pos, pending, who, versions)
         if rows:
             add_labels(root, rows)
             st.session_state[UNDO] = [*st.session_state.get(UNDO, []), *(r.label_id for r in rows)]
             st.session_state[LAST] = (rows[-1].verdict, rows[-1].target_id, len(rows))
-            pos += len(rows)
+            pos = after
         pending.clear()
 
     for press in presses:
@@ -100,7 +110,8 @@ def apply_presses(presses: list[str], items: list[Item], who: str,
         elif press == "u" and st.session_state.get(UNDO):
             stack = st.session_state[UNDO]
             try:
-                undo(root, stack.pop(), who)
+                undone = undo(root, stack.pop(), who)
+                st.session_state.setdefault(DONE, set()).discard(undone.target_id)
             except LabelError as exc:
                 st.toast(str(exc))
             st.session_state[UNDO] = stack
@@ -128,6 +139,9 @@ def toolbar(items: list[Item], pos: int, who: str, people: pd.DataFrame,
             versions: dict[str, str]) -> None:  # fmt: skip
     """The queue, the progress, and the full-word buttons with their keys."""
     row = st.container(horizontal=True, vertical_alignment="center")
+    chosen = st.session_state.get(CHOSEN, QUEUES[0])
+    if st.session_state.get(QUEUE) != chosen:
+        st.session_state[QUEUE] = chosen
     row.selectbox("Queue", QUEUES, key=QUEUE, on_change=_reset_queue, width=250,
                   label_visibility="collapsed")  # fmt: skip
     for key, verdict in VERDICT_KEYS.items():

@@ -73,9 +73,14 @@ def press_until_moved(page: Any, key: str, times: int, root: Path, author: str,
                       expected: int) -> None:  # fmt: skip
     """Press ``key`` ``times`` times in a burst; the listener may need a moment to attach on a
     new page, so the burst is sent once it is (the first label proves it)."""
-    page.keyboard.press(key)
-    assert until(lambda: sum(r["author"] == author for r in human(root)) >= 1)
-    for _ in range(times - 1):
+    labelled = lambda: sum(r["author"] == author for r in human(root))  # noqa: E731
+    start = labelled()
+    for _ in range(10):  # the listener attaches once its frame has loaded
+        page.keyboard.press(key)
+        if until(lambda: labelled() > start, seconds=3):
+            break
+    done = labelled() - start
+    for _ in range(times - done):
         page.keyboard.press(key)
     assert until(lambda: sum(r["author"] == author for r in human(root)) >= expected, 60), [
         (r["author"], r["verdict"]) for r in human(root)
@@ -170,7 +175,10 @@ def test_a_name_holds_across_pages_reloads_and_a_replay_round_trip(server, tmp_p
         expect(page.locator(".st-key-people-field input")).to_have_value("dana")
         page.wait_for_function(IDLE, timeout=30_000)
         before = len(human(root))
-        page.keyboard.press("3")
+        for _ in range(10):  # the key listener attaches once its frame has loaded
+            page.keyboard.press("3")
+            if until(lambda: len(human(root)) > before, seconds=3):
+                break
         assert until(lambda: len(human(root)) > before)
         assert human(root)[-1]["author"] == "dana"
         browser.close()
