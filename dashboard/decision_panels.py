@@ -52,9 +52,18 @@ def detail(root: Path, decision: pd.Series) -> None:
     if found is None:
         st.error("Its episode is not in the store any more.")
         return
-    ep = data.load_episode(found)
     step, phase, turn = int(decision["step"]), str(decision["phase"]), int(decision["turn"])
-    view = data.decision_detail(ep, step, phase, turn, NEXT_STEPS)
+    try:
+        ep = data.load_episode(found)
+        view = data.decision_detail(ep, step, phase, turn, NEXT_STEPS)
+    except data.EpisodeChanged:
+        st.rerun(scope="app")  # published again meanwhile: load the new attempt
+    except data.StoreError as exc:
+        st.error(escape_text(str(exc)), icon=":material/error:")
+        return
+    except data.READ_ERRORS as exc:
+        st.error(escape_text(data.read_error(found, exc)), icon=":material/error:")
+        return
     signals = " · ".join(f"{s}: {'yes' if decision[s] else 'no'}" for s in SIGNALS)
     st.markdown(
         f"**{phase.upper()} turn {turn}, step {step}** of `{escape_text(ep.episode_id)}` · "

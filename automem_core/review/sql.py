@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from automem_core.store.reader import connect, view_files
+from automem_core.store.reader import connect_views
 from automem_core.store.schema import TABLES
 
 log = logging.getLogger(__name__)
@@ -179,8 +179,7 @@ def open_confined(
     try:
         con.execute("SET temp_directory = ''")  # before external access goes off
         con.execute("SET memory_limit = $limit", {"limit": memory_limit})
-        connect(Path(root), con, tables=TABLES, run_ids=run_ids)
-        plan = view_files(Path(root), TABLES, run_ids)
+        plan = connect_views(Path(root), con, tables=TABLES, run_ids=run_ids)
         files = sorted({path for table_files in plan.files.values() for path in table_files})
         _confine(con, files)
     except BaseException:
