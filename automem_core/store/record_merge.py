@@ -1,0 +1,187 @@
+"""Merging a record table's files, so that reading it stays fast however many appends it had.
+
+Each append is a file of its own (``records.py``); a table labelled a hundred thousand times would
+take a hundred thousand opens to read. A merge reads a set of files, writes their rows into one
+new file whose footer names them, renames it into place, bumps the folder's generation
+(``record_view.py``) and deletes them. It holds the table's merge lock throughout, so merges never
+overlap, while appends and readers go on:
+
+- the files merged are exactly those of one listing taken under the lock: an append made after it
+  is neither read nor deleted (it is merged next time);
+- a merge killed before its rename leaves a ``.merged-….parquet.tmp`` that no reader takes; killed
+  after it, the files it replaced are still named in its footer, so readers skip them. The next
+  merge deletes both before it lists (``leftovers.py``), so a merged file only ever needs to name
+  the files it read itself.
+
+Merges run on their own: after an append, when some size tier holds :data:`FANIN` files (tiers
+grow by a factor of FANIN from :data:`TIER_BASE_BYTES`), those are merged, so each row is
+rewritten about log(rows) times and an append's merge stays small. ``automem compact`` merges
+each table into one file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from automem_core.store.layout import StoreError
+from automem_core.store.leftovers import record_leftovers, remove_leftovers
+from automem_core.store.locks import try_lock
+from automem_core.store.migrations import needs_upgrade, upgrade_table
+from automem_core.store.record_view import (
+    GENERATION,
+    MERGED_KEY,
+    MERGED_PREFIX,
+    generation,
+    is_record_file,
+    list_records,
+    records_dir,
+    stamp_of,
+)
+from automem_core.store.schema import METADATA_KEY, SCHEMAS
+
+log = logging.getLogger(__name__)
+FANIN = 16  # files of one size tier merged together on their own
+TIER_BASE_BYTES = 64 * 1024  # files under this size are tier 0; each tier FANIN times larger
+AUTO_TIERS = 3  # tiers merged on their own (files up to 64 MiB); larger ones by `automem compact`
+BATCH_ROWS = 65_536
+
+
+def tier(size: int) -> int:
+    """The size tier of a file of ``size`` bytes."""
+    level, limit = 0, TIER_BASE_BYTES
+    while size >= limit:
+        level, limit = level + 1, limit * FANIN
+    return level
+
+
+def _due(sizes: dict[Path, int]) -> list[Path]:
+    """The files of the lowest tier that holds FANIN of them (none: nothing is due)."""
+    tiers: dict[int, list[Path]] = defaultdict(list)
+    for path, size in sizes.items():
+        tiers[tier(size)].append(path)
+    for level in sorted(tiers):
+        if level < AUTO_TIERS and len(tiers[level]) >= FANIN:
+            return sorted(tiers[level], key=lambda p: (stamp_of(p.name), p.name))
+    return []
+
+
+def merge_if_due(root: Path, table: str) -> int:
+    """Merge ``table``'s files where a tier is full (the check costs one listing and a stat per
+    file, which merging keeps few); how many files were merged."""
+    folder = records_dir(root, table)
+    sizes: dict[Path, int] = {}
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if is_record_file(entry.name):
+                    sizes[Path(entry.path)] = entry.stat().st_size
+    except FileNotFoundError:
+        return 0
+    if not _due(sizes):
+        return 0
+    return merge_records(root, table)
+
+
+def merge_records(root: Path, table: str, full: bool = False) -> int:
+    """Merge ``table``'s files: every full tier, or (``full``) all of them into one; how many
+    files were merged (0 when another process is merging the table)."""
+    folder = records_dir(root, table)
+    if not folder.is_dir():
+        return 0
+    with try_lock(folder / ".merge.lock") as mine:
+        if not mine:
+            return 0
+        remove_leftovers(record_leftovers(folder))  # what killed merges and appends left
+        merged = 0
+        while True:
+            files = list_records(folder)  # no other merge runs: this listing is the set
+            chosen = files if full else _due({p: p.stat().st_size for p in files})
+            if len(chosen) < 2:
+                return merged
+            _merge(folder, table, chosen)
+            merged += len(chosen)
+            if full:
+                return merged
+
+
+def _parts(table: str, path: Path) -> Iterator[pa.Table]:
+    """A file's rows in the current schema (one open): streamed when it is current, else
+    upgraded whole."""
+    source = pq.ParquetFile(path)
+    raw = (source.metadata.metadata or {}).get(METADATA_KEY, b"0")
+    version = int(raw) if raw.isdigit() else 0
+    if needs_upgrade(table, version):
+        yield upgrade_table(table, source.read(), version, path)
+        return
+    for batch in source.iter_batches(BATCH_ROWS):
+        yield pa.Table.from_batches([batch])
+
+
+def _merge(folder: Path, table: str, files: list[Path]) -> None:
+    """Write the rows of ``files`` (in order) into one merged file, rename it into place, bump
+    the generation, delete ``files``."""
+    schema = SCHEMAS[table]
+    held = json.dumps([p.name for p in files]).encode()
+    schema = schema.with_metadata({**(schema.metadata or {}), MERGED_KEY: held})
+    name = f"{MERGED_PREFIX}{stamp_of(files[0].name)}-{uuid.uuid4().hex[:8]}.parquet"
+    tmp = folder / f".{name}.tmp"
+    rows = 0
+    try:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            pending: list[pa.Table] = []  # small files' rows gathered into full row groups
+            waiting = 0
+            for path in files:
+                for part in _parts(table, path):
+                    pending.append(part.select(schema.names).cast(schema))
+                    rows, waiting = rows + len(part), waiting + len(part)
+                    if waiting >= BATCH_ROWS:
+                        writer.write_table(pa.concat_tables(pending), row_group_size=BATCH_ROWS)
+                        pending, waiting = [], 0
+            if pending:
+                writer.write_table(pa.concat_tables(pending), row_group_size=BATCH_ROWS)
+        read_back = sum(len(b) for b in pq.ParquetFile(tmp).iter_batches(BATCH_ROWS))
+        if read_back != rows:
+            raise OSError(f"{tmp} did not read back whole ({read_back} of {rows} rows)")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, folder / name)  # from here on, readers skip the files it holds
+    _bump(folder)
+    for path in files:
+        path.unlink(missing_ok=True)
+    log.info("merged %d %s files (%d rows) into %s", len(files), table, rows, name)
+
+
+def _bump(folder: Path) -> None:
+    """A new generation: a reader whose listing spans this merge's deletions lists again."""
+    current = generation(folder)
+    value = int(current) + 1 if current.isdigit() else 1
+    tmp = folder / f"{GENERATION}.{uuid.uuid4().hex}.tmp"
+    tmp.write_text(str(value), encoding="utf-8")
+    os.replace(tmp, folder / GENERATION)
+
+
+def merge_all_records(root: Path) -> dict[str, int]:
+    """Merge every record table of the store into one file each; table → files merged."""
+    base = Path(root) / "records"
+    names = sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+    done = {}
+    for name in names:
+        if name not in SCHEMAS:
+            continue
+        try:
+            done[name] = merge_records(root, name, full=True)
+        except (OSError, pa.ArrowException, StoreError) as exc:  # the files stay as they were
+            log.warning("could not merge the %s records: %s", name, exc)
+    return {name: n for name, n in done.items() if n}
