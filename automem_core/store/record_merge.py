@@ -16,7 +16,8 @@ overlap, while appends and readers go on:
 Merges run on their own: after an append, when some size tier holds :data:`FANIN` files (tiers
 grow by a factor of FANIN from :data:`TIER_BASE_BYTES`), those are merged, so each row is
 rewritten about log(rows) times and an append's merge stays small. ``automem compact`` merges
-each table into one file.
+each table into one file (in rounds of at most :data:`MAX_HELD` files, so that no footer grows
+with the number of appends).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ FANIN = 16  # files of one size tier merged together on their own
 TIER_BASE_BYTES = 64 * 1024  # files under this size are tier 0; each tier FANIN times larger
 AUTO_TIERS = 3  # tiers merged on their own (files up to 64 MiB); larger ones by `automem compact`
 BATCH_ROWS = 65_536
+MAX_HELD = 256  # files one merge takes at most: its footer names each (a full merge goes in rounds)
 
 
 def tier(size: int) -> int:
@@ -107,9 +109,11 @@ def merge_records(root: Path, table: str, full: bool = False) -> int:
             chosen = files if full else _due({p: p.stat().st_size for p in files})
             if len(chosen) < 2:
                 return merged
-            _merge(folder, table, chosen)
-            merged += len(chosen)
-            if full:
+            for start in range(0, len(chosen), MAX_HELD):  # so no footer names too many
+                if len(chosen[start : start + MAX_HELD]) > 1:
+                    _merge(folder, table, chosen[start : start + MAX_HELD])
+            merged += len(chosen) if not (full and merged) else 0  # a round's outputs: not new
+            if full and len(chosen) <= MAX_HELD:
                 return merged
 
 
@@ -121,6 +125,9 @@ def _parts(table: str, path: Path) -> Iterator[pa.Table]:
     version = int(raw) if raw.isdigit() else 0
     if needs_upgrade(table, version):
         yield upgrade_table(table, source.read(), version, path)
+        return
+    if source.metadata.num_rows <= BATCH_ROWS:  # most are one append's few rows
+        yield source.read()
         return
     for batch in source.iter_batches(BATCH_ROWS):
         yield pa.Table.from_batches([batch])

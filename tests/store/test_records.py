@@ -216,3 +216,14 @@ def test_a_killed_appends_file_is_removed_once_it_is_old(tmp_path):
     assert compact_records(tmp_path, "labels") == 3
     assert not old.exists() and young.exists()  # a young one may still be written
     assert sorted(ids(tmp_path)) == sorted(f"la{i}" for i in range(3))
+
+
+def test_a_full_merge_of_many_files_goes_in_rounds_so_no_footer_names_them_all(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(record_merge, "MAX_HELD", 8)
+    _write_many(tmp_path, "a", 30, merge=False)
+    assert merge_records(tmp_path, "labels", full=True) == 30
+    (merged,) = record_files(tmp_path, "labels")
+    assert len(record_view.held_by(merged)) <= 8
+    assert ids(tmp_path) == [f"la{i}" for i in range(30)]
