@@ -88,7 +88,7 @@ def main() -> None:
         plain, auto = Path(tmp) / "plain", Path(tmp) / "auto"
         print(f"{n} appends, each merging nothing:", flush=True)
         plain_s = append_all(plain, n, merge=False)
-        print(f"{n} appends, each merging when a size tier is full:", flush=True)
+        print(f"{n} appends, each merging when a level is full:", flush=True)
         auto_s = append_all(auto, n, merge=True)
         print("reading…", flush=True)
         results = {

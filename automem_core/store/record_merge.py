@@ -13,11 +13,12 @@ overlap, while appends and readers go on:
   merge deletes both before it lists (``leftovers.py``), so a merged file only ever needs to name
   the files it read itself.
 
-Merges run on their own: after an append, when some size tier holds :data:`FANIN` files (tiers
-grow by a factor of FANIN from :data:`TIER_BASE_BYTES`), those are merged, so each row is
-rewritten about log(rows) times and an append's merge stays small. ``automem compact`` merges
-each table into one file (in rounds of at most :data:`MAX_HELD` files, so that no footer grows
-with the number of appends).
+Merges run on their own: after an append, when :data:`FANIN` files of one level are there, they
+are merged into one file of the next level (appends are level 0; the level is in the merged
+file's name), so each row is rewritten once per level, about log(appends) / log(FANIN) times,
+and an append's merge stays small. Files over :data:`AUTO_MAX_BYTES` (a mining batch of millions
+of decisions) are left to ``automem compact``, which merges each table into one file (in rounds of
+at most :data:`MAX_HELD` files, so that no footer grows with the number of appends).
 """
 
 from __future__ import annotations
@@ -50,34 +51,36 @@ from automem_core.store.record_view import (
 from automem_core.store.schema import METADATA_KEY, SCHEMAS
 
 log = logging.getLogger(__name__)
-FANIN = 16  # files of one size tier merged together on their own
-TIER_BASE_BYTES = 64 * 1024  # files under this size are tier 0; each tier FANIN times larger
-AUTO_TIERS = 3  # tiers merged on their own (files up to 64 MiB); larger ones by `automem compact`
+FANIN = 16  # files of one level merged together on their own
+AUTO_MAX_BYTES = 64 * 1024 * 1024  # larger files are merged only by `automem compact`
 BATCH_ROWS = 65_536
 MAX_HELD = 256  # files one merge takes at most: its footer names each (a full merge goes in rounds)
 
 
-def tier(size: int) -> int:
-    """The size tier of a file of ``size`` bytes."""
-    level, limit = 0, TIER_BASE_BYTES
-    while size >= limit:
-        level, limit = level + 1, limit * FANIN
-    return level
+def level_of(name: str) -> int:
+    """A file's merge level: 0 for an append, ``n`` for ``merged-<stamp>-L<n>-<hex>.parquet``
+    (1 for merged files named before levels)."""
+    if not name.startswith(MERGED_PREFIX):
+        return 0
+    parts = name.removesuffix(".parquet").split("-")
+    found = [p[1:] for p in parts if p.startswith("L") and p[1:].isdigit()]
+    return int(found[0]) if found else 1
 
 
 def _due(sizes: dict[Path, int]) -> list[Path]:
-    """The files of the lowest tier that holds FANIN of them (none: nothing is due)."""
-    tiers: dict[int, list[Path]] = defaultdict(list)
+    """The files of the lowest level that holds FANIN of them (none: nothing is due)."""
+    levels: dict[int, list[Path]] = defaultdict(list)
     for path, size in sizes.items():
-        tiers[tier(size)].append(path)
-    for level in sorted(tiers):
-        if level < AUTO_TIERS and len(tiers[level]) >= FANIN:
-            return sorted(tiers[level], key=lambda p: (stamp_of(p.name), p.name))
+        if size < AUTO_MAX_BYTES:
+            levels[level_of(path.name)].append(path)
+    for level in sorted(levels):
+        if len(levels[level]) >= FANIN:
+            return sorted(levels[level], key=lambda p: (stamp_of(p.name), p.name))
     return []
 
 
 def merge_if_due(root: Path, table: str) -> int:
-    """Merge ``table``'s files where a tier is full (the check costs one listing and a stat per
+    """Merge ``table``'s files where a level is full (the check costs one listing and a stat per
     file, which merging keeps few); how many files were merged."""
     folder = records_dir(root, table)
     sizes: dict[Path, int] = {}
@@ -94,7 +97,7 @@ def merge_if_due(root: Path, table: str) -> int:
 
 
 def merge_records(root: Path, table: str, full: bool = False) -> int:
-    """Merge ``table``'s files: every full tier, or (``full``) all of them into one; how many
+    """Merge ``table``'s files: every full level, or (``full``) all of them into one; how many
     files were merged (0 when another process is merging the table)."""
     folder = records_dir(root, table)
     if not folder.is_dir():
@@ -139,7 +142,8 @@ def _merge(folder: Path, table: str, files: list[Path]) -> None:
     schema = SCHEMAS[table]
     held = json.dumps([p.name for p in files]).encode()
     schema = schema.with_metadata({**(schema.metadata or {}), MERGED_KEY: held})
-    name = f"{MERGED_PREFIX}{stamp_of(files[0].name)}-{uuid.uuid4().hex[:8]}.parquet"
+    level = 1 + max(level_of(p.name) for p in files)
+    name = f"{MERGED_PREFIX}{stamp_of(files[0].name)}-L{level}-{uuid.uuid4().hex[:8]}.parquet"
     tmp = folder / f".{name}.tmp"
     rows = 0
     try:

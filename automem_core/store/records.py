@@ -7,7 +7,7 @@ leaves every earlier row readable, and nothing is ever overwritten. Rows carry t
 author; what is current (the latest label of a decision, the latest state of a proposal) is a
 query over all of them.
 
-Many small files are slow to read, so an append that fills a size tier merges it
+Many small files are slow to read, so an append that fills a merge level merges it
 (``record_merge.py``), and ``automem compact`` merges each table into one file. Readers take a
 consistent view of the folder and take a fresh one when a merge deleted a file of theirs
 (``record_view.py``), so a merge running at any point never shows a row twice or hides one.
@@ -54,7 +54,7 @@ def append_record_tables(
     """Append the rows of ``parts`` (Arrow tables with the table's columns, taken one at a time,
     so millions of rows never sit in memory at once) as one new file; its path (None when there
     were no rows) and how many rows it holds. ``merge``: then merge the table's files when a
-    size tier is full (a caller appending many files in a row may merge once at the end)."""
+    merge level is full (a caller appending many files in a row may merge once at the end)."""
     folder = records_dir(root, table)
     schema = SCHEMAS[table]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")

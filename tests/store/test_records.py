@@ -71,7 +71,7 @@ def test_two_processes_appending_and_merging_at_once_lose_no_row(tmp_path):
     assert len(record_files(tmp_path, "labels")) < 2 * FANIN  # the appends merged themselves
 
 
-def test_appends_merge_on_their_own_when_a_tier_fills(tmp_path):
+def test_appends_merge_on_their_own_when_a_level_fills(tmp_path):
     _write_many(tmp_path, "a", FANIN - 1)
     assert len(record_files(tmp_path, "labels")) == FANIN - 1
     _write_many(tmp_path, "b", 1)
