@@ -36,10 +36,10 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
     leftovers = store_leftovers(args.data)
     if leftovers:
-        print(f"{len(leftovers)} leftovers of killed writers (no reader takes them); the "
-              "compaction below deletes them:")  # fmt: skip
+        print(f"{len(leftovers)} files no reader takes (left by killed writers, or replaced by "
+              "merges); the compaction below deletes them:")  # fmt: skip
         for item in leftovers:
-            young = "; kept until it is an hour old" if item.young else ""
+            young = "; kept for now: it may still be written or read" if item.young else ""
             print(f"  {os.path.relpath(item.path, args.data)}  ({item.what}{young})")
 
     print(f"rewriting files of earlier schema versions in {args.data} as version {SCHEMA_VERSION}")
@@ -79,7 +79,8 @@ def cmd_compact(args: argparse.Namespace) -> int:
         print("records merged" if merged else "no records to merge")
     removed = old - {item.path for item in store_leftovers(args.data)}
     if removed:
-        print(f"{len(removed)} leftovers of killed writers deleted")
+        print(f"{len(removed)} files no reader takes deleted (left by killed writers, or replaced "
+              "by merges)")  # fmt: skip
     return 0
 
 

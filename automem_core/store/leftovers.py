@@ -10,8 +10,8 @@ upgrade`` lists them first. A leftover is deleted only when it is provably aband
   renamed, so deleting it is always safe;
 - what only a compaction writes (unnamed parts, the manifest's temporary files, folders of
   episodes a part holds) is abandoned whenever the compaction lock is held, and likewise what
-  only a record merge writes (``.merged-….parquet.tmp``, files a merged file holds) under the
-  merge lock;
+  only a record merge writes (``.merged-….parquet.tmp``) under the merge lock; the files a merged
+  file replaced are kept for readers until it is ``record_view.HELD_GRACE_S`` old;
 - a temporary file an appender or a run writes without a lock (``.<stamp>-<hex>.parquet.tmp``,
   ``.run.parquet.….tmp``) is abandoned once nothing has written it for :data:`SAFE_AGE_S`.
 """
@@ -25,17 +25,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from automem_core.store import record_view
 from automem_core.store.catalog import RunFiles, scan
 from automem_core.store.layout import Layout
 from automem_core.store.record_view import GENERATION, MERGED_PREFIX, held_by, is_record_file
 
 SAFE_AGE_S = 3600.0  # an unlocked writer's temporary file untouched this long is abandoned
 TRASH = (".removed-", ".replaced-")
+HELD = "records a merged file replaced"
 
 
 @dataclass(frozen=True)
 class Leftover:
-    """A file or folder a killed writer left; ``young``: it may still be written (kept)."""
+    """A file or folder a killed writer left; ``young``: it may still be written or read
+    (kept for now)."""
 
     path: Path
     what: str
@@ -101,10 +104,10 @@ def record_leftovers(folder: Path, now: float | None = None) -> list[Leftover]:
             out.append(Leftover(path, "an append killed before it finished", _young(path, now)))
         elif name.startswith(MERGED_PREFIX) and is_record_file(name):
             with contextlib.suppress(FileNotFoundError):
+                young = now - path.stat().st_mtime < record_view.HELD_GRACE_S
                 for held in held_by(path):
                     if held in present:
-                        what = "records a merged file holds (a merge killed while deleting)"
-                        out.append(Leftover(folder / held, what))
+                        out.append(Leftover(folder / held, HELD, young))
     return out
 
 

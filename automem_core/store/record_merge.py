@@ -8,10 +8,11 @@ overlap, while appends and readers go on:
 
 - the files merged are exactly those of one listing taken under the lock: an append made after it
   is neither read nor deleted (it is merged next time);
-- a merge killed before its rename leaves a ``.merged-….parquet.tmp`` that no reader takes; killed
-  after it, the files it replaced are still named in its footer, so readers skip them. The next
-  merge deletes both before it lists (``leftovers.py``), so a merged file only ever needs to name
-  the files it read itself.
+- a merge killed before its rename leaves a ``.merged-….parquet.tmp`` that no reader takes; after
+  it, the files it replaced are named in its footer, so readers skip them. They stay a minute for
+  readers that listed them before (``record_view.HELD_GRACE_S``); then a later merge deletes them,
+  a merged file only after the files it holds, so a kill while deleting never uncovers a file
+  whose rows are elsewhere. A merged file only ever names the files it read itself.
 
 Merges run on their own: after an append, when :data:`FANIN` files of one level are there, they
 are merged into one file of the next level (appends are level 0; the level is in the merged
@@ -35,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from automem_core.store.layout import StoreError
-from automem_core.store.leftovers import record_leftovers, remove_leftovers
+from automem_core.store.leftovers import HELD, record_leftovers, remove_leftovers
 from automem_core.store.locks import try_lock
 from automem_core.store.migrations import needs_upgrade, upgrade_table
 from automem_core.store.record_view import (
@@ -105,19 +106,32 @@ def merge_records(root: Path, table: str, full: bool = False) -> int:
     with try_lock(folder / ".merge.lock") as mine:
         if not mine:
             return 0
-        remove_leftovers(record_leftovers(folder))  # what killed merges and appends left
+        _collect(folder)  # what earlier merges replaced, and what killed ones left
         merged = 0
         while True:
             files = list_records(folder)  # no other merge runs: this listing is the set
             chosen = files if full else _due({p: p.stat().st_size for p in files})
             if len(chosen) < 2:
+                _collect(folder)
                 return merged
             for start in range(0, len(chosen), MAX_HELD):  # so no footer names too many
                 if len(chosen[start : start + MAX_HELD]) > 1:
                     _merge(folder, table, chosen[start : start + MAX_HELD])
             merged += len(chosen) if not (full and merged) else 0  # a round's outputs: not new
             if full and len(chosen) <= MAX_HELD:
+                _collect(folder)
                 return merged
+
+
+def _collect(folder: Path) -> None:
+    """Delete what is past keeping: files merged files replaced a grace period ago (after a new
+    generation, lowest level first, so a merged file goes only after what it holds), and what
+    killed merges and appends left."""
+    gone = [item for item in record_leftovers(folder) if not item.young]
+    held = sorted((i for i in gone if i.what == HELD), key=lambda i: level_of(i.path.name))
+    if held:
+        _bump(folder)
+    remove_leftovers(held + [i for i in gone if i.what != HELD])
 
 
 def _parts(table: str, path: Path) -> Iterator[pa.Table]:
@@ -137,8 +151,8 @@ def _parts(table: str, path: Path) -> Iterator[pa.Table]:
 
 
 def _merge(folder: Path, table: str, files: list[Path]) -> None:
-    """Write the rows of ``files`` (in order) into one merged file, rename it into place, bump
-    the generation, delete ``files``."""
+    """Write the rows of ``files`` (in order) into one merged file and rename it into place
+    (``files`` are deleted later, by :func:`_collect`)."""
     schema = SCHEMAS[table]
     held = json.dumps([p.name for p in files]).encode()
     schema = schema.with_metadata({**(schema.metadata or {}), MERGED_KEY: held})
@@ -168,14 +182,11 @@ def _merge(folder: Path, table: str, files: list[Path]) -> None:
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, folder / name)  # from here on, readers skip the files it holds
-    _bump(folder)
-    for path in files:
-        path.unlink(missing_ok=True)
     log.info("merged %d %s files (%d rows) into %s", len(files), table, rows, name)
 
 
 def _bump(folder: Path) -> None:
-    """A new generation: a reader whose listing spans this merge's deletions lists again."""
+    """A new generation: a reader whose listing spans the deletions that follow lists again."""
     current = generation(folder)
     value = int(current) + 1 if current.isdigit() else 1
     tmp = folder / f"{GENERATION}.{uuid.uuid4().hex}.tmp"

@@ -5,12 +5,14 @@ files (``merged-<stamp>-<hex>.parquet``) whose footer names the files each repla
 (``record_merge.py``). A view is a listing of the folder with every file a merged file names left
 out: each committed row is in exactly one file of it.
 
-A merge renames its merged file into place, then bumps the folder's ``.generation``, then deletes
-the files it replaced. A listing taken while the generation stayed the same is therefore
-consistent: no file was deleted while it was taken, or the merged file holding it was there
-before it began. Reading the files of a view either succeeds (files never change once named) or
-finds one gone, and then a fresh view is taken (docs/architecture.md, "Reading while others
-write").
+A merge renames its merged file into place; the files it replaced are deleted only once the
+merged file is :data:`HELD_GRACE_S` old, by a later merge, which first bumps the folder's
+``.generation``. A listing taken while the generation stayed the same is therefore consistent: no
+file was deleted while it was taken, or the merged file holding it was there before it began.
+Reading the files of a view either succeeds (files never change once named; a view's files stay
+for a minute after a merge replaced them, so a reader is not starved by merges that follow one
+another) or finds one gone, and then a fresh view is taken (docs/architecture.md, "Reading while
+others write").
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from automem_core.store.schema import SCHEMAS
 
 MERGED_KEY = b"automem.merged"  # in a merged file's metadata: the names of the files it holds
 MERGED_PREFIX = "merged-"
-GENERATION = ".generation"  # bumped by each merge between its rename and its deletions
+GENERATION = ".generation"  # bumped before a merge deletes files another merge replaced
+HELD_GRACE_S = 60.0  # how long the files a merged file replaced stay for readers that listed them
 VIEW_ATTEMPTS = 20  # fresh views one read may take while merges keep replacing files
 T = TypeVar("T")
 
@@ -105,4 +108,5 @@ def read_view(root: Path, table: str, read: Callable[[list[Path]], T]) -> T:
         except FileNotFoundError:
             if attempt == VIEW_ATTEMPTS:
                 raise
+            time.sleep(0.002 * attempt)
     raise AssertionError("unreachable")

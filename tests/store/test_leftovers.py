@@ -16,6 +16,7 @@ from automem_core.store.leftovers import SAFE_AGE_S, store_leftovers
 from automem_core.store.reader import connect
 from automem_core.store.record_merge import merge_records
 from automem_core.store.record_rows import LabelRow
+from automem_core.store.record_view import HELD_GRACE_S
 from automem_core.store.records import append_records, read_records
 from automem_core.testing.sample_store import clone_episodes, play_fake_run
 
@@ -40,10 +41,9 @@ def littered(tmp_path) -> dict[str, Path]:
     for i in range(4):
         append_records(root, "labels", [label(i)], merge=False)
     inputs = sorted(records.glob("*.parquet"))
-    kept = {p.name: p.read_bytes() for p in inputs[:2]}
-    merge_records(root, "labels", full=True)
-    for name, data in kept.items():  # a merge killed while it deleted what it merged
-        (records / name).write_bytes(data)
+    merge_records(root, "labels", full=True)  # the files it replaced stay a while for readers
+    for merged in records.glob("merged-*.parquet"):  # long ago, and no merge since
+        age(merged, 2 * HELD_GRACE_S)
     out = {
         "removed": run / "episodes" / ".removed-0a1b2c3d",
         "replaced": run / "episodes" / ".replaced-4e5f6a7b",
@@ -74,7 +74,7 @@ def test_upgrade_lists_every_leftover_then_the_compaction_deletes_them(littered,
     out = capsys.readouterr().out
     for name, path in littered.items():
         assert os.path.relpath(path, root) in out, name
-    assert "kept until it is an hour old" in out
+    assert "kept for now: it may still be written or read" in out
     for name, path in littered.items():
         assert path.exists() == (name == "young append"), name
     assert store_leftovers(root) and all(item.young for item in store_leftovers(root))
@@ -89,8 +89,8 @@ def test_compact_deletes_leftovers_and_says_so(littered, capsys):
     root = littered.pop("root")
     assert main(["compact", "--data", str(root)]) == 0
     out = capsys.readouterr().out
-    assert "10 leftovers of killed writers deleted" in out  # two held copies
-    assert "no records to merge" in out  # once the copies are gone, one file is left
+    assert "12 files no reader takes deleted" in out  # the merge's four inputs with them
+    assert "no records to merge" in out
     assert [p for p in littered.values() if p.exists()] == [littered["young append"]]
 
 

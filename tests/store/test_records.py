@@ -166,7 +166,8 @@ def test_a_query_across_a_merge_counts_every_row_once(tmp_path, monkeypatch):
 KILL = """
 import os, signal, sys
 from pathlib import Path
-from automem_core.store import record_merge
+from automem_core.store import record_merge, record_view
+record_view.HELD_GRACE_S = 0  # the merge deletes what it merged before it returns
 
 def die_on_call(fn, nth):
     calls = [0]
@@ -227,3 +228,17 @@ def test_a_full_merge_of_many_files_goes_in_rounds_so_no_footer_names_them_all(
     (merged,) = record_files(tmp_path, "labels")
     assert len(record_view.held_by(merged)) <= 8
     assert ids(tmp_path) == [f"la{i}" for i in range(30)]
+
+
+def test_what_a_merge_replaced_stays_for_readers_a_while_then_goes(tmp_path, monkeypatch):
+    _write_many(tmp_path, "a", 6, merge=False)
+    view = record_files(tmp_path, "labels")  # a reader listed, then a merge ran
+    assert merge_records(tmp_path, "labels", full=True) == 6
+    assert all(p.exists() for p in view)  # so that reader still reads them
+    assert ids(tmp_path) == [f"la{i}" for i in range(6)]
+    monkeypatch.setattr(record_view, "HELD_GRACE_S", 0.0)
+    before = record_view.generation(folder(tmp_path))
+    merge_records(tmp_path, "labels")  # the next merge deletes them
+    assert not any(p.exists() for p in view)
+    assert record_view.generation(folder(tmp_path)) != before
+    assert ids(tmp_path) == [f"la{i}" for i in range(6)]
