@@ -7,6 +7,11 @@ run still in progress shows up on the next rerun while a live run's heartbeat le
 the runs table is keyed by the whole store's token (:func:`store_token`). One episode's replay
 reads that episode's own files: its steps and memory ops once (cached), and per step only the row
 groups that hold the step plus the memory rebuilt from the nearest keyframe.
+
+Every read goes through the engine's reading protocol (docs/architecture.md, "Reading while
+others write"): a store-wide query retries from a fresh listing, and a loaded episode follows its
+rows into the part a compaction moved them to; :class:`EpisodeChanged` (the episode was published
+again) is a page's cue to rerun and load it afresh.
 """
 
 from __future__ import annotations
@@ -28,13 +33,13 @@ from automem_core.analysis.episode import (
     READ_ERRORS,
     EpisodeData,
     MemoryView,
-    forget_steps,
     frame_at,
     read_error,
     turns_at,
 )
 from automem_core.analysis.runs import STALE_AFTER_S, parse_time
-from automem_core.store.catalog import EpisodeFiles, locate_episode, scan
+from automem_core.analysis.step_rows import forget_steps
+from automem_core.store.catalog import EpisodeChanged, EpisodeFiles, locate_episode, scan
 from automem_core.store.layout import DATA_ENV, Layout, StoreError
 from automem_core.store.reader import store_problems as find_problems
 from automem_core.store.records import read_records
@@ -45,9 +50,11 @@ __all__ = [
     "MAX_BINS",
     "READ_ERRORS",
     "STALE_AFTER_S",
+    "EpisodeChanged",
     "EpisodeData",
     "EpisodeFiles",
     "MemoryView",
+    "StoreError",
     "clear_caches",
     "data_root",
     "episodes_table",

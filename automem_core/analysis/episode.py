@@ -6,15 +6,19 @@ Everything reads the episode's own files: its steps and memory ops once (:func:`
 and per step only the row groups that hold the step (turns, frames) plus the memory rebuilt from
 the nearest keyframe, so a step query costs the same in a 1 000- and a 100 000-step episode. The
 dashboard, the Loop 1 reviewer's tools and the CLI share these.
+
+A compaction may move the episode into a part between two step queries: a read that finds a file
+gone follows the episode to its new place and goes on (docs/architecture.md, "Reading while others
+write"); when the episode was published again with other rows, :class:`EpisodeChanged` says so.
 """
 
 from __future__ import annotations
 
 import bisect
-import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -23,8 +27,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from automem_core.analysis.step_rows import read_step_rows
 from automem_core.memory import READ_ONLY_OPS, MemoryState, apply_mutation
-from automem_core.store.catalog import EpisodeFiles, locate_episode
+from automem_core.store.catalog import (
+    MOVE_ATTEMPTS,
+    EpisodeChanged,
+    EpisodeFiles,
+    follow,
+    is_current,
+    locate_episode,
+    read_fresh,
+    same_rows,
+)
 from automem_core.store.memory_at import copy_state, decode_mutations, read_keyframe
 
 # The reads that return memory lines, for "read by": every read-only op but COUNT, which returns
@@ -56,11 +70,7 @@ OP_COLUMNS = [
     "mutations_json",
 ]  # fmt: skip
 MemoryView = dict[str, tuple[list[str], list[int]]]  # file → (lines, the step that wrote each)
-
-
-def forget_steps() -> None:
-    """Drop the per-step caches (row groups); the benchmark's cold step change."""
-    _row_group.cache_clear()
+T = TypeVar("T")
 
 
 @dataclass
@@ -82,6 +92,29 @@ class EpisodeData:
     @property
     def episode_id(self) -> str:
         return self.source.episode_id
+
+    def read(self, read: Callable[[EpisodeFiles], T]) -> T:
+        """``read`` on the episode's files; when a compaction moved them meanwhile, on the
+        part that holds them now (EpisodeChanged when the episode was published again, so
+        the rows already loaded are not those of its files any more)."""
+        for attempt in range(1, MOVE_ATTEMPTS + 1):
+            source = self.source
+            try:
+                result = read(source)
+            except FileNotFoundError as gone:
+                if attempt == MOVE_ATTEMPTS:
+                    raise
+                moved = follow(source, gone)
+            else:
+                if is_current(source):
+                    return result
+                moved = follow(source)
+            if not same_rows(source, moved):
+                raise EpisodeChanged(
+                    f"episode {source.episode_id} was published again while it was shown"
+                )
+            self.source = moved
+        raise AssertionError("unreachable")
 
     @property
     def n_steps(self) -> int:
@@ -115,7 +148,7 @@ class EpisodeData:
             base_step = max(known)
             state = copy_state(self._memory[base_step])
         elif key is not None:
-            base_step, state = key, read_keyframe(self.source, key)
+            base_step, state = key, self.read(lambda found: read_keyframe(found, key))
         else:
             return {}
         lo, hi = np.searchsorted(self.op_steps, [base_step + 1, step + 1])
@@ -160,7 +193,12 @@ def _rows(found: EpisodeFiles, table: str, columns: list[str]) -> pa.Table:
 
 
 def read_episode(found: EpisodeFiles) -> EpisodeData:
-    """Read one episode's steps and memory ops and index them."""
+    """Read one episode's steps and memory ops and index them (from wherever it is now, when a
+    compaction moves it meanwhile)."""
+    return read_fresh(found, _read_episode)
+
+
+def _read_episode(found: EpisodeFiles) -> EpisodeData:
     steps = _rows(found, "steps", STEP_COLUMNS).sort_by("step")
     ops = _rows(found, "memory_ops", OP_COLUMNS).sort_by("seq")
     step_index = steps.column("step").to_numpy()
@@ -257,67 +295,16 @@ def _read_index(ops: pa.Table) -> dict[str, list[int]]:
 # --------------------------------------------------------------------------- one step
 
 
-Range = tuple[object, object] | None  # (min, max) of a column in a row group; None: unknown
-
-
-@functools.lru_cache(maxsize=64)
-def _row_group_ranges(path: str, token: str) -> list[tuple[Range, Range]]:
-    """(episode id range, step range) of every row group, from the Parquet statistics."""
-    meta = pq.read_metadata(path)
-    schema = meta.schema.to_arrow_schema()
-    cols = [schema.get_field_index("episode_id"), schema.get_field_index("step")]
-    out = []
-    for i in range(meta.num_row_groups):
-        found: list[Range] = []
-        for col in cols:
-            stats = meta.row_group(i).column(col).statistics
-            ok = stats is not None and stats.has_min_max
-            found.append((stats.min, stats.max) if ok else None)
-        out.append((found[0], found[1]))
-    return out
-
-
-@functools.lru_cache(maxsize=12)
-def _row_group(path: str, token: str, index: int) -> pa.Table:
-    return pq.ParquetFile(path).read_row_group(index)
-
-
-def _within(value: object, span: Range) -> bool:
-    return span is None or span[0] <= value <= span[1]  # type: ignore[operator]
-
-
-def read_step_rows(found: EpisodeFiles, table: str, step: int) -> pa.Table | None:
-    """The episode's rows of ``table`` for ``step``, reading only the row groups that can hold
-    them (by their statistics), so a step costs the same in a short and a long episode."""
-    path = str(found.files[table])
-    try:
-        ranges = _row_group_ranges(path, found.token)
-    except FileNotFoundError:
-        return None
-    parts = [
-        _row_group(path, found.token, i)
-        for i, (episodes, steps) in enumerate(ranges)
-        if _within(found.episode_id, episodes) and _within(step, steps)
-    ]
-    if not parts:
-        return None
-    rows = pa.concat_tables(parts)
-    mask = pc.equal(rows.column("step"), step)
-    if found.in_part:
-        mask = pc.and_(mask, pc.equal(rows.column("episode_id"), found.episode_id))
-    return rows.filter(mask)
-
-
 def turns_at(ep: EpisodeData, step: int) -> list[dict[str, Any]]:
     """The step's LLM turns in order: LOG turns, PLAN turns, then an action turn."""
-    rows = read_step_rows(ep.source, "turns", step)
+    rows = ep.read(lambda found: read_step_rows(found, "turns", step))
     order = {"log": 0, "plan": 1, "action": 2}
     turns = rows.to_pylist() if rows is not None else []
     return sorted(turns, key=lambda t: (order.get(t["phase"], 3), t["turn"]))
 
 
 def frame_at(ep: EpisodeData, step: int) -> tuple[str, bytes] | None:
-    rows = read_step_rows(ep.source, "frames", step)
+    rows = ep.read(lambda found: read_step_rows(found, "frames", step))
     if rows is None or not len(rows):
         return None
     return rows.column("kind")[0].as_py(), rows.column("data")[0].as_py()

@@ -4,6 +4,7 @@ compact."""
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -34,8 +35,17 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
     from automem_core.store.derive import add_derived
+    from automem_core.store.leftovers import store_leftovers
     from automem_core.store.migrations import upgrade_store
     from automem_core.store.schema import SCHEMA_VERSION
+
+    leftovers = store_leftovers(args.data)
+    if leftovers:
+        print(f"{len(leftovers)} files no reader takes (left by killed writers, or replaced by "
+              "merges); the compaction below deletes them:")  # fmt: skip
+        for item in leftovers:
+            young = "; kept for now: it may still be written or read" if item.young else ""
+            print(f"  {os.path.relpath(item.path, args.data)}  ({item.what}{young})")
 
     print(f"rewriting files of earlier schema versions in {args.data} as version {SCHEMA_VERSION}")
     done = upgrade_store(args.data)
@@ -55,7 +65,10 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_compact(args: argparse.Namespace) -> int:
     from automem_core.store.compact import compact_run, compact_store
+    from automem_core.store.leftovers import store_leftovers
+    from automem_core.store.record_merge import merge_all_records
 
+    old = {item.path for item in store_leftovers(args.data) if not item.young}
     print(f"merging finished episodes of {args.run or 'every run'} into larger files")
     done = {args.run: compact_run(args.data, args.run)} if args.run else compact_store(args.data)
     for run_id, count in sorted(done.items()):
@@ -64,6 +77,15 @@ def cmd_compact(args: argparse.Namespace) -> int:
     print(
         f"{sum(done.values())} episodes compacted" if any(done.values()) else "nothing to compact"
     )
+    if not args.run:
+        merged = merge_all_records(args.data)
+        for table, count in sorted(merged.items()):
+            print(f"  {table}: {count} record files merged into one")
+        print("records merged" if merged else "no records to merge")
+    removed = old - {item.path for item in store_leftovers(args.data)}
+    if removed:
+        print(f"{len(removed)} files no reader takes deleted (left by killed writers, or replaced "
+              "by merges)")  # fmt: skip
     return 0
 
 

@@ -13,19 +13,22 @@ from automem_core.llm.factory import make_client
 from automem_core.llm.replay import ReplayClient
 from automem_core.run.plan import RunPlan
 from automem_core.store.layout import Layout
-from automem_core.store.reader import connect
+from automem_core.store.reader import query_store
 
 
 def load_replay(data: Path, source_run: str, target_run: str) -> tuple[ReplayClient, bool]:
     """A client answering every turn as it was answered in ``source_run`` (same task and seed),
     and whether that run had a separate action client (then the replay plays both parts)."""
-    con = connect(data)
-    rows = con.execute(
-        "SELECT episode_id, step, phase, turn, completion FROM turns "
-        "WHERE starts_with(episode_id, ?)",
-        [f"{source_run}."],
-    ).fetchall()
-    con.close()
+    rows = query_store(
+        data,
+        lambda con: con.execute(
+            "SELECT episode_id, step, phase, turn, completion FROM turns "
+            "WHERE starts_with(episode_id, ?)",
+            [f"{source_run}."],
+        ).fetchall(),
+        tables=("turns",),
+        run_ids=[source_run],
+    )
     if not rows:
         raise LLMConfigError(f"no recorded turns for run {source_run!r}; see `automem runs`")
     prefix = len(source_run)

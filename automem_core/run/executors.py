@@ -1,16 +1,22 @@
 """Executors: who plays a plan's episodes. The runner hands a plan to one and waits.
 
 An executor takes plain data (the plan) and returns the finished episodes' rows; each episode is
-published into the store by whoever played it. Two live here: ``InProcessExecutor`` (one asyncio
-loop in this process) and ``ProcessExecutor`` (the plan split over worker processes on this
-machine). A cluster executor (e.g. Ray) would implement the same protocol with remote workers.
+published into the store by whoever played it, under the run's lease (``store/locks.py``), so a
+worker whose run lost its lock publishes nothing. Two live here: ``InProcessExecutor`` (one
+asyncio loop in this process) and ``ProcessExecutor`` (the plan split over worker processes on
+this machine, each of which dies with the run's process, however that ends). A cluster executor
+(e.g. Ray) would implement the same protocol with remote workers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import importlib
 import multiprocessing
+import os
+import signal
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol
@@ -51,6 +57,20 @@ class InProcessExecutor:
         return await play_episodes(plan, progress, on_episode, on_progress)
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+
+def die_with_parent(parent: int) -> None:
+    """A worker's first act: ask the kernel to SIGKILL it when the run's process dies (Linux),
+    then make sure that process has not died already."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the run died before the request took effect
+        os._exit(1)
+
+
 def _play_shard(plan: RunPlan) -> list[EpisodeRow]:
     for module in plan.plugins:  # games registered at run time, e.g. a test's fake game
         importlib.import_module(module)
@@ -84,7 +104,12 @@ class ProcessExecutor:
             total=len(plan.todo), desc=f"{plan.run_id} ×{count}", unit="ep", disable=not progress
         )
         context = multiprocessing.get_context("spawn")  # NLE and threads do not survive fork
-        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=count,
+            mp_context=context,
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             futures = [loop.run_in_executor(pool, _play_shard, s) for s in shards]
             try:
                 pending = set(futures)

@@ -17,6 +17,7 @@ from automem_core.run.record import check_same_settings
 from automem_core.scaffold import Scaffold, resolve_scaffold
 from automem_core.store.compact import drop_broken_parts
 from automem_core.store.layout import Layout, check_id
+from automem_core.store.locks import RunLease
 from automem_core.store.reader import finished_episodes
 
 
@@ -32,6 +33,7 @@ class RunPlan:
     skipped: int
     settings: str  # settings_hash of the configuration
     plugins: tuple[str, ...] = ()  # modules a fresh process imports first (non-built-in games)
+    lease: RunLease | None = None  # what its episodes are published under (set once locked)
 
 
 def episode_id(run_id: str, task: str, seed: int) -> str:
@@ -76,13 +78,25 @@ def plan_run(cfg: RunConfig) -> RunPlan:
     layout = Layout(cfg.data)
     check_same_settings(layout, run_id, settings)
     drop_broken_parts(cfg.data, run_id)  # their episodes are played again
-    done = finished_episodes(layout, run_id)
+    todo, skipped = _left_to_play(cfg, run_id)
+    plugins = plugin_modules(cfg.game)
+    return RunPlan(cfg, run_id, scaffold, max_steps, todo, skipped, settings, plugins)
+
+
+def _left_to_play(cfg: RunConfig, run_id: str) -> tuple[tuple[tuple[str, int], ...], int]:
+    """The (task, seed) pairs not finished in the store, and how many are."""
+    done = finished_episodes(Layout(cfg.data), run_id)
     todo = tuple(
         (t, s) for t in cfg.tasks for s in cfg.seeds if done.get(episode_id(run_id, t, s)) != "ok"
     )
-    skipped = len(cfg.tasks) * len(cfg.seeds) - len(todo)
-    plugins = plugin_modules(cfg.game)
-    return RunPlan(cfg, run_id, scaffold, max_steps, todo, skipped, settings, plugins)
+    return todo, len(cfg.tasks) * len(cfg.seeds) - len(todo)
+
+
+def under_lease(plan: RunPlan, lease: RunLease) -> RunPlan:
+    """The plan once its run is locked: what is left to play counted again (an earlier holder's
+    last publishes have landed by then) and the lease to publish under."""
+    todo, skipped = _left_to_play(plan.cfg, plan.run_id)
+    return replace(plan, todo=todo, skipped=skipped, lease=lease)
 
 
 def shard(plan: RunPlan, index: int, count: int) -> RunPlan:

@@ -74,7 +74,7 @@ async def play_episodes(
                 env.actions(),
                 env.default_action,
             )
-            writer = EpisodeWriter(layout, plan.run_id, eid)
+            writer = EpisodeWriter(layout, plan.run_id, eid, lease=plan.lease)
             try:
                 spec = EpisodeSpec(
                     eid, plan.run_id, cfg.game, task, seed, env.max_steps,

@@ -2,7 +2,8 @@
 
 A live run rewrites its row at least every ``HEARTBEAT_S`` seconds, so readers can tell a run in
 progress from one whose process was killed (``running`` with an old ``updated_at``). A run id is
-locked while a process writes it, so two commands never write the same episodes at once.
+locked while a process writes it, so two commands never write the same episodes at once, and its
+episodes are published only under the lease of the process holding the lock.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import shutil
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -19,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from automem_core.store.layout import Layout, StoreError
+from automem_core.store.locks import RUN_LOCK, RunLease, wait_for_publishers
 from automem_core.store.schema import RunRow, RunStatus, utc_now
 from automem_core.store.writer import write_run
 
@@ -45,11 +49,13 @@ def check_same_settings(layout: Layout, run_id: str, settings: str) -> None:
 
 
 @contextlib.contextmanager
-def run_lock(layout: Layout, run_id: str) -> Iterator[None]:
-    """Hold an exclusive lock on the run for as long as this process writes it."""
+def run_lock(layout: Layout, run_id: str) -> Iterator[RunLease]:
+    """Hold an exclusive lock on the run for as long as this process writes it; the lease its
+    episodes are published under (store/locks.py). Publishes begun by workers of an earlier
+    holder (killed) finish before this returns, and later ones are refused."""
     folder = layout.run_dir(run_id)
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(folder / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -58,7 +64,12 @@ def run_lock(layout: Layout, run_id: str) -> Iterator[None]:
                 f"run {run_id!r} is being written by another process; wait for it to finish "
                 "or choose another --run-id"
             ) from None
-        yield
+        lease = RunLease(folder, f"{os.getpid()}-{uuid.uuid4().hex}", os.getpid())
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, lease.token.encode(), 0)
+        wait_for_publishers(folder)
+        shutil.rmtree(folder / ".partial", ignore_errors=True)  # earlier holders' unfinished work
+        yield lease
     finally:
         os.close(fd)  # closing releases the lock
 

@@ -23,7 +23,7 @@ from automem_core.envs.registry import text_format
 from automem_core.run.clients import check_endpoints, check_replay_source
 from automem_core.run.config import RunConfig
 from automem_core.run.executors import Executor, make_executor
-from automem_core.run.plan import RunPlan, plan_run
+from automem_core.run.plan import RunPlan, plan_run, under_lease
 from automem_core.run.play import OnEpisode
 from automem_core.run.record import RunRecord, run_lock
 from automem_core.scaffold import store_version
@@ -54,7 +54,8 @@ async def run(
     labels = await check_endpoints(plan)
     executor = executor or make_executor(cfg.workers, len(plan.todo))
     layout = Layout(cfg.data)
-    with run_lock(layout, plan.run_id), _cancel_on_sigterm():
+    with run_lock(layout, plan.run_id) as lease, _cancel_on_sigterm():
+        plan = under_lease(plan, lease)
         store_version(plan.scaffold, cfg.data)
         record = RunRecord(plan.run_id, run_row_fields(plan, labels), layout)
         compactor = Compactor(cfg.data, plan.run_id)

@@ -6,7 +6,11 @@ later compacted into a few larger files (``runs/<run>/parts/<part>/``); the run'
 every file. Readers find files through here instead of opening every footer:
 
 - the loose folders are listed *before* the manifest is read, and a folder whose episode the
-  manifest already holds is left out, so a reader racing a compaction sees every episode once;
+  manifest already holds is left out, so one listing names every episode once: a compaction
+  writes its manifest before it deletes the folders it merged;
+- a file of that listing may still be gone by the time it is read (the compaction finished
+  meanwhile): readers then list again (:func:`relocate` for one episode; ``reader.py`` for the
+  views), as docs/architecture.md ("Reading while others write") sets out;
 - a part file whose size differs from the manifest's is reported as unreadable (with the run and
   episodes it holds) and left out, without opening it.
 """
@@ -16,14 +20,21 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from automem_core.store.layout import Layout, StoreError, check_id
 from automem_core.store.schema import EPISODE_TABLES
 
 MANIFEST = "manifest.json"
+MOVE_ATTEMPTS = 5  # fresh listings one read may take while writers keep moving its files
+T = TypeVar("T")
+
+
+class EpisodeChanged(StoreError):
+    """The episode was published again (other rows) while it was being read: read it again."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +183,53 @@ def locate_episode(root: Path, episode_id: str, run_id: str | None = None) -> Ep
         if found is not None:
             return found
     raise StoreError(f"episode {episode_id!r} is not in {root}; list them with `automem episodes`")
+
+
+def relocate(found: EpisodeFiles) -> EpisodeFiles | None:
+    """Where the episode of ``found`` is now, from a fresh listing of its run (a compaction may
+    have moved it into a part, a resume published it again); None when it is gone."""
+    run_folder = found.files["episodes"].parents[2]  # <run>/episodes/<id>/ or <run>/parts/<p>/
+    return _find(scan_run(run_folder), found.episode_id)
+
+
+def follow(found: EpisodeFiles, gone: FileNotFoundError | None = None) -> EpisodeFiles:
+    """Where the episode is now that a file of ``found`` was ``gone`` (or its folder changed):
+    the fresh location, or ``gone`` raised again when nothing moved (the file is missing, not
+    moved), or a one-line StoreError when the episode left the store (a damaged part was
+    dropped: resuming plays it again)."""
+    moved = relocate(found)
+    if moved is None:
+        raise StoreError(
+            f"episode {found.episode_id} is no longer in the store; resuming its run plays it again"
+        )
+    if moved == found and gone is not None:
+        raise gone
+    return moved
+
+
+def is_current(found: EpisodeFiles) -> bool:
+    """Whether ``found`` still names the episode's rows: a part's files never change; a loose
+    folder does when it is compacted away or published again (one stat)."""
+    return found.in_part or _stamp(found.files["episodes"]) == found.token
+
+
+def read_fresh(found: EpisodeFiles, read: Callable[[EpisodeFiles], T]) -> T:
+    """``read(found)``, read again from the episode's new place whenever a writer moved a file
+    it needed (``read`` must start from nothing each time: it may run more than once)."""
+    for attempt in range(1, MOVE_ATTEMPTS + 1):
+        try:
+            return read(found)
+        except FileNotFoundError as gone:
+            if attempt == MOVE_ATTEMPTS:
+                raise
+            found = follow(found, gone)
+    raise AssertionError("unreachable")
+
+
+def same_rows(before: EpisodeFiles, after: EpisodeFiles) -> bool:
+    """Whether ``after`` holds the rows ``before`` held: a compaction moves a loose episode's
+    rows into a part unchanged; a new loose folder is a new attempt of the episode."""
+    return after.in_part and not before.in_part
 
 
 def _find(run: RunFiles, episode_id: str) -> EpisodeFiles | None:

@@ -12,9 +12,10 @@ run's loose, clean (``ok``) episode folders into one new part:
 4. only then are the episodes' folders deleted.
 
 A kill at any point leaves every episode readable exactly once: before 3 the new part is an
-orphan that readers ignore (the next compaction deletes it); after 3 the folders left behind are
-ignored by readers (the manifest holds their episodes) and deleted next time. Episodes that are
-not clean stay loose, because resuming the run plays them again.
+orphan that readers ignore; after 3 the folders left behind are ignored by readers (the manifest
+holds their episodes). The next compaction deletes what a killed one left, and what killed runs
+left (``leftovers.py``). Episodes that are not clean stay loose, because resuming the run plays
+them again.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import pyarrow.parquet as pq
 
 from automem_core.store.catalog import Part, RunFiles, scan_run, write_manifest
 from automem_core.store.layout import Layout
+from automem_core.store.leftovers import index_leftovers, remove_leftovers, run_leftovers
 from automem_core.store.locks import try_lock
 from automem_core.store.migrations import read_upgraded
 from automem_core.store.part_stats import part_task_stats
@@ -42,22 +44,6 @@ log = logging.getLogger(__name__)
 ROW_GROUP_ROWS = {"frames": 256, "memory_snapshots": 16, "turns": 4096}
 DEFAULT_ROW_GROUP_ROWS = 16_384
 SORT_KEYS = {"memory_ops": "seq", "episodes": None}
-
-
-def _clean_leftovers(run: RunFiles) -> None:
-    """Delete parts no manifest names and folders of episodes a part already holds."""
-    named = {p.part_id for p in run.parts}
-    parts_dir = run.folder / "parts"
-    if parts_dir.is_dir():
-        for folder in parts_dir.iterdir():
-            if folder.name not in named and not folder.name.startswith(".broken-"):
-                shutil.rmtree(folder, ignore_errors=True)
-    held = {e for p in run.parts for e in p.episodes}
-    episodes_dir = run.folder / "episodes"
-    if episodes_dir.is_dir():
-        for folder in episodes_dir.iterdir():
-            if folder.name in held:
-                _remove(folder)
 
 
 def _remove(folder: Path) -> None:
@@ -138,7 +124,7 @@ def compact_run(root: Path, run_id: str, min_episodes: int = 2) -> int:
         if not mine:
             return 0
         run = scan_run(folder)
-        _clean_leftovers(run)
+        remove_leftovers(run_leftovers(run))  # what killed compactions and runs left
         chosen = _clean_episodes(run)
         if len(chosen) < min_episodes:
             return 0
@@ -171,10 +157,12 @@ def compact_run(root: Path, run_id: str, min_episodes: int = 2) -> int:
 
 
 def compact_store(root: Path) -> dict[str, int]:
-    """Compact every run of the store; run id → episodes compacted (runs with none left out)."""
+    """Compact every run of the store; run id → episodes compacted (runs with none left out).
+    The store's own leftovers (a killed reader's run index) go too."""
     runs_dir = Layout(root).runs
     names = sorted(p.name for p in runs_dir.iterdir()) if runs_dir.is_dir() else []
     done = {name: compact_run(root, name) for name in names}
+    remove_leftovers(index_leftovers(root))
     return {name: n for name, n in done.items() if n}
 
 

@@ -1,5 +1,17 @@
-"""A lock one process at a time may hold, without waiting: compaction and record merges use it so
-two of them never rewrite the same files, while readers and appenders never block."""
+"""Locks between processes.
+
+``try_lock``: a lock one process at a time may hold, without waiting: compaction and record
+merges use it so two of them never rewrite the same files, while readers and appenders never
+block.
+
+``RunLease``: the right to publish a run's episodes. The run holding the run's lock writes a token
+into the lock file; its workers (other processes) carry the token and check, just before each
+publish and under a shared ``.publish.lock``, that the lock file still holds it and that the run's
+process is still alive (their parent). A run that takes the lock after a killed one writes its own
+token, then takes ``.publish.lock`` exclusively once (:func:`wait_for_publishers`): a publish the
+killed run's workers had begun finishes first, and every later one is refused. See
+docs/architecture.md, "Runs and their workers".
+"""
 
 from __future__ import annotations
 
@@ -7,7 +19,17 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from automem_core.store.layout import StoreError
+
+RUN_LOCK = ".lock"
+PUBLISH_LOCK = ".publish.lock"
+
+
+class RunLockLost(StoreError):
+    """The run this process publishes for no longer holds its lock: nothing is published."""
 
 
 @contextlib.contextmanager
@@ -22,5 +44,49 @@ def try_lock(path: Path) -> Iterator[bool]:
             yield False
             return
         yield True
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class RunLease:
+    """What a process publishing a run's episodes carries: the run's folder, the token its
+    lock file holds, and the process holding the lock (plain data: it crosses to workers)."""
+
+    folder: Path
+    token: str
+    holder: int
+
+    def check(self) -> None:
+        """RunLockLost unless the lock file holds our token and its holder is alive (this
+        process, or the parent of this worker)."""
+        try:
+            current = (self.folder / RUN_LOCK).read_text(encoding="utf-8")
+        except OSError:
+            current = ""
+        alive = self.holder in (os.getpid(), os.getppid())
+        if current != self.token or not alive:
+            raise RunLockLost(
+                f"run {self.folder.name} is no longer held by the process this worker serves; "
+                "its episode is not published"
+            )
+
+    @contextlib.contextmanager
+    def publishing(self) -> Iterator[None]:
+        """Hold the publish lock (shared) while checking the lease and publishing."""
+        fd = os.open(self.folder / PUBLISH_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            self.check()
+            yield
+        finally:
+            os.close(fd)
+
+
+def wait_for_publishers(folder: Path) -> None:
+    """Wait until no publish begun under an earlier lease of the run is in progress."""
+    fd = os.open(folder / PUBLISH_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
     finally:
         os.close(fd)

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from automem_core.memory.state import FileState, MemoryState, Mutation, apply_mutation, snapshot
-from automem_core.store.catalog import EpisodeFiles, locate_episode
+from automem_core.store.catalog import EpisodeFiles, locate_episode, read_fresh
 from automem_core.store.layout import StoreError
 
 INITIAL_STEP = -1  # the keyframe holding the scaffold's initial files, before step 0
@@ -101,8 +101,14 @@ def episode_steps(found: EpisodeFiles) -> int:
 
 
 def memory_state_at(root: Path, episode_id: str, step: int) -> MemoryState:
-    found = locate_episode(root, episode_id)
+    """Memory at the end of ``step`` (read again from the episode's new place when a compaction
+    moves it meanwhile)."""
+    return read_fresh(locate_episode(root, episode_id), lambda found: _state_at(found, step))
+
+
+def _state_at(found: EpisodeFiles, step: int) -> MemoryState:
     steps = episode_steps(found)
+    episode_id = found.episode_id
     if not INITIAL_STEP <= step < steps:
         last = f"0–{steps - 1}" if steps else "none"
         raise StoreError(

@@ -6,6 +6,10 @@ episode folders and run rows have their footers read. ``connect(root, tables=…
 builds only the views a page needs, over only the runs it shows. Files written by an earlier
 schema are upgraded as they are read (``migrations.py``); unreadable files are left out and
 reported with the run and episodes they hold, so one bad file never hides the rest.
+
+Writers move files while we read (docs/architecture.md, "Reading while others write"): a file
+the view was given that is gone, or not the size its manifest says, sends the reader back to a
+fresh listing; only a file missing the same way twice in a row is a problem of the store.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ SELECT d.* FROM decisions_mined d
 SEMI JOIN (SELECT run_id, max(mined_at) AS mined_at FROM decisions_mined GROUP BY run_id) latest
   ON d.run_id = latest.run_id AND d.mined_at = latest.mined_at
 """
+VIEW_ATTEMPTS = 5  # fresh listings a view may take while writers keep moving its files
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class Problem:
     run_id: str
     episodes: tuple[str, ...]
     reason: str
+    moved: bool = False  # not there (or not as its manifest said): a writer may have moved it
 
 
 @dataclass
@@ -76,7 +82,7 @@ def _footer_version(path: Path, run_id: str, episodes: tuple[str, ...], out: Vie
     try:
         version = file_version(path)
     except FileNotFoundError:
-        out.problems.append(Problem(str(path), run_id, episodes, "missing"))
+        out.problems.append(Problem(str(path), run_id, episodes, "missing", moved=True))
         return -1
     except READ_ERRORS as exc:
         out.problems.append(Problem(str(path), run_id, episodes, f"unreadable: {exc}"))
@@ -102,9 +108,8 @@ def _collect(run: RunFiles, table: str, verify: bool, out: ViewFiles) -> None:
         if derived and table not in part.sizes:
             continue
         if not run.part_ok(part, table):
-            out.problems.append(
-                Problem(str(path), run.run_id, part.episodes, "missing or not the size written")
-            )
+            reason = "missing or not the size written"
+            out.problems.append(Problem(str(path), run.run_id, part.episodes, reason, True))
         elif verify:
             version = _footer_version(path, run.run_id, part.episodes, out)
             if version >= 0:
@@ -166,8 +171,55 @@ def connect(
     """An in-memory DuckDB connection with a view per table (only ``tables``, over only
     ``run_ids`` when given). Tables with no files are empty views with the right columns."""
     con = con or duckdb.connect()
+    connect_views(root, con, tables, run_ids, verify)
+    return con
+
+
+def connect_views(
+    root: Path,
+    con: duckdb.DuckDBPyConnection,
+    tables: Iterable[str] = TABLES,
+    run_ids: Sequence[str] | None = None,
+    verify: bool = False,
+) -> ViewFiles:
+    """Build the views of :func:`connect` on ``con``; the files they read. A view whose files
+    a writer moved meanwhile is built again from a fresh listing (see the module's note)."""
     con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would print to stdout
     tables = tuple(tables)
+    seen: set[str] | None = None
+    for attempt in range(1, VIEW_ATTEMPTS + 1):
+        try:
+            plan, older = _build_views(root, con, tables, run_ids, verify)
+        except FileNotFoundError:  # an older file read into memory was moved: list again
+            if attempt == VIEW_ATTEMPTS:
+                raise
+            continue
+        moved = {p.path for p in plan.problems if p.moved}
+        if not moved or moved == seen or attempt == VIEW_ATTEMPTS:
+            break
+        seen = moved
+    for problem in plan.problems:
+        log.warning(
+            "left out %s (%s): delete it or re-run its episodes", problem.path, problem.reason
+        )
+    if older:
+        log.warning(
+            "%d files were written by an earlier AutoMem and are upgraded each time they are "
+            "read; `automem upgrade --data %s` rewrites them once",
+            older,
+            root,
+        )
+    return plan
+
+
+def _build_views(
+    root: Path,
+    con: duckdb.DuckDBPyConnection,
+    tables: tuple[str, ...],
+    run_ids: Sequence[str] | None,
+    verify: bool,
+) -> tuple[ViewFiles, int]:
+    """One listing of the store and the views over it; the files, and how many are older."""
     runs = scan(root, list(run_ids) if run_ids is not None else None) if tables else []
     plan = view_files(root, [t for t in tables if t != "runs"], run_ids, verify, runs)
     older = 0
@@ -176,10 +228,6 @@ def connect(
         older += sum(1 for run in runs if run.run_file in plan.upgraded_runs)
         con.register("_run_rows", rows)
         con.execute("CREATE OR REPLACE VIEW runs AS SELECT * FROM _run_rows")
-    for problem in plan.problems:
-        log.warning(
-            "left out %s (%s): delete it or re-run its episodes", problem.path, problem.reason
-        )
     for table, files in plan.files.items():
         older += _create_view(con, _RAW_VIEWS.get(table, table), table, files)
     if "decisions" in plan.files:
@@ -187,14 +235,7 @@ def connect(
     if "episodes" in plan.files:  # for the per-task totals (analysis/runs.py TASK_STATS_SQL)
         _create_view(con, "unsummarised_episodes", "episodes", plan.unsummarised)
         con.register("part_task_stats", stats_table(plan.part_stats))
-    if older:
-        log.warning(
-            "%d files were written by an earlier AutoMem and are upgraded each time they are "
-            "read; `automem upgrade --data %s` rewrites them once",
-            older,
-            root,
-        )
-    return con
+    return plan, older
 
 
 def _read_run(run: RunFiles, plan: ViewFiles) -> pa.Table | None:
@@ -231,6 +272,8 @@ def _create_view(
 def _upgraded(table: str, path: str) -> pa.Table | None:
     try:
         return read_upgraded(table, Path(path))
+    except FileNotFoundError:
+        raise  # moved by a writer: the view is built again from a fresh listing
     except READ_ERRORS as exc:
         log.warning("skipping unreadable file %s (%s): delete it or re-run its episode", path, exc)
         return None
@@ -276,7 +319,17 @@ def episode_dir(root: Path, episode_id: str) -> Path:
 
 def finished_episodes(layout: Layout, run_id: str) -> dict[str, str]:
     """episode_id → status for every episode of a run whose files all read (used to resume: an
-    episode with a corrupt or missing file counts as not played)."""
+    episode with a corrupt or missing file counts as not played). A folder a compaction took
+    meanwhile sends it back to a fresh listing, so a compacted episode is never played again."""
+    for _ in range(VIEW_ATTEMPTS):
+        out, moved = _finished(layout, run_id)
+        if not moved:
+            break
+    return out
+
+
+def _finished(layout: Layout, run_id: str) -> tuple[dict[str, str], bool]:
+    """The finished episodes of one listing, and whether a folder of it went away meanwhile."""
     out: dict[str, str] = {}
     for run in scan(layout.root, [run_id]):
         for part in run.parts:
@@ -287,9 +340,11 @@ def finished_episodes(layout: Layout, run_id: str) -> dict[str, str]:
                             run_id)  # fmt: skip
         for episode_id, folder in run.loose.items():
             status = _complete_status(folder)
+            if status is None and not folder.exists():
+                return out, True
             if status is not None:
                 out[episode_id] = status
-    return out
+    return out, False
 
 
 def _complete_status(folder: Path) -> str | None:
@@ -300,7 +355,8 @@ def _complete_status(folder: Path) -> str | None:
             pq.read_metadata(folder / f"{table}.parquet")
         status = pq.read_table(folder / "episodes.parquet", columns=["status"])["status"][0]
     except (*READ_ERRORS, IndexError):
-        log.warning("episode folder %s has a missing or unreadable table; it will be played "
-                    "again", folder.name)  # fmt: skip
+        if folder.exists():
+            log.warning("episode folder %s has a missing or unreadable table; it will be played "
+                        "again", folder.name)  # fmt: skip
         return None
     return str(status.as_py())

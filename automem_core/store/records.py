@@ -7,15 +7,15 @@ leaves every earlier row readable, and nothing is ever overwritten. Rows carry t
 author; what is current (the latest label of a decision, the latest state of a proposal) is a
 query over all of them.
 
-Many small files are slow to read, so :func:`compact_records` merges them into one file whose
-footer lists the files it holds; those are then deleted. A reader skips any small file that a
-merged file lists, so a compaction killed half-way never shows a row twice or loses one.
+Many small files are slow to read, so an append that fills a merge level merges it
+(``record_merge.py``), and ``automem compact`` merges each table into one file. Readers take a
+consistent view of the folder and take a fresh one when a merge deleted a file of theirs
+(``record_view.py``), so a merge running at any point never shows a row twice or hides one.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import logging
 import os
 import uuid
 from collections.abc import Iterable, Sequence
@@ -27,31 +27,34 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from automem_core.store.layout import StoreError
-from automem_core.store.locks import try_lock
 from automem_core.store.migrations import read_upgraded
+from automem_core.store.record_merge import merge_if_due, merge_records
+from automem_core.store.record_view import read_view, record_files, records_dir
 from automem_core.store.schema import SCHEMAS, to_table
 
-MERGED_KEY = b"automem.merged"  # in a merged file's metadata: the names of the files it holds
-MERGED_PREFIX = "merged-"
+__all__ = [
+    "append_record_tables",
+    "append_records",
+    "compact_records",
+    "read_records",
+    "record_files",
+    "records_dir",
+]
+log = logging.getLogger(__name__)
 
 
-def records_dir(root: Path, table: str) -> Path:
-    if table not in SCHEMAS:
-        raise StoreError(f"unknown record table {table!r}")
-    return Path(root) / "records" / table
-
-
-def append_records(root: Path, table: str, rows: Sequence[Any]) -> Path | None:
+def append_records(root: Path, table: str, rows: Sequence[Any], merge: bool = True) -> Path | None:
     """Append ``rows`` (of ``TABLES[table]``) as one new file; None when there are none."""
-    return append_record_tables(root, table, [to_table(table, rows)])[0]
+    return append_record_tables(root, table, [to_table(table, rows)], merge)[0]
 
 
 def append_record_tables(
-    root: Path, table: str, parts: Iterable[pa.Table]
+    root: Path, table: str, parts: Iterable[pa.Table], merge: bool = True
 ) -> tuple[Path | None, int]:
     """Append the rows of ``parts`` (Arrow tables with the table's columns, taken one at a time,
     so millions of rows never sit in memory at once) as one new file; its path (None when there
-    were no rows) and how many rows it holds."""
+    were no rows) and how many rows it holds. ``merge``: then merge the table's files when a
+    merge level is full (a caller appending many files in a row may merge once at the end)."""
     folder = records_dir(root, table)
     schema = SCHEMAS[table]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -79,62 +82,36 @@ def append_record_tables(
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, folder / name)
+    if merge:
+        _merge_quietly(root, table)
     return folder / name, rows
 
 
-def record_files(root: Path, table: str) -> list[Path]:
-    """The files a reader of ``table`` takes: merged files, and small ones none of them holds."""
-    folder = records_dir(root, table)
-    if not folder.is_dir():
-        return []
-    files = sorted(p for p in folder.iterdir() if p.suffix == ".parquet")
-    merged = [p for p in files if p.name.startswith(MERGED_PREFIX)]
-    held: set[str] = set()
-    for path in merged:
-        held.update(_held_by(path))
-    ordered = merged + [p for p in files if p not in merged]  # merged rows are the older ones
-    return [p for p in ordered if p.name not in held]
-
-
-def _held_by(path: Path) -> list[str]:
-    meta = pq.read_metadata(path).metadata or {}
-    return list(json.loads(meta.get(MERGED_KEY, b"[]")))
+def _merge_quietly(root: Path, table: str) -> None:
+    """A merge after an append: the append is done whatever happens to the merge."""
+    try:
+        merge_if_due(root, table)
+    except (OSError, pa.ArrowException, StoreError) as exc:
+        log.warning("could not merge the %s records (they stay readable): %s", table, exc)
 
 
 def read_records(root: Path, table: str) -> pa.Table:
     """Every row of ``table`` in the order they were appended (empty with the right columns)."""
-    files = record_files(root, table)
     schema = SCHEMAS[table]
-    if not files:
-        return schema.empty_table()
-    return pa.concat_tables(
-        read_upgraded(table, p).select(schema.names).cast(schema) for p in files
-    )
+
+    def read(files: list[Path]) -> pa.Table:
+        if not files:
+            return schema.empty_table()
+        return pa.concat_tables(
+            read_upgraded(table, p).select(schema.names).cast(schema) for p in files
+        )
+
+    return read_view(root, table, read)
 
 
-def compact_records(root: Path, table: str, min_files: int = 16) -> int:
-    """Merge the table's files into one (when there are at least ``min_files``); how many
-    files were merged. Appends made meanwhile are kept; they are merged next time."""
-    folder = records_dir(root, table)
-    if not folder.is_dir():
+def compact_records(root: Path, table: str, min_files: int = 2) -> int:
+    """Merge all of the table's files into one (when there are at least ``min_files``); how
+    many files were merged. Appends made meanwhile are kept; they are merged next time."""
+    if len(record_files(root, table)) < min_files:
         return 0
-    with try_lock(folder / ".merge.lock") as mine:
-        if not mine:
-            return 0
-        files = record_files(root, table)
-        if len(files) < min_files:
-            return 0
-        rows = read_records(root, table)
-        held = sorted({n for p in files for n in [p.name, *_held_by(p)]})
-        name = f"{MERGED_PREFIX}{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}.parquet"
-        tmp = folder / f".{name}.tmp"
-        meta = {**(rows.schema.metadata or {}), MERGED_KEY: json.dumps(held).encode()}
-        pq.write_table(rows.replace_schema_metadata(meta), tmp, compression="zstd")
-        if len(pq.read_table(tmp)) != len(rows):
-            tmp.unlink()
-            raise OSError(f"{tmp} did not read back whole; nothing was merged")
-        os.replace(tmp, folder / name)  # from here on, readers skip the files it holds
-        for path in files:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-    return len(files)
+    return merge_records(root, table, full=True)

@@ -1,9 +1,11 @@
 """Atomic Parquet writing: one folder per episode, published by a single rename when complete.
 
-An episode streams its rows into ``runs/<run>/.partial/<episode>/`` (row groups flushed as it
-goes, so a 100 000-step episode never sits whole in memory) and is moved to
+An episode streams its rows into ``runs/<run>/.partial/<episode>.<attempt>/`` (row groups flushed
+as it goes, so a 100 000-step episode never sits whole in memory) and is moved to
 ``runs/<run>/episodes/<episode>/`` only when every file is closed. Readers glob the published
 folders, so they never see half an episode, and a killed run loses only the episodes in flight.
+Each attempt has a folder of its own, so no two processes ever write into one; a run publishes
+under its lease (``locks.py``), so a process that lost its run's lock publishes nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from automem_core.store.layout import Layout
+from automem_core.store.locks import RunLease
 from automem_core.store.schema import EPISODE_TABLES, SCHEMAS, EpisodeRow, RunRow, to_table
 from automem_core.store.summary import EpisodeSummary
 from automem_core.store.turn_signals import TurnSignals
@@ -45,11 +48,17 @@ def write_run(layout: Layout, run: RunRow) -> None:
 class EpisodeWriter:
     """Streams one episode's rows to Parquet and publishes the folder atomically on commit."""
 
-    def __init__(self, layout: Layout, run_id: str, episode_key: str, flush_rows: int = 1024):
+    def __init__(
+        self,
+        layout: Layout,
+        run_id: str,
+        episode_key: str,
+        flush_rows: int = 1024,
+        lease: RunLease | None = None,
+    ):
         self._final = layout.episode_dir(run_id, episode_key)
-        self.dir = layout.partial_dir(run_id, episode_key)
-        if self.dir.exists():  # leftovers of a killed run: start the episode again
-            shutil.rmtree(self.dir)
+        self.dir = layout.partial_dir(run_id, f"{episode_key}.{uuid.uuid4().hex[:8]}")
+        self._lease = lease
         self.dir.mkdir(parents=True)
         self.memory_dir = self.dir / "memory"
         self.memory_dir.mkdir()
@@ -94,12 +103,15 @@ class EpisodeWriter:
             signals = self.signals.rows(episode.episode_id)
             pq.write_table(to_table("turn_signals", signals), self.dir / "turn_signals.parquet")
         pq.write_table(to_table("episodes", [episode]), self.dir / "episodes.parquet")
-        if self._final.exists():  # a failed earlier attempt of this episode: replace it
-            trash = self._final.with_name(f".replaced-{uuid.uuid4().hex}")
-            os.rename(self._final, trash)
+        trash = None
+        with self._lease.publishing() if self._lease else contextlib.nullcontext():
+            if self._final.exists():  # a failed earlier attempt of this episode: replace it
+                trash = self._final.with_name(f".replaced-{uuid.uuid4().hex}")
+                os.rename(self._final, trash)
+            self._final.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(self.dir, self._final)
+        if trash is not None:
             shutil.rmtree(trash, ignore_errors=True)
-        self._final.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(self.dir, self._final)
         return self._final
 
     def discard(self) -> None:

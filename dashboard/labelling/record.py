@@ -97,9 +97,18 @@ def show(root: Path, decision: pd.Series, alternative: dict[str, Any] | None = N
     if found is None:
         st.error("Its episode is not in the store any more.")
         return
-    ep = data.load_episode(found)
     step, phase, turn = int(decision["step"]), str(decision["phase"]), int(decision["turn"])
-    view = data.decision_detail(ep, step, phase, turn, NEXT_STEPS)
+    try:
+        ep = data.load_episode(found)
+        view = data.decision_detail(ep, step, phase, turn, NEXT_STEPS)
+    except data.EpisodeChanged:
+        st.rerun(scope="app")  # published again meanwhile: load the new attempt
+    except data.StoreError as exc:
+        st.error(escape_text(str(exc)), icon=":material/error:")
+        return
+    except data.READ_ERRORS as exc:
+        st.error(escape_text(data.read_error(found, exc)), icon=":material/error:")
+        return
     kind = "alternative" if alternative is not None else "decision"
     sample = f"#{alternative['sample']} from {alternative['model']}" if alternative else ""
     shown = decision.copy()

@@ -22,7 +22,21 @@ from dashboard.widgets import identity, keys
 
 
 def step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
-    """The current step: controls, the timeline marker, frame, step, memory, turns."""
+    """The current step (a fragment). The episode read here follows its rows when a compaction
+    moves them; an episode published again, or one that cannot be read, is handled here too,
+    since the page's own handlers do not see what a fragment raises when it reruns alone."""
+    try:
+        _step_view(found, info)
+    except data.EpisodeChanged:
+        st.rerun(scope="app")  # load the new attempt of the episode
+    except data.StoreError as exc:  # it left the store
+        st.error(escape_text(str(exc)), icon=":material/error:")
+    except data.READ_ERRORS as exc:
+        st.error(escape_text(data.read_error(found, exc)), icon=":material/error:")
+
+
+def _step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
+    """Controls, the timeline marker, frame, step, memory, turns."""
     if st.session_state.get(rs.PLAYING) != rs.playback():
         st.rerun(scope="app")  # play or speed changed: rebuild with the new interval
     ep = data.load_episode(found)
@@ -165,5 +179,7 @@ try:
     playing, speed = rs.playback()
     st.session_state[rs.PLAYING] = (playing, speed)
     st.fragment(run_every=1.0 / speed if playing else None)(step_view)(found, info)
+except data.StoreError as exc:  # it left the store while loading
+    st.error(escape_text(str(exc)), icon=":material/error:")
 except data.READ_ERRORS as exc:  # one corrupt episode; the rest of the store still works
     st.error(escape_text(data.read_error(found, exc)), icon=":material/error:")

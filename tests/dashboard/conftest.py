@@ -25,8 +25,12 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def clear_dashboard_caches() -> None:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
 @pytest.fixture(autouse=True)
 def fresh_caches() -> None:
     """Every test starts with the dashboard's caches empty."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    clear_dashboard_caches()

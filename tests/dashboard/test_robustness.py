@@ -21,6 +21,7 @@ from automem_core.analysis.runs import effective_status
 from automem_core.memory import READ_ONLY_OPS
 from automem_core.scaffold import load_scaffold
 from automem_core.store import reader
+from automem_core.store.catalog import locate_episode
 from automem_core.store.compact import compact_run
 from automem_core.store.layout import Layout
 from automem_core.store.schema import RunRow, utc_now
@@ -30,6 +31,7 @@ from automem_core.testing.sample_store import clone_episodes, play_fake_run
 from dashboard import data
 from dashboard.render import escape_text
 from tests.dashboard.apptest import open_app
+from tests.dashboard.conftest import clear_dashboard_caches
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -137,6 +139,63 @@ def test_store_queries_retry_when_a_run_is_compacted_meanwhile(tmp_path, monkeyp
     assert not out.empty
     if query == "episodes_table":
         assert sorted(out["episode_id"]) == ["r.grid.s0", "r.grid.s1000", "r.grid.s1001"]
+
+
+def _page_text(at: AppTest) -> list[str]:
+    return [h.value for h in at.html] + [m.value for m in at.markdown] + [e.value for e in at.error]
+
+
+def _once(action):
+    """A function that runs ``action`` the first time it is called, then calls ``real``."""
+    done: list[bool] = []
+
+    def wrap(real):
+        def wrapped(*args, **kwargs):
+            if not done:
+                done.append(True)
+                action()
+            return real(*args, **kwargs)
+
+        return wrapped
+
+    return wrap, done
+
+
+def test_replay_across_a_compaction_of_the_episode_it_shows(tmp_path, monkeypatch):
+    root, reference = tmp_path / "data", tmp_path / "reference"
+    play_fake_run(root, seeds=(0,), steps=12, run_id="src")
+    clone_episodes(root, "src.grid.s0", "r", 2)  # loose until the page has loaded one
+    shutil.copytree(root, reference)
+    link = {"run": "r", "episode": "r.grid.s1000", "step": "5"}
+    expected = _page_text(open_app(reference, monkeypatch, **link))
+    clear_dashboard_caches()
+    # The page loads the loose episode, then the compaction deletes its folder before the
+    # step fragment reads the step's keyframe, turns and frame.
+    wrap, done = _once(lambda: compact_run(root, "r"))
+    from dashboard import replay_panels
+
+    monkeypatch.setattr(replay_panels, "jumps", wrap(replay_panels.jumps))
+    at = open_app(root, monkeypatch, **link)
+    assert done and not (root / "runs" / "r" / "episodes" / "r.grid.s1000").exists()
+    assert not at.error and _page_text(at) == expected
+    at.button(key="replay.next").click().run()
+    assert not at.exception and not at.error
+    assert at.number_input(key="replay.w_goto").value == 6
+
+
+def test_replay_reloads_an_episode_published_again_while_shown(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    play_fake_run(root, seeds=(0,), steps=12, run_id="src")
+    clone_episodes(root, "src.grid.s0", "r", 2)
+    wrap, done = _once(lambda: clone_episodes(root, "src.grid.s0", "r", 1))  # same id again
+    from dashboard import replay_panels
+
+    monkeypatch.setattr(replay_panels, "jumps", wrap(replay_panels.jumps))
+    at = open_app(root, monkeypatch, run="r", episode="r.grid.s1000", step="5")
+    assert done and not at.error
+    assert any("Memory at the end of step 5" in h.value for h in at.html)
+    now = locate_episode(root, "r.grid.s1000")
+    assert at.session_state["replay.figure"][0][:2] == (now.episode_id, now.token)  # afresh
 
 
 # --------------------------------------------------------------------------- run status
