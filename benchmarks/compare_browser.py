@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from browser_press import press_and_wait
 from playwright.sync_api import sync_playwright
 from stores import REPO  # noqa: F401  (puts the repository on the path)
 
@@ -24,34 +25,16 @@ from automem_core.testing.served import CHROMIUM, CHROMIUM_ARGS, served_dashboar
 RUNS, STEPS = ("l1", "l2", "l3", "l4"), 10_000
 IDLE = """() => document.querySelector('[data-testid="stApp"]')
   ?.getAttribute('data-test-script-state') === 'notRunning'"""
-COMPARE_PRESS = """
-async (target) => {
-  const app = () => document.querySelector('[data-testid="stApp"]');
-  const shown = () => document.querySelector('.am-cmp-where')?.textContent || '';
-  const t0 = performance.now();
-  document.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight', bubbles: true}));
-  while (!(shown().startsWith('step ' + target + ' of') &&
-           app().getAttribute('data-test-script-state') === 'notRunning')) {
-    await new Promise(r => requestAnimationFrame(r));
-    if (performance.now() - t0 > 30000) { return -1; }
-  }
-  return performance.now() - t0;
-}
-"""
-REPLAY_PRESS = """
-async (target) => {
-  const app = () => document.querySelector('[data-testid="stApp"]');
-  const shown = () => document.querySelector('.st-key-replay-w_goto input')?.value;
-  const t0 = performance.now();
-  document.querySelector('.st-key-replay-next button').click();
-  while (!(shown() === String(target) &&
-           app().getAttribute('data-test-script-state') === 'notRunning')) {
-    await new Promise(r => requestAnimationFrame(r));
-    if (performance.now() - t0 > 30000) { return -1; }
-  }
-  return performance.now() - t0;
-}
-"""
+COMPARE_PRESS = press_and_wait(
+    "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight', bubbles: true}));",
+    "document.querySelector('.am-cmp-where')?.textContent || ''",
+    "shown().startsWith('step ' + target + ' of')",
+)
+REPLAY_PRESS = press_and_wait(
+    "document.querySelector('.st-key-replay-next button').click();",
+    "document.querySelector('.st-key-replay-w_goto input')?.value",
+    "shown() === String(target)",
+)
 
 
 def pct(values: list[float], q: float) -> float:

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from browser_press import press_and_wait
 from playwright.sync_api import sync_playwright
 from stores import cloned_store
 
@@ -25,22 +26,13 @@ from automem_core.testing.served import CHROMIUM, CHROMIUM_ARGS, served_dashboar
 IDLE = """() => document.querySelector('[data-testid="stApp"]')
   ?.getAttribute('data-test-script-state') === 'notRunning'"""
 # Press (a key on the page, or a click on the floor's button), then wait for the progress line
-# to show the next record and the app to be idle.
-PRESS_AND_WAIT = """
-async ([target, click]) => {
-  const app = () => document.querySelector('[data-testid="stApp"]');
-  const shown = () => document.querySelector('.am-lab-progress')?.textContent || '';
-  const t0 = performance.now();
-  if (click) { document.querySelector('.st-key-floor-next button').click(); }
-  else { document.dispatchEvent(new KeyboardEvent('keydown', {key: '1', bubbles: true})); }
-  while (!(shown().startsWith(target + ' of') &&
-           app().getAttribute('data-test-script-state') === 'notRunning')) {
-    await new Promise(r => requestAnimationFrame(r));
-    if (performance.now() - t0 > 30000) { return -1; }
-  }
-  return performance.now() - t0;
-}
-"""
+# to show the next record and the app to be idle; the argument is [target, click].
+PRESS_AND_WAIT = press_and_wait(
+    "if (target[1]) { document.querySelector('.st-key-floor-next button').click(); } "
+    "else { document.dispatchEvent(new KeyboardEvent('keydown', {key: '1', bubbles: true})); }",
+    "document.querySelector('.am-lab-progress')?.textContent || ''",
+    "shown().startsWith(target[0] + ' of')",
+)
 FLOOR_APP = """
 import streamlit as st
 

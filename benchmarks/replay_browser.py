@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import streamlit as st
+from browser_press import press_and_wait
 from playwright.sync_api import sync_playwright
 from stores import REPO, played_store
 from streamlit.testing.v1 import AppTest
@@ -30,20 +31,11 @@ from automem_core.testing.served import CHROMIUM, CHROMIUM_ARGS, served_dashboar
 LONG_RUN, LONG_STEPS = "long-episode", 10_000
 IDLE = """() => document.querySelector('[data-testid="stApp"]')
   ?.getAttribute('data-test-script-state') === 'notRunning'"""
-PRESS_AND_WAIT = """
-async (target) => {
-  const app = () => document.querySelector('[data-testid="stApp"]');
-  const shown = () => document.querySelector('.st-key-replay-w_goto input')?.value;
-  const t0 = performance.now();
-  document.querySelector('.st-key-replay-next button').click();
-  while (!(shown() === String(target) &&
-           app().getAttribute('data-test-script-state') === 'notRunning')) {
-    await new Promise(r => requestAnimationFrame(r));
-    if (performance.now() - t0 > 30000) { return -1; }
-  }
-  return performance.now() - t0;
-}
-"""
+PRESS_AND_WAIT = press_and_wait(
+    "document.querySelector('.st-key-replay-next button').click();",
+    "document.querySelector('.st-key-replay-w_goto input')?.value",
+    "shown() === String(target)",
+)
 
 
 # The floor: what any Streamlit fragment rerun costs here, with the page's own key names so the
