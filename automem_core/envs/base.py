@@ -66,5 +66,13 @@ class GameEnv(Protocol):
     def close(self) -> None: ...
 
 
+def set_frames(env: GameEnv, on: bool) -> None:
+    """Turn frame drawing on or off where a game offers the switch (``draw_frames``: Crafter,
+    whose picture costs more than its step); a game without it draws frames as always. A fork's
+    replay needs the text of each step, not its picture."""
+    if hasattr(env, "draw_frames"):
+        env.draw_frames = on
+
+
 class EnvConfigError(AutoMemError, ValueError):
     """A game or task name that cannot be built, with the fix in the message."""

@@ -146,6 +146,7 @@ class CrafterEnv:
         self._steps = 0
         self._unlocked: set[str] = set()
         self._done = True
+        self.draw_frames = True  # off: frames are left empty (a fork's replay; envs/base.py)
 
     def actions(self) -> dict[str, str]:
         return dict(self._actions)
@@ -197,7 +198,8 @@ class CrafterEnv:
             sleeping=bool(player.sleeping),
             dead=player.health <= 0,
         )
-        frame = Frame("png", encode_png(self._env.render_frame(FRAME_SIZE)))
+        pixels = self._env.render_frame(FRAME_SIZE) if self.draw_frames else None
+        frame = Frame("png", encode_png(pixels) if pixels is not None else b"")
         facts: dict[str, object] = {
             "pos": pos,
             "step": self._steps,
