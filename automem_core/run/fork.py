@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.compute as pc
 
 from automem_core.errors import AutoMemError
 from automem_core.llm.config import ModelConfig, parse_model_config
@@ -157,7 +158,7 @@ def _patch_body(body: str) -> list[dict[str, Any]]:
 def find_alternative(root: Path, alternative_id: str) -> tuple[str, str]:
     """(decision id, completion) of a recorded alternative answer."""
     rows = read_records(root, "alternatives")
-    found = rows.filter(rows["alternative_id"] == alternative_id).to_pylist()  # type: ignore[arg-type]
+    found = rows.filter(pc.equal(rows["alternative_id"], alternative_id)).to_pylist()
     if not found:
         raise ForkEditError(
             f"no alternative {alternative_id!r}; list them with `automem decisions --alternatives`"

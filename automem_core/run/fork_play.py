@@ -27,9 +27,18 @@ from automem_core.envs.base import GameEnv
 from automem_core.envs.registry import make_env, text_format
 from automem_core.errors import AutoMemError
 from automem_core.llm.base import LLMClient, LLMConfigError
+from automem_core.llm.config import ModelConfig
 from automem_core.llm.factory import make_client
-from automem_core.run.fork import ForkJob, ForkSetup, parent_scaffold
-from automem_core.run.fork_edit import to_json
+from automem_core.run.fork import (
+    ForkJob,
+    ForkSetup,
+    Parent,
+    fork_scaffold,
+    parent_models,
+    parent_scaffold,
+    plan_forks,
+)
+from automem_core.run.fork_edit import NO_EDIT, ForkEdit, to_json
 from automem_core.run.fork_memory import fork_memory
 from automem_core.run.fork_replay import read_logged_steps, replay_to
 from automem_core.run.play import publish_episode
@@ -67,6 +76,7 @@ class ForkRunResult:
     stopped: str | None = None  # why the budget stopped the run early
     spent_episodes: int = 0
     spent_usd: float = 0.0
+    memory_client: str = ""  # the label of the client the forks' memory turns used
 
 
 class _Parents:
@@ -211,7 +221,7 @@ async def run_forks(
     check_same_settings(layout, setup.run_id, settings)
     own = clients is None
     clients = clients or make_fork_clients(setup)
-    result = ForkRunResult(setup.run_id)
+    result = ForkRunResult(setup.run_id, memory_client=clients[0].label)
     try:
         await _check(clients)
         with run_lock(layout, setup.run_id):
@@ -304,3 +314,32 @@ def _over_budget(budget: ForkBudget, result: ForkRunResult, new: int) -> str | N
         spent = f"${result.spent_usd:.4f} of the ${budget.usd:g} budget"
         return f"stopped: the forks' model calls cost {spent}"
     return None
+
+
+async def fork_episode(
+    root: Path,
+    parent: Parent,
+    step: int,
+    edit: ForkEdit = NO_EDIT,
+    *,
+    scaffold: str | None = None,
+    models: tuple[ModelConfig, ModelConfig | None] | None = None,
+    horizon: int | None = None,
+    samples: int = 1,
+    run_id: str | None = None,
+    concurrency: int = 4,
+    progress: bool = False,
+    clients: Clients | None = None,
+) -> tuple[ForkRunResult, list[ForkJob]]:
+    """``samples`` forks of ``parent`` at ``step`` with ``edit`` (``automem fork``): with the
+    parent's scaffold version and model settings unless others are given, for as many steps as
+    the parent had left unless ``horizon`` says."""
+    model, action = models or parent_models(parent)
+    game = str(parent.episode["game"])
+    base = ForkSetup("", game, fork_scaffold(root, parent, scaffold), model, action)
+    setup, jobs, settings = plan_forks(parent, step, edit, horizon, samples, run_id, base)
+    result = await run_forks(
+        root, setup, [jobs], settings, concurrency=concurrency, progress=progress,
+        clients=clients,
+    )  # fmt: skip
+    return result, jobs
