@@ -1,6 +1,7 @@
 """The decisions as people label them: each decision (from its run's latest mining), its current
-human and judge labels, the verdict its score implies, how many alternative answers it has, and
-the exports that took it; and the alternative answers with their own labels."""
+human and judge labels, the verdict its score implies, how many alternative answers it has, its
+latest causal value (measured by forks, ``mining/causal.py``) and the exports that took it; and
+the alternative answers with their own labels."""
 
 from __future__ import annotations
 
@@ -12,7 +13,18 @@ import pandas as pd
 from automem_core.analysis.agreement import Agreement, cohen_kappa, score_verdict
 from automem_core.store.reader import query_store
 
-TABLES = ("decisions", "labels", "alternatives", "exports")
+TABLES = ("decisions", "labels", "alternatives", "exports", "causal_values")
+# A decision's latest causal value: NaN (pandas) where none was measured.
+CAUSAL_SQL = """
+SELECT decision_id, causal_value, causal_stderr, reward_value AS causal_reward,
+  horizon AS causal_horizon, samples AS causal_samples
+FROM (SELECT *, row_number() OVER (
+        PARTITION BY decision_id ORDER BY created_at DESC, causal_id DESC) AS newest
+      FROM causal_values)
+WHERE newest = 1
+"""
+CAUSAL_COLUMNS = ("causal_value", "causal_stderr", "causal_reward", "causal_horizon",
+                  "causal_samples")  # fmt: skip
 CURRENT_SQL = """
 WITH ranked AS (
   SELECT *, row_number() OVER (
@@ -66,6 +78,10 @@ def decisions_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "(SELECT export_id, unnest(decision_ids) AS decision_id FROM exports) GROUP BY ALL"
     ).df()
     out = out.merge(exported, on="decision_id", how="left")
+    causal = con.execute(CAUSAL_SQL).df()
+    out = out.merge(causal, on="decision_id", how="left")
+    for column in CAUSAL_COLUMNS:
+        out[column] = out[column].astype("float64")
     out["exports"] = [[] if _missing(e) else [str(x) for x in e] for e in out["exports"]]
     return out.sort_values(["run_id", "episode_id", "step", "phase", "turn"], ignore_index=True)
 
