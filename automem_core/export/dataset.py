@@ -49,6 +49,7 @@ class Selection:
     labels: tuple[str, ...] = ("good",)
     label_sources: tuple[str, ...] = ("human", "judge")
     min_score: float | None = None
+    min_causal_value: float | None = None  # progression points; unmeasured decisions fail it
     include_unsure: bool = False
     pairs: bool = True  # also preference pairs from resampled alternatives
     note: str = field(default="", compare=False)
@@ -69,6 +70,8 @@ class Selection:
         ]
         if self.min_score is not None:
             parts.append(f"score >= {self.min_score:g}")
+        if self.min_causal_value is not None:
+            parts.append(f"causal_value >= {self.min_causal_value:g} (measured by forks)")
         return "decisions where " + " and ".join(parts) if parts else "every decision"
 
 
@@ -88,6 +91,8 @@ def select(decisions: pd.DataFrame, selection: Selection) -> pd.DataFrame:
     keep &= decisions["label"].isin(labels) & source.isin(selection.label_sources)
     if selection.min_score is not None:
         keep &= decisions["score"] >= selection.min_score
+    if selection.min_causal_value is not None:
+        keep &= decisions["causal_value"] >= selection.min_causal_value
     return decisions[keep]
 
 
