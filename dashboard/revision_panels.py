@@ -12,7 +12,7 @@ import streamlit as st
 
 from automem_core.review.outcomes import cited_run, outcome_counts, paired_results
 from dashboard import revision_data
-from dashboard.render import escape_block, escape_text
+from dashboard.render import escape_block, escape_text, markdown_literal
 from dashboard.revision_render import (
     STATUS_COLOURS,
     lineage_dot,
@@ -156,9 +156,8 @@ def evidence(proposal: pd.Series) -> None:
 
 
 def _md(text: str) -> str:
-    """``text`` literal in a Markdown label (backslash before each punctuation mark)."""
-    return "".join(f"\\{ch}" if not ch.isalnum() and ch.isascii() and ch != " " else ch
-                   for ch in text)  # fmt: skip
+    """``text`` literal in a Markdown label."""
+    return markdown_literal(text)
 
 
 def reviewer_output(proposal: pd.Series) -> None:

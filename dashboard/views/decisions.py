@@ -25,11 +25,13 @@ ORDERS = {
     "lowest score first": ("score", True),
     "highest score first": ("score", False),
     "judge and score disagree first": ("disagree", False),
+    "highest causal value first": ("causal_value", False),
+    "lowest causal value first": ("causal_value", True),
 }
 COLUMNS = [
     "decision_id", "run_id", "scaffold_version", "phase", "op_kinds", "score", "judge", "human",
     "label", "retrieved", "progress_after", "redundant_write", "never_read", "empty_search",
-    "early_outcome", "alternatives",
+    "early_outcome", "causal_value", "causal_stderr", "alternatives",
 ]  # fmt: skip
 SHOWN = 2_000  # rows the table draws; filters narrow the rest
 
@@ -67,6 +69,13 @@ def filters(df: pd.DataFrame) -> pd.DataFrame:
     unlabelled = cols[2].toggle("No human label yet", key="decisions.f_unlabelled")
     if unlabelled:
         keep &= df["human"].isna()
+    least = cols[3].number_input(
+        "Minimum causal value", value=None, key="decisions.f_causal",
+        help="Progression points the decision was worth, measured by forks kept vs dropped "
+        "(`automem mine --causal`); decisions never measured are hidden when set.",
+    )  # fmt: skip
+    if least is not None:
+        keep &= df["causal_value"] >= least
     return df[keep]
 
 
@@ -98,7 +107,9 @@ def queue(df: pd.DataFrame, order: str) -> list[str]:
     column, ascending = ORDERS[order]
     disagree = todo["judge"].notna() & (todo["judge"] != todo["score_verdict"])
     todo["disagree"] = disagree.astype(int)
-    ordered = todo.sort_values([column, "decision_id"], ascending=[ascending, True])
+    ordered = todo.sort_values(
+        [column, "decision_id"], ascending=[ascending, True], na_position="last"
+    )
     return [str(d) for d in ordered["decision_id"]]
 
 
@@ -177,7 +188,15 @@ left, right = st.columns([3, 2])
 with left:
     st.dataframe(
         shown[COLUMNS].head(SHOWN), hide_index=True, key="decisions.table",
-        column_config={"score": st.column_config.NumberColumn(format="%.2f")},
+        column_config={
+            "score": st.column_config.NumberColumn(format="%.2f"),
+            "causal_value": st.column_config.NumberColumn(
+                "causal value", format="%+.1f",
+                help="Progression points (kept − dropped forks at the horizon); empty: not "
+                "measured",
+            ),
+            "causal_stderr": st.column_config.NumberColumn("± se", format="%.1f"),
+        },
     )  # fmt: skip
     st.caption(f"{len(shown):,} of {len(table):,} decisions" + (
         f" (the first {SHOWN:,} drawn)" if len(shown) > SHOWN else ""))  # fmt: skip
