@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as copying
 import functools
 import io
 from typing import Any
@@ -181,6 +182,11 @@ class CrafterEnv:
 
     def progression(self) -> float:
         return crafter_progression(self._unlocked)
+
+    def copy(self) -> CrafterEnv:
+        """An independent copy of the game as it is now (the textures, read only, shared)."""
+        textures = getattr(self._env, "_textures", None)
+        return copying.deepcopy(self, {id(textures): textures} if textures is not None else {})
 
     def close(self) -> None:
         self._env = None

@@ -145,7 +145,8 @@ def _plan(
     run_id = check_id(f"causal-{group.game}-{settings[:10]}", "run id")
     setup = ForkSetup(run_id, group.game, scaffold, memory, action)
     jobs = []
-    for d, parent in group.decisions:
+    # Played in step order per episode: each fork's replay starts from the one before it.
+    for d, parent in sorted(group.decisions, key=lambda g: (str(g[0]["episode_id"]), g[0]["step"])):
         step = int(d["step"]) + 1
         pairs = []
         for k in range(config.samples):

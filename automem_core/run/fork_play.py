@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from automem_core.agent.episode import EpisodeSpec, EpisodeStart, run_episode
 from automem_core.agent.step import AgentSetup
-from automem_core.envs.base import GameEnv
+from automem_core.envs.base import GameEnv, copy_game
 from automem_core.envs.registry import make_env, text_format
 from automem_core.errors import AutoMemError
 from automem_core.llm.base import LLMClient, LLMConfigError
@@ -40,7 +40,7 @@ from automem_core.run.fork import (
 )
 from automem_core.run.fork_edit import NO_EDIT, ForkEdit, to_json
 from automem_core.run.fork_memory import fork_memory
-from automem_core.run.fork_replay import read_logged_steps, replay_to
+from automem_core.run.fork_replay import Replayed, read_logged_steps, replay_to
 from automem_core.run.play import publish_episode
 from automem_core.run.record import RunRecord, check_same_settings, run_lock
 from automem_core.scaffold import Scaffold, store_version
@@ -80,12 +80,35 @@ class ForkRunResult:
 
 
 class _Parents:
-    """Per parent episode, read once: its logged steps and the scaffold its turns ran with."""
+    """Per parent episode, read once: its logged steps and the scaffold its turns ran with; and,
+    for a game that can be copied, the game as last rebuilt (a checkpoint), so forks of one
+    parent at later steps replay only the steps in between."""
+
+    CHECKPOINTS = 8  # parents whose last rebuilt game is kept
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._steps: dict[str, list[dict[str, Any]]] = {}
         self._scaffolds: dict[str, Scaffold] = {}
+        self._checkpoints: dict[str, tuple[GameEnv, Replayed]] = {}
+
+    def rebuild(self, job: ForkJob, env: GameEnv) -> tuple[GameEnv, Replayed]:
+        """The parent's game at the fork step, and what the replay reached: ``env`` replayed
+        from the seed, or a copy of the parent's checkpoint replayed from there."""
+        eid, seed = job.parent.episode_id, int(job.parent.episode["seed"])
+        found = self._checkpoints.get(eid)
+        copied = copy_game(found[0]) if found and found[1].step <= job.step else None
+        if copied is not None and found is not None:
+            game, replayed = copied, replay_to(copied, seed, self.steps(job), job.step, found[1])
+        else:
+            game, replayed = env, replay_to(env, seed, self.steps(job), job.step)
+        checkpoint = copy_game(game)
+        if checkpoint is not None:
+            self._checkpoints.pop(eid, None)
+            self._checkpoints[eid] = (checkpoint, replayed)
+            while len(self._checkpoints) > self.CHECKPOINTS:
+                self._checkpoints.pop(next(iter(self._checkpoints)))
+        return game, replayed
 
     def steps(self, job: ForkJob) -> list[dict[str, Any]]:
         eid = job.parent.episode_id
@@ -105,7 +128,7 @@ async def play_fork(
 ) -> EpisodeRow:
     """Rebuild the game at the fork step, set the memory, play on, publish the episode."""
     parent = job.parent
-    replayed = replay_to(env, int(parent.episode["seed"]), parents.steps(job), job.step)
+    env, replayed = parents.rebuild(job, env)
     memory = fork_memory(parent.found, job.step, job.edit, parents.scaffold(job))
     start = EpisodeStart(
         job.step, replayed.observation, replayed.notice, replayed.previous_action, memory,

@@ -64,18 +64,31 @@ def _notice(row: dict[str, Any]) -> str:
     return default_action_notice(row["raw_action"], row["action"], row["action_source"] or "")
 
 
-def replay_to(env: GameEnv, seed: int, logged: list[dict[str, Any]], step: int) -> Replayed:
+def replay_to(
+    env: GameEnv,
+    seed: int,
+    logged: list[dict[str, Any]],
+    step: int,
+    start: Replayed | None = None,
+) -> Replayed:
     """Play ``logged`` actions 0…``step`` - 1 on ``env`` from ``seed``, checking observations
-    0…``step``; ForkMismatchError (one line) at the first that differs."""
+    0…``step``; ForkMismatchError (one line) at the first that differs. With ``start`` (what an
+    earlier replay reached, ``env`` being a copy of its game then), only the steps after it are
+    played."""
     if len(logged) <= step or [r["step"] for r in logged[: step + 1]] != list(range(step + 1)):
         raise ForkMismatchError(
             f"the log holds steps 0–{len(logged) - 1} without gaps, not up to step {step}"
         )
-    set_frames(env, step == 0)
-    obs = env.reset(seed)
+    first = 0 if start is None else start.step
+    set_frames(env, step == first)
     seen: list[tuple[str, object]] = []
     notice, previous, facts = "", None, None
-    for t in range(step + 1):
+    if start is None:
+        obs = env.reset(seed)
+    else:
+        obs, notice, previous = start.observation, start.notice, start.previous_action
+        seen, facts = list(start.seen), start.last_facts
+    for t in range(first, step + 1):
         row = logged[t]
         text = clean_text(f"{notice}\n{obs.text}" if notice else obs.text)
         if text != row["observation"]:

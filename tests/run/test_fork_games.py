@@ -180,3 +180,38 @@ def test_each_edit_kind_changes_memory_exactly_as_stated(parent):
 
 def decision_state(state: MemoryState) -> MemoryState:
     return {name: type(f)(list(f.lines), list(f.origins)) for name, f in state.items()}
+
+
+def test_crafter_forks_of_one_parent_replay_from_the_last_checkpoint_exactly(tmp_path):
+    from automem_core.envs.base import copy_game
+    from automem_core.envs.registry import make_env
+    from automem_core.run.fork import ForkSetup, parent_models, plan_forks
+    from automem_core.run.fork_play import run_forks
+    from automem_core.run.fork_replay import read_logged_steps, replay_to
+
+    episode = play(tmp_path, "crafter", "c")
+    parent = load_parent(tmp_path, episode)
+    logged = read_logged_steps(parent.found, 30)
+    env = make_env("crafter", "default", 40)
+    at_10 = replay_to(env, 0, logged, 10)
+    copied = copy_game(env)
+    assert copied is not None and copied is not env
+    from_checkpoint = replay_to(copied, 0, logged, 30, at_10)
+    from_seed = replay_to(make_env("crafter", "default", 40), 0, logged, 30)
+    assert from_checkpoint.observation.text == from_seed.observation.text
+    assert from_checkpoint.seen == from_seed.seen and len(from_seed.seen) == 30
+
+    model, action = parent_models(parent)
+    base = ForkSetup("", "crafter", load_version(tmp_path, parent.version), model, action)
+    groups, settings = [], ""
+    for step in (10, 25):  # the second replays from the first one's checkpoint
+        setup, jobs, settings = plan_forks(parent, step, NO_EDIT, 8, 1, "two", base)
+        groups.append(jobs)
+    result = asyncio.run(run_forks(tmp_path, setup, groups, settings, progress=False))
+    assert not result.failed and len(result.rows) == 2
+    con = connect(tmp_path)
+    for jobs in groups:
+        (job,) = jobs
+        forked = _rows(con, "steps", "step, observation, action, reward", job.fork_id)
+        parent_rows = _rows(con, "steps", "step, observation, action, reward", episode, job.step)
+        assert forked == parent_rows[: len(forked)] and len(forked) == 8
