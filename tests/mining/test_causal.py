@@ -100,7 +100,7 @@ def test_a_decision_read_and_acted_on_has_a_positive_causal_value_an_unread_one_
     assert frame["causal_value"].isna().sum() == len(frame) - 2  # the rest: not measured
 
 
-def test_samples_give_a_standard_error_and_the_kept_fork_of_a_step_is_shared(store):
+def test_samples_give_a_standard_error_and_the_same_sweep_again_plays_nothing(store):
     result = asyncio.run(measure(store, ["m"], CausalConfig(horizon=10, samples=2),
                                  progress=False))  # fmt: skip
     read = next(v for v in result.values if v.decision_id == RULE_DECISION)
