@@ -172,7 +172,8 @@ def timeline_figure(tl: pd.DataFrame, extra: tuple[str, pd.DataFrame] | None = N
         range=[-0.5, len(labels) - 0.5],
     )
     last = int(tl["step"].iloc[-1] + tl["width"].iloc[-1] - 1) if len(tl) else 0
-    fig.update_xaxes(range=[-0.5, last + 0.5], fixedrange=True)
+    first = int(tl["step"].iloc[0]) if len(tl) else 0  # a fork's steps start at its fork step
+    fig.update_xaxes(range=[first - 0.5, last + 0.5], fixedrange=True)
     fig.update_xaxes(title_text="step", row=2, col=1)
     fig.update_yaxes(automargin=False)
     fig.update_layout(
@@ -183,4 +184,15 @@ def timeline_figure(tl: pd.DataFrame, extra: tuple[str, pd.DataFrame] | None = N
         clickmode="event+select",
         dragmode="zoom",
     )
+    return fig
+
+
+def mark_forks(fig: go.Figure, steps: tuple[int, ...]) -> go.Figure:
+    """A dotted line at each step an episode's forks start from (labelled once per step)."""
+    for step in sorted(set(steps)):
+        fig.add_vline(x=step, line_dash="dot", line_color="#9467bd", line_width=1.5)
+        fig.add_annotation(
+            x=step, y=1.0, yref="paper", text="fork", showarrow=False, yanchor="bottom",
+            font={"size": 9, "color": "#9467bd"},
+        )  # fmt: skip
     return fig

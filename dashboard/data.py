@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from automem_core.analysis import decision_table, diagnostics, episode, runs
+from automem_core.analysis import decision_table, diagnostics, episode, forks, runs
 from automem_core.analysis.episode import (
     MAX_BINS,
     READ_ERRORS,
@@ -39,7 +39,13 @@ from automem_core.analysis.episode import (
 )
 from automem_core.analysis.runs import STALE_AFTER_S, parse_time
 from automem_core.analysis.step_rows import forget_steps
-from automem_core.store.catalog import EpisodeChanged, EpisodeFiles, locate_episode, scan
+from automem_core.store.catalog import (
+    EpisodeChanged,
+    EpisodeFiles,
+    locate_episode,
+    run_of_episode,
+    scan,
+)
 from automem_core.store.layout import DATA_ENV, Layout, StoreError
 from automem_core.store.reader import store_problems as find_problems
 from automem_core.store.records import read_records
@@ -57,6 +63,9 @@ __all__ = [
     "StoreError",
     "clear_caches",
     "data_root",
+    "edit_words",
+    "episode_forks",
+    "episode_run",
     "episodes_table",
     "episodes_token",
     "forget_steps",
@@ -310,6 +319,26 @@ def load_episode(found: EpisodeFiles) -> EpisodeData:
     return _load_episode(found.episode_id, found.token, found)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _episode_forks(root: str, episode_id: str, token: str) -> pd.DataFrame:
+    return forks.forks_of(episodes_table(root, token), episode_id)
+
+
+def episode_forks(root: Path, episode_id: str) -> pd.DataFrame:
+    """The forks of an episode, in any run (re-read when an episode is published)."""
+    return _episode_forks(str(root), episode_id, episodes_token(root))
+
+
+def episode_run(root: Path, episode_id: str) -> str | None:
+    """The run an episode belongs to, from its id (None: no such run here)."""
+    return run_of_episode(root, episode_id)
+
+
+def edit_words(edit_json: object) -> str:
+    """A fork's edit in words."""
+    return forks.edit_words(edit_json)
+
+
 def memory_at_step(ep: EpisodeData, step: int) -> MemoryView:
     """Memory files at the end of ``step``, rebuilt in memory from the loaded episode (its
     recent steps are kept, so stepping forward costs one step's ops)."""
@@ -329,7 +358,7 @@ def records_token(root: Path, *tables: str) -> str:
     return _files_token(paths)
 
 
-DECISION_TABLES = ("decisions", "labels", "alternatives", "exports")
+DECISION_TABLES = decision_table.TABLES
 
 
 # Shared, not copied: a copy of 200 000 rows per run would cost more than reading them. Callers
@@ -341,7 +370,7 @@ def _base(root: str, token: str) -> pd.DataFrame:
 
 def decisions_base(root: Path) -> pd.DataFrame:
     """Every mined decision without its labels (re-read only when mining or exports change)."""
-    return _base(str(root), records_token(root, "decisions", "alternatives", "exports"))
+    return _base(str(root), records_token(root, *decision_table.BASE_TABLES))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -356,7 +385,7 @@ def _where(root: str, token: str) -> tuple[dict[str, int], dict[str, str]]:
 
 def decision_positions(root: Path) -> tuple[dict[str, int], dict[str, str]]:
     """Each decision's row in :func:`decisions_base`, and its scaffold version."""
-    return _where(str(root), records_token(root, "decisions", "alternatives", "exports"))
+    return _where(str(root), records_token(root, *decision_table.BASE_TABLES))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

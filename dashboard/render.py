@@ -54,6 +54,13 @@ def escape_text(text: str) -> str:
     return "".join(_ESCAPES.get(ch, ch) for ch in text)
 
 
+def markdown_literal(text: str) -> str:
+    """``text`` literal in a Markdown label (a backslash before each ASCII punctuation mark)."""
+    return "".join(
+        f"\\{ch}" if not ch.isalnum() and ch.isascii() and ch != " " else ch for ch in text
+    )
+
+
 def escape_block(text: str) -> str:
     """``text`` escaped for a ``white-space: pre-wrap`` element (newlines kept)."""
     return escape_text(text.replace("\r\n", "\n"))

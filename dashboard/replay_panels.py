@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from automem_core.analysis.step_checks import DIAGNOSTICS, diagnostic_holds
@@ -15,6 +16,7 @@ from dashboard.charts import (
     TIMELINE_MARGIN_L,
     TIMELINE_MARGIN_R,
     diagnostic_lane,
+    mark_forks,
     timeline_figure,
 )
 from dashboard.data import EpisodeData, MemoryView
@@ -47,7 +49,7 @@ def controls(ep: EpisodeData, step: int) -> None:
     timeline jumps too). Only go-to changes with the step, so the buttons are sent unchanged.
     No step slider: its every move redrew a heavy widget, which made each step change in the
     browser a third slower, and the timeline does its job."""
-    last = max(ep.n_steps - 1, 0)
+    first, last = ep.first_step, ep.last_step
     cols = st.columns([0.6, 0.6, 1.4, 8], vertical_alignment="bottom")
     cols[0].button(
         "",
@@ -55,7 +57,7 @@ def controls(ep: EpisodeData, step: int) -> None:
         key="replay.prev",
         help="Previous step (←)",
         on_click=rs.step_by,
-        args=(-1, last),
+        args=(-1, last, first),
     )
     cols[1].button(
         "",
@@ -63,18 +65,18 @@ def controls(ep: EpisodeData, step: int) -> None:
         key="replay.next",
         help="Next step (→)",
         on_click=rs.step_by,
-        args=(1, last),
+        args=(1, last, first),
     )
     rs.sync_widget("replay.w_goto", step)
     cols[2].number_input(
         "Go to step",
-        0,
+        first,
         last,
         key="replay.w_goto",
         on_change=rs.from_widget,
         args=(rs.STEP, "replay.w_goto"),
     )
-    cols[3].caption(f"steps 0–{last} · ← / → move one step · click the timeline to jump")
+    cols[3].caption(f"steps {first}–{last} · ← / → move one step · click the timeline to jump")
 
 
 def jumps(ep: EpisodeData) -> None:
@@ -140,15 +142,20 @@ def diagnostic_steps(ep: EpisodeData, diagnostic: str) -> list[int]:
     key = ("replay.diag", ep.source.episode_id, ep.source.token, diagnostic)
     found = st.session_state.get("replay.diag")
     if found is None or found[0] != key:
-        steps = [s for s in range(ep.n_steps) if diagnostic_holds(ep, s, diagnostic)]
+        steps = [
+            s for s in range(ep.first_step, ep.last_step + 1) if diagnostic_holds(ep, s, diagnostic)
+        ]
         found = (key, steps)
         st.session_state["replay.diag"] = found
     return list(found[1])
 
 
-def timeline(ep: EpisodeData, diagnostic: str | None = None) -> None:
+def timeline(
+    ep: EpisodeData, diagnostic: str | None = None, fork_steps: tuple[int, ...] = ()
+) -> None:
     """The episode's timeline, drawn once per episode (the step marker is :func:`cursor`), with
-    the lane of one diagnostic (the one a citation names, or one chosen) where asked."""
+    the lane of one diagnostic (the one a citation names, or one chosen) where asked, and a
+    dotted line at each step a fork of it starts from."""
     options = ["none", *DIAGNOSTICS]
     if diagnostic and st.session_state.get("replay.lane_for") != ep.source.episode_id:
         st.session_state["replay.lane"] = diagnostic  # a citation shows its diagnostic at once
@@ -158,7 +165,7 @@ def timeline(ep: EpisodeData, diagnostic: str | None = None) -> None:
         help="The same step checks that validate the reviewer's citations",
     )  # fmt: skip
     lane = None if chosen == "none" else str(chosen)
-    key = (ep.source.episode_id, ep.source.token, lane)
+    key = (ep.source.episode_id, ep.source.token, lane, fork_steps)
     cached = st.session_state.get("replay.figure")
     if cached is None or cached[0] != key:
         extra = None
@@ -167,7 +174,7 @@ def timeline(ep: EpisodeData, diagnostic: str | None = None) -> None:
                 lane.replace("_", " "),
                 diagnostic_lane(ep.timeline, diagnostic_steps(ep, lane)),
             )
-        cached = (key, timeline_figure(ep.timeline, extra))
+        cached = (key, mark_forks(timeline_figure(ep.timeline, extra), fork_steps))
         st.session_state["replay.figure"] = cached
     fig = cached[1]
     st.plotly_chart(
@@ -182,8 +189,8 @@ def timeline(ep: EpisodeData, diagnostic: str | None = None) -> None:
 def cursor(ep: EpisodeData, step: int) -> None:
     """The current step's marker, under the timeline and aligned with its x axis; redrawn on
     every step while the figure itself is not sent again."""
-    last = max(ep.n_steps - 1, 1)
-    share = (step + 0.5) / (last + 1)
+    first, span = ep.first_step, max(ep.last_step - ep.first_step + 1, 1)
+    share = (step - first + 0.5) / span
     margins = TIMELINE_MARGIN_L + TIMELINE_MARGIN_R
     left = f"calc({TIMELINE_MARGIN_L}px + (100% - {margins}px) * {share:.5f})"
     st.html(
@@ -195,11 +202,12 @@ def cursor(ep: EpisodeData, step: int) -> None:
 def step_panel(ep: EpisodeData, row: dict[str, Any], step: int, pixels: bool) -> None:
     """The frame, the step's card (action, reward, progression, cost, warnings) and the
     observation, as one HTML block: a step change re-renders one element here, not six."""
-    total = float(ep.cum_reward[min(step, len(ep.cum_reward) - 1)])
+    at = min(int(np.searchsorted(ep.step_index, step)), len(ep.cum_reward) - 1)
+    total = float(ep.cum_reward[at])
     layout = "am-stepview am-stepview-side" if pixels else "am-stepview"
     st.html(
         f'<div class="{layout}"><div>{frame_html(ep, step)}</div>'
-        f"<div>{render_step_html(row, total, ep.n_steps)}</div></div>"
+        f"<div>{render_step_html(row, total, ep.last_step + 1)}</div></div>"
         + _observation_html(row["observation"], wrap=pixels)
     )
 
@@ -303,13 +311,14 @@ def _files_html(ep: EpisodeData, view: MemoryView, step: int) -> str:
 
 
 def _compare(ep: EpisodeData, now: MemoryView, step: int) -> None:
+    start = ep.first_step - 1  # the memory the episode started with
     other = st.session_state.get(rs.COMPARE)
-    other = -1 if other is None else max(-1, min(int(other), ep.n_steps - 1))
+    other = start if other is None else max(start, min(int(other), ep.last_step))
     rs.sync_widget("replay.w_compare", other)
     st.number_input(
-        "Compare with step (−1: the initial files)",
-        -1,
-        ep.n_steps - 1,
+        f"Compare with step ({start}: the memory it started with)",
+        start,
+        ep.last_step,
         key="replay.w_compare",
         on_change=rs.from_widget,
         args=(rs.COMPARE, "replay.w_compare"),

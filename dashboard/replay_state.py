@@ -95,9 +95,10 @@ def filtered_episodes(episodes: pd.DataFrame) -> pd.DataFrame:
     return episodes[keep]
 
 
-def current_step(n_steps: int) -> int:
+def current_step(first: int, last: int) -> int:
+    """The step shown, within ``first``…``last`` (a fork's steps start at its fork step)."""
     step = _int(st.session_state.get(STEP)) or 0
-    step = max(0, min(step, n_steps - 1))
+    step = max(first, min(step, last))
     st.session_state[STEP] = step
     return step
 
@@ -110,10 +111,10 @@ def set_step(step: int | None) -> None:
         st.session_state[STEP] = int(step)
 
 
-def step_by(delta: int, last: int) -> None:
-    """One step back or on from the step shown, staying within 0…``last``."""
+def step_by(delta: int, last: int, first: int = 0) -> None:
+    """One step back or on from the step shown, staying within ``first``…``last``."""
     step = _int(st.session_state.get(STEP)) or 0
-    set_step(min(max(step + delta, 0), last))
+    set_step(min(max(step + delta, first), last))
 
 
 def jump(ep: Any, kind: str, label: str) -> None:

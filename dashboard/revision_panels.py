@@ -16,7 +16,7 @@ from automem_core.review.outcomes import cited_run, outcome_counts, paired_resul
 from automem_core.run.plan import episode_id
 from dashboard import revision_data
 from dashboard.pages import PAGES
-from dashboard.render import escape_block, escape_text
+from dashboard.render import escape_block, escape_text, markdown_literal
 from dashboard.revision_render import (
     STATUS_COLOURS,
     lineage_dot,
@@ -167,9 +167,8 @@ def evidence(proposal: pd.Series) -> None:
 
 
 def _md(text: str) -> str:
-    """``text`` literal in a Markdown label (backslash before each punctuation mark)."""
-    return "".join(f"\\{ch}" if not ch.isalnum() and ch.isascii() and ch != " " else ch
-                   for ch in text)  # fmt: skip
+    """``text`` literal in a Markdown label."""
+    return markdown_literal(text)
 
 
 def reviewer_output(proposal: pd.Series) -> None:

@@ -1,18 +1,20 @@
-"""One episode from reset to end, recorded row by row into an EpisodeWriter."""
+"""One episode from reset to end, recorded row by row into an EpisodeWriter; or, for a fork, from
+the step its parent's game was rebuilt at (:class:`EpisodeStart`) to its end."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from automem_core.agent.actions import default_action_notice
 from automem_core.agent.records import ModelUnavailableError, StepCounters, StepRecorder
 from automem_core.agent.step import Agent, AgentSetup, StepDecision
-from automem_core.envs.base import GameEnv
-from automem_core.memory import FilePolicy, MemoryFiles, MemoryLimits
+from automem_core.envs.base import GameEnv, Observation
+from automem_core.memory import FilePolicy, MemoryFiles, MemoryLimits, MemoryState
 from automem_core.scaffold.value import Scaffold
 from automem_core.store.memory_at import INITIAL_STEP, encode_state
 from automem_core.store.schema import (
@@ -41,6 +43,24 @@ class EpisodeSpec:
     seed: int
     max_steps: int
     model_error_threshold: float = 0.1  # above this share of failed calls: model_error
+
+
+@dataclass(frozen=True)
+class EpisodeStart:
+    """Where a fork begins: its parent's game rebuilt at ``step`` (``run/fork_replay.py``) and
+    the memory it starts with (``run/fork_memory.py``). Its keyframe is stored at ``step - 1``,
+    as an episode's initial files are at ``INITIAL_STEP``."""
+
+    step: int
+    observation: Observation  # what the game shows at ``step``
+    notice: str  # the line that starts that observation ('' when none)
+    previous_action: str | None
+    memory: MemoryState
+    # (observation text, position) of the steps before, oldest first: what the helpers compare
+    seen: tuple[tuple[str, object], ...]
+    last_facts: Mapping[str, object] | None  # the facts of the step before
+    parent_episode_id: str
+    edit_json: str
 
 
 def make_memory(scaffold: Scaffold, folder: Path) -> MemoryFiles:
@@ -99,9 +119,14 @@ def episode_status(totals: Totals, threshold: float) -> EpisodeStatus:
 
 
 async def run_episode(
-    env: GameEnv, setup: AgentSetup, writer: EpisodeWriter, ep: EpisodeSpec
+    env: GameEnv,
+    setup: AgentSetup,
+    writer: EpisodeWriter,
+    ep: EpisodeSpec,
+    start: EpisodeStart | None = None,
 ) -> EpisodeRow:
-    """Play one episode; any failure becomes an ``error`` episode row instead of an exception."""
+    """Play one episode (from ``start`` for a fork, at most ``ep.max_steps`` steps); any failure
+    becomes an ``error`` episode row instead of an exception."""
     started, t0 = utc_now(), time.perf_counter()
     recorder = StepRecorder(ep.episode_id, writer.add)
     totals = Totals()
@@ -111,12 +136,18 @@ async def run_episode(
     files = None
     try:
         files = make_memory(setup.scaffold, writer.memory_dir)
-        files.initialise(setup.scaffold.initial_files, step=INITIAL_STEP)
-        writer.add("memory_snapshots", _keyframe(ep.episode_id, INITIAL_STEP, files))
+        first = 0 if start is None else start.step
+        if start is None:
+            files.initialise(setup.scaffold.initial_files, step=INITIAL_STEP)
+        else:
+            files.restore(start.memory)
+        writer.add("memory_snapshots", _keyframe(ep.episode_id, first - 1, files))
         agent = Agent(setup, files, recorder, ep.episode_id)
-        end_reason = await _play(env, agent, writer, recorder, ep, totals)
-        last = totals.steps - 1
-        if last >= 0 and (last + 1) % KEYFRAME_EVERY:  # memory at the end, for file growth
+        if start is not None:
+            agent.helpers.resume(start.seen, start.last_facts)
+        end_reason = await _play(env, agent, writer, recorder, ep, totals, start)
+        last = first + totals.steps - 1
+        if last >= first and (last + 1) % KEYFRAME_EVERY:  # memory at the end, for file growth
             writer.add("memory_snapshots", _keyframe(ep.episode_id, last, agent.files))
         status = episode_status(totals, ep.model_error_threshold)
     except ModelUnavailableError as exc:  # the model stopped answering: not a result
@@ -158,8 +189,9 @@ async def run_episode(
         wall_s=time.perf_counter() - t0,
         started_at=started,
         finished_at=utc_now(),
-        parent_episode_id=None,
-        fork_step=None,
+        parent_episode_id=start.parent_episode_id if start else None,
+        fork_step=start.step if start else None,
+        fork_edit_json=start.edit_json if start else None,
     )
 
 
@@ -170,10 +202,14 @@ async def _play(
     recorder: StepRecorder,
     ep: EpisodeSpec,
     totals: Totals,
+    start: EpisodeStart | None,
 ) -> EndReason:
-    obs = env.reset(ep.seed)
-    notice, previous = "", None
-    for step in range(ep.max_steps):
+    if start is None:
+        obs, notice, previous, first = env.reset(ep.seed), "", None, 0
+    else:
+        obs, notice, previous = start.observation, start.notice, start.previous_action
+        first = start.step
+    for step in range(first, first + ep.max_steps):
         writer.add("frames", FrameRow(ep.episode_id, step, obs.frame.kind, obs.frame.data))
         text = f"{notice}\n{obs.text}" if notice else obs.text
         await asyncio.sleep(0)  # let other episodes and the run's heartbeat have a turn

@@ -8,11 +8,12 @@ fails becomes a recorded row and a warning the model sees, never an exception.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from automem_core.agent.records import StepRecorder
 from automem_core.memory import MemoryFiles, OpResult, execute_helper_prune, execute_helper_write
 from automem_core.scaffold.helpers import (
+    HISTORY,
     History,
     action_log_line,
     collect_warnings,
@@ -40,6 +41,15 @@ class StepHelpers:
         self.rec = recorder
         self.history = History()
         self._last_facts: Mapping[str, object] | None = None
+
+    def resume(
+        self, seen: Sequence[tuple[str, object]], last_facts: Mapping[str, object] | None
+    ) -> None:
+        """Take up an episode at a later step (a fork): what the helpers would have recorded
+        over the steps before, (observation text, position) oldest first, and the last facts."""
+        for observation, position in seen[-HISTORY:]:
+            self.history.record(observation, position)
+        self._last_facts = last_facts
 
     # ----------------------------------------------------------------- before LOG
 

@@ -5,7 +5,8 @@ number, with the steps where they first and then again part ways.
 The games are deterministic given the seed and the actions, so two episodes of one seed see the
 same observations until one of them acts differently; the first step whose action or
 observation differs is where their stories split. An episode that ended keeps its column: past
-its end it shows its last step.
+its end it shows its last step. A fork starts at its fork step: before it, it shows its first
+step and takes no part in the divergences.
 """
 
 from __future__ import annotations
@@ -36,10 +37,25 @@ class Lane:
     observations: tuple[str, ...]  # a digest per step (the text itself can be long)
     rewards: np.ndarray
     progression: np.ndarray
+    first: int = 0  # its first step: a fork's fork step, else 0
 
     @property
     def n_steps(self) -> int:
         return len(self.actions)
+
+    @property
+    def end(self) -> int:
+        """One past its last step."""
+        return self.first + self.n_steps
+
+    def playing(self, step: int) -> bool:
+        return self.first <= step < self.end
+
+    def action(self, step: int) -> str:
+        return self.actions[step - self.first]
+
+    def seen(self, step: int) -> str:
+        return self.observations[step - self.first]
 
 
 def check_comparable(episodes: pd.DataFrame) -> None:
@@ -66,22 +82,21 @@ def lane(ep: EpisodeData) -> Lane:
         observations=tuple(hashlib.sha1(str(o).encode()).hexdigest() for o in observations),
         rewards=np.asarray(steps.column("reward").to_pylist(), dtype=float),
         progression=np.asarray(steps.column("progression").to_pylist(), dtype=float),
+        first=ep.first_step,
     )
 
 
 def divergences(lanes: Sequence[Lane]) -> list[int]:
     """Every step at which the episodes' actions or observations differ (counting only the
     episodes still playing at that step; an end is not a divergence by itself)."""
-    longest = max(lane.n_steps for lane in lanes)
     out = []
-    for step in range(longest):
-        live = [ln for ln in lanes if step < ln.n_steps]
+    for step in range(min(ln.first for ln in lanes), max(ln.end for ln in lanes)):
+        live = [ln for ln in lanes if ln.playing(step)]
         if len(live) < 2:
+            if any(ln.first > step for ln in lanes):
+                continue  # a fork has not started yet
             break
-        if (
-            len({ln.actions[step] for ln in live}) > 1
-            or len({ln.observations[step] for ln in live}) > 1
-        ):
+        if len({ln.action(step) for ln in live}) > 1 or len({ln.seen(step) for ln in live}) > 1:
             out.append(step)
     return out
 
@@ -101,19 +116,21 @@ def next_divergence(
         first = first_divergence(lanes)
     if first is not None and step < first:
         return first
-    longest = max(lane.n_steps for lane in lanes)
-    for later in range(step + 1, longest):
-        live = [ln for ln in lanes if later < ln.n_steps]
+    for later in range(step + 1, max(ln.end for ln in lanes)):
+        live = [ln for ln in lanes if ln.playing(later)]
         if len(live) < 2:
+            if any(ln.first > later for ln in lanes):
+                continue
             return None
-        if len({ln.actions[later] for ln in live}) > 1:
+        if len({ln.action(later) for ln in live}) > 1:
             return later
     return None
 
 
 def shown_step(lane: Lane, step: int) -> int:
-    """The step a column shows at ``step``: itself, or the episode's last once it ended."""
-    return max(0, min(step, lane.n_steps - 1))
+    """The step a column shows at ``step``: itself, the episode's last once it ended, or a
+    fork's first before it started."""
+    return max(lane.first, min(step, lane.end - 1))
 
 
 def progression_frame(lanes: Sequence[Lane]) -> pd.DataFrame:
@@ -123,7 +140,7 @@ def progression_frame(lanes: Sequence[Lane]) -> pd.DataFrame:
             pd.DataFrame(
                 {
                     "episode": ln.episode_id,
-                    "step": np.arange(ln.n_steps),
+                    "step": np.arange(ln.first, ln.end),
                     "progression": 100 * ln.progression,
                 }
             )

@@ -1,6 +1,7 @@
 """The decisions as people label them: each decision (from its run's latest mining), its current
-human and judge labels, the verdict its score implies, how many alternative answers it has, and
-the exports that took it; and the alternative answers with their own labels."""
+human and judge labels, the verdict its score implies, how many alternative answers it has, its
+latest causal value (measured by forks, ``mining/causal.py``) and the exports that took it; and
+the alternative answers with their own labels."""
 
 from __future__ import annotations
 
@@ -16,13 +17,25 @@ from automem_core.store.current import latest_sql
 from automem_core.store.reader import query_store
 from automem_core.store.record_rows import LabelPolicy
 
-TABLES = ("decisions", "labels", "alternatives", "exports")
+TABLES = ("decisions", "labels", "alternatives", "exports", "causal_values")
+BASE_TABLES = ("decisions", "alternatives", "exports", "causal_values")  # what the base reads
 # Each person's own latest label (a withdrawn one, "cleared", is no label), and the judge's
 # latest verdict (answers that held none, "malformed", never count).
 PEOPLE_SQL = latest_sql("labels", "source = 'human' AND verdict NOT IN ('malformed')")
 JUDGE_SQL = latest_sql(
     "labels", "source <> 'human' AND verdict <> 'malformed'", key=("target_kind", "target_id")
 )
+# A decision's latest causal value: NaN (pandas) where none was measured.
+CAUSAL_SQL = """
+SELECT decision_id, causal_value, causal_stderr, reward_value AS causal_reward,
+  horizon AS causal_horizon, samples AS causal_samples
+FROM (SELECT *, row_number() OVER (
+        PARTITION BY decision_id ORDER BY created_at DESC, causal_id DESC) AS newest
+      FROM causal_values)
+WHERE newest = 1
+"""
+CAUSAL_COLUMNS = ("causal_value", "causal_stderr", "causal_reward", "causal_horizon",
+                  "causal_samples")  # fmt: skip
 
 
 def person_labels(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -91,6 +104,10 @@ def decisions_base(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "(SELECT export_id, unnest(decision_ids) AS decision_id FROM exports) GROUP BY ALL"
     ).df()
     out = out.merge(exported, on="decision_id", how="left")
+    causal = con.execute(CAUSAL_SQL).df()
+    out = out.merge(causal, on="decision_id", how="left")
+    for column in CAUSAL_COLUMNS:
+        out[column] = out[column].astype("float64")
     out["exports"] = [[] if _missing(e) else [str(x) for x in e] for e in out["exports"]]
     return out.sort_values(["run_id", "episode_id", "step", "phase", "turn"], ignore_index=True)
 
@@ -146,7 +163,7 @@ def load_alternatives(
 
 
 def load_base(root: Path) -> pd.DataFrame:
-    return query_store(root, decisions_base, tables=("decisions", "alternatives", "exports"))
+    return query_store(root, decisions_base, tables=BASE_TABLES)
 
 
 def load_current_labels(

@@ -120,6 +120,15 @@ class EpisodeData:
     def n_steps(self) -> int:
         return len(self.step_index)
 
+    @property
+    def first_step(self) -> int:
+        """Its first step: 0, or a fork's fork step (its parent holds the steps before)."""
+        return int(self.step_index[0]) if self.n_steps else 0
+
+    @property
+    def last_step(self) -> int:
+        return int(self.step_index[-1]) if self.n_steps else 0
+
     def step_row(self, step: int) -> dict[str, Any]:
         i = int(np.searchsorted(self.step_index, step))
         row: dict[str, Any] = self.steps.slice(min(i, self.n_steps - 1), 1).to_pylist()[0]

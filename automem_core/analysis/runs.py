@@ -81,7 +81,8 @@ SELECT episode_id, run_id, game, task, seed, {VERSION_SQL} AS scaffold, memory_c
   end_reason, steps, total_reward, progression, invalid_actions, llm_calls, failed_calls,
   failure_defaults, tokens_in + tokens_out AS tokens, wall_s, error,
   unchanged_observations, longest_zero_reward_streak, oscillations, empty_searches,
-  redundant_writes, writes_never_read, writes_checked, agent_ops, op_counts_json, file_lines_json
+  redundant_writes, writes_never_read, writes_checked, agent_ops, op_counts_json, file_lines_json,
+  parent_episode_id, fork_step, fork_edit_json
 FROM episodes ORDER BY run_id, task, seed
 """
 RUN_ROW_COLUMNS = [

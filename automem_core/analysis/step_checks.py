@@ -38,7 +38,7 @@ DIAGNOSTICS: tuple[str, ...] = (
 
 
 def _observation(ep: EpisodeData, step: int) -> str | None:
-    if step < 0 or step >= ep.n_steps:
+    if not ep.n_steps or not ep.first_step <= step <= ep.last_step:
         return None
     return str(ep.step_row(step)["observation"])
 
@@ -89,17 +89,21 @@ def _invalid(ep: EpisodeData, step: int) -> bool:
 
 
 def _unchanged(ep: EpisodeData, step: int) -> bool:
-    return step > 0 and _observation(ep, step) == _observation(ep, step - 1)
+    return step > ep.first_step and _observation(ep, step) == _observation(ep, step - 1)
 
 
 def _oscillation(ep: EpisodeData, step: int) -> bool:
     now = _observation(ep, step)
-    return step > 1 and now == _observation(ep, step - 2) and now != _observation(ep, step - 1)
+    if step <= ep.first_step + 1:
+        return False
+    return now == _observation(ep, step - 2) and now != _observation(ep, step - 1)
 
 
 def _streak(ep: EpisodeData, step: int) -> bool:
     first = step - STREAK + 1
-    return first >= 0 and all(ep.step_row(s)["reward"] <= 0 for s in range(first, step + 1))
+    if first < ep.first_step:
+        return False
+    return all(ep.step_row(s)["reward"] <= 0 for s in range(first, step + 1))
 
 
 def _empty_search(ep: EpisodeData, step: int) -> bool:
@@ -128,7 +132,7 @@ def _repeated_read(ep: EpisodeData, step: int) -> bool:
     def files(s: int) -> set[str]:
         return {o["file"] for o in _agent_ops(ep, s) if o["kind"] in READ_KINDS}
 
-    return step > 0 and bool(files(step) & files(step - 1))
+    return step > ep.first_step and bool(files(step) & files(step - 1))
 
 
 CHECKS: dict[str, Callable[[EpisodeData, int], bool]] = {
@@ -148,7 +152,7 @@ def diagnostic_holds(ep: EpisodeData, step: int, diagnostic: str) -> bool:
     """Whether ``diagnostic`` (one of :data:`DIAGNOSTICS`) holds at ``step``."""
     if diagnostic not in CHECKS:
         raise ValueError(f"unknown diagnostic {diagnostic!r}; use one of {', '.join(DIAGNOSTICS)}")
-    if not 0 <= step < ep.n_steps:
+    if not ep.n_steps or not ep.first_step <= step <= ep.last_step:  # a fork starts later
         return False
     return CHECKS[diagnostic](ep, step)
 
@@ -156,7 +160,7 @@ def diagnostic_holds(ep: EpisodeData, step: int, diagnostic: str) -> bool:
 def steps_where(ep: EpisodeData, diagnostic: str, limit: int = 3) -> list[int]:
     """The first ``limit`` steps where ``diagnostic`` holds."""
     found = []
-    for step in range(ep.n_steps):
+    for step in range(ep.first_step, ep.last_step + 1):
         if diagnostic_holds(ep, step, diagnostic):
             found.append(step)
             if len(found) >= limit:

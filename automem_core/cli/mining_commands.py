@@ -51,6 +51,8 @@ def cmd_mine(args: argparse.Namespace) -> int:
     phases = ", ".join(f"{n} {p}" for p, n in sorted(result.by_phase.items()))
     print(f"mined {result.decisions} decisions ({phases}) from {', '.join(result.runs)}")
     print(f"score = {SCORE_FORMULA}")
+    if args.causal:
+        _causal(args)
     if args.resample:
         model = _model(args, temperature=args.temperature)
         chosen = load_decisions(args.data)
@@ -60,6 +62,41 @@ def cmd_mine(args: argparse.Namespace) -> int:
         print(f"sampled {len(made)} alternatives for {len(rows)} decisions from {model.model}")
         print("label them: automem decisions --alternatives, then automem label ID …")
     return 0
+
+
+def _causal(args: argparse.Namespace) -> None:
+    """``mine --causal``: fork the mined runs' decisions kept and dropped; print the values."""
+    from automem_core.llm.config import load_model_config
+    from automem_core.mining.causal import CausalConfig, measure
+    from automem_core.run.fork_play import ForkBudget
+
+    budget = ForkBudget(args.budget_episodes, args.budget_usd, args.price_in_per_1m,
+                        args.price_out_per_1m)  # fmt: skip
+    config = CausalConfig(
+        horizon=args.horizon, samples=args.samples, limit=args.limit,
+        model=load_model_config(args.fork_config) if args.fork_config else None,
+        concurrency=args.concurrency, budget=budget,
+    )  # fmt: skip
+    if config.horizon < 1 or config.samples < 1:
+        raise UsageError("--horizon and --samples are at least 1")
+    result = asyncio.run(measure(args.data, args.run, config, progress=not args.quiet))
+    values = [v.causal_value for v in result.values]
+    positive = sum(1 for v in values if v > 0)
+    negative = sum(1 for v in values if v < 0)
+    print(
+        f"causal values of {len(result.values)} of {result.chosen} decisions (horizon "
+        f"{config.horizon}, {config.samples} pair{'s' if config.samples != 1 else ''} each): "
+        f"{positive} positive, {negative} negative, {len(values) - positive - negative} zero; "
+        f"{result.forks_played} forks played, {result.forks_skipped} already done "
+        f"({', '.join(result.fork_runs) or 'no fork run'})"
+    )
+    for target, why in result.failed[:5]:
+        print(f"  not measured: {target}: {why}")
+    if len(result.failed) > 5:
+        print(f"  … and {len(result.failed) - 5} more not measured")
+    if result.stopped:
+        print(f"  {result.stopped}; raise the budget and run the same command to go on")
+    print("see them with `automem decisions` (column causal) or on the Decisions page")
 
 
 def _filtered(decisions: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
@@ -77,6 +114,8 @@ def _filtered(decisions: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame
         keep = keep[wanted]
     if getattr(args, "min_score", None) is not None:
         keep = keep[keep["score"] >= args.min_score]
+    if getattr(args, "min_causal_value", None) is not None:
+        keep = keep[keep["causal_value"] >= args.min_causal_value]
     return keep
 
 
@@ -100,11 +139,13 @@ def render_decisions(
 ) -> str:
     """One line per decision (id, score, label, signals, alternatives) and, under it, one per
     alternative answer (id, sample, model, label)."""
-    lines = [f"{'decision':<44} {'score':>6}  {'label':<22} {'alts':>4}  signals"]
+    from automem_core.mining.causal import describe_value
+
+    lines = [f"{'decision':<44} {'score':>6}  {'label':<22} {'alts':>4}  {'causal':<22} signals"]
     for d in decisions:
         lines.append(
             f"{d['decision_id']:<44} {d['score']:>6.2f}  {_label_text(d):<22} "
-            f"{int(d['alternatives']):>4}  {_signals(d)}"
+            f"{int(d['alternatives']):>4}  {describe_value(d):<22} {_signals(d)}"
         )
         for a in alternatives.get(str(d["decision_id"]), []):
             lines.append(
@@ -132,6 +173,9 @@ def cmd_decisions(args: argparse.Namespace) -> int:
             out = {k: row[k] for k in ("decision_id", "run_id", "game", "phase", "step", "score",
                                        "label", "human", "human_author", "judge")}  # fmt: skip
             out["signals"] = [s for s in SIGNALS if bool(row.get(s))]
+            for column in ("causal_value", "causal_stderr", "causal_reward", "causal_horizon"):
+                value = row.get(column)
+                out[column] = None if value is None or value != value else value
             out["alternatives"] = [
                 {k: a[k] for k in ("alternative_id", "sample", "model", "label", "completion")}
                 for a in alternatives.get(str(row["decision_id"]), [])
@@ -228,6 +272,7 @@ def _selection(args: argparse.Namespace, formats: list[str]) -> Selection:
         phases=_csv(args.phases),
         label_sources=_csv(args.label_sources) or ("human", "judge"),
         min_score=args.min_score,
+        min_causal_value=args.min_causal_value,
         include_unsure=args.include_unsure,
         pairs=any(f.endswith("preference") for f in formats),
         policy=args.label_policy,
@@ -277,6 +322,10 @@ def _decision_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phase", choices=("log", "plan"), help="only LOG turns or PLAN turns")
     p.add_argument("--label", choices=(*HUMAN_VERDICTS, "none"), help="only this current label")
     p.add_argument("--min-score", type=float, help="only decisions scored at least this")
+    p.add_argument(
+        "--min-causal-value", type=float, metavar="V",
+        help="only decisions whose measured causal value is at least V (progression points)",
+    )  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # type: ignore[type-arg]
@@ -286,8 +335,26 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     m.add_argument("--k", type=int, default=5, help="steps in which progress counts (default 5)")
     m.add_argument("--resample", type=int, metavar="K", help="sample K other answers per decision")
     m.add_argument("--temperature", type=float, default=0.8, help="for --resample (default 0.8)")
-    m.add_argument("--limit", type=int, help="resample at most this many decisions")
+    m.add_argument("--limit", type=int,
+                   help="resample or measure at most this many decisions")  # fmt: skip
     _endpoint(m)
+    c = m.add_argument_group("causal values (forks of each decision, kept and dropped)")
+    c.add_argument("--causal", action="store_true", help="measure the decisions' causal values")
+    c.add_argument("--horizon", type=int, default=50, help="steps each fork plays (default 50)")
+    c.add_argument("--samples", type=int, default=1, help="kept/dropped pairs (default 1)")
+    c.add_argument("--fork-config", type=Path,
+                   help="model config the forks play with (default: each run's own)")  # fmt: skip
+    c.add_argument("--concurrency", type=int, default=4, help="forks at once (default 4)")
+    c.add_argument("--budget-episodes", type=int, help="stop before forks pass this many")
+    c.add_argument("--budget-usd", type=float, help="stop once the forks' calls cost this")
+    c.add_argument(
+        "--price-in-per-1m",
+        type=float,
+        default=0.0,
+        help="USD per million input tokens of the forks' model (for --budget-usd)",
+    )
+    c.add_argument("--price-out-per-1m", type=float, default=0.0,
+                   help="USD per million output tokens (for --budget-usd)")  # fmt: skip
     m.set_defaults(func=cmd_mine, writes=True)
 
     d = sub.add_parser("decisions", help="list mined decisions (and their alternatives) with ids")
@@ -327,6 +394,8 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     e.add_argument("--phases", help="log, plan")
     e.add_argument("--label-sources", help="human, judge (default both)")
     e.add_argument("--min-score", type=float)
+    e.add_argument("--min-causal-value", type=float, metavar="V",
+                   help="only decisions whose measured causal value is at least V")  # fmt: skip
     e.add_argument("--include-unsure", action="store_true")
     e.add_argument(
         "--label-policy", choices=LABEL_POLICIES, default="latest",

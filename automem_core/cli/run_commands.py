@@ -77,9 +77,30 @@ def model_from_args(args: argparse.Namespace) -> ModelConfig:
     return _model_config(args.config, args.base_url, args.model, args.api_key_env)
 
 
+def action_model_from_args(args: argparse.Namespace, model: ModelConfig) -> ModelConfig | None:
+    """The separate action model the ``--action-*`` flags ask for (None: the memory model acts)."""
+    from automem_core.llm.config import parse_model_config
+
+    if args.action_config:
+        return _model_config(args.action_config, args.action_base_url, args.action_model, None)
+    if args.action_model or args.action_base_url:  # same endpoint settings, another model
+        changes = {"backend": "openai", "model": args.action_model or model.model}
+        if args.action_base_url:
+            changes["base_url"] = args.action_base_url
+        return parse_model_config({**model.model_dump(), **changes}, source="flags")
+    return None
+
+
+def action_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--action-config", help="separate model config for the action turn")
+    p.add_argument("--action-base-url", help="endpoint of the action model")
+    p.add_argument(
+        "--action-model", help="model that commits game actions (memory model does the rest)"
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from automem_core.llm.base import LLMConfigError
-    from automem_core.llm.config import parse_model_config
     from automem_core.run.config import make_run_config
     from automem_core.run.runner import run
 
@@ -88,16 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--episodes {args.episodes}: play at least 1 episode")
     seeds = parse_seeds(args.seeds) if args.seeds else list(range(args.episodes))
     model = model_from_args(args)
-    action_model = None
-    if args.action_config:
-        action_model = _model_config(
-            args.action_config, args.action_base_url, args.action_model, None
-        )
-    elif args.action_model or args.action_base_url:  # same endpoint settings, another model
-        changes = {"backend": "openai", "model": args.action_model or model.model}
-        if args.action_base_url:
-            changes["base_url"] = args.action_base_url
-        action_model = parse_model_config({**model.model_dump(), **changes}, source="flags")
+    action_model = action_model_from_args(args, model)
     if args.training:  # refuses seeds the specialist learned from
         from automem_core.export.ledger import check_evaluation_seeds
 
@@ -181,11 +193,7 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
         "--scaffold", help="built-in id (e.g. crafter-v0), a stored version id@hash8, or a folder"
     )
     model_flags(r, memory_names=True)
-    r.add_argument("--action-config", help="separate model config for the action turn")
-    r.add_argument("--action-base-url", help="endpoint of the action model")
-    r.add_argument(
-        "--action-model", help="model that commits game actions (memory model does the rest)"
-    )
+    action_flags(r)
     r.add_argument("--max-steps", type=int, help="step cap per episode")
     r.add_argument("--concurrency", type=int, default=4, help="episodes at once (default 4)")
     r.add_argument(

@@ -66,5 +66,21 @@ class GameEnv(Protocol):
     def close(self) -> None: ...
 
 
+def set_frames(env: GameEnv, on: bool) -> None:
+    """Turn frame drawing on or off where a game offers the switch (``draw_frames``: Crafter,
+    whose picture costs more than its step); a game without it draws frames as always. A fork's
+    replay needs the text of each step, not its picture."""
+    if hasattr(env, "draw_frames"):
+        env.draw_frames = on
+
+
+def copy_game(env: GameEnv) -> GameEnv | None:
+    """An independent copy of the game as it is now, where the adapter can make one (``copy``:
+    Crafter); None where it cannot (NLE's state lives in C and cannot be copied: such a game is
+    rebuilt by replaying its actions). A fork sweep keeps copies as checkpoints."""
+    copy = getattr(env, "copy", None)
+    return copy() if callable(copy) else None
+
+
 class EnvConfigError(AutoMemError, ValueError):
     """A game or task name that cannot be built, with the fix in the message."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as copying
 import functools
 import io
 from typing import Any
@@ -146,6 +147,7 @@ class CrafterEnv:
         self._steps = 0
         self._unlocked: set[str] = set()
         self._done = True
+        self.draw_frames = True  # off: frames are left empty (a fork's replay; envs/base.py)
 
     def actions(self) -> dict[str, str]:
         return dict(self._actions)
@@ -181,6 +183,11 @@ class CrafterEnv:
     def progression(self) -> float:
         return crafter_progression(self._unlocked)
 
+    def copy(self) -> CrafterEnv:
+        """An independent copy of the game as it is now (the textures, read only, shared)."""
+        textures = getattr(self._env, "_textures", None)
+        return copying.deepcopy(self, {id(textures): textures} if textures is not None else {})
+
     def close(self) -> None:
         self._env = None
 
@@ -197,7 +204,8 @@ class CrafterEnv:
             sleeping=bool(player.sleeping),
             dead=player.health <= 0,
         )
-        frame = Frame("png", encode_png(self._env.render_frame(FRAME_SIZE)))
+        pixels = self._env.render_frame(FRAME_SIZE) if self.draw_frames else None
+        frame = Frame("png", encode_png(pixels) if pixels is not None else b"")
         facts: dict[str, object] = {
             "pos": pos,
             "step": self._steps,

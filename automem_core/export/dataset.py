@@ -50,6 +50,7 @@ class Selection:
     labels: tuple[str, ...] = ("good",)
     label_sources: tuple[str, ...] = ("human", "judge")
     min_score: float | None = None
+    min_causal_value: float | None = None  # progression points; unmeasured decisions fail it
     include_unsure: bool = False
     pairs: bool = True  # also preference pairs from resampled alternatives
     policy: LabelPolicy = "latest"  # how several people's labels become one (label_policy.py)
@@ -74,6 +75,8 @@ class Selection:
             parts.append(f"score >= {self.min_score:g}")
         if self.policy != "latest":
             parts.append(f"labels resolved by {self.policy}")
+        if self.min_causal_value is not None:
+            parts.append(f"causal_value >= {self.min_causal_value:g} (measured by forks)")
         return "decisions where " + " and ".join(parts) if parts else "every decision"
 
 
@@ -93,6 +96,8 @@ def select(decisions: pd.DataFrame, selection: Selection) -> pd.DataFrame:
     keep &= decisions["label"].isin(labels) & source.isin(selection.label_sources)
     if selection.min_score is not None:
         keep &= decisions["score"] >= selection.min_score
+    if selection.min_causal_value is not None:
+        keep &= decisions["causal_value"] >= selection.min_causal_value
     return decisions[keep]
 
 

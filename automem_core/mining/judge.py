@@ -3,7 +3,8 @@ each alternative answer to a decision's prompt.
 
 The judge reads a decision in context: the prompt the agent got, its completion, the results of
 its ops, the memory before and after (a diff), and what happened in the next ``k`` steps; and
-the criteria of a config file (``criteria/<game>.yaml`` by default). An alternative answer is
+the criteria of a config file (``criteria/<game>.yaml`` by default); and, where forks measured
+it, the decision's causal value (``causal.py``). An alternative answer is
 judged with the same criteria on the same prompt: its ops are run on a scratch copy of the
 memory (``answer_effect.py``) for its results and diff; it was never played, so no later steps
 follow it. The judge answers in JSON; an answer without a verdict is recorded as ``malformed``,
@@ -31,6 +32,7 @@ from automem_core.llm.config import ModelConfig
 from automem_core.llm.factory import make_client
 from automem_core.memory import snapshot
 from automem_core.mining.answer_effect import AnswerEffect, answer_effect
+from automem_core.mining.causal import causal_line
 from automem_core.mining.labels import add_labels, new_label
 from automem_core.scaffold import Scaffold, load_version
 from automem_core.store.record_rows import LabelRow, LabelTarget
@@ -87,9 +89,11 @@ def decision_context(
     turn: int,
     next_steps: int,
     alternative: tuple[str, AnswerEffect] | None = None,
+    measured: str | None = None,
 ) -> str:
     """What the judge reads about one decision (or, given ``alternative`` as its completion and
-    effect, about that answer to the same prompt), cut to :data:`MAX_CONTEXT_CHARS`."""
+    effect, about that answer to the same prompt), cut to :data:`MAX_CONTEXT_CHARS`; with
+    ``measured``, the decision's causal value in words (``mining/causal.py``)."""
     detail = decision_detail(ep, step, phase, turn, next_steps)
     if detail["turn"] is None:
         raise LLMConfigError(f"{ep.episode_id} step {step}: no {phase} turn {turn}")
@@ -119,6 +123,7 @@ def decision_context(
         "RESULTS OF ITS OPS:\n" + ("\n".join(results) or "(no ops)"),
         "MEMORY WHEN THE TURN BEGAN → AFTER ITS OPS:\n" + ("\n".join(diff) or "(no change)"),
         followed,
+        *([measured] if measured else []),
     ]
     text = "\n\n".join(parts)
     return text if len(text) <= MAX_CONTEXT_CHARS else "…" + text[-MAX_CONTEXT_CHARS:]
@@ -173,7 +178,8 @@ async def judge_one(
             raise ValueError("judging an alternative needs its decision's scaffold")
         effect = answer_effect(scaffold, ep, step, phase, turn, item.completion)
         alternative = (item.completion, effect)
-    context = decision_context(ep, step, phase, turn, config.next_steps, alternative)
+    measured = causal_line(decision) if item.completion is None else None
+    context = decision_context(ep, step, phase, turn, config.next_steps, alternative, measured)
     messages = judge_messages(context, criteria_for(str(decision["game"]), config))
     request = TurnRequest(messages, str(decision["game"]), "plan", step, 0,
                           f"judge:{item.target_id}")  # fmt: skip

@@ -12,9 +12,10 @@ of the reviewed runs:
 
 The record tables mix every run's rows in shared files, so their rows of the reviewed runs are
 read once, before the connection is confined, and held in memory; their files stay out of reach.
-Left out altogether: ``proposals``, ``evaluations``, ``exports`` and ``trainings``. They record
-the loops across many runs (other reviews' citations, gate pairs of other runs) and name folders
-of the machine (export and adapter folders), so no filter by run makes them safe to show.
+Left out altogether: ``proposals``, ``evaluations``, ``exports``, ``trainings`` and
+``causal_values``. They record the loops across many runs (other reviews' citations, gate pairs
+of other runs, the fork runs that measured a decision) and name folders of the machine (export
+and adapter folders), so no filter by run makes them safe to show.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from automem_core.store.schema import DERIVED_TABLES, EPISODE_TABLES
 FILE_VIEWS: tuple[str, ...] = ("runs", *EPISODE_TABLES, *DERIVED_TABLES)
 RECORD_VIEWS: tuple[str, ...] = ("decisions", "alternatives", "labels")
 VIEWS: tuple[str, ...] = (*FILE_VIEWS, *RECORD_VIEWS)
-LEFT_OUT: tuple[str, ...] = ("proposals", "evaluations", "exports", "trainings")
+LEFT_OUT: tuple[str, ...] = ("proposals", "evaluations", "exports", "trainings", "causal_values")
 
 # The rows of each record view that belong to the reviewed runs ($runs: their ids).
 _RECORD_ROWS = {

@@ -81,7 +81,7 @@ async def play_episodes(
                     cfg.model_error_threshold,
                 )  # fmt: skip
                 row = await run_episode(env, setup, writer, spec)
-                row = _publish(writer, row)
+                row = publish_episode(writer, row)
             except BaseException:
                 writer.discard()
                 raise
@@ -106,7 +106,7 @@ async def play_episodes(
     return rows
 
 
-def _publish(writer: EpisodeWriter, row: EpisodeRow) -> EpisodeRow:
+def publish_episode(writer: EpisodeWriter, row: EpisodeRow) -> EpisodeRow:
     """Publish the episode; if the disk refuses, report it as failed (resume plays it again)."""
     try:
         writer.commit(row)

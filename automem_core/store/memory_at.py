@@ -93,11 +93,13 @@ def memory_state_in(found: EpisodeFiles, step: int) -> MemoryState:
     return state
 
 
-def episode_steps(found: EpisodeFiles) -> int:
-    """How many steps the episode played (from its row)."""
+def episode_steps(found: EpisodeFiles) -> tuple[int, int]:
+    """(its first step, how many steps it played), from the episode's row: a fork starts at
+    its ``fork_step``, any other episode at 0."""
     where = [("episode_id", "==", found.episode_id)] if found.in_part else None
-    table = pq.read_table(found.files["episodes"], columns=["steps"], filters=where)
-    return int(table["steps"][0].as_py())
+    table = pq.read_table(found.files["episodes"], columns=["steps", "fork_step"], filters=where)
+    first = table["fork_step"][0].as_py()
+    return int(first or 0), int(table["steps"][0].as_py())
 
 
 def memory_state_at(root: Path, episode_id: str, step: int) -> MemoryState:
@@ -107,13 +109,13 @@ def memory_state_at(root: Path, episode_id: str, step: int) -> MemoryState:
 
 
 def _state_at(found: EpisodeFiles, step: int) -> MemoryState:
-    steps = episode_steps(found)
+    first, steps = episode_steps(found)
     episode_id = found.episode_id
-    if not INITIAL_STEP <= step < steps:
-        last = f"0–{steps - 1}" if steps else "none"
+    if not first + INITIAL_STEP <= step < first + steps:
+        last = f"{first}–{first + steps - 1}" if steps else "none"
         raise StoreError(
             f"step {step} is out of range: episode {episode_id} has steps {last} "
-            f"({INITIAL_STEP} is the memory it started with)"
+            f"({first + INITIAL_STEP} is the memory it started with)"
         )
     return memory_state_in(found, step)
 

@@ -5,6 +5,11 @@ from version v to v + 1, per table. A reader upgrades older files in memory as i
 (``upgrade_table``); ``automem upgrade`` rewrites them in place once (``upgrade_store``), saying
 what it does. A file newer than the code understands is refused with one line and left out.
 
+v6 → v7: episodes gained ``fork_edit_json`` (none: an episode of an earlier version is never a
+fork with an edit); the record table ``causal_values`` appeared. Compacted parts of v6 are
+upgraded too: ``automem upgrade`` writes each as a new part (its unchanged files linked, not
+copied) and swaps it into the run's manifest, as a compaction does.
+
 v5 → v6: no column changed; episodes gained a derived table, ``turn_signals`` (each decision
 turn's mining signals, computed by the writer). Episodes written before have none, and mining
 computes their signals from the log instead; ``automem upgrade`` adds them (``derive.py``).
@@ -27,10 +32,13 @@ old episode with failed model calls is not silently clean (its status becomes ``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -38,9 +46,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from automem_core.store.catalog import scan
-from automem_core.store.layout import StoreError
-from automem_core.store.schema import EPISODE_TABLES, METADATA_KEY, SCHEMA_VERSION, SCHEMAS
+from automem_core.store.catalog import Part, RunFiles, scan, scan_run, write_manifest
+from automem_core.store.locks import try_lock
+from automem_core.store.schema import METADATA_KEY, SCHEMA_VERSION, SCHEMAS
 from automem_core.store.summary import SUMMARY_COLUMNS, EpisodeSummary
 
 log = logging.getLogger(__name__)
@@ -157,12 +165,19 @@ def _v5_to_v6(table_name: str, table: pa.Table, path: Path) -> pa.Table:
     return table
 
 
+def _v6_to_v7(table_name: str, table: pa.Table, path: Path) -> pa.Table:
+    if table_name != "episodes":
+        return table
+    return table.append_column("fork_edit_json", pa.nulls(len(table), pa.string()))
+
+
 UPGRADES: dict[int, Upgrade] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
     4: _v4_to_v5,
     5: _v5_to_v6,
+    6: _v6_to_v7,
 }
 # The tables whose columns each version changed. A file of an earlier version reads as it is
 # (no upgrade, no copy) unless a later version changed its table.
@@ -172,6 +187,7 @@ CHANGED: dict[int, frozenset[str]] = {
     4: frozenset({"runs", "labels"}),
     5: frozenset({"trainings"}),
     6: frozenset(),
+    7: frozenset({"episodes"}),
 }
 
 
@@ -211,9 +227,8 @@ def upgrade_file(table_name: str, path: Path) -> bool:
 def upgrade_store(root: Path) -> dict[str, int]:
     """Rewrite every older file under ``root`` in the current schema; per table, how many.
 
-    Run rows and loose episode folders are rewritten in place. Compacted parts are written in
-    the current schema by the compaction itself (parts exist since schema 3), so a part of an
-    older schema cannot occur yet; a later bump that changes a part's tables upgrades it here.
+    Run rows and loose episode folders are rewritten in place; a compacted part of an earlier
+    schema is written again as a new part (:func:`upgrade_parts`).
     """
     done: dict[str, int] = {}
 
@@ -227,10 +242,56 @@ def upgrade_store(root: Path) -> dict[str, int]:
             for table_name in ("steps", "turns", "memory_ops", "memory_snapshots", "frames"):
                 upgrade(table_name, folder / f"{table_name}.parquet")
             upgrade("episodes", folder / "episodes.parquet")  # last: it reads the others
-        for part in run.parts:
-            if any(needs_upgrade(t, part.version) for t in SCHEMAS if t in EPISODE_TABLES):
-                raise StoreError(
-                    f"{run.folder / 'parts' / part.part_id} has schema {part.version}; this "
-                    f"AutoMem cannot upgrade compacted parts older than {SCHEMA_VERSION}"
-                )
+        for table_name, n in upgrade_parts(run.folder).items():
+            done[table_name] = done.get(table_name, 0) + n
     return done
+
+
+def _part_tables(part: Part) -> list[str]:
+    return [t for t in part.sizes if needs_upgrade(t, part.version)]
+
+
+def upgrade_parts(run_folder: Path) -> dict[str, int]:
+    """Write each compacted part of an earlier schema again as a new part: the tables whose
+    columns changed are upgraded, the others hard-linked (copied where links cannot be made).
+    The manifest is swapped once at the end (a reader sees the old parts or the new ones), then
+    the old folders go; per table, how many files were upgraded. A run being compacted is left
+    for the next time."""
+    done: dict[str, int] = {}
+    with try_lock(run_folder / ".compact.lock") as mine:
+        if not mine:
+            return done
+        run = scan_run(run_folder)
+        if not any(_part_tables(p) for p in run.parts):
+            return done
+        parts = [_upgrade_part(run, p, done) if _part_tables(p) else p for p in run.parts]
+        write_manifest(run_folder, parts)
+        for old in run.parts:
+            if old not in parts:
+                shutil.rmtree(run_folder / "parts" / old.part_id, ignore_errors=True)
+    return done
+
+
+def _upgrade_part(run: RunFiles, part: Part, done: dict[str, int]) -> Part:
+    part_id = f"p-{uuid.uuid4().hex[:12]}"
+    tmp = run.folder / "parts" / f".tmp-{part_id}"
+    tmp.mkdir(parents=True)
+    try:
+        sizes = {}
+        for table_name in part.sizes:
+            source, target = run.part_file(part, table_name), tmp / f"{table_name}.parquet"
+            if needs_upgrade(table_name, part.version):
+                pq.write_table(read_upgraded(table_name, source), target, compression="zstd")
+                done[table_name] = done.get(table_name, 0) + 1
+            else:
+                try:
+                    os.link(source, target)
+                except OSError:
+                    shutil.copyfile(source, target)
+            sizes[table_name] = target.stat().st_size
+        os.rename(tmp, run.folder / "parts" / part_id)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+        raise
+    return replace(part, part_id=part_id, sizes=sizes, version=SCHEMA_VERSION)

@@ -101,6 +101,30 @@ class AlternativeRow:
 
 
 @dataclass(frozen=True)
+class CausalValueRow:
+    """What a decision was worth, measured by forks (``mining/causal.py``): the paired difference,
+    at the horizon, between forks that keep it as logged and forks that drop it. The latest row
+    per decision is current."""
+
+    causal_id: str
+    decision_id: str
+    run_id: str  # the decision's run
+    fork_run_id: str  # the run holding the forks
+    fork_step: int
+    horizon: int  # steps each fork played at most
+    samples: int  # kept/dropped pairs that ended clean
+    causal_value: float  # mean of (kept - dropped) progression at the horizon
+    causal_stderr: float | None  # None with one pair (exact for deterministic clients)
+    reward_value: float  # mean of (kept - dropped) reward over the horizon
+    reward_stderr: float | None
+    kept_episodes: list[str]
+    dropped_episodes: list[str]
+    memory_client: str
+    scaffold_version: str  # what the forks played with
+    created_at: str
+
+
+@dataclass(frozen=True)
 class ProposalRow:
     """One event in a scaffold proposal's life; the latest row per proposal is its state."""
 

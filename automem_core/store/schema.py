@@ -19,6 +19,7 @@ import pyarrow as pa
 from automem_core.memory.parser import OpKind
 from automem_core.store.record_rows import (
     AlternativeRow,
+    CausalValueRow,
     DecisionPhase,
     DecisionRow,
     EvaluationRow,
@@ -29,7 +30,7 @@ from automem_core.store.record_rows import (
     TrainingRow,
 )
 
-SCHEMA_VERSION = 6  # bump with every change of columns; add the upgrade to migrations.py
+SCHEMA_VERSION = 7  # bump with every change of columns; add the upgrade to migrations.py
 METADATA_KEY = b"automem.schema_version"
 
 RunStatus = Literal["running", "finished", "interrupted"]
@@ -99,8 +100,8 @@ class EpisodeRow:
     wall_s: float
     started_at: str
     finished_at: str
-    parent_episode_id: str | None  # set for forks
-    fork_step: int | None
+    parent_episode_id: str | None  # set for forks (run/fork.py)
+    fork_step: int | None  # the parent's step the fork starts at
     # The summary the writer computes from the episode's rows (store/summary.py).
     agent_ops: int = 0
     op_counts_json: str = "{}"  # agent ops by kind
@@ -112,6 +113,7 @@ class EpisodeRow:
     oscillations: int = 0
     longest_zero_reward_streak: int = 0
     file_lines_json: str = "{}"  # memory file → [lines at the start, lines at the end]
+    fork_edit_json: str | None = None  # a fork's edit of its parent's memory (run/fork_edit.py)
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,7 @@ TABLES: dict[str, type] = {
     "labels": LabelRow,
     "decisions": DecisionRow,
     "alternatives": AlternativeRow,
+    "causal_values": CausalValueRow,
     "proposals": ProposalRow,
     "evaluations": EvaluationRow,
     "exports": ExportRow,

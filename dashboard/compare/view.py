@@ -83,7 +83,7 @@ def _lanes(loaded: list[data.EpisodeData]) -> tuple[list[Lane], list[int]]:
 
 def controls(lanes: list[Lane], diffs: list[int], step: int) -> int:
     """The step control shared by every column; returns the step to show."""
-    longest = max(ln.n_steps for ln in lanes)
+    longest = max(ln.end for ln in lanes)
     moves = keys.new_presses(["ArrowLeft", "ArrowRight"], key=f"{PAGE}.keys")
     step += sum(1 if k == "ArrowRight" else -1 for k in moves)
     row = st.container(horizontal=True, vertical_alignment="bottom")
@@ -110,7 +110,9 @@ def controls(lanes: list[Lane], diffs: list[int], step: int) -> int:
 def column(root: Path, ep: data.EpisodeData, ln: Lane, step: int, first: int | None) -> None:
     at = shown_step(ln, step)
     row = ep.step_row(at)
-    ended = f" · ended at step {ln.n_steps - 1}" if step >= ln.n_steps else ""
+    ended = f" · ended at step {ln.end - 1}" if step >= ln.end else ""
+    if step < ln.first:
+        ended = f" · a fork: starts at step {ln.first}"
     split = " · <b>diverged</b>" if first is not None and at >= first else ""
     st.html(
         f'<div class="am-cmp-head"><b>{escape_text(ep.episode_id)}</b>{ended}{split}</div>'

@@ -12,10 +12,20 @@ SIGNALS = ("retrieved", "progress_after", "redundant_write", "never_read", "empt
            "early_outcome")  # fmt: skip
 # What a labeller reads first: the numbers and verdicts, then the signals, then the ids.
 COLUMNS = [
-    "score", "label", "judge", "human", "human_author", "labellers", "disagree", *SIGNALS,
+    "score", "label", "judge", "human", "human_author", "labellers", "disagree", "causal_value",
+    "causal_stderr", *SIGNALS,
     "phase", "op_kinds", "alternatives", "game", "step", "decision_id", "run_id",
     "scaffold_version",
 ]  # fmt: skip
+
+# How the table is ordered: a column and whether ascending (None: as mined, episode by step).
+ORDERS: dict[str, tuple[str, bool] | None] = {
+    "as mined": None,
+    "lowest score first": ("score", True),
+    "highest score first": ("score", False),
+    "highest causal value first": ("causal_value", False),
+    "lowest causal value first": ("causal_value", True),
+}
 
 
 def filters(df: pd.DataFrame) -> pd.DataFrame:
@@ -47,7 +57,21 @@ def filters(df: pd.DataFrame) -> pd.DataFrame:
         keep &= df["labellers"] == 0
     if cols[3].toggle("Labellers disagree", key="decisions.f_disagree"):
         keep &= df["disagree"]
-    return df[keep]
+    least = cols[4].number_input(
+        "Minimum causal value", value=None, key="decisions.f_causal",
+        help="Progression points the decision was worth, measured by forks kept vs dropped "
+        "(`automem mine --causal`); decisions never measured are hidden when set.",
+    )  # fmt: skip
+    if least is not None:
+        keep &= df["causal_value"] >= least
+    order = cols[5].selectbox("Order", list(ORDERS), key="decisions.order")
+    shown = df[keep]
+    if ORDERS[order] is None:
+        return shown
+    column, ascending = ORDERS[order]  # type: ignore[misc]
+    return shown.sort_values(
+        [column, "decision_id"], ascending=[ascending, True], na_position="last", kind="stable"
+    )
 
 
 def decisions_table(df: pd.DataFrame, key: str) -> None:
@@ -57,6 +81,12 @@ def decisions_table(df: pd.DataFrame, key: str) -> None:
             "score": st.column_config.NumberColumn(format="%.2f", width="small"),
             "human_author": st.column_config.TextColumn("decided by"),
             "labellers": st.column_config.NumberColumn("people", width="small"),
+            "causal_value": st.column_config.NumberColumn(
+                "causal value", format="%+.1f",
+                help="Progression points (kept − dropped forks at the horizon); empty: not "
+                "measured",
+            ),
+            "causal_stderr": st.column_config.NumberColumn("± se", format="%.1f"),
         },
     )  # fmt: skip
 

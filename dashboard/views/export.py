@@ -50,13 +50,18 @@ def selection_form(table) -> tuple[Selection, list[str]]:  # type: ignore[no-unt
         "Scaffold versions", sorted(table["scaffold_version"].unique()), key="export.versions"
     )
     phases = cols[3].multiselect("Phases", ["log", "plan"], key="export.phases")
-    cols = st.columns(4)
-    sources = cols[0].multiselect(
+    row = st.columns(5)
+    sources = row[0].multiselect(
         "Whose label counts", ["human", "judge"], default=["human", "judge"], key="export.sources"
     )
-    min_score = cols[1].number_input("Minimum score", value=None, key="export.min_score")
-    unsure = cols[2].toggle("Include unsure", key="export.unsure")
-    groups = cols[3].multiselect(
+    min_score = row[1].number_input("Minimum score", value=None, key="export.min_score")
+    min_causal = row[2].number_input(
+        "Minimum causal value", value=None, key="export.min_causal",
+        help="Progression points a decision was worth, measured by forks (`automem mine "
+        "--causal`); decisions never measured are left out when set.",
+    )  # fmt: skip
+    unsure = row[3].toggle("Include unsure", key="export.unsure")
+    groups = row[4].multiselect(
         "Formats", list(FORMAT_GROUPS), default=["openai", "trl"], key="export.formats",
         format_func=lambda g: FORMAT_HELP[g],
     )  # fmt: skip
@@ -77,6 +82,7 @@ def selection_form(table) -> tuple[Selection, list[str]]:  # type: ignore[no-unt
         phases=tuple(phases),
         label_sources=tuple(sources),
         min_score=min_score,
+        min_causal_value=min_causal,
         include_unsure=unsure,
         pairs="preference" in groups or "all" in groups,
     )

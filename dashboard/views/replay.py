@@ -17,8 +17,10 @@ from dashboard import data, replay_panels
 from dashboard import replay_state as rs
 from dashboard.empty import show_empty_store, warn_unreadable
 from dashboard.pages import PAGES
-from dashboard.render import escape_text
+from dashboard.render import escape_text, markdown_literal
 from dashboard.widgets import identity, keys
+
+SHOWN_FORKS = 20  # fork links drawn; the table lists every fork
 
 
 def step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
@@ -40,12 +42,12 @@ def _step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
     if st.session_state.get(rs.PLAYING) != rs.playback():
         st.rerun(scope="app")  # play or speed changed: rebuild with the new interval
     ep = data.load_episode(found)
-    rs.tick(ep.n_steps - 1)
+    rs.tick(ep.last_step)
     moves = keys.new_presses(["ArrowLeft", "ArrowRight"], key="replay.keys")  # none dropped
     delta = sum(1 if k == "ArrowRight" else -1 for k in moves)
     if delta:
-        rs.step_by(delta, ep.n_steps - 1)
-    step = rs.current_step(ep.n_steps)
+        rs.step_by(delta, ep.last_step, ep.first_step)
+    step = rs.current_step(ep.first_step, ep.last_step)
     replay_panels.cursor(ep, step)
     replay_panels.controls(ep, step)
     row = ep.step_row(step)
@@ -62,6 +64,54 @@ def _step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
 def _frame_kind(ep: data.EpisodeData, step: int) -> str | None:
     found = data.frame_at(ep, step)
     return found[0] if found else None
+
+
+def fork_origin(root: Path, info: pd.Series) -> None:
+    """For a fork: its parent (a link to the parent at the fork step) and its edit in words."""
+    parent = info.get("parent_episode_id")
+    if parent is None or pd.isna(parent):
+        return
+    step = int(info["fork_step"])
+    run = data.episode_run(root, str(parent))
+    cols = st.columns([3, 2, 4], vertical_alignment="center")
+    if run is None:
+        cols[0].caption(f"Fork of {markdown_literal(str(parent))} (not here) at step {step}")
+    else:
+        cols[0].page_link(
+            PAGES["replay"], label=f"Fork of {markdown_literal(str(parent))} at step {step}",
+            icon=":material/call_split:",
+            query_params=identity.keep_in_url(
+                {"run": run, "episode": str(parent), "step": str(step)}
+            ),
+        )  # fmt: skip
+        cols[1].page_link(
+            PAGES["compare"], label="Beside its parent", icon=":material/compare:",
+            query_params=identity.keep_in_url(
+                {"compare": f"{info['episode_id']},{parent}", "step": str(step)}
+            ),
+        )  # fmt: skip
+    cols[2].caption("Edit: " + escape_text(data.edit_words(info.get("fork_edit_json"))))
+
+
+def fork_list(forks: pd.DataFrame) -> None:
+    """The episode's forks: a table, and a link to each one's replay at its fork step."""
+    if forks.empty:
+        return
+    with st.expander(f"Forks of this episode ({len(forks)})", icon=":material/call_split:"):
+        st.dataframe(
+            forks, hide_index=True, key="replay.forks",
+            column_config={"progression": st.column_config.NumberColumn(format="%.3f")},
+        )  # fmt: skip
+        for f in forks.head(SHOWN_FORKS).itertuples():
+            label = f"{markdown_literal(str(f.episode_id))} · from step {f.fork_step}"
+            st.page_link(
+                PAGES["replay"], label=label, icon=":material/replay:",
+                query_params=identity.keep_in_url({"run": str(f.run_id),
+                                                   "episode": str(f.episode_id),
+                                                   "step": str(f.fork_step)}),
+            )  # fmt: skip
+        if len(forks) > SHOWN_FORKS:
+            st.caption(f"and {len(forks) - SHOWN_FORKS} more (see the table)")
 
 
 def bad_link(run_ids: list[str], episodes: pd.DataFrame) -> str | None:
@@ -148,6 +198,7 @@ st.caption(
     f"{info.game} · {info.task} · seed {info.seed} · scaffold {info.scaffold} · "
     f"{info.steps} steps · progression {100 * info.progression:.1f}% · {info.outcome}"
 )
+fork_origin(root, info)
 same_seed = data.same_seed_episodes(root, str(info.game), str(info.task), int(info.seed))
 others = [e for e in same_seed if e != episode_id]
 if others:
@@ -174,8 +225,10 @@ try:
         st.info("This episode has no steps.")
         st.stop()
     cited = replay_panels.citation(root, episode_id)
+    forks = data.episode_forks(root, episode_id)
+    fork_list(forks)
     replay_panels.jumps(ep)
-    replay_panels.timeline(ep, cited)
+    replay_panels.timeline(ep, cited, tuple(int(s) for s in forks["fork_step"]))
     playing, speed = rs.playback()
     st.session_state[rs.PLAYING] = (playing, speed)
     st.fragment(run_every=1.0 / speed if playing else None)(step_view)(found, info)

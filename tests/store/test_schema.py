@@ -149,7 +149,18 @@ V6 = {
         ("consult_by", S), ("turn_progress", N),
     ],
 }  # fmt: skip
-COLUMNS = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6}
+V7 = {
+    **V6,
+    "episodes": [*V6["episodes"], ("fork_edit_json", S)],
+    "causal_values": [
+        ("causal_id", S), ("decision_id", S), ("run_id", S), ("fork_run_id", S),
+        ("fork_step", N), ("horizon", N), ("samples", N), ("causal_value", F),
+        ("causal_stderr", F), ("reward_value", F), ("reward_stderr", F),
+        ("kept_episodes", LS), ("dropped_episodes", LS), ("memory_client", S),
+        ("scaffold_version", S), ("created_at", S),
+    ],
+}  # fmt: skip
+COLUMNS = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7}
 
 
 def columns(schema: pa.Schema) -> list[tuple[str, str]]:
@@ -240,4 +251,39 @@ def test_row_classes_use_closed_sets_for_status_phase_kind():
     assert options(TurnRow, "phase") == {"log", "plan", "action"}
     assert "UPSERT_MAP" in options(MemoryOpRow, "kind")
     assert options(FrameRow, "kind") == {"png", "tty"}
-    assert [f.name for f in dataclasses.fields(EpisodeRow)] == [c for c, _ in V4["episodes"]]
+    assert [f.name for f in dataclasses.fields(EpisodeRow)] == [c for c, _ in V7["episodes"]]
+
+
+def test_compacted_parts_of_version_6_read_and_upgrade_into_new_parts(tmp_path):
+    from automem_core.store.catalog import scan_run
+    from automem_core.store.layout import Layout
+
+    play_fake_run(tmp_path, seeds=(0, 1), steps=6, run_id="old")  # compacted as it ends
+    folder = Layout(tmp_path).run_dir("old")
+    (part,) = scan_run(folder).parts
+    path = scan_run(folder).part_file(part, "episodes")
+    table = pq.read_table(path)
+    v6 = table.drop_columns(["fork_edit_json"]).replace_schema_metadata({METADATA_KEY: b"6"})
+    pq.write_table(v6, path)
+    manifest = (folder / "manifest.json").read_text()
+    size = path.stat().st_size
+    manifest = manifest.replace('"version": 7', '"version": 6')
+    manifest = manifest.replace(f'"episodes": {part.sizes["episodes"]}', f'"episodes": {size}')
+    (folder / "manifest.json").write_text(manifest)
+    (old_part,) = scan_run(folder).parts
+    assert old_part.version == 6 and old_part.sizes["episodes"] == size
+
+    con = connect(tmp_path)  # read upgraded in memory
+    assert con.execute("SELECT count(*), count(fork_edit_json) FROM episodes").fetchone() == (2, 0)
+    steps_before = con.execute("SELECT count(*) FROM steps").fetchone()
+
+    done = upgrade_store(tmp_path)
+    assert done == {"episodes": 1}
+    (new_part,) = scan_run(folder).parts
+    assert new_part.part_id != old_part.part_id and new_part.version == SCHEMA_VERSION
+    assert not (folder / "parts" / old_part.part_id).exists()
+    assert file_version(scan_run(folder).part_file(new_part, "episodes")) == SCHEMA_VERSION
+    con = connect(tmp_path, verify=True)
+    assert con.execute("SELECT count(*), count(fork_edit_json) FROM episodes").fetchone() == (2, 0)
+    assert con.execute("SELECT count(*) FROM steps").fetchone() == steps_before
+    assert upgrade_store(tmp_path) == {}

@@ -18,6 +18,7 @@ from automem_core.scaffold.helpers.files import (
     render_status,
 )
 from automem_core.scaffold.helpers.warnings import (
+    HISTORY,
     History,
     collect_warnings,
     oscillation_warning,
@@ -27,6 +28,7 @@ from automem_core.scaffold.helpers.warnings import (
 )
 
 __all__ = [
+    "HISTORY",
     "History",
     "Outcome",
     "Prune",
