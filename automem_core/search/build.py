@@ -143,15 +143,21 @@ def _rows(source: EpisodeSource, table: str, columns: list[str]) -> pa.Table:
 
 
 def read_episode_rows(source: EpisodeSource, last_step: int) -> EpisodeRows:
+    """The episode's rows; lines still in memory at its end live until ``last_step``, or the
+    last step an op ran in (an episode that failed mid-step logged ops of a step it never
+    finished)."""
     snaps = _rows(source, "memory_snapshots", ["step", "files_json"])
     first = None
     if len(snaps):
         at = pc.index(snaps.column("step"), pc.min(snaps.column("step"))).as_py()
         first = snaps.column("files_json")[at].as_py()
+    ops = _rows(source, "memory_ops", OP_COLUMNS).sort_by("seq")
+    if len(ops):
+        last_step = max(last_step, int(pc.max(ops.column("step")).as_py()))
     return EpisodeRows(
         steps=_rows(source, "steps", STEP_COLUMNS).sort_by("step"),
-        turns=_rows(source, "turns", TURN_COLUMNS).sort_by([("step", "ascending")]),
-        ops=_rows(source, "memory_ops", OP_COLUMNS).sort_by("seq"),
+        turns=_rows(source, "turns", TURN_COLUMNS),
+        ops=ops,
         initial=initial_state(first),
         last_step=last_step,
     )

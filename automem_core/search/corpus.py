@@ -139,6 +139,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _its(n: int) -> str:
+    return "its episode was" if n == 1 else f"its {n} episodes were"
+
+
 def open_run(run: RunFiles) -> tuple[list[Searchable], list[str]]:
     """What answers a query over ``run`` now, and the notes a reader should see."""
     tokens = episode_tokens(run)
@@ -169,8 +173,8 @@ def open_run(run: RunFiles) -> tuple[list[Searchable], list[str]]:
         scan, unreadable = scan_episodes(run, missing)
         out.append(scan)
         if why:
-            notes.append(f"run {run.run_id} {why}: its {_plural(len(missing), 'episode')} were "
-                         f"read in full for this query (slower); {FIX}")  # fmt: skip
+            notes.append(f"run {run.run_id} {why}: {_its(len(missing))} read in full for this "
+                         f"query (slower); {FIX}")  # fmt: skip
         else:
             notes.append(f"run {run.run_id}: {_plural(len(missing), 'episode')} not in its index "
                          "yet (published or changed since it was built) read in full")  # fmt: skip
@@ -185,8 +189,8 @@ def rescan_run(run: RunFiles, reason: str) -> tuple[Searchable, list[str]]:
     """Every episode of the run read in full: its index failed while answering."""
     tokens = episode_tokens(run)
     scan, unreadable = scan_episodes(run, tokens)
-    notes = [f"run {run.run_id} has a search index that failed ({reason[:80]}): its "
-             f"{_plural(len(tokens), 'episode')} were read in full (slower); {FIX}"]  # fmt: skip
+    notes = [f"run {run.run_id} has a search index that failed ({reason[:80]}): "
+             f"{_its(len(tokens))} read in full (slower); {FIX}"]  # fmt: skip
     if unreadable:
         notes.append(f"run {run.run_id}: {_plural(len(unreadable), 'episode')} cannot be read")
     return scan, notes

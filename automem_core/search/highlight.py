@@ -101,7 +101,8 @@ def snippet(
     """A fragment of ``text`` of at most ``size`` characters around its first matches, line
     breaks shown as ``⏎`` (one character, so the spans keep their offsets)."""
     first = found[0][0] if found else 0
-    start = max(0, min(first - _BEFORE, len(text) - size)) if found else 0
+    before = min(_BEFORE, size // 3)
+    start = max(0, min(first - before, len(text) - size)) if found else 0
     end = min(len(text), start + size)
     kept = tuple((max(s, start) - start, min(e, end) - start) for s, e in found if s < end)
     fragment = text[start:end].replace("\r", " ").replace("\n", "⏎")
