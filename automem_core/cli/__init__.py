@@ -21,6 +21,7 @@ from automem_core.cli import (
     mining_commands,
     review_commands,
     run_commands,
+    search_commands,
     store_commands,
     train_commands,
 )
@@ -29,7 +30,14 @@ from automem_core.errors import AutoMemError
 from automem_core.store.layout import check_data_dir, default_data_dir
 
 __all__ = ["build_parser", "main", "parse_seeds"]
-COMMAND_MODULES = (run_commands, store_commands, review_commands, mining_commands, train_commands)
+COMMAND_MODULES = (
+    run_commands,
+    store_commands,
+    search_commands,
+    review_commands,
+    mining_commands,
+    train_commands,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
