@@ -133,6 +133,10 @@ st.caption(
     f"{info.game} · {info.task} · seed {info.seed} · scaffold {info.scaffold} · "
     f"{info.steps} steps · progression {100 * info.progression:.1f}% · {info.outcome}"
 )
+if rs.highlighted():
+    cols = st.columns([6, 1], vertical_alignment="center")
+    cols[0].caption("Marked: " + " ".join(escape_text(w) for w in rs.highlighted()))
+    cols[1].button("Clear marks", key="replay.clear_marks", on_click=rs.clear_highlight)
 if info.error:
     with st.expander("This episode ended in an error", icon=":material/error:"):
         st.code(str(info.error), language=None)
