@@ -16,6 +16,9 @@ PAGES: dict[str, st.Page] = {
     "replay": st.Page(
         "views/replay.py", title="Replay", icon=":material/replay:", url_path="replay"
     ),
+    "search": st.Page(
+        "search/view.py", title="Search", icon=":material/search:", url_path="search"
+    ),
     "revisions": st.Page(
         "views/revisions.py", title="Revisions", icon=":material/difference:", url_path="revisions"
     ),
@@ -31,6 +34,6 @@ PAGES: dict[str, st.Page] = {
     ),
 }
 SECTIONS = {
-    "Runs": ["overview", "replay"],
+    "Runs": ["overview", "replay", "search"],
     "Loops": ["revisions", "decisions", "label", "export", "training"],
 }
