@@ -10,8 +10,10 @@ Examples:
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +39,7 @@ from automem_core.store.catalog import RunFiles, scan
 log = logging.getLogger(__name__)
 SearchOrder = Literal["relevance", "step"]
 MAX_LIMIT = 1_000
+SEARCH_THREADS = min(8, os.cpu_count() or 1)
 INDEX_FAILURES = (ValueError, OSError)
 # The field a hit of each source is shown by when no word of the query is in its text.
 MAIN_FIELD = {
@@ -228,30 +231,27 @@ def search(
     candidates: list[tuple[tuple[Any, ...], Searchable, RunInfo | None, Any, float]] = []
     counts: dict[str, int] = {}
     notes: list[str] = []
-    stopped = False
-    searched = 0
-    for run, info in scope:
+
+    def one_run(run: RunFiles, info: RunInfo) -> _RunAnswer | None:
         if deadline_s is not None and clock() - started > deadline_s:
-            stopped = True
-            notes.append(f"stopped after {searched} of {len(scope)} runs: the time limit "
-                         f"({deadline_s:g} s) was reached; narrow the search")  # fmt: skip
-            break
-        searchables, run_notes = open_run(run)
-        notes += run_notes
-        for s in searchables:
-            try:
-                count, hits = plan.run(s, info)
-            except INDEX_FAILURES as exc:
-                if s.scanned:
-                    raise
-                log.warning("search index of %s failed: %s", run.run_id, exc)
-                s, more = rescan_run(run, str(exc).splitlines()[0] if str(exc) else "")
-                notes += more
-                count, hits = plan.run(s, info)
-            counts[run.run_id] = counts.get(run.run_id, 0) + count
-            candidates += [(_key(order, v, len(candidates) + i), s, info, a, v)
-                           for i, (v, a) in enumerate(hits)]  # fmt: skip
-        searched += 1
+            return None
+        return _search_run(plan, run, info)
+
+    # tantivy searches without holding the interpreter: runs are searched side by side.
+    with ThreadPoolExecutor(max_workers=SEARCH_THREADS) as pool:
+        answers = list(pool.map(lambda pair: one_run(*pair), scope))
+    searched = sum(1 for a in answers if a is not None)
+    stopped = searched < len(scope)
+    for (run, info), answer in zip(scope, answers, strict=True):
+        if answer is None:
+            continue
+        notes += answer.notes
+        counts[run.run_id] = answer.count
+        candidates += [(_key(order, v, len(candidates) + i), s, info, a, v)
+                       for i, (v, s, a) in enumerate(answer.hits)]  # fmt: skip
+    if stopped:
+        notes.append(f"stopped after {searched} of {len(scope)} runs: the time limit "
+                     f"({deadline_s:g} s) was reached; narrow the search")  # fmt: skip
     record_hits = 0
     wants_records = not filters.sources or any(s in RECORD_SOURCES for s in filters.sources)
     if records and wants_records and not stopped:
@@ -282,6 +282,33 @@ def search(
         runs_searched=searched,
         stopped=stopped,
     )
+
+
+@dataclass
+class _RunAnswer:
+    count: int
+    hits: list[tuple[Any, Searchable, Any]]  # (score or order, where, address)
+    notes: list[str]
+
+
+def _search_run(plan: _Plan, run: RunFiles, info: RunInfo) -> _RunAnswer:
+    """One run's best hits and count: from its index, and a scan of what it does not hold; the
+    whole run scanned when its index fails while answering."""
+    searchables, notes = open_run(run)
+    answer = _RunAnswer(0, [], notes)
+    for s in searchables:
+        try:
+            count, hits = plan.run(s, info)
+        except INDEX_FAILURES as exc:
+            if s.scanned:
+                raise
+            log.warning("search index of %s failed: %s", run.run_id, exc)
+            s, more = rescan_run(run, str(exc).splitlines()[0] if str(exc) else "")
+            answer.notes += more
+            count, hits = plan.run(s, info)
+        answer.count += count
+        answer.hits += [(v, s, a) for v, a in hits]
+    return answer
 
 
 def _key(order: SearchOrder, value: Any, arrival: int) -> tuple[Any, ...]:
