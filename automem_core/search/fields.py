@@ -22,9 +22,9 @@ op kind, step, …) as ``name=value`` tags in one untokenized field: one field r
 per property keeps the index small (each indexed field costs a byte per document). A run's own
 properties (run, game, scaffold version, seed set) are the same for all its documents and are
 checked once per run instead; the records' documents carry them as tags. Text is split into
-words by
-:data:`TOKENIZER` (runs of letters and digits, lowercased; words of 40 bytes or more dropped);
-highlighting splits text the same way (:func:`analyzer`), so what is marked is what matched.
+words by :data:`TOKENIZER` (runs of letters and digits, lowercased; words of 40 bytes or more
+dropped); highlighting splits text the same way (:func:`analyzer`), so what is marked is what
+matched.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ LONG_WORD_BYTES = 40
 
 Source = Literal["observation", "turn", "op", "memory", "proposal", "label"]
 SOURCES: tuple[Source, ...] = get_args(Source)
-RUN_SOURCES: tuple[Source, ...] = ("observation", "turn", "op", "memory")
 RECORD_SOURCES: tuple[Source, ...] = ("proposal", "label")
 
 TextField = Literal[

@@ -14,18 +14,19 @@ fewer than ``within`` steps to be followed).
 
 from __future__ import annotations
 
-import bisect
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 from tantivy import DocAddress, Occur, Query
 
 from automem_core.search.build import READ_ERRORS, episode_sources
 from automem_core.search.corpus import RunInfo, Searchable, open_run
-from automem_core.search.engine import Hit, make_hit, runs_in_scope
-from automem_core.search.fields import TAG_FIELD, schema, step_of, tag
+from automem_core.search.engine import SEARCH_THREADS, Hit, make_hit, runs_in_scope
+from automem_core.search.fields import TAG_FIELD, schema, tag
 from automem_core.search.filters import SearchFilters, filter_clauses
 from automem_core.search.query import (
     Node,
@@ -66,33 +67,55 @@ class SequenceResult:
     elapsed_ms: float = 0.0
 
 
-def _positions(s: Searchable, query: Query) -> list[tuple[int, int, DocAddress]]:
-    """(episode number, order, address) of every document ``query`` matches."""
+@dataclass(frozen=True)
+class _Positions:
+    """Every document a query matched, sorted by episode number and order in the episode."""
+
+    keys: np.ndarray  # episode number × 2**40 + order: one sortable key per document
+    addresses: list[DocAddress]
+
+    def __len__(self) -> int:
+        return len(self.addresses)
+
+    @property
+    def episodes(self) -> np.ndarray:
+        return self.keys >> 40
+
+    @property
+    def steps(self) -> np.ndarray:
+        return (self.keys & (2**40 - 1)) // 64 - 1  # fields.step_of
+
+
+def _positions(s: Searchable, query: Query) -> _Positions:
+    """Where every document ``query`` matches is (read from the index's fast columns)."""
     count = int(getattr(s.searcher.search(query, 1, count=True), "count", 0) or 0)
     if not count:
-        return []
+        return _Positions(np.zeros(0, np.int64), [])
     hits = s.searcher.search(query, min(count, MAX_POSITIONS), count=False).hits
     addresses = [a for _, a in hits]
-    numbers = s.searcher.fast_field_values("episode_no", addresses)
-    orders = s.searcher.fast_field_values("at", addresses)
-    return sorted(
-        (int(n), int(o), a)
-        for n, o, a in zip(numbers, orders, addresses, strict=True)
-        if n is not None and o is not None
-    )
+    numbers = np.array(s.searcher.fast_field_values("episode_no", addresses), np.int64)
+    orders = np.array(s.searcher.fast_field_values("at", addresses), np.int64)
+    keys = (numbers << 40) + orders
+    order = np.argsort(keys, kind="stable")
+    return _Positions(keys[order], [addresses[i] for i in order])
 
 
 def _last_steps(run: RunFiles, episodes: set[str]) -> dict[str, int]:
     """The last step of each episode, from the store's episode rows."""
     out: dict[str, int] = {}
-    for source in episode_sources(run, episodes):
-        path = source.files["episodes"]
+    paths = {source.files["episodes"] for source in episode_sources(run, episodes)}
+    for path in sorted(paths):  # a part's file holds many episodes: each file is read once
         try:
             rows = pq.read_table(path, columns=["episode_id", "steps"]).to_pylist()
         except READ_ERRORS:
             continue
-        out.update({r["episode_id"]: int(r["steps"]) - 1 for r in rows if r["episode_id"]})
+        out.update(
+            {r["episode_id"]: int(r["steps"]) - 1 for r in rows if r["episode_id"] in episodes}
+        )
     return out
+
+
+_Found = tuple[SequenceMatch, Searchable, RunInfo, DocAddress, DocAddress | None]
 
 
 def _side(
@@ -118,44 +141,44 @@ def _matches(
     within: int,
     absent: bool,
     notes: list[str],
-) -> list[tuple[SequenceMatch, Searchable, RunInfo, DocAddress, DocAddress | None]]:
+) -> list[_Found]:
     """The matches in one searchable of a run, each with the addresses of its A and B."""
     props = info.props()
-    a_hits = _positions(s, _side(to_tantivy(a_node, props), filters, s))
-    if not a_hits:
+    a = _positions(s, _side(to_tantivy(a_node, props), filters, s))
+    if not len(a):
         return []
-    names = {n: s.episodes.get(n) for n, _, _ in a_hits}
+    names = {int(n): s.episodes.get(int(n)) for n in np.unique(a.episodes)}
     episodes = sorted(e for e in names.values() if e)
-    b_hits = _positions(s, _side(to_tantivy(b_node, props), filters, s, episodes))
-    if len(a_hits) >= MAX_POSITIONS or len(b_hits) >= MAX_POSITIONS:
+    b = _positions(s, _side(to_tantivy(b_node, props), filters, s, episodes))
+    if len(a) >= MAX_POSITIONS or len(b) >= MAX_POSITIONS:
         notes.append(f"run {run.run_id}: more than {MAX_POSITIONS:,} positions; only the "
                      "first were compared")  # fmt: skip
     last = _last_steps(run, set(episodes))
-    orders: dict[int, list[int]] = {}
-    addresses: dict[int, list[DocAddress]] = {}
-    for n, at, address in b_hits:
-        orders.setdefault(n, []).append(at)
-        addresses.setdefault(n, []).append(address)
+    # The first B after each A: the next key, if it is in the same episode and in the window.
+    nxt = np.searchsorted(b.keys, a.keys, side="right")
+    has = nxt < len(b)
+    at = np.minimum(nxt, max(len(b) - 1, 0))
+    a_episodes, a_steps, b_steps = a.episodes, a.steps, b.steps
+    followed = np.zeros(len(a), bool)
+    if len(b):
+        same = b.episodes[at] == a_episodes
+        followed = has & same & (b_steps[at] - a_steps <= within)
     out = []
-    for n, at, address in a_hits:
-        episode_id = names.get(n)
+    for i in np.flatnonzero(followed != absent):
+        episode_id = names.get(int(a_episodes[i]))
         if episode_id is None:
             continue
-        step = step_of(at)
-        after = orders.get(n, [])
-        i = bisect.bisect_right(after, at)
-        followed = i < len(after) and step_of(after[i]) - step <= within
-        if followed == absent:
-            continue
+        step = int(a_steps[i])
         end = last.get(episode_id)
+        j = int(at[i])
         match = SequenceMatch(
             run.run_id,
             episode_id,
             step,
-            step_of(after[i]) if followed else None,
+            int(b_steps[j]) if followed[i] else None,
             end is not None and step + within > end,
         )
-        out.append((match, s, info, address, addresses[n][i] if followed else None))
+        out.append((match, s, info, a.addresses[i], b.addresses[j] if followed[i] else None))
     return out
 
 
@@ -176,13 +199,22 @@ def sequence_search(
     started = time.perf_counter()
     filters = filters or SearchFilters()
     a_node, b_node = parse_query(first), parse_query(then)
-    found: list[tuple[SequenceMatch, Searchable, RunInfo, DocAddress, DocAddress | None]] = []
+    found: list[_Found] = []
     notes: list[str] = []
-    for run, info in runs_in_scope(Path(root), filters):
-        searchables, run_notes = open_run(run)
-        notes += run_notes
+
+    def one_run(run: RunFiles, info: RunInfo) -> tuple[list[_Found], list[str]]:
+        searchables, said = open_run(run)
+        out: list[_Found] = []
         for s in searchables:
-            found += _matches(run, info, s, a_node, b_node, filters, within, absent, notes)
+            out += _matches(run, info, s, a_node, b_node, filters, within, absent, said)
+        return out, said
+
+    with ThreadPoolExecutor(max_workers=SEARCH_THREADS) as pool:  # runs side by side
+        for run_found, run_notes in pool.map(
+            lambda pair: one_run(*pair), runs_in_scope(Path(root), filters)
+        ):
+            found += run_found
+            notes += run_notes
     found.sort(key=lambda f: (f[0].run_id, f[0].episode_id, f[0].step))
     a_atoms, b_atoms = positive_atoms(a_node), positive_atoms(b_node)
     shown = [
