@@ -30,7 +30,7 @@ from automem_core.search.fields import (
     tag,
     untag,
 )
-from automem_core.search.filters import SearchFilters, filter_clauses, keeps_run
+from automem_core.search.filters import SearchFilters, filter_alternatives, keeps_run
 from automem_core.search.highlight import Snippet, matched_words, snippet, spans
 from automem_core.search.query import Node, Regex, Words, parse_query, positive_atoms, to_tantivy
 from automem_core.search.records import records_searchable
@@ -110,27 +110,34 @@ class _Plan:
     order: SearchOrder
     limit: int
 
-    def query(self, s: Searchable, run: RunInfo | None, extra: Sequence[Query] = ()) -> Query:
+    def queries(
+        self, s: Searchable, run: RunInfo | None, extra: Sequence[Query] = ()
+    ) -> list[Query]:
+        """The query for one searchable: one per disjoint alternative of the filters."""
         props = run.props() if run is not None else None
-        clauses = filter_clauses(self.filters, records=run is None)
-        parts = [(Occur.Must, to_tantivy(self.node, props))]
-        parts += [(Occur.Must, c) for c in (*clauses, *extra)]
+        base = [(Occur.Must, to_tantivy(self.node, props))] + [(Occur.Must, q) for q in extra]
         if s.exclude:
             ids = [tag("episode_id", e) for e in s.exclude]
-            parts.append((Occur.MustNot, Query.term_set_query(schema(), TAG_FIELD, ids)))
-        return Query.boolean_query(parts)
+            base.append((Occur.MustNot, Query.term_set_query(schema(), TAG_FIELD, ids)))
+        alternatives = filter_alternatives(self.filters, records=run is None)
+        return [Query.boolean_query(base + alt) for alt in alternatives]
 
     def run(
         self, s: Searchable, run: RunInfo | None, extra: Sequence[Query] = ()
     ) -> tuple[int, list[tuple[Any, Any]]]:
-        query = self.query(s, run, extra)
-        if self.order == "step":
-            found = s.searcher.search(
-                query, self.limit, count=True, order_by_field="at", order=Order.Asc
-            )
-        else:
-            found = s.searcher.search(query, self.limit, count=True)
-        return int(getattr(found, "count", 0) or 0), list(found.hits)
+        total, hits = 0, []
+        for query in self.queries(s, run, extra):
+            if self.order == "step":
+                found = s.searcher.search(
+                    query, self.limit, count=True, order_by_field="at", order=Order.Asc
+                )
+            else:
+                found = s.searcher.search(query, self.limit, count=True)
+            total += int(getattr(found, "count", 0) or 0)
+            hits += list(found.hits)
+        if len(hits) > self.limit:  # two alternatives: the best of both
+            hits = sorted(hits, key=lambda h: _key(self.order, h[0], 0))[: self.limit]
+        return total, hits
 
 
 def _first(doc: dict[str, list[Any]], name: str) -> Any:

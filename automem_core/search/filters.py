@@ -66,32 +66,39 @@ def _range(field: str, low: int | None, high: int | None) -> Query:
     return Query.range_query(schema(), field, FieldType.Integer, low, high)
 
 
-def step_query(low: int | None, high: int | None) -> Query:
-    """Texts of steps ``low``–``high``; memory lines that existed during any of them."""
+Clauses = list[tuple[Occur, Query]]
+
+
+def step_alternatives(low: int | None, high: int | None) -> list[Clauses]:
+    """Texts of steps ``low``–``high``, or memory lines that existed during any of them: two
+    disjoint alternatives, each searched on its own. (One query with an OR of the two would let
+    the step range lead the search, reading the step of every document; in a conjunction the
+    query's own words lead.)"""
     memory = Query.term_query(schema(), TAG_FIELD, tag("source", "memory"))
-    text = Query.boolean_query([(Occur.Must, _range("step", low, high)), (Occur.MustNot, memory)])
-    lines = Query.boolean_query(
-        [
-            (Occur.Must, memory),
-            (Occur.Must, _range("step", None, high)),
-            (Occur.Must, _range("until", low, None)),
-        ]
-    )
-    return Query.boolean_query([(Occur.Should, text), (Occur.Should, lines)])
+    texts = [(Occur.Must, _range("step", low, high)), (Occur.MustNot, memory)]
+    lines = [
+        (Occur.Must, memory),
+        (Occur.Must, _range("step", None, high)),
+        (Occur.Must, _range("until", low, None)),
+    ]
+    return [texts, lines]
 
 
-def filter_clauses(filters: SearchFilters, records: bool = False) -> list[Query]:
-    """One query per filter that is set; a document must match them all. A run's own
-    properties are checked per run (:func:`keeps_run`), not per document, except in the
-    records (``records``)."""
-    out = [
-        Query.term_set_query(schema(), TAG_FIELD, [tag(FIELD_OF[name], v) for v in values])
+def filter_alternatives(filters: SearchFilters, records: bool = False) -> list[Clauses]:
+    """The filters as conditions a document must meet, in one or more disjoint alternatives (a
+    hit matches exactly one). A run's own properties are checked per run (:func:`keeps_run`),
+    not per document, except in the records (``records``)."""
+    common: Clauses = [
+        (
+            Occur.Must,
+            Query.term_set_query(schema(), TAG_FIELD, [tag(FIELD_OF[name], v) for v in values]),
+        )
         for name, values in filters.values().items()
         if records or FIELD_OF[name] not in RUN_KEYWORDS
     ]
-    if filters.step_min is not None or filters.step_max is not None:
-        out.append(step_query(filters.step_min, filters.step_max))
-    return out
+    if filters.step_min is None and filters.step_max is None:
+        return [common]
+    return [common + alt for alt in step_alternatives(filters.step_min, filters.step_max)]
 
 
 def keeps_run(filters: SearchFilters, run_id: str, game: str, version: str, seed_set: str) -> bool:

@@ -27,7 +27,7 @@ from automem_core.search.build import READ_ERRORS, episode_sources
 from automem_core.search.corpus import RunInfo, Searchable, open_run
 from automem_core.search.engine import SEARCH_THREADS, Hit, make_hit, runs_in_scope
 from automem_core.search.fields import TAG_FIELD, schema, tag
-from automem_core.search.filters import SearchFilters, filter_clauses
+from automem_core.search.filters import SearchFilters, filter_alternatives
 from automem_core.search.query import (
     Node,
     QueryError,
@@ -86,13 +86,17 @@ class _Positions:
         return (self.keys & (2**40 - 1)) // 64 - 1  # fields.step_of
 
 
-def _positions(s: Searchable, query: Query) -> _Positions:
-    """Where every document ``query`` matches is (read from the index's fast columns)."""
-    count = int(getattr(s.searcher.search(query, 1, count=True), "count", 0) or 0)
-    if not count:
+def _positions(s: Searchable, queries: list[Query]) -> _Positions:
+    """Where every document the (disjoint) ``queries`` match is, from the index's fast
+    columns."""
+    addresses: list[DocAddress] = []
+    for query in queries:
+        count = int(getattr(s.searcher.search(query, 1, count=True), "count", 0) or 0)
+        if count:
+            hits = s.searcher.search(query, min(count, MAX_POSITIONS), count=False).hits
+            addresses += [a for _, a in hits]
+    if not addresses:
         return _Positions(np.zeros(0, np.int64), [])
-    hits = s.searcher.search(query, min(count, MAX_POSITIONS), count=False).hits
-    addresses = [a for _, a in hits]
     numbers = np.array(s.searcher.fast_field_values("episode_no", addresses), np.int64)
     orders = np.array(s.searcher.fast_field_values("at", addresses), np.int64)
     keys = (numbers << 40) + orders
@@ -120,15 +124,16 @@ _Found = tuple[SequenceMatch, Searchable, RunInfo, DocAddress, DocAddress | None
 
 def _side(
     node_query: Query, filters: SearchFilters, s: Searchable, episodes: list[str] | None = None
-) -> Query:
-    parts = [(Occur.Must, node_query)] + [(Occur.Must, c) for c in filter_clauses(filters)]
+) -> list[Query]:
+    """One side's queries: one per disjoint alternative of the filters."""
+    parts = [(Occur.Must, node_query)]
     if episodes is not None:
         wanted = [tag("episode_id", e) for e in episodes]
         parts.append((Occur.Must, Query.term_set_query(schema(), TAG_FIELD, wanted)))
     if s.exclude:
         gone = [tag("episode_id", e) for e in s.exclude]
         parts.append((Occur.MustNot, Query.term_set_query(schema(), TAG_FIELD, gone)))
-    return Query.boolean_query(parts)
+    return [Query.boolean_query(parts + alt) for alt in filter_alternatives(filters)]
 
 
 def _matches(
