@@ -18,6 +18,7 @@ from automem_core.analysis.episode import (
 from automem_core.review.sql_render import render_cell
 from automem_core.review.tools import REVIEWED_SOURCES, TOOLS, StoreTools
 from automem_core.search import SearchFilters, search
+from automem_core.search.report import where
 from automem_core.store.layout import StoreError
 from automem_core.store.reader import connect
 from automem_core.testing.sample_store import play_fake_run
@@ -151,7 +152,7 @@ def test_search_answers_from_the_index_over_the_reviewed_runs_only(root, tools):
     assert all(line.startswith("rev.grid.s") for line in hits)
     assert all("[pick up]" in line.lower() for line in hits)
     first = expected.hits[0]
-    assert hits[0].startswith(f"{first.episode_id} step {first.step} ")
+    assert hits[0].startswith(f"{first.episode_id} {where(first)}: ")
     only = search(root, '"pick up"', SearchFilters(runs=("rev",), sources=("observation",)),
                   limit=1000)  # fmt: skip
     assert sorted((h.episode_id, h.step) for h in only.hits) == sorted(observations)
