@@ -19,6 +19,9 @@ PAGES: dict[str, st.Page] = {
     "compare": st.Page(
         "compare/view.py", title="Compare", icon=":material/compare:", url_path="compare"
     ),
+    "search": st.Page(
+        "search/view.py", title="Search", icon=":material/search:", url_path="search"
+    ),
     "revisions": st.Page(
         "views/revisions.py", title="Revisions", icon=":material/difference:", url_path="revisions"
     ),
@@ -34,6 +37,6 @@ PAGES: dict[str, st.Page] = {
     ),
 }
 SECTIONS = {
-    "Runs": ["overview", "replay", "compare"],
+    "Runs": ["overview", "replay", "compare", "search"],
     "Loops": ["revisions", "decisions", "label", "export", "training"],
 }

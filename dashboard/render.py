@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,6 +65,34 @@ def markdown_literal(text: str) -> str:
 def escape_block(text: str) -> str:
     """``text`` escaped for a ``white-space: pre-wrap`` element (newlines kept)."""
     return escape_text(text.replace("\r\n", "\n"))
+
+
+_MARKUP = re.compile(r"(<[^>]*>)")
+
+
+def mark_words(markup: str, words: Sequence[str]) -> str:
+    """``markup`` (made by these helpers) with every whole occurrence of ``words`` (letters and
+    digits; case ignored) in its text wrapped in ``<mark class="am-hit">``; tags are left as
+    they are, and the text stays escaped."""
+    wanted = sorted({w for w in words if w and w.isalnum()}, key=len, reverse=True)
+    if not wanted:
+        return markup
+    found = re.compile(
+        r"(?<![^\W_])(?:" + "|".join(map(re.escape, wanted)) + r")(?![^\W_])", re.IGNORECASE
+    )
+    out = []
+    for piece in _MARKUP.split(markup):
+        text = html.unescape(piece) if piece and not piece.startswith("<") else ""
+        if not text or not found.search(text):
+            out.append(piece)
+            continue
+        pos = 0
+        for m in found.finditer(text):
+            out += [escape_text(text[pos : m.start()]), '<mark class="am-hit">',
+                    escape_text(m.group(0)), "</mark>"]  # fmt: skip
+            pos = m.end()
+        out.append(escape_text(text[pos:]))
+    return "".join(out)
 
 
 def png_data_uri(data: bytes) -> str:

@@ -24,6 +24,7 @@ from dashboard.render import (
     diff_files,
     escape_block,
     escape_text,
+    mark_words,
     png_data_uri,
     render_completion_html,
     render_diff_html,
@@ -207,9 +208,14 @@ def step_panel(ep: EpisodeData, row: dict[str, Any], step: int, pixels: bool) ->
     layout = "am-stepview am-stepview-side" if pixels else "am-stepview"
     st.html(
         f'<div class="{layout}"><div>{frame_html(ep, step)}</div>'
-        f"<div>{render_step_html(row, total, ep.last_step + 1)}</div></div>"
-        + _observation_html(row["observation"], wrap=pixels)
+        f"<div>{_marked(render_step_html(row, total, ep.last_step + 1))}</div></div>"
+        + _marked(_observation_html(row["observation"], wrap=pixels))
     )
+
+
+def _marked(markup: str) -> str:
+    """The words a search hit asked to see (``&highlight=``) marked in ``markup``."""
+    return mark_words(markup, rs.highlighted())
 
 
 def frame_html(ep: EpisodeData, step: int) -> str:
@@ -250,7 +256,7 @@ def turns(ep: EpisodeData, step: int) -> None:
     ]
     layout = "am-turns am-turns-two" if log else "am-turns"
     body = "".join(f"<div>{c}</div>" for c in columns)
-    st.html(f'<b>LLM turns</b> (LOG, then PLAN)<div class="{layout}">{body}</div>')
+    st.html(_marked(f'<b>LLM turns</b> (LOG, then PLAN)<div class="{layout}">{body}</div>'))
 
 
 def _turn_html(t: dict[str, Any], ops: list[dict[str, Any]]) -> str:
@@ -283,14 +289,14 @@ def memory(ep: EpisodeData, step: int) -> None:
         with diff_tab:
             before = data.memory_at_step(ep, step - 1)
             diff = render_diff_html(diff_files(_lines(before), _lines(now)))
-            st.html(f'<div class="am-diff-prev">{diff}</div>')
+            st.html(_marked(f'<div class="am-diff-prev">{diff}</div>'))
     if files_tab.open:
         with files_tab:
             st.caption(
                 "@N: the step that wrote the line · read: steps whose SEARCH/READ/TAIL returned "
                 "it (grey: later than this step) · green: written at this step"
             )
-            st.html(_files_html(ep, now, step))
+            st.html(_marked(_files_html(ep, now, step)))
     if compare_tab.open:
         with compare_tab:
             _compare(ep, now, step)
@@ -327,4 +333,4 @@ def _compare(ep: EpisodeData, now: MemoryView, step: int) -> None:
     old, new = (then, now) if other <= step else (now, then)
     lo, hi = sorted((other, step))
     st.caption(f"From step {lo} to step {hi}: + added, − removed")
-    st.html(render_diff_html(diff_files(_lines(old), _lines(new))))
+    st.html(_marked(render_diff_html(diff_files(_lines(old), _lines(new)))))

@@ -1,9 +1,10 @@
 """The replay page's view state: session keys ``replay.*``, kept in step with the URL.
 
-The model keys (run, episode, step, compare) outlive the widgets, which Streamlit forgets when
-another page is shown; each widget is set from its model key before it is drawn and writes back
-through its callback. The URL (``?run=…&episode=…&step=…[&compare=…]``) is written after every
-run; a URL this page did not write (a deep link, a link from another page, browser history) wins.
+The model keys (run, episode, step, compare, highlight) outlive the widgets, which Streamlit
+forgets when another page is shown; each widget is set from its model key before it is drawn and
+writes back through its callback. The URL (``?run=…&episode=…&step=…[&compare=…]``, and
+``&highlight=w1+w2``: words a search hit marks) is written after every run; a URL this page did
+not write (a deep link, a link from another page, browser history) wins.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import streamlit as st
 from dashboard.widgets import identity
 
 RUN, EPISODE, STEP, COMPARE = "replay.run", "replay.episode", "replay.step", "replay.compare"
+HIGHLIGHT = "replay.highlight"  # words marked in the step's texts (a search hit's link sets them)
 FILTERS = {  # within the chosen run
     "task": "replay.f_task",
     "seed": "replay.f_seed",
@@ -25,7 +27,7 @@ FILTERS = {  # within the chosen run
 MEMORY_TAB = "replay.memory_tab"  # the memory panel's open tab (only it is drawn)
 MEMORY_TABS = ("Diff vs previous step", "Files at this step", "Diff vs another step")
 BAD_LINK = "replay.bad_link"  # what the URL asked for that does not exist (shown, then cleared)
-URL_KEYS = ("run", "episode", "step", "compare", "cite")
+URL_KEYS = ("run", "episode", "step", "compare", "cite", "highlight")
 CITE = "replay.cite"  # "<proposal>:<index>" of the citation that opened this episode
 _URL_SEEN = "replay.url"  # the query params this page last wrote or adopted
 _LAST_TICK = "replay.last_tick"
@@ -55,6 +57,7 @@ def adopt_url() -> None:
     st.session_state[STEP] = _int(url.get("step")) or 0
     st.session_state[COMPARE] = _int(url.get("compare"))
     st.session_state[CITE] = (url["episode"], url["cite"]) if url.get("cite") else None
+    st.session_state[HIGHLIGHT] = tuple(url.get("highlight", "").split())
     if st.session_state[COMPARE] is not None:  # a link to a comparison opens its tab
         st.session_state[MEMORY_TAB] = MEMORY_TABS[2]
     st.session_state[BAD_LINK] = {"episode": url["episode"], "run": url.get("run")}
@@ -71,6 +74,8 @@ def write_url(run_id: str, episode_id: str, step: int, compare: int | None) -> N
     cited = st.session_state.get(CITE)
     if cited and cited[0] == episode_id:  # the claim stays with its episode
         want["cite"] = cited[1]
+    if st.session_state.get(HIGHLIGHT):
+        want["highlight"] = " ".join(st.session_state[HIGHLIGHT])
     if _url_now() != want:
         st.query_params.from_dict(identity.keep_in_url(want))
     st.session_state[_URL_SEEN] = want
@@ -139,15 +144,25 @@ def from_widget(model_key: str, widget_key: str) -> None:
     st.session_state[model_key] = value
 
 
+def highlighted() -> tuple[str, ...]:
+    return tuple(st.session_state.get(HIGHLIGHT) or ())
+
+
+def clear_highlight() -> None:
+    st.session_state[HIGHLIGHT] = ()
+
+
 def pick_run(widget_key: str) -> None:
     st.session_state[RUN] = st.session_state.get(widget_key)
     st.session_state[EPISODE] = None
+    clear_highlight()
     st.session_state[STEP] = 0
     st.session_state.pop(BAD_LINK, None)
 
 
 def pick_episode(widget_key: str) -> None:
     st.session_state[EPISODE] = st.session_state.get(widget_key)
+    clear_highlight()
     st.session_state[STEP] = 0
     st.session_state.pop(BAD_LINK, None)
 

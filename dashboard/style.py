@@ -66,6 +66,19 @@ CSS = """
 .am-r { color:#57606a; white-space:nowrap; font-size:11.5px; }
 .am-future { color:#b1b8c0; font-style:italic; }
 .am-add { background:#e6ffec; }
+mark.am-hit { background:#ffd33d; color:inherit; padding:0 1px; border-radius:2px; }
+.am-sgroup { border:1px solid #d0d7de; border-radius:6px; padding:6px 10px; margin:0 0 10px; }
+.am-shead { margin-bottom:4px; }
+.am-shit { padding:4px 0; border-top:1px solid #eaeef2; }
+.am-slink { font-weight:600; text-decoration:none; }
+.am-ssnip { font-family:ui-monospace, monospace; font-size:12.5px; white-space:pre-wrap;
+  word-break:break-word; color:#24292f; }
+.am-sfield { color:#8b949e; margin-right:6px; font-family:sans-serif; }
+.am-scounts { display:flex; gap:24px; align-items:flex-start; margin:4px 0 12px; }
+.am-scounts table { border-collapse:collapse; font-size:13px; }
+.am-scounts th, .am-scounts td { padding:2px 10px; border-bottom:1px solid #eaeef2;
+  text-align:left; }
+.am-scounts .am-n { text-align:right; }
 .am-add .am-txt { background:#ccffd8; }
 .am-del { background:#ffebe9; }
 .am-del .am-txt { background:#ffd7d5; text-decoration:line-through;

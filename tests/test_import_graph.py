@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "llm": 0,
     "scaffold": 0,
     "store": 0,
+    "search": 0,  # the index is part of what compaction writes
     "agent": 1,
     "run": 2,
     "analysis": 3,

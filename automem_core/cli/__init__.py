@@ -22,6 +22,7 @@ from automem_core.cli import (
     mining_commands,
     review_commands,
     run_commands,
+    search_commands,
     store_commands,
     train_commands,
 )
@@ -33,6 +34,7 @@ __all__ = ["build_parser", "main", "parse_seeds"]
 COMMAND_MODULES = (
     run_commands,
     fork_commands,
+    search_commands,
     store_commands,
     review_commands,
     mining_commands,

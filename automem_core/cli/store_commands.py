@@ -60,7 +60,17 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
         print(f"  per-task totals in the manifest: {added.part_totals} compacted parts")
     if not added.signals and not added.part_totals:
         print("nothing to add")
-    return cmd_compact(args)
+    code = cmd_compact(args)
+    from automem_core.search import index_store
+    from automem_core.search.records import build_records_index
+
+    print("bringing the search indexes up to date (one per run, one for the records)")
+    indexed = index_store(args.data)
+    for run_id, count in sorted(indexed.items()):
+        print(f"  {run_id}: {count} episodes indexed")
+    records = "current" if build_records_index(args.data) else "busy: searches read the records"
+    print(f"{sum(indexed.values())} episodes indexed; the records' index is {records}")
+    return code
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
@@ -111,7 +121,8 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     g.set_defaults(func=cmd_diagnostics)
 
     u = sub.add_parser(
-        "upgrade", help="rewrite files of an earlier schema version in place, then compact"
+        "upgrade",
+        help="rewrite files of an earlier schema version in place, compact, build search indexes",
     )
     u.set_defaults(func=cmd_upgrade, run=None, writes=True)
 

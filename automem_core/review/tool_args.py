@@ -63,7 +63,7 @@ class SearchArgs(ToolArgs):
     text: str = Field(
         min_length=1,
         max_length=MAX_TEXT_CHARS,
-        description="Text to find (case-insensitive substring).",
+        description='A search query: words, "a phrase", prefix*, OR, NOT, field:word.',
     )
     limit: int = Field(default=20, ge=1, le=MAX_SEARCH_HITS, description="Most hits to show.")
 

@@ -1,6 +1,6 @@
 """How the reviewer's tools write what they read: a step's summary line, a turn with its
-prompt and completion, a memory operation, a search hit's snippet; and what an answer never
-shows: the machine's paths, or a long value the model sent."""
+prompt and completion, a memory operation; and what an answer never shows: the machine's
+paths, or a long value the model sent."""
 
 from __future__ import annotations
 
@@ -50,14 +50,6 @@ def render_op(op: Mapping[str, Any]) -> str:
     args = " | ".join(render_cell(a, 200) for a in op["args"])
     result = "\n    ".join(str(op["result"]).splitlines())
     return f"  #{op['seq']} {op['phase']} {op['kind']} {args} [{status}]\n    {result}"
-
-
-def snippet(text: str, needle: str) -> str:
-    at = max(0, text.lower().find(needle.lower()))
-    lo = max(0, at - SNIPPET_CHARS // 3)
-    hi = min(len(text), lo + SNIPPET_CHARS)
-    cut = render_cell(text[lo:hi], SNIPPET_CHARS + 40)
-    return f"{'…' if lo else ''}{cut}{'…' if hi < len(text) else ''}"
 
 
 def private_paths(root: Path) -> list[tuple[str, str]]:

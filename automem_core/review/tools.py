@@ -8,7 +8,9 @@
 - ``step(episode_id, step)``: one step in full: observation, each turn's prompt and completion,
   each memory op and its result;
 - ``memory(episode_id, step)``: every memory file as it was at the end of the step;
-- ``search(text, limit)``: where a text occurs in observations and completions.
+- ``search(text, limit)``: full-text search (``automem_core.search``: the runs' indexes) over the
+  observations, completions, memory ops and results, memory lines and people's notes of the
+  reviewed runs, never the proposals.
 
 ``schemas()`` is the ``tools=[…]`` list of a chat request; ``answer(name, arguments)`` runs one
 tool call (``call`` gives its text). Nothing raises, whatever the model sends: arguments are
@@ -33,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 from pydantic import ValidationError
 
@@ -64,13 +65,15 @@ from automem_core.review.tool_args import (
 )
 from automem_core.review.tool_records import ToolAnswer
 from automem_core.review.tool_render import (
+    SNIPPET_CHARS,
     echo,
     private_paths,
     render_op,
     render_turn,
-    snippet,
     step_summary,
 )
+from automem_core.search import QueryError, SearchFilters, search
+from automem_core.search.report import hit_text, where
 from automem_core.store.layout import StoreError
 
 log = logging.getLogger(__name__)
@@ -79,9 +82,9 @@ BUDGET_CHARS = 12_000  # the most characters one answer holds
 OBSERVATION_CHARS = 240  # of each observation in ``steps``
 EPISODES_KEPT = 4  # episodes whose tables stay loaded between calls
 FAILED = ("error:", "refused:", "stopped:")  # how an answer that is not a result begins
-_PHASE_ORDER = (
-    "CASE phase WHEN 'observation' THEN 0 WHEN 'log' THEN 1 WHEN 'plan' THEN 2 ELSE 3 END"
-)
+# What the search tool reads: the runs' texts and people's notes on their decisions; never the
+# proposals, which span other runs (scope.py).
+REVIEWED_SOURCES = ("observation", "turn", "op", "memory", "label")
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,13 @@ def _tools() -> dict[str, _Tool]:
         ),
         "search": _Tool(
             SearchArgs,
-            "Find a text in the observations and the model's completions of the reviewed runs: "
-            "episode, step, phase and a snippet per hit.",
+            "Full-text search of the reviewed runs: observations, LLM completions, memory ops "
+            "and their results, memory lines (with the steps each existed), people's notes. "
+            'Words (all must occur), "a phrase", prefix*, OR, NOT or -word, ( ), a field '
+            "(observation, completion, op, result, memory, note) as memory:stairs or "
+            "memory:/stai?rs?/ (a regular expression on each lowercased word), properties as "
+            "kind:SEARCH access:write file:notes phase:log step:[10 TO 20]. Answers the count "
+            "and per hit: episode, step, where, and a snippet with matches in [brackets].",
             lambda t, a: t.search(a.text, a.limit),
         ),
     }
@@ -149,6 +157,7 @@ class StoreTools:
         self.budget_chars = budget_chars
         self.max_steps = max_steps
         self.observation_chars = observation_chars
+        self.search_timeout_s = sql_timeout_s
         self._sql: ConfinedSQL = open_confined(
             self.root, self.run_ids, max_rows=sql_rows, timeout_s=sql_timeout_s
         )
@@ -297,30 +306,29 @@ class StoreTools:
 
     def search(self, text: str, limit: int = 20) -> str:
         limit = max(1, min(limit, MAX_SEARCH_HITS))
-        query = f"""
-            WITH hits AS (
-                SELECT episode_id, step, 'observation' AS phase, 0 AS turn, observation AS text
-                FROM steps WHERE strpos(lower(observation), lower($1)) > 0
-                UNION ALL
-                SELECT episode_id, step, phase, turn, completion AS text
-                FROM turns WHERE strpos(lower(completion), lower($1)) > 0
-            )
-            SELECT episode_id, step, phase, turn, text, count(*) OVER () AS total
-            FROM hits ORDER BY episode_id, step, {_PHASE_ORDER}, turn LIMIT $2"""
         try:
-            rows = self._sql.rows(query, (text, limit))
-        except duckdb.InterruptException:
-            return "stopped: the search ran past the time limit; search within one episode with sql"
-        if not rows:
-            return f"no observation or completion of the reviewed runs contains {echo(text)!r}"
-        total = int(rows[0][5])
-        lines = [f"{total} hit{'' if total == 1 else 's'} for {echo(text)!r}" + (
-            f", first {len(rows)} shown (raise limit, up to {MAX_SEARCH_HITS}, or narrow the text)"
-            if total > len(rows) else ""
-        )]  # fmt: skip
-        for episode_id, step, phase, turn, found, _ in rows:
-            where = "observation" if phase == "observation" else f"{phase} turn {turn} completion"
-            lines.append(f"{episode_id} step {step} {where}: {snippet(str(found), text)}")
+            found = search(
+                self.root,
+                text,
+                SearchFilters(runs=self.run_ids, sources=REVIEWED_SOURCES),
+                limit=limit,
+                deadline_s=self.search_timeout_s,
+            )
+        except QueryError as exc:
+            return f"error: {exc}"
+        if found.stopped:
+            return "stopped: the search ran past the time limit; narrow it with properties"
+        notes = "".join(f"\nnote: {n}" for n in found.notes)
+        if not found.hits:
+            return f"no text of the reviewed runs matches {echo(text)!r}{notes}"
+        lines = [f"{found.total} hit{'' if found.total == 1 else 's'} for {echo(text)!r}" + (
+            f", first {len(found.hits)} shown (raise limit, up to {MAX_SEARCH_HITS}, or narrow "
+            "the query)" if found.total > len(found.hits) else ""
+        ) + notes]  # fmt: skip
+        for hit in found.hits:
+            own = hit.episode_id and hit.source not in ("label", "proposal")
+            place = f"{hit.episode_id} {where(hit)}" if own else where(hit)
+            lines.append(f"{place}: {render_cell(hit_text(hit), SNIPPET_CHARS)}")
         return self._cap("\n".join(lines), "lower limit")
 
     # ------------------------------------------------------------------ helpers

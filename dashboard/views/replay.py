@@ -212,6 +212,10 @@ if others:
                     {"compare": ",".join([episode_id, *beside]), "step": "0"}
                 ),
             )  # fmt: skip
+if rs.highlighted():
+    cols = st.columns([6, 1], vertical_alignment="center")
+    cols[0].caption("Marked: " + " ".join(escape_text(w) for w in rs.highlighted()))
+    cols[1].button("Clear marks", key="replay.clear_marks", on_click=rs.clear_highlight)
 if info.error:
     with st.expander("This episode ended in an error", icon=":material/error:"):
         st.code(str(info.error), language=None)

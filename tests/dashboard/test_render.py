@@ -169,3 +169,15 @@ def test_prompt_messages_are_escaped_inside_a_collapsed_box():
     out = render_prompt_html([{"role": "user", "content": "<script>alert(1)</script> **x**"}])
     assert out.startswith('<details class="am-prompt-box">') and "<script>" not in out
     assert html.unescape(out).count("<script>alert(1)</script> **x**") == 1
+
+
+def test_mark_words_marks_whole_words_in_text_never_in_tags():
+    from dashboard.render import mark_words
+
+    markup = f'<td class="bold" title="bold">{escape_text("**Bold** boldly <b>bold</b>")}</td>'
+    marked = mark_words(markup, ["bold", "<b>"])
+    assert marked.startswith('<td class="bold" title="bold">')
+    assert marked.count('<mark class="am-hit">') == 2  # "Bold" and the "bold" between tags
+    assert '<mark class="am-hit">Bold</mark>' in marked and "boldly" in marked
+    assert "<b>" not in marked and "&#60;b&#62;" in marked
+    assert mark_words(markup, []) == markup

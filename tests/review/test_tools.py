@@ -16,10 +16,13 @@ from automem_core.analysis.episode import (
     steps_in_range,
 )
 from automem_core.review.sql_render import render_cell
-from automem_core.review.tools import TOOLS, StoreTools
+from automem_core.review.tools import REVIEWED_SOURCES, TOOLS, StoreTools
+from automem_core.search import SearchFilters, search
+from automem_core.search.report import where
 from automem_core.store.layout import StoreError
 from automem_core.store.reader import connect
 from automem_core.testing.sample_store import play_fake_run
+from tests.review.two_runs import CANARY
 
 EPISODE = "rev.grid.s1"
 
@@ -131,31 +134,45 @@ def test_memory_is_every_file_as_it_was_at_the_end_of_the_step(root, tools):
             ]
 
 
-def test_search_finds_observations_and_completions_of_the_reviewed_runs_only(root, tools):
+def test_search_answers_from_the_index_over_the_reviewed_runs_only(root, tools):
     con = connect(root, run_ids=["rev"])
-    needle = "pick up"
-    observations = con.execute(
-        "SELECT count(*) FROM steps WHERE strpos(lower(observation), ?) > 0", [needle]
-    ).fetchall()[0][0]
-    completions = con.execute(
-        "SELECT count(*) FROM turns WHERE strpos(lower(completion), ?) > 0", [needle]
-    ).fetchall()[0][0]
-    answer = tools.search("PICK UP", limit=50)
+    observations = [
+        (e, s) for e, s, seen, done in con.execute(
+            "SELECT episode_id, step, observation, action FROM steps").fetchall()
+        if re.search(r"\bpick up\b", seen.lower()) or done == "pick up"
+    ]  # fmt: skip
+    reviewed = SearchFilters(runs=("rev",), sources=REVIEWED_SOURCES)
+    expected = search(root, '"pick up"', reviewed, limit=50)
+    answer = tools.search('"PICK UP"', limit=50)
     lines = answer.splitlines()
-    assert lines[0].startswith(f"{observations + completions} hits for 'PICK UP'")
+    assert lines[0].startswith(f"{expected.total} hits for '\"PICK UP\"', first 50 shown")
+    assert expected.total > len(observations) > 0  # completions, ops and memory lines too
     hits = lines[1:]
-    assert len(hits) == min(50, observations + completions)
+    assert len(hits) == 50
     assert all(line.startswith("rev.grid.s") for line in hits)
-    assert all(needle in line.lower() for line in hits)
-    first = hits[0]
-    episode_id, step = re.match(r"(\S+) step (\d+) ", first).groups()  # type: ignore[union-attr]
-    row = steps_in_range(open_episode(root, episode_id), int(step), int(step))[0]
-    turns = step_detail(open_episode(root, episode_id), int(step))["turns"]
-    texts = [row["observation"]] + [t["completion"] for t in turns]
-    assert any(needle in t.lower() for t in texts)
+    assert all("[pick up]" in line.lower() for line in hits)
+    first = expected.hits[0]
+    assert hits[0].startswith(f"{first.episode_id} {where(first)}: ")
+    only = search(root, '"pick up"', SearchFilters(runs=("rev",), sources=("observation",)),
+                  limit=1000)  # fmt: skip
+    assert sorted((h.episode_id, h.step) for h in only.hits) == sorted(observations)
     assert tools.search("no such text anywhere") == (
-        "no observation or completion of the reviewed runs contains 'no such text anywhere'"
+        "no text of the reviewed runs matches 'no such text anywhere'"
     )
+    assert tools.search("memory:/(/").startswith("error: memory:/(/ is not a regular expression")
+
+
+def test_search_reads_peoples_notes_of_the_reviewed_runs_but_never_proposals(two_runs):
+    with StoreTools(two_runs.root, ["rev"]) as reviewed:
+        notes = reviewed.search("note:person", limit=50).splitlines()
+        assert notes[0] == "3 hits for 'note:person'"
+        mine = ": note: a [person]'s note on the reviewed run"
+        assert all(n.startswith("label ") and n.endswith(mine) for n in notes[1:])
+        assert reviewed.search(CANARY, limit=50).startswith("no text of the reviewed runs")
+    with StoreTools(two_runs.root, ["other"]) as other:
+        answer = other.search(CANARY, limit=50)
+        assert answer.startswith("4 hits") and "proposal" not in answer  # 3 labels, 1 of an
+        assert answer.count("label ") == 4  # alternative answer; never the proposal
 
 
 def test_every_answer_is_cut_to_the_budget_and_says_so(root):
