@@ -1,5 +1,6 @@
 """AutoMem dashboard: ``streamlit run dashboard/app.py [-- --data DIR]`` (default $AUTOMEM_DATA
-or data/). Sets the page config and routes to the pages in ``views/``; the pages only render.
+or data/). Sets the page config and routes to the pages (``pages.py``; one package per page);
+the pages only render.
 
 The pages' folder is not called ``pages/``: Streamlit treats a ``pages/`` folder beside the entry
 script as a legacy multipage app until ``st.navigation`` first runs, so a deep link opened on a

@@ -86,7 +86,7 @@ def ops_per_step_figure(stats: pd.DataFrame) -> go.Figure:
     return fig
 
 
-# Fixed margins, so the current-step marker drawn under the chart (replay_panels.cursor) lines up
+# Fixed margins, so the current-step marker drawn under the chart (``replay/panels.py``) lines up
 # with the x axis without the figure being sent again on every step.
 TIMELINE_MARGIN_L, TIMELINE_MARGIN_R = 96, 10
 

@@ -7,14 +7,14 @@ import streamlit as st
 
 PAGES: dict[str, st.Page] = {
     "overview": st.Page(
-        "views/overview.py",
+        "overview/view.py",
         title="Overview",
         icon=":material/monitoring:",
         url_path="overview",
         default=True,
     ),
     "replay": st.Page(
-        "views/replay.py", title="Replay", icon=":material/replay:", url_path="replay"
+        "replay/view.py", title="Replay", icon=":material/replay:", url_path="replay"
     ),
     "compare": st.Page(
         "compare/view.py", title="Compare", icon=":material/compare:", url_path="compare"
@@ -23,17 +23,17 @@ PAGES: dict[str, st.Page] = {
         "search/view.py", title="Search", icon=":material/search:", url_path="search"
     ),
     "revisions": st.Page(
-        "views/revisions.py", title="Revisions", icon=":material/difference:", url_path="revisions"
+        "revisions/view.py", title="Revisions", icon=":material/difference:", url_path="revisions"
     ),
     "decisions": st.Page(
         "decisions/view.py", title="Decisions", icon=":material/rule:", url_path="decisions"
     ),
     "label": st.Page("labelling/view.py", title="Label", icon=":material/label:", url_path="label"),
     "export": st.Page(
-        "views/export.py", title="Export", icon=":material/download:", url_path="export"
+        "export/view.py", title="Export", icon=":material/download:", url_path="export"
     ),
     "training": st.Page(
-        "views/training.py", title="Training", icon=":material/model_training:", url_path="training"
+        "training/view.py", title="Training", icon=":material/model_training:", url_path="training"
     ),
 }
 SECTIONS = {

@@ -28,7 +28,7 @@ from automem_core.analysis.compare import (
 from dashboard import data
 from dashboard.empty import show_empty_store
 from dashboard.render import diff_files, escape_text, render_diff_html
-from dashboard.replay_panels import frame_html
+from dashboard.replay.panels import frame_html
 from dashboard.widgets import identity, keys
 
 PAGE = "compare"

@@ -140,7 +140,7 @@ def test_an_empty_store_of_decisions_says_which_command_fills_it(tmp_path, monke
 def test_the_export_page_previews_writes_and_records_a_set(store, monkeypatch, tmp_path):
     add_labels(store, [new_label(d, "good", "ana") for d in load_decisions(store)["decision_id"]])
     at = open_app(store, monkeypatch)
-    at.switch_page("views/export.py").run()
+    at.switch_page("export/view.py").run()
     at.sidebar.text_input(key="people.field").set_value("").run()
     assert not at.exception
     assert any("decisions" in m.value and "label in (good)" in m.value for m in at.markdown)

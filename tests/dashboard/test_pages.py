@@ -225,7 +225,7 @@ def test_turns_show_prompt_completion_and_op_results(sample_store, monkeypatch):
 
 def test_filters_narrow_the_episode_list(sample_store, monkeypatch):
     at = open_app(sample_store, monkeypatch)
-    at.switch_page("views/replay.py").run()
+    at.switch_page("replay/view.py").run()
     at.multiselect(key="replay.f_task").select("crash").run()
     assert at.selectbox(key="replay.w_run").value == "fake-crash"
     assert all("crash" in o for o in at.selectbox(key="replay.w_episode").options)
@@ -240,7 +240,7 @@ def test_new_episodes_appear_without_a_restart(tmp_path, monkeypatch):
     assert set(at.dataframe[0].value["run"]) == {"first", "second"}
 
 
-@pytest.mark.parametrize("page", ["views/overview.py", "views/replay.py"])
+@pytest.mark.parametrize("page", ["overview/view.py", "replay/view.py"])
 def test_empty_store_says_what_to_run(tmp_path, monkeypatch, page):
     at = open_app(tmp_path, monkeypatch)
     at.switch_page(page).run()

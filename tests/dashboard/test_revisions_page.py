@@ -58,7 +58,7 @@ def ids(root) -> dict[str, str]:
 def revisions_page(root, monkeypatch, **params):
     at = open_app(root, monkeypatch, who="tester")  # decisions are signed
     at.query_params.update(params)
-    at.switch_page("views/revisions.py").run()
+    at.switch_page("revisions/view.py").run()
     assert not at.exception, at.exception[0].value if at.exception else ""
     return at
 
@@ -123,7 +123,7 @@ def test_approving_with_a_reason_records_the_author_and_the_reason(store, monkey
 
 def test_no_decision_without_a_name(store, monkeypatch):
     at = open_app(store, monkeypatch)
-    at.switch_page("views/revisions.py").run()
+    at.switch_page("revisions/view.py").run()
     assert at.button(key="revisions.approve").disabled
     assert at.button(key="revisions.reject").disabled
 
@@ -245,7 +245,7 @@ def test_a_citation_opens_the_replay_with_the_claim_and_its_diagnostic_lane(stor
     query = {k: v[0] for k, v in parse_qs(link.proto.query_string).items()}
     assert query["cite"].endswith(":0") and query["who"] == "tester"
     replay = open_app(store, monkeypatch, **query)
-    replay.switch_page("views/replay.py").run()
+    replay.switch_page("replay/view.py").run()
     assert not replay.exception
     proposal = load_proposals(store).set_index("event").loc["proposed"]
     claim = json.loads(proposal["citations_json"])[0]

@@ -89,7 +89,7 @@ def test_runs_table_keeps_its_columns_when_no_run_reads(tmp_path, monkeypatch):
     assert runs.empty and {"run", "status", "game", "episodes"} <= set(runs.columns)
     at = open_app(tmp_path, monkeypatch)
     assert "runs/lonely/run.parquet" in shown(at.warning[0].value)
-    at.switch_page("views/replay.py").run()
+    at.switch_page("replay/view.py").run()
     assert not at.exception
 
 
@@ -113,7 +113,7 @@ def test_corrupt_episode_file_shows_an_error_and_the_rest_works(tmp_path, monkey
     at.selectbox(key="replay.w_run").select("fine").run()
     assert not at.exception and not at.error
     assert next(s.value for s in at.subheader) == "fine.grid.s5"
-    at.switch_page("views/overview.py").run()
+    at.switch_page("overview/view.py").run()
     warning = shown(at.warning[0].value)
     assert not at.exception and f"{steps.relative_to(tmp_path)} (2 episodes of r)" in warning
 
@@ -172,7 +172,7 @@ def test_replay_across_a_compaction_of_the_episode_it_shows(tmp_path, monkeypatc
     # The page loads the loose episode, then the compaction deletes its folder before the
     # step fragment reads the step's keyframe, turns and frame.
     wrap, done = _once(lambda: compact_run(root, "r"))
-    from dashboard import replay_panels
+    from dashboard.replay import panels as replay_panels
 
     monkeypatch.setattr(replay_panels, "jumps", wrap(replay_panels.jumps))
     at = open_app(root, monkeypatch, **link)
@@ -188,7 +188,7 @@ def test_replay_reloads_an_episode_published_again_while_shown(tmp_path, monkeyp
     play_fake_run(root, seeds=(0,), steps=12, run_id="src")
     clone_episodes(root, "src.grid.s0", "r", 2)
     wrap, done = _once(lambda: clone_episodes(root, "src.grid.s0", "r", 1))  # same id again
-    from dashboard import replay_panels
+    from dashboard.replay import panels as replay_panels
 
     monkeypatch.setattr(replay_panels, "jumps", wrap(replay_panels.jumps))
     at = open_app(root, monkeypatch, run="r", episode="r.grid.s1000", step="5")

@@ -37,7 +37,7 @@ def test_training_page_shows_ledger_curve_and_evaluations(tmp_path, monkeypatch)
     play_fake_run(root, seeds=(5, 6), steps=6, run_id="specialist", training_id=training_id)
     play_fake_run(root, seeds=(8,), steps=6, run_id="other-seeds")
     at = open_app(root, monkeypatch)
-    at.switch_page("views/training.py").run()
+    at.switch_page("training/view.py").run()
     assert not at.exception
     ledger = at.dataframe[0].value
     assert list(ledger["status"]) == ["finished", "failed"]
@@ -57,5 +57,5 @@ def test_training_page_shows_ledger_curve_and_evaluations(tmp_path, monkeypatch)
 def test_training_page_without_trainings_says_how_to_train(tmp_path, monkeypatch):
     play_fake_run(tmp_path, steps=3)
     at = open_app(tmp_path, monkeypatch)
-    at.switch_page("views/training.py").run()
+    at.switch_page("training/view.py").run()
     assert any("automem train EXPORT_DIR" in i.value for i in at.info)

@@ -14,10 +14,10 @@ from automem_core.errors import AutoMemError
 from automem_core.review.gate_job import GateJob, progress, read_job, start_gate
 from automem_core.review.outcomes import cited_run, outcome_counts, paired_results
 from automem_core.run.plan import episode_id
-from dashboard import revision_data
 from dashboard.pages import PAGES
 from dashboard.render import escape_block, escape_text, markdown_literal
-from dashboard.revision_render import (
+from dashboard.revisions import data as revision_data
+from dashboard.revisions.render import (
     STATUS_COLOURS,
     lineage_dot,
     pretty_json,

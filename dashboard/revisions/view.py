@@ -14,9 +14,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, revision_actions, revision_data, revision_panels
+from dashboard import data
 from dashboard.render import escape_text
-from dashboard.revision_render import CSS
+from dashboard.revisions import actions as revision_actions
+from dashboard.revisions import data as revision_data
+from dashboard.revisions import panels as revision_panels
+from dashboard.revisions.render import CSS
 from dashboard.widgets import identity
 
 STATUSES = ("proposed", "approved", "edited", "accepted", "declined", "rejected", "invalid")

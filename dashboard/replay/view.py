@@ -13,11 +13,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, replay_panels
-from dashboard import replay_state as rs
+from dashboard import data
 from dashboard.empty import show_empty_store, warn_unreadable
 from dashboard.pages import PAGES
 from dashboard.render import escape_text, markdown_literal
+from dashboard.replay import panels
+from dashboard.replay import state as rs
 from dashboard.widgets import identity, keys
 
 SHOWN_FORKS = 20  # fork links drawn; the table lists every fork
@@ -48,16 +49,16 @@ def _step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
     if delta:
         rs.step_by(delta, ep.last_step, ep.first_step)
     step = rs.current_step(ep.first_step, ep.last_step)
-    replay_panels.cursor(ep, step)
-    replay_panels.controls(ep, step)
+    panels.cursor(ep, step)
+    panels.controls(ep, step)
     row = ep.step_row(step)
     pixels = info.game == "crafter" or _frame_kind(ep, step) == "png"
     left, right = st.columns([5, 6] if pixels else [6, 5], gap="medium")
     with left:
-        replay_panels.step_panel(ep, row, step, pixels)
+        panels.step_panel(ep, row, step, pixels)
     with right:
-        replay_panels.memory(ep, step)
-    replay_panels.turns(ep, step)
+        panels.memory(ep, step)
+    panels.turns(ep, step)
     rs.write_url(found.run_id, found.episode_id, step, st.session_state.get(rs.COMPARE))
 
 
@@ -228,11 +229,11 @@ try:
     if ep.n_steps == 0:
         st.info("This episode has no steps.")
         st.stop()
-    cited = replay_panels.citation(root, episode_id)
+    cited = panels.citation(root, episode_id)
     forks = data.episode_forks(root, episode_id)
     fork_list(forks)
-    replay_panels.jumps(ep)
-    replay_panels.timeline(ep, cited, tuple(int(s) for s in forks["fork_step"]))
+    panels.jumps(ep)
+    panels.timeline(ep, cited, tuple(int(s) for s in forks["fork_step"]))
     playing, speed = rs.playback()
     st.session_state[rs.PLAYING] = (playing, speed)
     st.fragment(run_every=1.0 / speed if playing else None)(step_view)(found, info)

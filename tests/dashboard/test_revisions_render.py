@@ -7,7 +7,7 @@ import difflib
 
 import pandas as pd
 
-from dashboard.revision_render import (
+from dashboard.revisions.render import (
     lineage_dot,
     render_side_by_side_html,
     side_by_side_rows,

@@ -10,8 +10,7 @@ import numpy as np
 import streamlit as st
 
 from automem_core.analysis.step_checks import DIAGNOSTICS, diagnostic_holds
-from dashboard import data, revision_data
-from dashboard import replay_state as rs
+from dashboard import data
 from dashboard.charts import (
     TIMELINE_MARGIN_L,
     TIMELINE_MARGIN_R,
@@ -34,6 +33,8 @@ from dashboard.render import (
     render_step_html,
     render_terminal_html,
 )
+from dashboard.replay import state as rs
+from dashboard.revisions import data as revision_data
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0)
 JUMPS = (

@@ -17,7 +17,7 @@ from automem_core.review.outcomes import parse_patch
 from automem_core.review.proposals import approve, approve_edited, reject
 from automem_core.store.layout import StoreError
 from dashboard.render import escape_text
-from dashboard.revision_render import pretty_json
+from dashboard.revisions.render import pretty_json
 from dashboard.widgets import identity
 
 Action = Literal["approve", "reject", "edit"]
