@@ -245,7 +245,7 @@ def test_empty_store_says_what_to_run(tmp_path, monkeypatch, page):
     at = open_app(tmp_path, monkeypatch)
     at.switch_page(page).run()
     assert any("automem demo" in i.value for i in at.info)
-    assert at.button(key=f"{page.split('/')[1][:-3]}.seed_demo").label == "Seed the demo now"
+    assert at.button(key=f"{page.split('/')[0]}.seed_demo").label == "Seed the demo now"
 
 
 def test_error_episode_shows_its_error(sample_store, monkeypatch):
