@@ -1,5 +1,6 @@
 """The served dashboard in Debian's Chromium: type a query on the Search page, open a hit, land
-on the Replay at its step with the matched word marked. Saves screenshots to artifacts/."""
+on the Replay at its step with the matched word marked, at 1280×800 and on a wide screen. Saves
+screenshots to artifacts/."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         yield url, root
 
 
-def test_type_a_query_open_a_hit_land_on_the_step_marked(server, tmp_path):
+@pytest.mark.parametrize("width,height", [(1280, 800), (1920, 1080)])
+def test_type_a_query_open_a_hit_land_on_the_step_marked(server, tmp_path, width, height):
     sync_api = pytest.importorskip("playwright.sync_api", reason="install the dev extra")
     expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
     url, root = server
@@ -41,7 +43,7 @@ def test_type_a_query_open_a_hit_land_on_the_step_marked(server, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-            headless=True, viewport={"width": 1400, "height": 1100},
+            headless=True, viewport={"width": width, "height": height},
         )  # fmt: skip
         page = browser.new_page()
         page.goto(f"{url}/search")
@@ -56,7 +58,7 @@ def test_type_a_query_open_a_hit_land_on_the_step_marked(server, tmp_path):
         assert "q=memory%3Abold" in page.url
         artifacts = REPO / "artifacts"
         artifacts.mkdir(exist_ok=True)
-        page.screenshot(path=str(artifacts / "browser_search.png"))
+        page.screenshot(path=str(artifacts / f"browser_search_{width}x{height}.png"))
 
         hits.first.click()
         goto = page.get_by_label("Go to step")
@@ -66,7 +68,7 @@ def test_type_a_query_open_a_hit_land_on_the_step_marked(server, tmp_path):
         expect(marked.first).to_have_text("bold", timeout=15_000)
         expect(page.locator(".am-turn mark.am-hit").first).to_have_text("bold")
         assert "highlight=bold" in page.url and f"step={BOLD_STEP}" in page.url
-        page.set_viewport_size({"width": 1400, "height": 2000})
+        page.set_viewport_size({"width": width, "height": 2000})
         page.wait_for_timeout(500)
-        page.screenshot(path=str(artifacts / "browser_search_hit.png"))
+        page.screenshot(path=str(artifacts / f"browser_search_hit_{width}.png"))
         browser.close()
