@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from automem_core.analysis.decision_table import load_decisions
 from automem_core.envs.base import copy_game
 from automem_core.envs.registry import make_env
 from automem_core.mining.causal import CausalConfig, measure
@@ -107,6 +108,25 @@ def sweep(root: Path, seeds: int, parent_steps: int, decisions: int, horizon: in
         f"  values: {positive} positive, {negative} negative, {measured - positive - negative} "
         f"zero; {len(result.failed)} not measured"
     )
+    signals_against_value(root)
+
+
+def signals_against_value(root: Path) -> None:
+    """How often the log's cheap signals agree with a positive measured causal value."""
+    found = load_decisions(root)
+    found = found[found["causal_value"].notna()]
+    if found.empty:
+        return
+    positive = found["causal_value"] > 0
+    for signal in ("retrieved", "progress_after"):
+        said = found[signal].fillna(0).astype(bool)
+        agree = (said == positive).mean()
+        print(
+            f"  {signal}: set on {int(said.sum())} of {len(found)}; of those, "
+            f"{int((said & positive).sum())} have a positive causal value; of the "
+            f"{int(positive.sum())} positive, {int((said & positive).sum())} have it set; "
+            f"agreement {agree:.0%}"
+        )
 
 
 def main() -> None:
