@@ -44,7 +44,7 @@ from automem_core.run.fork_replay import Replayed, read_logged_steps, replay_to
 from automem_core.run.play import publish_episode
 from automem_core.run.record import RunRecord, check_same_settings, run_lock
 from automem_core.scaffold import Scaffold, store_version
-from automem_core.store.compact import compact_run, drop_broken_parts
+from automem_core.store.compact import close_run, drop_broken_parts
 from automem_core.store.layout import Layout, check_data_dir
 from automem_core.store.reader import finished_episodes, query_store
 from automem_core.store.schema import EpisodeRow
@@ -258,10 +258,7 @@ async def run_forks(
                     await _play_groups(root, setup, groups, done, clients, budget, result,
                                        concurrency, progress, on_episode)  # fmt: skip
             finally:
-                try:
-                    compact_run(root, setup.run_id)
-                except OSError as exc:  # the forks stay readable in their folders
-                    log.warning("could not compact run %s: %s", setup.run_id, exc)
+                close_run(root, setup.run_id)
     finally:
         if own:
             for client in dict.fromkeys(c for c in clients if c is not None):

@@ -27,7 +27,7 @@ from automem_core.run.plan import RunPlan, plan_run, under_lease
 from automem_core.run.play import OnEpisode
 from automem_core.run.record import RunRecord, run_lock
 from automem_core.scaffold import store_version
-from automem_core.store.compact import compact_run
+from automem_core.store.compact import close_run, compact_run
 from automem_core.store.layout import Layout, check_data_dir
 from automem_core.store.schema import EpisodeRow
 
@@ -97,10 +97,7 @@ class Compactor:
     def final(self) -> None:
         if self._busy is not None and not self._busy.done():
             self._busy.cancel()  # the thread finishes its part; the lock keeps us apart
-        try:
-            compact_run(self.data, self.run_id)
-        except OSError as exc:  # the episodes stay readable in their folders
-            log.warning("could not compact run %s: %s", self.run_id, exc)
+        close_run(self.data, self.run_id)
 
 
 @contextlib.contextmanager

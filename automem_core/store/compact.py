@@ -153,19 +153,30 @@ def compact_run(root: Path, run_id: str, min_episodes: int = 2) -> int:
         for episode_folder in chosen.values():
             _remove(episode_folder)
     log.info("compacted %d episodes of %s into %s", len(chosen), run_id, part_id)
-    _index(root, run_id)
+    update_index(root, run_id)
     return len(chosen)
 
 
-def _index(root: Path, run_id: str) -> None:
-    """The run's search index takes in the new part (``search/build.py``). Should that fail,
-    searches read the part's episodes in full until the next build."""
+def update_index(root: Path, run_id: str) -> None:
+    """The run's search index takes in its new part and loose episodes (``search/build.py``).
+    Should that fail, searches read those episodes in full until the next build."""
     from automem_core.search.build import index_run
 
     try:
         index_run(root, run_id)
     except (OSError, ValueError) as exc:
         log.warning("run %s: its search index was not updated (%s)", run_id, exc)
+
+
+def close_run(root: Path, run_id: str) -> None:
+    """At a run's end: compact what is loose, and bring the run's search index up to date even
+    when too few episodes were loose to make a part. A failure is logged, never raised: the
+    episodes stay readable in their folders."""
+    try:
+        if not compact_run(root, run_id):
+            update_index(root, run_id)
+    except OSError as exc:
+        log.warning("could not compact run %s: %s", run_id, exc)
 
 
 def compact_store(root: Path) -> dict[str, int]:

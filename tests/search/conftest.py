@@ -6,8 +6,9 @@
 - ``beta``: the task grid, seed 0, 40 steps, another version of the scaffold, seed set
   ``gating``.
 
-``store`` is indexed whole (loose episodes included) and read-only for the tests; a test that
-changes a store copies it first (``store_copy``).
+Each run's end leaves its index (a part's episodes and the loose ones). ``store`` is indexed
+whole again and read-only for the tests; a test that changes a store copies it first
+(``store_copy``).
 """
 
 from __future__ import annotations

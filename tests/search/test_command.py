@@ -11,7 +11,7 @@ from automem_core.cli import main
 from automem_core.cli.search_commands import parse_steps
 from automem_core.errors import UsageError
 from automem_core.search import SearchFilters, search
-from automem_core.search.build import read_coverage
+from automem_core.search.build import index_dir, read_coverage
 from automem_core.search.sequence import sequence_search
 from automem_core.store.layout import Layout
 
@@ -86,6 +86,7 @@ def test_step_ranges():
 def test_upgrade_builds_every_missing_index(played, tmp_path, capsys):
     root = tmp_path / "data"
     shutil.copytree(played, root)
+    shutil.rmtree(index_dir(Layout(root).run_dir("beta")))  # as a store from before search was
     code, out, _ = run(capsys, "upgrade", "--data", str(root))
     assert code == 0 and "  beta: 1 episodes indexed" in out
     assert read_coverage(Layout(root).run_dir("beta")) is not None

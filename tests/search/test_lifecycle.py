@@ -15,7 +15,7 @@ from automem_core.search.build import COVERAGE, index_dir, read_coverage
 from automem_core.store.catalog import scan_run, write_manifest
 from automem_core.store.compact import compact_run
 from automem_core.store.layout import Layout
-from automem_core.testing.sample_store import clone_episodes
+from automem_core.testing.sample_store import clone_episodes, play_fake_run
 from tests.search.oracle import expected, found, holds, texts
 
 QUERIES = ["gold", '"stop you"', "memory:/walls?/", "kind:UPSERT west", "circ*"]
@@ -42,16 +42,20 @@ def test_compaction_indexes_the_part_it_writes_and_the_episodes_left_loose(playe
         == set(run.loose)
         == {"alpha.crash.s0", "alpha.crash.s1"}
     )  # failed episodes stay loose (a resume plays them again) and are indexed as they are
-    assert read_coverage(run_folder(played, "beta")) is None  # one episode: nothing compacted
+    beta = read_coverage(run_folder(played, "beta"))  # one episode: no part, but the run's end
+    assert beta is not None and list(beta.episodes) == ["beta.grid.s0"]  # indexed it loose
 
 
-def test_what_compaction_left_out_is_read_in_full_and_said(played, store):
-    result = search(played, "gold", limit=5)
+def test_a_run_without_an_index_is_read_in_full_and_said(played, store, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(played, root)
+    shutil.rmtree(index_dir(run_folder(root, "beta")))  # as a store from before search was
+    result = search(root, "gold", limit=5)
     assert result.notes == [
         "run beta has no search index: its episode was read in full for this query (slower); "
         "`automem upgrade` builds it",
     ]
-    assert answers(played) == answers(store)
+    assert answers(root) == answers(store)
     assert search(store, "gold").notes == []
 
 
@@ -141,3 +145,13 @@ def test_a_build_killed_half_way_leaves_answers_exact(store, store_copy):
     assert answers(store_copy) == answers(store)
     assert index_run(store_copy, "alpha") == 1
     assert read_coverage(run_folder(store_copy, "alpha")).pending == []  # type: ignore[union-attr]
+
+
+def test_a_run_of_one_episode_ends_with_its_index(tmp_path):
+    root = tmp_path / "data"
+    play_fake_run(root, seeds=(0,), steps=12, run_id="single")
+    assert not scan_run(run_folder(root, "single")).parts  # too few episodes for a part
+    coverage = read_coverage(run_folder(root, "single"))
+    assert coverage is not None and list(coverage.episodes) == ["single.grid.s0"]
+    answer = search(root, "gold")
+    assert answer.notes == [] and answer.total > 0
