@@ -98,12 +98,13 @@ def write_vs_index(root: Path, episodes: int) -> dict[str, float]:
     scratch = root.parent / f"{root.name}-ratio"
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(root / "runs" / "seed-run", scratch / "runs" / "seed-run")
-    hook, compact_module._index = compact_module._index, lambda *_: None  # type: ignore[attr-defined]
+    hook = compact_module.update_index
+    compact_module.update_index = lambda *_: None  # type: ignore[assignment]
     try:
         write = timed(lambda: clone_episodes(scratch, "seed-run.grid.s0", "w", episodes))
         write += timed(lambda: compact_run(scratch, "w"))
     finally:
-        compact_module._index = hook  # type: ignore[attr-defined]
+        compact_module.update_index = hook
     build = timed(lambda: index_run(scratch, "w"))
     shutil.rmtree(scratch, ignore_errors=True)
     return {"write_s": write, "index_s": build, "steps": episodes * 1_000}
