@@ -9,20 +9,11 @@ from typing import Any
 import streamlit as st
 
 from automem_core.search import SearchFilters
+from automem_core.search.filters import FIELD_OF
 
 PAGE = "search"
-# filter → its URL parameter (its widget: key(filter))
-FILTERS = {
-    "runs": "run",
-    "games": "game",
-    "tasks": "task",
-    "versions": "version",
-    "seed_sets": "seed_set",
-    "statuses": "status",
-    "phases": "phase",
-    "kinds": "kind",
-    "sources": "source",
-}
+# filter → its URL parameter (its widget: key(filter)): the field it tests, "run" for the run id
+FILTERS = {name: "run" if field == "run_id" else field for name, field in FIELD_OF.items()}
 TEXTS = ("q", "then")
 NUMBERS = ("within", "step_from", "step_to")
 FLAGS = ("never", "first")
