@@ -229,8 +229,11 @@ def task_stats(root: str, token: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def progression_by_version(root: str, token: str) -> pd.DataFrame:
+    """Each version's progression per comparison group (fork runs left out)."""
     return runs.progression_by_version(
-        task_stats(root, token), _run_rows(root, runs_token(Path(root)))
+        task_stats(root, token),
+        _run_rows(root, runs_token(Path(root))),
+        runs.load_fork_runs(Path(root)),
     )
 
 

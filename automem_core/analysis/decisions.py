@@ -100,7 +100,10 @@ first_read AS (
   FROM wl_seen ASOF LEFT JOIN r ON wl_seen.lh = r.lh AND r.seq > wl_seen.seq),
 progress AS (
   SELECT hash(episode_id, step) AS pk,
-    min(CASE WHEN reward > 0 OR progression > coalesce(prev, 0) THEN step END) OVER (
+    min(CASE WHEN reward > 0
+               -- before step 0 there was none; a fork's first step rises over nothing
+               OR progression > coalesce(prev, CASE WHEN step = 0 THEN 0 ELSE progression END)
+             THEN step END) OVER (
       PARTITION BY episode_id ORDER BY step
       ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_progress
   FROM (SELECT episode_id, step, reward, progression,

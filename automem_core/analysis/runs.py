@@ -10,7 +10,7 @@ A run still marked ``running`` whose heartbeat is older than :data:`STALE_AFTER_
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,13 @@ def task_stats(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(TASK_STATS_SQL).df()
 
 
+def fork_runs(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The runs whose episodes are forks (``run/fork.py``): they start mid-game from another
+    episode, so their progression is no version's and is never compared with a run's."""
+    found = con.execute("SELECT DISTINCT run_id FROM episodes WHERE fork_step IS NOT NULL")
+    return {str(r[0]) for r in found.fetchall()}
+
+
 Stats = list[dict[str, Any]]  # rows of task_stats
 
 
@@ -213,13 +220,18 @@ def comparison_label(seed_set: object, max_steps: object) -> str:
     return f"{named} seeds · {int(max_steps):,} steps"  # type: ignore[call-overload]
 
 
-def progression_by_version(stats: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+def progression_by_version(
+    stats: pd.DataFrame, rows: pd.DataFrame, forks: Collection[str] = ()
+) -> pd.DataFrame:
     """Per comparison group (seed set × step cap, which must never be pooled: a version played
     on easier seeds or for longer is not better) × game × scaffold version (``id@hash8``): clean
-    progression ± standard error, and the degraded and failed episodes left out of it."""
+    progression ± standard error, and the degraded and failed episodes left out of it. The
+    runs of ``forks`` (:func:`fork_runs`) are left out."""
     settings = rows.set_index("run_id")[["seed_set", "max_steps"]].to_dict("index")
     groups: dict[tuple[str, str, str], Stats] = {}
     for row in stats.to_dict("records"):
+        if str(row["run_id"]) in forks:
+            continue
         run = settings.get(str(row["run_id"]), {"seed_set": None, "max_steps": 0})
         label = comparison_label(run["seed_set"], run["max_steps"])
         groups.setdefault((label, str(row["game"]), str(row["scaffold"])), []).append(row)
@@ -285,5 +297,9 @@ def load_runs(root: Path, now: datetime | None = None) -> pd.DataFrame:
     return query_store(root, query, tables=("runs", "episodes"))
 
 
+def load_fork_runs(root: Path) -> set[str]:
+    return query_store(root, fork_runs, tables=("episodes",))
+
+
 def load_progression_by_version(root: Path) -> pd.DataFrame:
-    return progression_by_version(load_task_stats(root), load_run_rows(root))
+    return progression_by_version(load_task_stats(root), load_run_rows(root), load_fork_runs(root))

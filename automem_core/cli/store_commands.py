@@ -74,13 +74,16 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
-    from automem_core.store.compact import compact_run, compact_store
+    from automem_core.store.compact import compact_and_index, compact_store
     from automem_core.store.leftovers import store_leftovers
     from automem_core.store.record_merge import merge_all_records
 
     old = {item.path for item in store_leftovers(args.data) if not item.young}
     print(f"merging finished episodes of {args.run or 'every run'} into larger files")
-    done = {args.run: compact_run(args.data, args.run)} if args.run else compact_store(args.data)
+    if args.run:
+        done = {args.run: compact_and_index(args.data, args.run)}
+    else:
+        done = compact_store(args.data)
     for run_id, count in sorted(done.items()):
         if count:
             print(f"  {run_id}: {count} episodes compacted")

@@ -110,6 +110,9 @@ def _groups(
     for d in chosen.to_dict("records"):
         eid = str(d["episode_id"])
         parent = parents.get(eid) or parents.setdefault(eid, load_parent(root, eid))
+        if parent.episode.get("parent_episode_id"):
+            skipped.append((str(d["decision_id"]), "it is in a fork; measure its parent's"))
+            continue
         if int(d["step"]) + 1 >= parent.steps:
             skipped.append((str(d["decision_id"]), "no step follows it in its episode"))
             continue

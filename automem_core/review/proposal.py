@@ -138,8 +138,9 @@ def check_citations(
                 problems.append(f"{c.episode_id} is not in the store")
                 continue
         ep: EpisodeData = episodes[c.episode_id]
-        if c.step >= ep.n_steps:
-            problems.append(f"{c.episode_id} has no step {c.step} (it played {ep.n_steps})")
+        if not ep.n_steps or not ep.first_step <= c.step <= ep.last_step:
+            played = f"steps {ep.first_step}–{ep.last_step}" if ep.n_steps else "no steps"
+            problems.append(f"{c.episode_id} has no step {c.step} (it played {played})")
         elif c.diagnostic is not None:
             if c.diagnostic not in DIAGNOSTICS:
                 problems.append(f"unknown diagnostic {c.diagnostic!r} at {c.episode_id}:{c.step}")

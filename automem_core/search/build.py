@@ -46,11 +46,11 @@ from automem_core.search.documents import (
 from automem_core.search.fields import INDEX_VERSION, TAG_FIELD, schema, tag
 from automem_core.store.catalog import RunFiles, scan, scan_run
 from automem_core.store.layout import Layout
+from automem_core.store.leftovers import RUN_INDEX_DIR as INDEX_DIR
 from automem_core.store.locks import try_lock
 from automem_core.store.migrations import read_upgraded
 
 log = logging.getLogger(__name__)
-INDEX_DIR = "index"
 COVERAGE = "coverage.json"
 WRITER_HEAP_BYTES = 128_000_000
 READ_ERRORS = (OSError, pa.ArrowException, ValueError, KeyError, IndexError)
@@ -183,26 +183,50 @@ def episode_rows_meta(run: RunFiles, sources: list[EpisodeSource]) -> dict[str, 
 def documents_of(
     run: RunFiles, wanted: set[str], numbers: dict[str, int]
 ) -> Iterator[tuple[str, list[tantivy.Document] | None]]:
-    """Per episode of ``wanted``: its documents, or None when its rows cannot be read."""
+    """Per episode of ``wanted``: its documents, or None when its rows cannot be read. An
+    episode whose files went while it was read (a compaction moved it into a part) is read
+    again from where a fresh listing finds it, as every reader of the store does."""
     sources = episode_sources(run, wanted)
     metas = episode_rows_meta(run, sources)
     for source in sources:
-        row = metas.get(source.episode_id)
         try:
-            if row is None:
-                raise KeyError("no episodes row")
-            meta = EpisodeMeta(
-                source.episode_id,
-                numbers[source.episode_id],
-                str(row["task"]),
-                str(row["status"]),
-                int(row["seed"]),
-            )
-            rows = read_episode_rows(source, int(row["steps"]) - 1)
-            yield source.episode_id, list(episode_documents(meta, rows))
+            yield source.episode_id, _documents(source, metas.get(source.episode_id), numbers)
+            continue
+        except FileNotFoundError:
+            pass
         except READ_ERRORS as exc:
             log.warning("search: episode %s cannot be read (%s)", source.episode_id, exc)
             yield source.episode_id, None
+            continue
+        fresh = scan_run(run.folder)
+        moved = episode_sources(fresh, {source.episode_id})
+        try:
+            if not moved:
+                raise FileNotFoundError(f"episode {source.episode_id} is no longer in the run")
+            row = episode_rows_meta(fresh, moved).get(source.episode_id)
+            yield source.episode_id, _documents(moved[0], row, numbers)
+        except READ_ERRORS as exc:
+            log.warning("search: episode %s cannot be read (%s)", source.episode_id, exc)
+            yield source.episode_id, None
+
+
+def _documents(
+    source: EpisodeSource, row: dict[str, Any] | None, numbers: dict[str, int]
+) -> list[tantivy.Document]:
+    if row is None:
+        if not all(path.exists() for path in source.files.values()):
+            raise FileNotFoundError(f"episode {source.episode_id}: its files went")
+        raise KeyError("no episodes row")
+    meta = EpisodeMeta(
+        source.episode_id,
+        numbers[source.episode_id],
+        str(row["task"]),
+        str(row["status"]),
+        int(row["seed"]),
+    )
+    first = int(row.get("fork_step") or 0)  # a fork's steps start at its fork step
+    rows = read_episode_rows(source, first + int(row["steps"]) - 1)
+    return list(episode_documents(meta, rows))
 
 
 # --------------------------------------------------------------------------- building

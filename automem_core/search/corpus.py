@@ -164,7 +164,9 @@ def open_run(run: RunFiles) -> tuple[list[Searchable], list[str]]:
             current = {
                 e for e, t in tokens.items() if coverage.episodes.get(e) == t and e not in pending
             }
-            stale = sorted((set(coverage.episodes) | pending) - current)
+            # every episode not answered from the index is kept out of its answers, including
+            # one an update committed after the coverage above was read (it is scanned below)
+            stale = sorted((set(coverage.episodes) | pending | set(tokens)) - current)
             numbers = {n: e for e, n in coverage.numbers.items()}
             out.append(Searchable(searcher, run.run_id, tuple(stale), numbers))
     missing = sorted(set(tokens) - current)

@@ -105,16 +105,21 @@ def _positions(s: Searchable, queries: list[Query]) -> _Positions:
 
 
 def _last_steps(run: RunFiles, episodes: set[str]) -> dict[str, int]:
-    """The last step of each episode, from the store's episode rows."""
+    """The last step of each episode, from the store's episode rows (a fork's steps start at
+    its fork step)."""
     out: dict[str, int] = {}
     paths = {source.files["episodes"] for source in episode_sources(run, episodes)}
     for path in sorted(paths):  # a part's file holds many episodes: each file is read once
         try:
-            rows = pq.read_table(path, columns=["episode_id", "steps"]).to_pylist()
+            rows = pq.read_table(path, columns=["episode_id", "steps", "fork_step"]).to_pylist()
         except READ_ERRORS:
             continue
         out.update(
-            {r["episode_id"]: int(r["steps"]) - 1 for r in rows if r["episode_id"] in episodes}
+            {
+                r["episode_id"]: int(r["fork_step"] or 0) + int(r["steps"]) - 1
+                for r in rows
+                if r["episode_id"] in episodes
+            }
         )
     return out
 

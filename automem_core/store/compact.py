@@ -168,13 +168,20 @@ def update_index(root: Path, run_id: str) -> None:
         log.warning("run %s: its search index was not updated (%s)", run_id, exc)
 
 
+def compact_and_index(root: Path, run_id: str) -> int:
+    """:func:`compact_run`, and when it compacted nothing (too few episodes loose for a part),
+    the run's search index brought up to date with the loose ones anyway."""
+    done = compact_run(root, run_id)
+    if not done:
+        update_index(root, run_id)
+    return done
+
+
 def close_run(root: Path, run_id: str) -> None:
-    """At a run's end: compact what is loose, and bring the run's search index up to date even
-    when too few episodes were loose to make a part. A failure is logged, never raised: the
+    """At a run's end: :func:`compact_and_index`. A failure is logged, never raised: the
     episodes stay readable in their folders."""
     try:
-        if not compact_run(root, run_id):
-            update_index(root, run_id)
+        compact_and_index(root, run_id)
     except OSError as exc:
         log.warning("could not compact run %s: %s", run_id, exc)
 
@@ -184,7 +191,7 @@ def compact_store(root: Path) -> dict[str, int]:
     The store's own leftovers (a killed reader's run index) go too."""
     runs_dir = Layout(root).runs
     names = sorted(p.name for p in runs_dir.iterdir()) if runs_dir.is_dir() else []
-    done = {name: compact_run(root, name) for name in names}
+    done = {name: compact_and_index(root, name) for name in names}
     remove_leftovers(index_leftovers(root))
     return {name: n for name, n in done.items() if n}
 

@@ -33,6 +33,7 @@ from automem_core.store.record_view import GENERATION, MERGED_PREFIX, held_by, i
 SAFE_AGE_S = 3600.0  # an unlocked writer's temporary file untouched this long is abandoned
 TRASH = (".removed-", ".replaced-")
 HELD = "records a merged file replaced"
+RUN_INDEX_DIR = "index"  # a run's search index (``search/build.py``), beside its parts
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ def run_leftovers(run: RunFiles, now: float | None = None) -> list[Leftover]:
             out.append(Leftover(path, "a manifest a killed compaction wrote"))
         elif entry.name.startswith(".") and entry.name.endswith(".tmp"):
             out.append(Leftover(path, "a run row a killed run wrote", _young(path, now)))
+    for entry in _entries(run.folder / RUN_INDEX_DIR):
+        if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+            path = Path(entry.path)
+            out.append(Leftover(path, "a search coverage a killed update wrote", _young(path, now)))
     return out
 
 
@@ -121,13 +126,16 @@ def store_leftovers(root: Path) -> list[Leftover]:
 
 
 def index_leftovers(root: Path, now: float | None = None) -> list[Leftover]:
-    """Run indexes (``run_index.py``) that killed readers were writing."""
+    """Run indexes (``run_index.py``) that killed readers were writing, and the records'
+    search indexes (``search/records.py``) a killed rebuild left beside the live one."""
     now = time.time() if now is None else now
     out = []
     for entry in _entries(Layout(root).run_index.parent):
+        path = Path(entry.path)
         if entry.name.startswith(".") and entry.name.endswith(".tmp"):
-            path = Path(entry.path)
             out.append(Leftover(path, "a run index a killed reader wrote", _young(path, now)))
+        elif entry.name.startswith(".search-") and entry.is_dir():
+            out.append(Leftover(path, "a search index a killed rebuild wrote", _young(path, now)))
     return out
 
 

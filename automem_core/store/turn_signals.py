@@ -110,9 +110,12 @@ class TurnSignals:
 
     def _next_progress(self) -> dict[int, int | None]:
         """Per recorded step, the first step at or after it with a reward or a progression
-        rise (over the step before; the first step's counts from 0)."""
+        rise (over the step before; step 0's counts from 0, and a fork's first step, whose
+        progression before is its parent's, counts no rise of its own)."""
         steps = sorted(self._steps)
         rises, previous = [], 0.0
+        if steps and steps[0][0] > 0:
+            previous = steps[0][2]
         for step, reward, progression in steps:
             if reward > 0 or progression > previous:
                 rises.append(step)

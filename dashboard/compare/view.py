@@ -98,7 +98,7 @@ def controls(lanes: list[Lane], diffs: list[int], step: int) -> int:
     later = next_divergence(lanes, step, first)
     if row.button("Next divergence", key=f"{PAGE}.later", disabled=later is None):
         step = later if later is not None else step
-    step = max(0, min(step, longest - 1))
+    step = max(min(ln.first for ln in lanes), min(step, longest - 1))  # forks start later
     split = "never: the episodes act and see the same throughout" if first is None else str(first)
     row.html(
         f'<div class="am-cmp-where">step <b>{step}</b> of {longest - 1} · first divergence: '

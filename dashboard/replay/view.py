@@ -200,6 +200,7 @@ st.caption(
     f"{info.steps} steps · progression {100 * info.progression:.1f}% · {info.outcome}"
 )
 fork_origin(root, info)
+start = 0 if pd.isna(info.get("fork_step")) else int(info["fork_step"])  # a fork's first
 same_seed = data.same_seed_episodes(root, str(info.game), str(info.task), int(info.seed))
 others = [e for e in same_seed if e != episode_id]
 if others:
@@ -210,7 +211,7 @@ if others:
             st.page_link(
                 PAGES["compare"], label="Open them side by side", icon=":material/compare:",
                 query_params=identity.keep_in_url(
-                    {"compare": ",".join([episode_id, *beside]), "step": "0"}
+                    {"compare": ",".join([episode_id, *beside]), "step": str(start)}
                 ),
             )  # fmt: skip
 if rs.highlighted():

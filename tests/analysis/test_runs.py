@@ -3,14 +3,17 @@ the Overview showing the same numbers."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from automem_core.analysis.reports import render_runs_table
-from automem_core.analysis.runs import load_progression_by_version, load_runs
+from automem_core.analysis.runs import load_fork_runs, load_progression_by_version, load_runs
 from automem_core.cli import main
+from automem_core.run.fork import load_parent
+from automem_core.run.fork_play import fork_episode
 from automem_core.scaffold import load_scaffold
 from automem_core.testing.fake_game import SCAFFOLD_DIR
 from automem_core.testing.sample_store import play_fake_run, variant_scaffold
@@ -120,3 +123,12 @@ def test_versions_are_never_pooled_across_seed_sets_or_step_caps(tmp_path):
         "gating seeds · 6 steps", "gating seeds · 9 steps", "heldout seeds · 6 steps",
     ]  # fmt: skip
     assert (chart["episodes"] == 2).all()  # each bar holds one run's two episodes, never more
+
+
+def test_fork_runs_are_never_pooled_into_a_versions_progression(tmp_path):
+    root = tmp_path / "data"
+    play_fake_run(root, seeds=(0,), steps=12, run_id="p")
+    asyncio.run(fork_episode(root, load_parent(root, "p.grid.s0"), 5, horizon=12, run_id="fk"))
+    assert load_fork_runs(root) == {"fk"}
+    chart = load_progression_by_version(root)
+    assert list(chart["episodes"]) == [1]  # the parent's episode only

@@ -169,3 +169,12 @@ def test_the_judge_reads_the_measured_value_of_a_decision(store):
     assert causal_line(unmeasured) is None
     asyncio.run(judge_one(judge, config, ep, Judged("decision", "x", unmeasured)))
     assert "MEASURED EFFECT" not in judge.requests[1].messages[-1]["content"]
+
+
+def test_decisions_of_a_fork_are_not_forked_again(store):
+    first = asyncio.run(measure(store, ["m"], CausalConfig(horizon=20), progress=False))
+    fork_run = first.fork_runs[0]
+    mine(store, [fork_run])
+    again = asyncio.run(measure(store, [fork_run], CausalConfig(horizon=5), progress=False))
+    assert again.failed and again.values == [] and again.fork_runs == []
+    assert {why for _, why in again.failed} == {"it is in a fork; measure its parent's"}

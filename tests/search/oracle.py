@@ -99,7 +99,8 @@ def memory_lines(root: Path, episodes: list[str]) -> list[tuple[str, str, int, s
     step an op ran in: an episode that failed mid-step logged ops of a step it did not end)."""
     con = connect(root)
     lengths = dict(con.execute(
-        "SELECT e.episode_id, greatest(any_value(e.steps) - 1, max(o.step)) FROM episodes e "
+        "SELECT e.episode_id, greatest(coalesce(any_value(e.fork_step), 0) + any_value(e.steps)"
+        " - 1, max(o.step)) FROM episodes e "
         "LEFT JOIN memory_ops o USING (episode_id) GROUP BY e.episode_id"
     ).fetchall())  # fmt: skip
     out = []

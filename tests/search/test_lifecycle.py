@@ -11,7 +11,7 @@ import shutil
 from collections import Counter
 
 from automem_core.search import index_run, search
-from automem_core.search.build import COVERAGE, index_dir, read_coverage
+from automem_core.search.build import COVERAGE, documents_of, index_dir, read_coverage
 from automem_core.store.catalog import scan_run, write_manifest
 from automem_core.store.compact import compact_run
 from automem_core.store.layout import Layout
@@ -155,3 +155,15 @@ def test_a_run_of_one_episode_ends_with_its_index(tmp_path):
     assert coverage is not None and list(coverage.episodes) == ["single.grid.s0"]
     answer = search(root, "gold")
     assert answer.notes == [] and answer.total > 0
+
+
+def test_an_episode_compacted_while_it_is_read_is_read_from_its_part(tmp_path):
+    root = tmp_path / "data"
+    play_fake_run(root, seeds=(0,), steps=12, run_id="moving")
+    clone_episodes(root, "moving.grid.s0", "moving", 1)  # a second loose episode
+    listed = scan_run(run_folder(root, "moving"))
+    assert len(listed.loose) == 2
+    assert compact_run(root, "moving") == 2  # the listed folders are gone now
+    numbers = {e: i for i, e in enumerate(sorted(listed.loose))}
+    docs = dict(documents_of(listed, set(listed.loose), numbers))
+    assert set(docs) == set(listed.loose) and all(docs.values())

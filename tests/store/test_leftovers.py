@@ -55,15 +55,19 @@ def littered(tmp_path) -> dict[str, Path]:
         "append": records / ".20200101T000000000000-0123456789ab.parquet.tmp",
         "run row": run / ".run.parquet.0a1b.tmp",
         "young append": records / ".20990101T000000000000-ba9876543210.parquet.tmp",
+        "coverage": run / "index" / ".coverage.json.0a1b2c3d.tmp",
+        "search rebuild": root / ".index" / ".search-0a1b2c3d",
     }
     for name, path in out.items():
-        if name in ("removed", "replaced", "part"):
+        if name in ("removed", "replaced", "part", "search rebuild"):
             path.mkdir(parents=True)
             (path / "steps.parquet").write_bytes(b"PAR1")
         elif not path.exists():
             path.write_bytes(b"PAR1 cut short")
     age(out["append"], 2 * SAFE_AGE_S)
     age(out["run row"], 2 * SAFE_AGE_S)
+    age(out["coverage"], 2 * SAFE_AGE_S)
+    age(out["search rebuild"], 2 * SAFE_AGE_S)
     out["root"] = root
     return out
 
@@ -89,7 +93,7 @@ def test_compact_deletes_leftovers_and_says_so(littered, capsys):
     root = littered.pop("root")
     assert main(["compact", "--data", str(root)]) == 0
     out = capsys.readouterr().out
-    assert "12 files no reader takes deleted" in out  # the merge's four inputs with them
+    assert "14 files no reader takes deleted" in out  # the merge's four inputs with them
     assert "no records to merge" in out
     assert [p for p in littered.values() if p.exists()] == [littered["young append"]]
 
@@ -99,4 +103,5 @@ def test_a_runs_compaction_deletes_its_leftovers_even_with_nothing_to_compact(li
     shutil.rmtree(root / "records")
     compact_run(root, "r")
     compact_run(root, "r")
-    assert not [name for name, path in littered.items() if path.exists() and "run" in str(path)]
+    runs = root / "runs"
+    assert not [name for name, path in littered.items() if path.exists() and runs in path.parents]
