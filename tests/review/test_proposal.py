@@ -3,17 +3,23 @@ candidate whose parent is the reviewed version."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from automem_core.analysis.episode import open_episode
 from automem_core.analysis.step_checks import steps_where
 from automem_core.review.proposal import (
+    Citation,
     ProposalDraft,
     ProposalError,
+    check_citations,
     is_wording,
     parse_draft,
     validate,
 )
+from automem_core.run.fork import load_parent
+from automem_core.run.fork_play import fork_episode
 from automem_core.scaffold import load_scaffold
 from automem_core.testing.fake_game import SCAFFOLD_DIR
 from automem_core.testing.sample_store import play_fake_run
@@ -113,3 +119,17 @@ def test_answers_that_are_not_proposals_say_what_is_missing():
         parse_draft('{"summary": "s", "rationale": "r", "patch": [{"op": "add"}], '
                     '"expected_effect": "e", "citations": []}')  # fmt: skip
     assert is_wording("/prompts/log") and not is_wording("/files/2/keyed")
+
+
+def test_a_citation_of_a_fork_is_checked_against_the_forks_own_steps(tmp_path):
+    root = tmp_path / "data"
+    play_fake_run(root, seeds=(0,), steps=30, run_id="p")
+    asyncio.run(fork_episode(root, load_parent(root, "p.grid.s0"), 20, horizon=6, run_id="fk"))
+    fork = "fk.grid.s0.t20.k0"  # steps 20–25
+
+    def problems(step: int) -> list[str]:
+        return check_citations(root, [Citation(episode_id=fork, step=step, shows="x")], ["fk"])
+
+    assert problems(22) == [] and problems(25) == []
+    assert problems(2) == [f"{fork} has no step 2 (it played steps 20–25)"]
+    assert problems(26) == [f"{fork} has no step 26 (it played steps 20–25)"]
