@@ -1,4 +1,5 @@
-"""Every query the dashboard makes, behind Streamlit's caches; pages import only this module.
+"""The store's queries the pages make, behind Streamlit's caches (the Loop 2 records' reads are
+in ``decisions/data.py``, the searches in ``search/data.py``, keyed by this module's tokens).
 
 The queries themselves live in ``automem_core.analysis`` (the CLI and the loops share them); this
 module only decides what is cached and for how long. Store-wide tables are keyed by a token of
@@ -22,12 +23,11 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from automem_core.analysis import decision_table, diagnostics, episode, forks, runs
+from automem_core.analysis import diagnostics, episode, forks, runs
 from automem_core.analysis.episode import (
     MAX_BINS,
     READ_ERRORS,
@@ -39,8 +39,6 @@ from automem_core.analysis.episode import (
 )
 from automem_core.analysis.runs import STALE_AFTER_S, parse_time
 from automem_core.analysis.step_rows import forget_steps
-from automem_core.search import SearchFilters, SearchResult, search
-from automem_core.search.sequence import SequenceResult, sequence_search
 from automem_core.store.catalog import (
     EpisodeChanged,
     EpisodeFiles,
@@ -50,7 +48,6 @@ from automem_core.store.catalog import (
 )
 from automem_core.store.layout import DATA_ENV, Layout, StoreError
 from automem_core.store.reader import store_problems as find_problems
-from automem_core.store.records import read_records
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -108,7 +105,7 @@ def data_root() -> Path:
 # --------------------------------------------------------------------------- cache keys
 
 
-def _files_token(paths: list[Path]) -> str:
+def files_token(paths: list[Path]) -> str:
     digest = hashlib.sha1()
     for path in sorted(paths):
         try:
@@ -125,14 +122,14 @@ def episodes_token(root: Path) -> str:
     for run in scan(root):
         paths.append(run.folder / "manifest.json")
         paths += [folder / "episodes.parquet" for folder in run.loose.values()]
-    return _files_token([p for p in paths if p.exists()])
+    return files_token([p for p in paths if p.exists()])
 
 
 def runs_token(root: Path) -> str:
     """Changes whenever a ``run.parquet`` is written (run start, heartbeat, close)."""
     runs_dir = Layout(root).runs
     files = list(runs_dir.glob("*/run.parquet")) if runs_dir.is_dir() else []
-    return _files_token(files)
+    return files_token(files)
 
 
 def store_token(root: Path) -> str:
@@ -290,7 +287,7 @@ def run_token(root: Path, run_id: str) -> str:
         return ""
     run = found[0]
     paths = [run.folder / "manifest.json", *(f / "episodes.parquet" for f in run.loose.values())]
-    return _files_token([p for p in paths if p.exists()])
+    return files_token([p for p in paths if p.exists()])
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -360,157 +357,4 @@ def records_token(root: Path, *tables: str) -> str:
         folder = Path(root) / "records" / table
         if folder.is_dir():
             paths += [p for p in folder.iterdir() if p.suffix == ".parquet"]
-    return _files_token(paths)
-
-
-DECISION_TABLES = decision_table.TABLES
-
-
-# Shared, not copied: a copy of 200 000 rows per run would cost more than reading them. Callers
-# never change these frames (they filter or merge into new ones).
-@st.cache_resource(show_spinner="Loading decisions…", max_entries=2)
-def _base(root: str, token: str) -> pd.DataFrame:
-    return decision_table.load_base(Path(root))
-
-
-def decisions_base(root: Path) -> pd.DataFrame:
-    """Every mined decision without its labels (re-read only when mining or exports change)."""
-    return _base(str(root), records_token(root, *decision_table.BASE_TABLES))
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _where(root: str, token: str) -> tuple[dict[str, int], dict[str, str]]:
-    base = _base(root, token)
-    ids = base["decision_id"]
-    return (
-        {d: i for i, d in enumerate(ids)},
-        dict(zip(ids, base["scaffold_version"], strict=True)),
-    )
-
-
-def decision_positions(root: Path) -> tuple[dict[str, int], dict[str, str]]:
-    """Each decision's row in :func:`decisions_base`, and its scaffold version."""
-    return _where(str(root), records_token(root, *decision_table.BASE_TABLES))
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _labels(
-    root: str, token: str, policy: str, adjudicators: tuple[str, ...]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return decision_table.load_label_state(Path(root), policy, adjudicators)  # type: ignore[arg-type]
-
-
-def current_labels(
-    root: Path, policy: str = "latest", adjudicators: tuple[str, ...] = ()
-) -> pd.DataFrame:
-    """Each labelled target's resolved labels (re-read when a label is added)."""
-    return _labels(str(root), records_token(root, "labels"), policy, tuple(adjudicators))[1]
-
-
-def people_table(root: Path) -> pd.DataFrame:
-    """Each person's current label of each decision and alternative answer."""
-    return _labels(str(root), records_token(root, "labels"), "latest", ())[0]
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _alternatives_base(root: str, token: str) -> pd.DataFrame:
-    return decision_table.load_alternatives_base(Path(root))
-
-
-def alternatives_base(root: Path) -> pd.DataFrame:
-    """The alternative answers of the mined decisions, without labels."""
-    return _alternatives_base(str(root), records_token(root, "decisions", "alternatives"))
-
-
-def decisions_table(
-    root: Path, policy: str = "latest", adjudicators: tuple[str, ...] = ()
-) -> pd.DataFrame:
-    """Every mined decision with its labels resolved by ``policy``."""
-    base = decisions_base(root)
-    labels = current_labels(root, policy, adjudicators)
-    return decision_table.with_labels(base, labels, "decision")
-
-
-def clear_decisions() -> None:
-    """Forget the decisions and labels read so far (the next read sees every new record)."""
-    _base.clear()
-    _labels.clear()
-    _alternatives.clear()
-    _alternatives_base.clear()
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _exports(root: str, token: str) -> pd.DataFrame:
-    return read_records(Path(root), "exports").to_pandas()
-
-
-def exports_table(root: Path) -> pd.DataFrame:
-    return _exports(str(root), records_token(root, "exports"))
-
-
-def decision_detail(ep: EpisodeData, step: int, phase: str, turn: int, k: int) -> dict[str, Any]:
-    """One decision in context (see ``analysis.episode.decision_detail``)."""
-    return episode.decision_detail(ep, step, phase, turn, k)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _alternatives(
-    root: str, token: str, policy: str, adjudicators: tuple[str, ...]
-) -> pd.DataFrame:
-    return decision_table.load_alternatives(Path(root), policy, adjudicators)  # type: ignore[arg-type]
-
-
-def alternatives_table(
-    root: Path, policy: str = "latest", adjudicators: tuple[str, ...] = ()
-) -> pd.DataFrame:
-    """Every alternative answer of a decision, with its labels."""
-    token = records_token(root, "decisions", "labels", "alternatives")
-    return _alternatives(str(root), token, policy, adjudicators)
-
-
-# --------------------------------------------------------------------------- search
-
-
-def search_token(root: Path) -> str:
-    """Changes whenever an episode is published or compacted, an index is brought up to date,
-    or a proposal or label is recorded."""
-    covers = [p for run in scan(root) if (p := run.folder / "index" / "coverage.json").exists()]
-    return ":".join(
-        (
-            episodes_token(root),
-            _files_token(covers),
-            records_token(root, "proposals", "labels", "decisions", "alternatives"),
-        )
-    )
-
-
-@st.cache_data(show_spinner="Searching…", max_entries=32)
-def _search(
-    root: str, token: str, query: str, filters: SearchFilters, order: str, limit: int
-) -> SearchResult:
-    return search(Path(root), query, filters, limit=limit, order=order)  # type: ignore[arg-type]
-
-
-def search_results(
-    root: Path, query: str, filters: SearchFilters, order: str, limit: int
-) -> SearchResult:
-    """The hits of a query (``automem_core.search``), cached until the store changes."""
-    return _search(str(root), search_token(root), query, filters, order, limit)
-
-
-@st.cache_data(show_spinner="Searching…", max_entries=16)
-def _sequence(
-    root: str, token: str, first: str, then: str, within: int, absent: bool,
-    filters: SearchFilters, limit: int,
-) -> SequenceResult:  # fmt: skip
-    return sequence_search(
-        Path(root), first, then, within, absent=absent, filters=filters, limit=limit
-    )
-
-
-def sequence_results(
-    root: Path, first: str, then: str, within: int, absent: bool, filters: SearchFilters,
-    limit: int,
-) -> SequenceResult:  # fmt: skip
-    """A sequence query's matches, cached until the store changes."""
-    return _sequence(str(root), search_token(root), first, then, within, absent, filters, limit)
+    return files_token(paths)

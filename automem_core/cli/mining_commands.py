@@ -12,26 +12,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automem_core.cli.author import author_flag, author_of
+from automem_core.cli.decision_listing import cmd_decisions, csv_items, filtered_decisions, limited
 from automem_core.errors import UsageError
 from automem_core.export.format_names import FORMAT_GROUPS, formats_of
 from automem_core.store.record_rows import HUMAN_VERDICTS, LABEL_POLICIES
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from automem_core.export.dataset import Selection
 
 DEFAULT_LIMIT = 50
 _ALTERNATIVE_ID = re.compile(r"^[0-9a-f]{32}$")
 _DECISION_ID_SHAPE = "EPISODE_ID:STEP:log|plan:TURN"
-
-
-def _csv(text: str | None) -> tuple[str, ...]:
-    return tuple(p.strip() for p in (text or "").split(",") if p.strip())
-
-
-def _limited(rows: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
-    return rows[:limit] if limit else rows
 
 
 def _model(args: argparse.Namespace, **extra: Any) -> Any:
@@ -57,7 +48,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
         model = _model(args, temperature=args.temperature)
         chosen = load_decisions(args.data)
         chosen = chosen[chosen["run_id"].isin(args.run)].sort_values("score")
-        rows = _limited(chosen.to_dict("records"), args.limit)
+        rows = limited(chosen.to_dict("records"), args.limit)
         made = asyncio.run(resample(args.data, rows, model, args.resample))
         print(f"sampled {len(made)} alternatives for {len(rows)} decisions from {model.model}")
         print("label them: automem decisions --alternatives, then automem label ID …")
@@ -99,98 +90,6 @@ def _causal(args: argparse.Namespace) -> None:
     print("see them with `automem decisions` (column causal) or on the Decisions page")
 
 
-def _filtered(decisions: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
-    """The decisions the listing flags keep (``--run``, ``--game``, ``--phase``, ``--label``,
-    ``--min-score``)."""
-    keep = decisions
-    if args.run:
-        keep = keep[keep["run_id"].isin(args.run)]
-    if getattr(args, "game", None):
-        keep = keep[keep["game"].isin(_csv(args.game))]
-    if getattr(args, "phase", None):
-        keep = keep[keep["phase"] == args.phase]
-    if getattr(args, "label", None):
-        wanted = keep["label"].isna() if args.label == "none" else keep["label"] == args.label
-        keep = keep[wanted]
-    if getattr(args, "min_score", None) is not None:
-        keep = keep[keep["score"] >= args.min_score]
-    if getattr(args, "min_causal_value", None) is not None:
-        keep = keep[keep["causal_value"] >= args.min_causal_value]
-    return keep
-
-
-SIGNALS = ("retrieved", "progress_after", "redundant_write", "never_read", "empty_search",
-           "early_outcome")  # fmt: skip
-
-
-def _signals(row: dict[str, Any]) -> str:
-    return ",".join(s for s in SIGNALS if bool(row.get(s))) or "–"
-
-
-def _label_text(row: dict[str, Any]) -> str:
-    label = row.get("label")
-    if label is None:
-        return "–"
-    return f"{label} ({row['human_author']})" if row.get("human") else f"{label} (judge)"
-
-
-def render_decisions(
-    decisions: list[dict[str, Any]], alternatives: dict[str, list[dict[str, Any]]]
-) -> str:
-    """One line per decision (id, score, label, signals, alternatives) and, under it, one per
-    alternative answer (id, sample, model, label)."""
-    from automem_core.mining.causal import describe_value
-
-    lines = [f"{'decision':<44} {'score':>6}  {'label':<22} {'alts':>4}  {'causal':<22} signals"]
-    for d in decisions:
-        lines.append(
-            f"{d['decision_id']:<44} {d['score']:>6.2f}  {_label_text(d):<22} "
-            f"{int(d['alternatives']):>4}  {describe_value(d):<22} {_signals(d)}"
-        )
-        for a in alternatives.get(str(d["decision_id"]), []):
-            lines.append(
-                f"  └ {a['alternative_id']}  sample {a['sample']}  {a['model']}  {_label_text(a)}"
-            )
-    return "\n".join(lines)
-
-
-def cmd_decisions(args: argparse.Namespace) -> int:
-    import json
-
-    from automem_core.analysis.decision_table import load_alternatives, load_decisions
-
-    found = _filtered(load_decisions(args.data), args)
-    total = len(found)
-    rows = _limited(found.to_dict("records"), args.limit)
-    alternatives: dict[str, list[dict[str, Any]]] = {}
-    if args.alternatives:
-        shown = {str(r["decision_id"]) for r in rows}
-        for a in load_alternatives(args.data).to_dict("records"):
-            if str(a["decision_id"]) in shown:
-                alternatives.setdefault(str(a["decision_id"]), []).append(a)
-    if args.json:
-        for row in rows:
-            out = {k: row[k] for k in ("decision_id", "run_id", "game", "phase", "step", "score",
-                                       "label", "human", "human_author", "judge")}  # fmt: skip
-            out["signals"] = [s for s in SIGNALS if bool(row.get(s))]
-            for column in ("causal_value", "causal_stderr", "causal_reward", "causal_horizon"):
-                value = row.get(column)
-                out[column] = None if value is None or value != value else value
-            out["alternatives"] = [
-                {k: a[k] for k in ("alternative_id", "sample", "model", "label", "completion")}
-                for a in alternatives.get(str(row["decision_id"]), [])
-            ]
-            print(json.dumps(out, default=str))
-        return 0
-    if not rows:
-        print("no decisions match; mine a run first (`automem mine --run RUN`)")
-        return 0
-    print(render_decisions(rows, alternatives))
-    if total > len(rows):
-        print(f"… {total - len(rows)} more (--limit 0 shows every one)")
-    return 0
-
-
 def cmd_judge(args: argparse.Namespace) -> int:
     from automem_core.analysis.decision_table import load_alternatives, load_decisions
     from automem_core.mining.judge import JudgeConfig, judge_decisions, load_judge_config
@@ -198,10 +97,10 @@ def cmd_judge(args: argparse.Namespace) -> int:
     if not args.config and not (args.base_url and args.model):
         raise UsageError("the judge needs a model: pass --base-url URL --model M, or --config FILE")
     config = load_judge_config(args.config) if args.config else JudgeConfig(model=_model(args))
-    decisions = _filtered(load_decisions(args.data), args)
+    decisions = filtered_decisions(load_decisions(args.data), args)
     if args.unlabelled:
         decisions = decisions[decisions["judge"].isna() & decisions["human"].isna()]
-    rows = _limited(decisions.to_dict("records"), args.limit)
+    rows = limited(decisions.to_dict("records"), args.limit)
     alternatives: list[dict[str, Any]] = []
     if not args.no_alternatives:
         chosen = {str(r["decision_id"]) for r in rows}
@@ -267,10 +166,10 @@ def _selection(args: argparse.Namespace, formats: list[str]) -> Selection:
 
     return Selection(
         runs=tuple(args.run or ()),
-        games=_csv(args.games),
-        scaffold_versions=_csv(args.scaffold_versions),
-        phases=_csv(args.phases),
-        label_sources=_csv(args.label_sources) or ("human", "judge"),
+        games=csv_items(args.games),
+        scaffold_versions=csv_items(args.scaffold_versions),
+        phases=csv_items(args.phases),
+        label_sources=csv_items(args.label_sources) or ("human", "judge"),
         min_score=args.min_score,
         min_causal_value=args.min_causal_value,
         include_unsure=args.include_unsure,

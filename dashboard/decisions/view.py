@@ -17,6 +17,7 @@ from automem_core.analysis.label_policy import describe
 from automem_core.mining.labels import add_labels, new_label
 from automem_core.store.record_rows import LABEL_POLICIES
 from dashboard import data
+from dashboard.decisions import data as decision_data
 from dashboard.decisions import panels
 from dashboard.empty import show_empty_store
 from dashboard.pages import PAGES
@@ -51,7 +52,7 @@ def bulk_confirm(shown: pd.DataFrame, who: str) -> None:
                           scaffold_version=r.scaffold_version)
                 for r in todo.itertuples()]  # fmt: skip
         add_labels(data.data_root(), rows)
-        data.clear_decisions()
+        decision_data.clear_decisions()
         st.toast(f"Confirmed {len(rows)} judge verdicts as {who}")
         st.rerun()
 
@@ -62,9 +63,9 @@ if not data.store_token(root):
     show_empty_store(root, "decisions")
     st.stop()
 who = identity.current()
-people = data.people_table(root)
+people = decision_data.people_table(root)
 policy, adjudicators = policy_picker(people)
-table = data.decisions_table(root, policy, adjudicators)
+table = decision_data.decisions_table(root, policy, adjudicators)
 if table.empty:
     st.info(
         "No decisions mined yet. Mine a run's memory decisions with `automem mine --run RUN` "

@@ -22,6 +22,7 @@ from automem_core.export.examples import ExportError
 from automem_core.export.format_names import FORMAT_GROUPS, formats_of
 from automem_core.store.record_rows import LABEL_POLICIES
 from dashboard import data
+from dashboard.decisions import data as decision_data
 from dashboard.empty import show_empty_store
 from dashboard.widgets import identity
 
@@ -69,7 +70,7 @@ def selection_form(table) -> tuple[Selection, list[str]]:  # type: ignore[no-unt
     policy = left.selectbox("Labelling policy", LABEL_POLICIES, key="export.policy")
     adjudicators: tuple[str, ...] = ()
     if policy == "adjudicated":
-        people = data.people_table(data.data_root())
+        people = decision_data.people_table(data.data_root())
         names = sorted(people["author"].unique()) if not people.empty else []
         adjudicators = tuple(middle.multiselect("Adjudicators", names, key="export.adj"))
     right.caption(describe(policy, adjudicators))
@@ -105,7 +106,7 @@ def write(root: Path, selection: Selection, formats: list[str]) -> None:
         except (ExportError, OSError, ValueError) as exc:
             st.error(str(exc).splitlines()[0], icon=":material/error:")
             return
-        data.clear_decisions()
+        decision_data.clear_decisions()
         result = made.result
         st.success(
             f"Wrote {result.counts.get('examples', 0)} examples and "
@@ -125,7 +126,7 @@ st.title("Export")
 if not data.store_token(root):
     show_empty_store(root, "export")
     st.stop()
-table = data.decisions_table(root)
+table = decision_data.decisions_table(root)
 if table.empty:
     st.info(
         "Nothing to export yet: mine decisions with `automem mine --run RUN` and label them on "
@@ -140,7 +141,7 @@ with st.expander(f"Preview: the first {len(rows)} examples as they would be writ
         st.code(json.dumps(row, indent=1, ensure_ascii=False)[:4000], language="json")
 write(root, selection, formats)
 st.subheader("Earlier exports")
-exports = data.exports_table(root)
+exports = decision_data.exports_table(root)
 if exports.empty:
     st.caption("No export yet.")
 else:

@@ -17,6 +17,7 @@ import streamlit as st
 from automem_core.mining.answer_effect import answer_effect
 from automem_core.scaffold import load_version
 from dashboard import data
+from dashboard.decisions import data as decision_data
 from dashboard.pages import PAGES
 from dashboard.render import (
     diff_files,
@@ -100,7 +101,7 @@ def show(root: Path, decision: pd.Series, alternative: dict[str, Any] | None = N
     step, phase, turn = int(decision["step"]), str(decision["phase"]), int(decision["turn"])
     try:
         ep = data.load_episode(found)
-        view = data.decision_detail(ep, step, phase, turn, NEXT_STEPS)
+        view = decision_data.decision_detail(ep, step, phase, turn, NEXT_STEPS)
     except data.EpisodeChanged:
         st.rerun(scope="app")  # published again meanwhile: load the new attempt
     except data.StoreError as exc:

@@ -17,6 +17,7 @@ from automem_core.analysis.decision_table import with_labels
 from automem_core.mining.labels import LabelError, add_labels, new_label, undo
 from automem_core.store.record_rows import LabelRow
 from dashboard import data
+from dashboard.decisions import data as decision_data
 from dashboard.empty import show_empty_store
 from dashboard.labelling import record
 from dashboard.labelling.queues import QUEUES, Item, build_queue, labelled_by
@@ -51,7 +52,7 @@ def _items(decisions: pd.DataFrame, labels: pd.DataFrame, alternatives: pd.DataF
 
 def _decision(decisions: pd.DataFrame, labels: pd.DataFrame, decision_id: str) -> pd.Series:
     """One decision's row with its current labels (only that row is merged)."""
-    index, _ = data.decision_positions(data.data_root())
+    index, _ = decision_data.decision_positions(data.data_root())
     one = decisions.iloc[[index[decision_id]]]
     return with_labels(one, labels, "decision").iloc[0]
 
@@ -183,7 +184,7 @@ def _alternative(alternatives: pd.DataFrame, item: Item) -> dict[str, Any] | Non
     found = alternatives[alternatives["alternative_id"] == item.target_id]
     if found.empty:
         return None
-    labelled = with_labels(found, data.current_labels(data.data_root()), "alternative")
+    labelled = with_labels(found, decision_data.current_labels(data.data_root()), "alternative")
     row: dict[str, Any] = labelled.iloc[0].to_dict()
     return row
 
@@ -193,19 +194,20 @@ if not data.store_token(root):
     show_empty_store(root, "decisions")
     st.stop()
 who = identity.current()
-decisions = data.decisions_base(root)  # labels are read apart: they change with every press
+# labels are read apart: they change with every press
+decisions = decision_data.decisions_base(root)
 if decisions.empty:
     st.info("No decisions mined yet: mine a run with `automem mine --run RUN`, then label here.")
     st.stop()
-alternatives = data.alternatives_base(root)
-people = data.people_table(root)
-labels = data.current_labels(root)
+alternatives = decision_data.alternatives_base(root)
+people = decision_data.people_table(root)
+labels = decision_data.current_labels(root)
 items = _items(decisions, labels, alternatives, people, who)
-_, versions = data.decision_positions(root)
+_, versions = decision_data.decision_positions(root)
 presses = keys.new_presses(WATCHED, key=f"{PAGE}.keys")
 if presses:
     apply_presses(presses, items, who, versions)
-    people = data.people_table(root)
+    people = decision_data.people_table(root)
 pos = int(st.session_state.get(POS, 0))
 toolbar(items, pos, who, people, versions)
 if not who:
@@ -216,6 +218,6 @@ if pos >= len(items):
     st.success(f"This queue is done: {len(items)} records. You have labelled {mine} in all.")
     st.stop()
 item = items[pos]
-decision = _decision(decisions, data.current_labels(root), item.decision_id)
+decision = _decision(decisions, decision_data.current_labels(root), item.decision_id)
 record.show(Path(root), decision, _alternative(alternatives, item) if item.kind == "alternative"
             else None)  # fmt: skip

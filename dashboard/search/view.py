@@ -22,6 +22,7 @@ from automem_core.store.schema import EpisodeStatus
 from dashboard import data
 from dashboard.empty import show_empty_store
 from dashboard.render import escape_text
+from dashboard.search import data as search_data
 from dashboard.search import results
 from dashboard.search import state as ss
 from dashboard.widgets import identity
@@ -94,7 +95,7 @@ def counts(result: SearchResult) -> None:
 
 def show_search(view: ss.View) -> None:
     order = "step" if view.first else "relevance"
-    result = data.search_results(root, view.query, view.filters, order, LIMIT)
+    result = search_data.search_results(root, view.query, view.filters, order, LIMIT)
     for note in result.notes:
         st.info(escape_text(note), icon=":material/info:")
     shown = len(result.hits)
@@ -110,7 +111,7 @@ def show_search(view: ss.View) -> None:
 
 
 def show_sequence(view: ss.View) -> None:
-    found = data.sequence_results(root, view.query, view.then, view.within, view.never,
+    found = search_data.sequence_results(root, view.query, view.then, view.within, view.never,
                                   view.filters, LIMIT)  # fmt: skip
     for note in found.notes:
         st.info(escape_text(note), icon=":material/info:")
