@@ -81,10 +81,9 @@ def _lanes(loaded: list[data.EpisodeData]) -> tuple[list[Lane], list[int]]:
     return cached[1], cached[2]
 
 
-def controls(lanes: list[Lane], diffs: list[int], step: int) -> int:
+def controls(lanes: list[Lane], diffs: list[int], step: int, moves: list[str]) -> int:
     """The step control shared by every column; returns the step to show."""
     longest = max(ln.end for ln in lanes)
-    moves = keys.new_presses(["ArrowLeft", "ArrowRight"], key=f"{PAGE}.keys")
     step += sum(1 if k == "ArrowRight" else -1 for k in moves)
     row = st.container(horizontal=True, vertical_alignment="bottom")
     if row.button("Back · ←", key=f"{PAGE}.prev"):
@@ -172,8 +171,10 @@ st.plotly_chart(chart(lanes), key=f"{PAGE}.chart")
 @st.fragment
 def lockstep() -> None:
     """The step control and the columns: a step change redraws only these."""
-    step = controls(lanes, diffs, int(st.session_state.get(STEP, 0)))
-    st.session_state[STEP] = step
+    log = keys.key_log(["ArrowLeft", "ArrowRight"], key=f"{PAGE}.keys")
+    with log.unseen() as moves:  # each press moves once, whichever run takes it
+        step = controls(lanes, diffs, int(st.session_state.get(STEP, 0)), moves)
+        st.session_state[STEP] = step
     _write_url(ids, step)
     first = diffs[0] if diffs else None
     for col, ep, ln in zip(st.columns(len(lanes), gap="small"), loaded, lanes, strict=True):

@@ -20,6 +20,7 @@ from dashboard import data
 from dashboard.decisions import data as decision_data
 from dashboard.decisions import panels
 from dashboard.empty import show_empty_store
+from dashboard.labelling import bench as workbench
 from dashboard.pages import PAGES
 from dashboard.widgets import identity
 
@@ -82,7 +83,7 @@ row = st.container(horizontal=True)
 if row.button("Label these in the workbench", key=f"{PAGE}.to_workbench", type="primary",
               icon=":material/label:"):  # fmt: skip
     st.session_state["label.chosen"] = "the Decisions table's filter"
-    st.session_state.pop("label.items", None)
+    workbench.current().snapshot = None  # the filter's decisions, as they are now
     st.switch_page(PAGES["label"], query_params=identity.keep_in_url({}))
 with row:
     bulk_confirm(shown, who)

@@ -14,40 +14,32 @@ import pandas as pd
 import streamlit as st
 
 from automem_core.analysis.decision_table import with_labels
-from automem_core.mining.labels import LabelError, add_labels, new_label, undo
-from automem_core.store.record_rows import LabelRow
 from dashboard import data
 from dashboard.decisions import data as decision_data
 from dashboard.empty import show_empty_store
+from dashboard.labelling import bench as workbench
 from dashboard.labelling import record
+from dashboard.labelling.bench import VERDICT_KEYS, Bench
 from dashboard.labelling.queues import QUEUES, Item, build_queue, labelled_by
 from dashboard.render import escape_text
 from dashboard.widgets import identity, keys
 
 PAGE = "label"
-QUEUE, ITEMS, POS = f"{PAGE}.queue", f"{PAGE}.items", f"{PAGE}.pos"
-UNDO, LAST, FILTERED = f"{PAGE}.undo", f"{PAGE}.last", "decisions.filtered"
+QUEUE, FILTERED = f"{PAGE}.queue", "decisions.filtered"
 CHOSEN = f"{PAGE}.chosen"  # the queue picked (the widget's value may come and go)
-DONE = f"{PAGE}.done"  # records labelled in this session: a press never labels one twice
-VERDICT_KEYS = {"1": "good", "2": "bad", "3": "unsure"}
 WATCHED = [*VERDICT_KEYS, "ArrowLeft", "ArrowRight", "u"]
 
 
-def _items(decisions: pd.DataFrame, labels: pd.DataFrame, alternatives: pd.DataFrame,
-           people: pd.DataFrame, who: str) -> list[Item]:  # fmt: skip
+def _items(bench: Bench, decisions: pd.DataFrame, labels: pd.DataFrame,
+           alternatives: pd.DataFrame, people: pd.DataFrame, who: str) -> list[Item]:  # fmt: skip
     """The queue's snapshot, made again only when a person picks another queue or the person
     changes (never in the middle of a burst of presses)."""
     name = st.session_state.get(CHOSEN, QUEUES[0])
-    snapshot = st.session_state.get(ITEMS)
-    if snapshot is None or snapshot[0] != (name, who):
+    if bench.snapshot != (name, who):
         filtered = st.session_state.get(FILTERED, ())
         table = with_labels(decisions, labels, "decision")
-        items = build_queue(name, table, alternatives, people, who, filtered)
-        st.session_state[ITEMS] = ((name, who), items)
-        st.session_state[POS] = 0
-        return items
-    found: list[Item] = snapshot[1]
-    return found
+        bench.restart((name, who), build_queue(name, table, alternatives, people, who, filtered))
+    return bench.items
 
 
 def _decision(decisions: pd.DataFrame, labels: pd.DataFrame, decision_id: str) -> pd.Series:
@@ -59,71 +51,13 @@ def _decision(decisions: pd.DataFrame, labels: pd.DataFrame, decision_id: str) -
 
 def _reset_queue() -> None:
     st.session_state[CHOSEN] = st.session_state.get(QUEUE, QUEUES[0])
-    st.session_state.pop(ITEMS, None)
+    workbench.current().snapshot = None
 
 
-def _label_rows(items: list[Item], start: int, verdicts: list[str], who: str,
-                versions: dict[str, str]) -> tuple[list[LabelRow], int]:  # fmt: skip
-    """One label per verdict, on the records from ``start`` on (skipping any this session
-    already labelled); the labels and the position after them."""
-    done: set[str] = st.session_state.setdefault(DONE, set())
-    rows, pos = [], start
-    for verdict in verdicts:
-        while pos < len(items) and items[pos].target_id in done:
-            pos += 1
-        if pos >= len(items):
-            break
-        item = items[pos]
-        rows.append(new_label(item.target_id, verdict, who, target_kind=item.kind,  # type: ignore[arg-type]
-                              scaffold_version=versions.get(item.decision_id, "")))  # fmt: skip
-        done.add(item.target_id)
-        pos += 1
-    return rows, pos
-
-
-def apply_presses(presses: list[str], items: list[Item], who: str,
-                  versions: dict[str, str]) -> None:  # fmt: skip
-    """Each press in order: a verdict labels the record on screen and moves on; arrows move;
-    ``u`` undoes your last label (and goes back to it)."""
-    root = data.data_root()
-    pos = int(st.session_state.get(POS, 0))
-    pending: list[str] = []
-
-    def flush() -> None:
-        nonlocal pos
-        rows, after = _label_rows(items, pos, pending, who, versions)
-        if rows:
-            add_labels(root, rows)
-            st.session_state[UNDO] = [*st.session_state.get(UNDO, []), *(r.label_id for r in rows)]
-            st.session_state[LAST] = (rows[-1].verdict, rows[-1].target_id, len(rows))
-            pos = after
-        pending.clear()
-
-    for press in presses:
-        if press in VERDICT_KEYS and who:
-            pending.append(VERDICT_KEYS[press])
-            continue
-        flush()
-        if press == "ArrowRight":
-            pos = min(pos + 1, len(items))
-        elif press == "ArrowLeft":
-            pos = max(pos - 1, 0)
-        elif press == "u" and st.session_state.get(UNDO):
-            stack = st.session_state[UNDO]
-            try:
-                undone = undo(root, stack.pop(), who)
-                st.session_state.setdefault(DONE, set()).discard(undone.target_id)
-            except LabelError as exc:
-                st.toast(str(exc))
-            st.session_state[UNDO] = stack
-            pos = max(pos - 1, 0)
-            st.session_state[LAST] = ("undone", "", 1)
-    flush()
-    st.session_state[POS] = pos
-
-
-def _click(verdict_key: str, items: list[Item], who: str, versions: dict[str, str]) -> None:
-    apply_presses([verdict_key], items, who, versions)
+def _click(press: str, who: str, versions: dict[str, str]) -> None:
+    bench = workbench.current()
+    with bench.lock:
+        bench.apply([press], data.data_root(), who, versions)
 
 
 def _today_by(people: pd.DataFrame, who: str) -> int:
@@ -136,9 +70,9 @@ def _today_by(people: pd.DataFrame, who: str) -> int:
     return len(mine)
 
 
-def toolbar(items: list[Item], pos: int, who: str, people: pd.DataFrame,
-            versions: dict[str, str]) -> None:  # fmt: skip
+def toolbar(bench: Bench, who: str, people: pd.DataFrame, versions: dict[str, str]) -> None:
     """The queue, the progress, and the full-word buttons with their keys."""
+    items, pos = bench.items, bench.pos
     row = st.container(horizontal=True, vertical_alignment="center")
     chosen = st.session_state.get(CHOSEN, QUEUES[0])
     if st.session_state.get(QUEUE) != chosen:
@@ -148,16 +82,16 @@ def toolbar(items: list[Item], pos: int, who: str, people: pd.DataFrame,
     for key, verdict in VERDICT_KEYS.items():
         row.button(
             f"{verdict.capitalize()} · {key}", key=f"{PAGE}.{verdict}", on_click=_click,
-            args=(key, items, who, versions), disabled=not who or pos >= len(items),
+            args=(key, who, versions), disabled=not who or pos >= len(items),
             type="primary" if verdict == "good" else "secondary",
         )  # fmt: skip
     row.button("Back · ←", key=f"{PAGE}.back", on_click=_click,
-               args=("ArrowLeft", items, who, versions))  # fmt: skip
+               args=("ArrowLeft", who, versions))  # fmt: skip
     row.button("Skip · →", key=f"{PAGE}.skip", on_click=_click,
-               args=("ArrowRight", items, who, versions))  # fmt: skip
+               args=("ArrowRight", who, versions))  # fmt: skip
     row.button(
         "Undo · u", key=f"{PAGE}.undo_button", on_click=_click,
-        args=("u", items, who, versions), disabled=not st.session_state.get(UNDO),
+        args=("u", who, versions), disabled=not bench.undoable,
     )  # fmt: skip
     done_today = _today_by(people, who)
     row.html(
@@ -166,11 +100,12 @@ def toolbar(items: list[Item], pos: int, who: str, people: pd.DataFrame,
     )
 
 
-def confirmation() -> None:
-    last = st.session_state.get(LAST)
-    if not last:
+def confirmation(bench: Bench) -> None:
+    while bench.problems:
+        st.toast(bench.problems.pop(0))
+    if not bench.last:
         return
-    verdict, target, n = last
+    verdict, target, n = bench.last
     if verdict == "undone":
         text = "Your last label was undone."
     else:
@@ -202,17 +137,20 @@ if decisions.empty:
 alternatives = decision_data.alternatives_base(root)
 people = decision_data.people_table(root)
 labels = decision_data.current_labels(root)
-items = _items(decisions, labels, alternatives, people, who)
+bench = workbench.current()
 _, versions = decision_data.decision_positions(root)
-presses = keys.new_presses(WATCHED, key=f"{PAGE}.keys")
-if presses:
-    apply_presses(presses, items, who, versions)
+with bench.lock:
+    items = _items(bench, decisions, labels, alternatives, people, who)
+log = keys.key_log(WATCHED, key=f"{PAGE}.keys")
+with log.unseen() as presses, bench.lock:  # no Streamlit call: nothing stops it halfway
+    bench.apply(presses, root, who, versions)
+if log.presses:
     people = decision_data.people_table(root)
-pos = int(st.session_state.get(POS, 0))
-toolbar(items, pos, who, people, versions)
+toolbar(bench, who, people, versions)
 if not who:
     st.warning("Type your name in the sidebar (or sign in): labels are signed.")
-confirmation()
+confirmation(bench)
+pos = bench.pos
 if pos >= len(items):
     mine = len(labelled_by(people, who))
     st.success(f"This queue is done: {len(items)} records. You have labelled {mine} in all.")

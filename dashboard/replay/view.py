@@ -44,10 +44,11 @@ def _step_view(found: data.EpisodeFiles, info: pd.Series) -> None:
         st.rerun(scope="app")  # play or speed changed: rebuild with the new interval
     ep = data.load_episode(found)
     rs.tick(ep.last_step)
-    moves = keys.new_presses(["ArrowLeft", "ArrowRight"], key="replay.keys")  # none dropped
-    delta = sum(1 if k == "ArrowRight" else -1 for k in moves)
-    if delta:
-        rs.step_by(delta, ep.last_step, ep.first_step)
+    log = keys.key_log(["ArrowLeft", "ArrowRight"], key="replay.keys")
+    with log.unseen() as moves:  # each press moves once, whichever run takes it
+        delta = sum(1 if k == "ArrowRight" else -1 for k in moves)
+        if delta:
+            rs.step_by(delta, ep.last_step, ep.first_step)
     step = rs.current_step(ep.first_step, ep.last_step)
     panels.cursor(ep, step)
     panels.controls(ep, step)
