@@ -77,6 +77,28 @@ def model_from_args(args: argparse.Namespace) -> ModelConfig:
     return _model_config(args.config, args.base_url, args.model, args.api_key_env)
 
 
+def executor_flags(p: argparse.ArgumentParser) -> None:
+    """``--executor`` and ``--ray-address``: who plays the episodes."""
+    from automem_core.run.executor_kinds import EXECUTORS
+
+    p.add_argument(
+        "--executor", choices=EXECUTORS, default="local",
+        help="local: this machine (--workers processes); ray: a Ray cluster (default local)",
+    )  # fmt: skip
+    p.add_argument(
+        "--ray-address", metavar="ADDR",
+        help="the Ray cluster to join, e.g. ray://head:10001 or head:6379 "
+        "(default: start a local one for the run)",
+    )  # fmt: skip
+
+
+def executor_settings(args: argparse.Namespace) -> dict[str, str | None]:
+    """The run settings ``executor_flags`` gave; --ray-address alone is refused."""
+    if args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address needs --executor ray")
+    return {"executor": args.executor, "ray_address": args.ray_address}
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from automem_core.llm.base import LLMConfigError
     from automem_core.llm.config import parse_model_config
@@ -114,6 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         concurrency=args.concurrency,
         workers=args.workers,
+        **executor_settings(args),
         replay_from=args.replay_from,
         run_id=args.run_id,
         training_id=args.training,
@@ -189,8 +212,10 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     r.add_argument("--max-steps", type=int, help="step cap per episode")
     r.add_argument("--concurrency", type=int, default=4, help="episodes at once (default 4)")
     r.add_argument(
-        "--workers", type=int, default=1, help="processes sharing the episodes (default 1)"
-    )
+        "--workers", type=int, default=1,
+        help="processes (Ray: tasks) sharing the episodes (default 1; Ray: one per CPU)",
+    )  # fmt: skip
+    executor_flags(r)
     r.add_argument(
         "--model-error-threshold", type=float, metavar="SHARE",
         help="share of failed model calls above which an episode is model_error, not degraded "

@@ -52,7 +52,7 @@ async def run(
     plan = plan_run(cfg)
     check_replay_source(plan)
     labels = await check_endpoints(plan)
-    executor = executor or make_executor(cfg.workers, len(plan.todo))
+    executor = executor or make_executor(cfg.workers, len(plan.todo), cfg.executor, cfg.ray_address)
     layout = Layout(cfg.data)
     with run_lock(layout, plan.run_id) as lease, _cancel_on_sigterm():
         plan = under_lease(plan, lease)

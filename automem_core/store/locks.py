@@ -56,6 +56,10 @@ class RunLease:
     folder: Path
     token: str
     holder: int
+    # Published from a cluster worker (run/ray_executor.py): the holder is not its parent and
+    # may be on another machine; the cluster ends a driver's tasks with it, so only the token
+    # is checked.
+    remote: bool = False
 
     def check(self) -> None:
         """RunLockLost unless the lock file holds our token and its holder is alive (this
@@ -64,7 +68,7 @@ class RunLease:
             current = (self.folder / RUN_LOCK).read_text(encoding="utf-8")
         except OSError:
             current = ""
-        alive = self.holder in (os.getpid(), os.getppid())
+        alive = self.remote or self.holder in (os.getpid(), os.getppid())
         if current != self.token or not alive:
             raise RunLockLost(
                 f"run {self.folder.name} is no longer held by the process this worker serves; "
