@@ -13,6 +13,7 @@ from automem_core.store.record_rows import SEED_SETS
 
 if TYPE_CHECKING:
     from automem_core.llm.config import ModelConfig
+    from automem_core.run.executor_kinds import ExecutorKind
 
 DEMO_PLAN: tuple[tuple[str, tuple[str, ...], tuple[int, ...], int], ...] = (
     ("crafter", ("default",), (0, 1), 200),
@@ -92,11 +93,11 @@ def executor_flags(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def executor_settings(args: argparse.Namespace) -> dict[str, str | None]:
-    """The run settings ``executor_flags`` gave; --ray-address alone is refused."""
+def executor_settings(args: argparse.Namespace) -> tuple[ExecutorKind, str | None]:
+    """(executor, Ray address) as ``executor_flags`` gave them; --ray-address alone is refused."""
     if args.ray_address and args.executor != "ray":
         raise UsageError("--ray-address needs --executor ray")
-    return {"executor": args.executor, "ray_address": args.ray_address}
+    return args.executor, args.ray_address
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -109,6 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.seeds and args.episodes < 1:
         raise UsageError(f"--episodes {args.episodes}: play at least 1 episode")
     seeds = parse_seeds(args.seeds) if args.seeds else list(range(args.episodes))
+    executor, ray_address = executor_settings(args)
     model = model_from_args(args)
     action_model = None
     if args.action_config:
@@ -136,7 +138,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         concurrency=args.concurrency,
         workers=args.workers,
-        **executor_settings(args),
+        executor=executor,
+        ray_address=ray_address,
         replay_from=args.replay_from,
         run_id=args.run_id,
         training_id=args.training,

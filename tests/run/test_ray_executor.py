@@ -130,8 +130,29 @@ def test_an_unreachable_cluster_fails_in_one_line_before_the_run_starts(tmp_path
     assert not (tmp_path / "runs").exists()
 
 
-def test_ray_address_without_the_ray_executor_is_refused(tmp_path):
+def test_ray_address_without_the_ray_executor_is_refused(tmp_path, capsys):
     from automem_core.cli import main
 
     assert main(["run", "--game", "minihack", "--ray-address", "x", "--data", str(tmp_path)]) == 2
+    assert "--ray-address needs --executor ray" in capsys.readouterr().err
     assert make_executor(2, 3, "local").__class__.__name__ == "ProcessExecutor"
+
+
+@pytest.mark.slow
+def test_the_loops_play_their_versions_on_ray_when_asked(cluster, tmp_path):
+    from automem_core.review.evaluate import LoopSettings, play
+
+    settings = LoopSettings(
+        game="fake", tasks=("grid",), seeds={"gating": (0, 1, 2)}, max_steps=6,
+        executor="ray",
+    )  # fmt: skip
+    run_id = asyncio.run(play(tmp_path, settings, str(SCAFFOLD_DIR), "gating"))
+    assert published(tmp_path, run_id) == {f"{run_id}.grid.s{s}" for s in range(3)}
+
+
+def test_the_loops_refuse_a_ray_address_without_the_ray_executor(tmp_path, capsys):
+    from automem_core.cli import main
+
+    args = ["evaluate", "p", "--ray-address", "x", "--data", str(tmp_path)]
+    assert main(args) == 2
+    assert "--ray-address needs --executor ray" in capsys.readouterr().err
