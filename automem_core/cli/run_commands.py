@@ -105,6 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from automem_core.llm.config import parse_model_config
     from automem_core.run.config import make_run_config
     from automem_core.run.runner import run
+    from automem_core.store.remote import shown_root
 
     tasks = args.tasks.split(",") if args.tasks else list(tasks_of(args.game)[:1])
     if not args.seeds and args.episodes < 1:
@@ -155,7 +156,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for e in failed:
         detail = e.error or f"{e.failed_calls} of {e.llm_calls} model calls failed"
         print(f"  {e.episode_id}: {e.status}: {detail}")
-    print(f"data in {args.data}; see `automem runs --data {args.data}`")
+    where = shown_root(args.data)
+    print(f"data in {where}; see `automem runs --data {where}`")
     silent = [e for e in result.episodes if e.llm_calls and e.failed_calls == e.llm_calls]
     if result.episodes and len(silent) == len(result.episodes):
         raise LLMConfigError(

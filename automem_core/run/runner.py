@@ -29,6 +29,7 @@ from automem_core.run.record import RunRecord, run_lock
 from automem_core.scaffold import store_version
 from automem_core.store.compact import compact_run
 from automem_core.store.layout import Layout, check_data_dir
+from automem_core.store.remote import publish_tree, remote_of
 from automem_core.store.schema import EpisodeRow
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ async def run(
     layout = Layout(cfg.data)
     with run_lock(layout, plan.run_id) as lease, _cancel_on_sigterm():
         plan = under_lease(plan, lease)
-        store_version(plan.scaffold, cfg.data)
+        publish_tree(cfg.data, store_version(plan.scaffold, cfg.data))
         record = RunRecord(plan.run_id, run_row_fields(plan, labels), layout)
         compactor = Compactor(cfg.data, plan.run_id)
         try:
@@ -77,6 +78,8 @@ class Compactor:
 
     def __init__(self, data: Path, run_id: str) -> None:
         self.data, self.run_id = data, run_id
+        # A store on object storage keeps its episodes as published (store/remote.py).
+        self.enabled = remote_of(data) is None
         self._last = time.monotonic()
         self._busy: asyncio.Future[int] | None = None
 
@@ -86,7 +89,7 @@ class Compactor:
         def on_progress() -> None:
             touch()
             due = time.monotonic() - self._last >= self.EVERY_S
-            if due and (self._busy is None or self._busy.done()):
+            if due and self.enabled and (self._busy is None or self._busy.done()):
                 self._last = time.monotonic()
                 self._busy = asyncio.ensure_future(
                     asyncio.to_thread(compact_run, self.data, self.run_id)
@@ -97,6 +100,8 @@ class Compactor:
     def final(self) -> None:
         if self._busy is not None and not self._busy.done():
             self._busy.cancel()  # the thread finishes its part; the lock keeps us apart
+        if not self.enabled:
+            return
         try:
             compact_run(self.data, self.run_id)
         except OSError as exc:  # the episodes stay readable in their folders

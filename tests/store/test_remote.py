@@ -1,0 +1,126 @@
+"""The store on object storage, against a real S3 server (moto's) started here: a run writes
+``s3://…``, other mirrors read it back whole and once, a resume from another mirror skips what
+the store holds, and an episode whose commit marker never landed is never seen."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from automem_core.cli import main
+from automem_core.store.reader import connect
+from automem_core.store.remote import open_root, pull, remote_of
+
+moto_server = pytest.importorskip("moto.server")
+boto3 = pytest.importorskip("boto3")
+pytest.importorskip("s3fs")
+
+BUCKET = "automem-test"
+RUN = ["run", "--game", "minihack", "--tasks", "MazeWalk-9x9,Corridor-R3", "--episodes", "4",
+       "--max-steps", "10", "--run-id", "r", "--quiet"]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """A moto S3 server and a bucket; credentials and endpoint only in the environment."""
+    port = free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    env = {
+        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+    }  # fmt: skip
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    yield f"s3://{BUCKET}"
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A fresh local cache: as a machine that has never read the store."""
+
+    def use(name: str) -> None:
+        monkeypatch.setenv("AUTOMEM_CACHE", str(tmp_path / name))
+
+    use("first")
+    return use
+
+
+def episode_counts(url: str) -> tuple[int, int]:
+    con = connect(open_root(url))
+    return con.execute("SELECT count(*), count(DISTINCT episode_id) FROM episodes").fetchone()
+
+
+def test_a_run_to_s3_reads_back_whole_from_a_fresh_mirror(s3, cache, capsys):
+    url = f"{s3}/one"
+    assert main([*RUN, "--data", url]) == 0
+    assert f"data in {url}" in capsys.readouterr().out
+    cache("reader")
+    assert not (open_root(url) / "runs").exists()
+    assert main(["runs", "--data", url]) == 0
+    out = capsys.readouterr().out
+    assert "r  [finished]" in out and "episodes 8 / 8" in out
+    assert episode_counts(url) == (8, 8)
+    assert pull(open_root(url)) == 0  # nothing changed: nothing fetched again
+
+
+def test_a_resume_from_another_machine_skips_what_the_store_holds(s3, cache, capsys):
+    url = f"{s3}/two"
+    assert main([*RUN, "--data", url]) == 0
+    cache("other")
+    capsys.readouterr()
+    assert main([*RUN, "--data", url]) == 0
+    assert "0 episodes played, 8 already finished" in capsys.readouterr().out
+
+
+def test_an_episode_without_its_commit_marker_is_never_seen_and_is_played_again(s3, cache, capsys):
+    url = f"{s3}/three"
+    assert main([*RUN, "--data", url]) == 0
+    remote = remote_of(open_root(url))
+    marker = remote.key("runs/r/commits/r.Corridor-R3.s1.json")
+    remote.fs.rm(marker)  # as if the writer died between its files and its marker
+    assert remote.fs.find(remote.key("runs/r/episodes/r.Corridor-R3.s1"))  # the files are there
+    cache("reader")
+    assert episode_counts(url) == (0, 0)  # not pulled yet
+    pull(open_root(url))
+    assert episode_counts(url) == (7, 7)
+    capsys.readouterr()
+    assert main([*RUN, "--data", url]) == 0
+    assert "1 episodes played, 7 already finished" in capsys.readouterr().out
+    cache("last")
+    pull(open_root(url))
+    assert episode_counts(url) == (8, 8)
+
+
+def test_commands_that_would_write_elsewhere_are_refused_in_one_line(s3, cache, capsys):
+    url = f"{s3}/four"
+    assert main(["mine", "--data", url, "--run", "x"]) == 2
+    assert "cannot write to s3://automem-test/four yet" in capsys.readouterr().err
+
+
+def test_an_unreachable_store_fails_in_one_line(cache, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert main(["runs", "--data", "s3://nowhere/x"]) == 2
+    assert "cannot read s3://nowhere/x" in capsys.readouterr().err
+
+
+def test_a_local_folder_is_no_mirror(tmp_path):
+    assert open_root(str(tmp_path)) == tmp_path and remote_of(tmp_path) is None
