@@ -49,8 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# Commands that may write a store on object storage (store/remote.py); the others read it.
-REMOTE_WRITERS = ("run",)
+# Commands that may write a store on object storage (store/remote.py): they write episodes and
+# append-only records, which it takes; the others read it.
+REMOTE_WRITERS = ("run", "mine", "label")
 
 
 def sync_remote(args: argparse.Namespace) -> None:

@@ -29,7 +29,7 @@ from automem_core.run.record import RunRecord, run_lock
 from automem_core.scaffold import store_version
 from automem_core.store.compact import compact_run
 from automem_core.store.layout import Layout, check_data_dir
-from automem_core.store.remote import publish_tree, remote_of
+from automem_core.store.remote import remote_of
 from automem_core.store.schema import EpisodeRow
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ async def run(
     layout = Layout(cfg.data)
     with run_lock(layout, plan.run_id) as lease, _cancel_on_sigterm():
         plan = under_lease(plan, lease)
-        publish_tree(cfg.data, store_version(plan.scaffold, cfg.data))
+        store_version(plan.scaffold, cfg.data)
         record = RunRecord(plan.run_id, run_row_fields(plan, labels), layout)
         compactor = Compactor(cfg.data, plan.run_id)
         try:

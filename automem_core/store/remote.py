@@ -135,12 +135,20 @@ class Remote:
             raise OSError(f"{self.url} refused the episode: {_first_line(exc)}") from exc
 
 
-def publish_file(root: Path, path: Path) -> None:
-    """Copy a file just written under ``root`` (a run row, a scaffold version's file) to the
-    store ``root`` mirrors; nothing for a local store."""
+def publish_file(root: Path, path: Path, source: Path | None = None) -> None:
+    """Copy a file written under ``root`` (a run row, a scaffold version's file, a record) to
+    the store ``root`` mirrors, as ``path`` (from ``source`` when it is still elsewhere, e.g.
+    its temporary name); nothing for a local store. StoreError (one line) when refused."""
     remote = remote_of(root)
-    if remote is not None:
-        remote.upload(path, path.resolve().relative_to(Path(root).resolve()).as_posix())
+    if remote is None:
+        return
+    rel = path.resolve().relative_to(Path(root).resolve()).as_posix()
+    try:
+        remote.upload(source or path, rel)
+    except StoreError:
+        raise
+    except Exception as exc:  # the object store's own errors: credentials, network, bucket
+        raise StoreError(f"cannot write {remote.url}/{rel}: {_first_line(exc)}") from None
 
 
 def publish_tree(root: Path, folder: Path) -> None:

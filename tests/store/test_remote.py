@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -107,9 +109,49 @@ def test_an_episode_without_its_commit_marker_is_never_seen_and_is_played_again(
     assert episode_counts(url) == (8, 8)
 
 
+LABEL_LOOP = """
+import sys
+from automem_core.cli import main
+author, url, *ids = sys.argv[1:]
+for target in ids:  # one append (one object) per label
+    assert main(["label", target, "--verdict", "good", "--author", author, "--data", url]) == 0
+"""
+
+
+def test_two_processes_labelling_one_s3_store_at_once_lose_no_label(s3, cache, tmp_path):
+    url = f"{s3}/labels"
+    assert main([*RUN, "--data", url]) == 0
+    assert main(["mine", "--run", "r", "--data", url]) == 0
+    cache("miner-check")
+    pull(open_root(url))
+    con = connect(open_root(url))
+    ids = [r[0] for r in con.execute("SELECT decision_id FROM decisions ORDER BY 1").fetchall()]
+    assert len(ids) >= 16
+    ids = ids[:16]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", LABEL_LOOP, f"person{i}", url, *ids[i::2]],
+            env={**os.environ, "AUTOMEM_CACHE": str(tmp_path / f"labeller{i}")},
+            stdout=subprocess.DEVNULL,
+        )
+        for i in range(2)
+    ]
+    assert [p.wait(timeout=240) for p in procs] == [0, 0]
+    cache("reader")
+    assert main(["runs", "--data", url]) == 0  # pulls
+    got = (
+        connect(open_root(url))
+        .execute(
+            "SELECT count(*), count(DISTINCT target_id) FROM labels WHERE author LIKE 'person%'"
+        )
+        .fetchone()
+    )
+    assert got == (16, 16)
+
+
 def test_commands_that_would_write_elsewhere_are_refused_in_one_line(s3, cache, capsys):
     url = f"{s3}/four"
-    assert main(["mine", "--data", url, "--run", "x"]) == 2
+    assert main(["compact", "--data", url]) == 2
     assert "cannot write to s3://automem-test/four yet" in capsys.readouterr().err
 
 
