@@ -5,7 +5,6 @@ then holds every episode exactly once, read back from a fresh mirror."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 
@@ -15,11 +14,11 @@ from automem_core.run.config import RunConfig
 from automem_core.run.runner import RunResult, run
 from automem_core.store.reader import connect
 from automem_core.store.remote import open_root, pull, remote_of
+from automem_core.testing.s3_server import s3_server
 
 ray = pytest.importorskip("ray")
 cluster_utils = pytest.importorskip("ray.cluster_utils")
-moto_server = pytest.importorskip("moto.server")
-boto3 = pytest.importorskip("boto3")
+pytest.importorskip("moto.server")
 
 BUCKET = "automem-ray"
 
@@ -28,18 +27,13 @@ BUCKET = "automem-ray"
 def s3_and_cluster(tmp_path, monkeypatch):
     """The S3 server first, so the cluster's nodes (and their workers) inherit its settings
     from the environment, as a real cluster's nodes have theirs."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AUTOMEM_CACHE": str(tmp_path / "cache"),
-    }.items():  # fmt: skip
-        monkeypatch.setenv(key, value)
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    with s3_server(BUCKET) as env:
+        for key, value in {**env, "AUTOMEM_CACHE": str(tmp_path / "cache")}.items():
+            monkeypatch.setenv(key, value)
+        yield from _cluster()
+
+
+def _cluster():
     c = cluster_utils.Cluster(
         initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
     )
@@ -51,7 +45,6 @@ def s3_and_cluster(tmp_path, monkeypatch):
     finally:
         ray.shutdown()
         c.shutdown()
-        server.stop()
 
 
 @pytest.mark.slow

@@ -5,7 +5,6 @@ the store holds, and an episode whose commit marker never landed is never seen."
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
@@ -14,9 +13,9 @@ import pytest
 from automem_core.cli import main
 from automem_core.store.reader import connect
 from automem_core.store.remote import open_root, pull, remote_of
+from automem_core.testing.s3_server import free_port, in_environment, s3_server
 
-moto_server = pytest.importorskip("moto.server")
-boto3 = pytest.importorskip("boto3")
+pytest.importorskip("moto.server")
 pytest.importorskip("s3fs")
 
 BUCKET = "automem-test"
@@ -24,32 +23,11 @@ RUN = ["run", "--game", "minihack", "--tasks", "MazeWalk-9x9,Corridor-R3", "--ep
        "--max-steps", "10", "--run-id", "r", "--quiet"]  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def s3():
     """A moto S3 server and a bucket; credentials and endpoint only in the environment."""
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    env = {
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-    }  # fmt: skip
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
-    yield f"s3://{BUCKET}"
-    server.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with s3_server(BUCKET) as env, in_environment(env):
+        yield f"s3://{BUCKET}"
 
 
 @pytest.fixture
