@@ -88,8 +88,8 @@ def executor_flags(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument(
         "--ray-address", metavar="ADDR",
-        help="the Ray cluster to join, e.g. ray://head:10001 or head:6379 "
-        "(default: start a local one for the run)",
+        help="the Ray cluster to join, e.g. head-node:6379 (its GCS address; default: start a "
+        "local one for the run)",
     )  # fmt: skip
 
 
