@@ -35,6 +35,7 @@ from automem_core.run.plan import RunPlan, episode_id, shard
 from automem_core.run.play import OnEpisode, OnProgress, count_published, play_episodes
 from automem_core.store.layout import Layout
 from automem_core.store.reader import finished_episodes, query_store
+from automem_core.store.remote import open_root, pull, remote_of
 from automem_core.store.schema import EpisodeRow
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,25 @@ def play_share(plan: RunPlan) -> list[EpisodeRow]:
     node finds the ones its first attempt published and skips them)."""
     for module in plan.plugins:  # games registered at run time, e.g. a test's fake game
         importlib.import_module(module)
+    plan = on_this_node(plan)
     done = finished_episodes(Layout(plan.cfg.data), plan.run_id)
     todo = tuple((t, s) for t, s in plan.todo if done.get(episode_id(plan.run_id, t, s)) != "ok")
     return asyncio.run(play_episodes(replace(plan, todo=todo), progress=False))
+
+
+def on_this_node(plan: RunPlan) -> RunPlan:
+    """A plan whose store is on object storage, pointed at this node's own mirror of it (its
+    path differs from machine to machine); unchanged for a shared folder."""
+    if plan.store_url is None:
+        return plan
+    root = open_root(plan.store_url)
+    pull(root)  # what earlier attempts published, for the skip below
+    folder = Layout(root).run_dir(plan.run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    lease = plan.lease
+    if lease is not None and Path(lease.folder).resolve() != folder.resolve():
+        lease = replace(lease, folder=folder, elsewhere=True)
+    return replace(plan, cfg=plan.cfg.model_copy(update={"data": root}), lease=lease)
 
 
 def published_rows(data: Path, run_id: str, ids: Sequence[str]) -> list[EpisodeRow]:
@@ -88,7 +105,8 @@ def for_cluster(plan: RunPlan) -> RunPlan:
     lease = plan.lease
     if lease is not None:
         lease = replace(lease, folder=Path(lease.folder).resolve(), remote=True)
-    return replace(plan, cfg=cfg, lease=lease)
+    remote = remote_of(cfg.data)
+    return replace(plan, cfg=cfg, lease=lease, store_url=remote.url if remote else None)
 
 
 def check_reachable(address: str | None) -> None:
@@ -173,7 +191,7 @@ class RayExecutor:
             pending: set[asyncio.Future[Any]] = set(futures)
             while pending:
                 _done, pending = await asyncio.wait(pending, timeout=0.5)
-                bar.n = count_published(plan)
+                bar.n = _count_published(plan)
                 bar.refresh()
                 if on_progress:
                     on_progress()
@@ -184,11 +202,28 @@ class RayExecutor:
                 if not future.done():  # interrupted: stop the remote shares too
                     ray.cancel(ref, force=True)
         rows = [row for part in results for row in part]
+        if plan.store_url is not None:
+            pull(plan.cfg.data)  # what shares on other machines published, into this mirror
         played = {r.episode_id for r in rows}
         skipped = [
             e for e in (episode_id(plan.run_id, t, s) for t, s in plan.todo) if e not in played
         ]
         return rows + published_rows(plan.cfg.data, plan.run_id, skipped)
+
+
+def _count_published(plan: RunPlan) -> int:
+    """Progress: published episodes of the plan, from the store's commit markers when it is on
+    object storage (shares elsewhere publish into their own mirrors), else from the folder."""
+    remote = remote_of(plan.cfg.data)
+    if remote is None:
+        return count_published(plan)
+    commits = remote.key(f"runs/{plan.run_id}/commits")
+    try:
+        remote.fs.invalidate_cache(commits)
+        names = {Path(p).name.removesuffix(".json") for p in remote.fs.ls(commits, detail=False)}
+    except (OSError, ValueError):  # nothing committed yet, or a passing error: no progress
+        return 0
+    return len(names.intersection(episode_id(plan.run_id, t, s) for t, s in plan.todo))
 
 
 def _result(

@@ -29,7 +29,7 @@ from automem_core.run.record import RunRecord, run_lock
 from automem_core.scaffold import store_version
 from automem_core.store.compact import compact_run
 from automem_core.store.layout import Layout, check_data_dir
-from automem_core.store.remote import remote_of
+from automem_core.store.remote import pull, remote_of
 from automem_core.store.schema import EpisodeRow
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ async def run(
 ) -> RunResult:
     """Run every (task, seed) episode of ``cfg`` not already finished in the store."""
     check_data_dir(cfg.data, write=True)
+    pull(cfg.data)  # a store on object storage: what it holds now (nothing for a folder)
     plan = plan_run(cfg)
     check_replay_source(plan)
     labels = await check_endpoints(plan)

@@ -53,6 +53,9 @@ def test_a_ray_run_into_s3_loses_a_node_and_still_holds_every_episode_once(
 ):
     c, worker = s3_and_cluster
     url = f"s3://{BUCKET}/sweep"
+    # The driver's mirror is not the nodes' (as on machines of their own): the shares publish
+    # through their own mirrors, the run's lock is only in the driver's.
+    monkeypatch.setenv("AUTOMEM_CACHE", str(tmp_path / "driver"))
     root = open_root(url)
     cfg = RunConfig(
         game="minihack", tasks=("MazeWalk-9x9", "Corridor-R3"), seeds=tuple(range(12)),
@@ -78,6 +81,7 @@ def test_a_ray_run_into_s3_loses_a_node_and_still_holds_every_episode_once(
     assert isinstance(result, RunResult), result
     assert len({e.episode_id for e in result.episodes}) == len(result.episodes) == 24
 
+    assert any((tmp_path / "cache").rglob("episodes.parquet"))  # the nodes' own mirrors
     monkeypatch.setenv("AUTOMEM_CACHE", str(tmp_path / "reader"))
     fresh = open_root(url)
     assert fresh != root
