@@ -177,12 +177,12 @@ def pull(root: Path) -> int:
 def _pull(remote: Remote, root: Path) -> int:
     fs, base = remote.fs, remote.key("")
     fs.invalidate_cache()
-    if not fs.exists(base):
+    listing: dict[str, dict[str, Any]] = fs.find(base, detail=True)  # one listing, paged
+    if not listing:
         top = base.split("/")[0]
         if top != base and not fs.exists(top):  # a bucket (or container) that is not there
             raise StoreError(f"cannot read {remote.url}: {top} does not exist or is not yours")
         return 0  # an empty store: nothing written yet
-    listing: dict[str, dict[str, Any]] = fs.find(base, detail=True)
     state = _read_state(root)
     seen: dict[str, str] = {}
     fetched = 0
