@@ -18,9 +18,11 @@ leftover workers publish nothing once another run holds the lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import importlib
 import logging
+import signal
 import socket
 from collections.abc import Sequence
 from dataclasses import replace
@@ -139,6 +141,7 @@ class RayExecutor:
         if ray.is_initialized():
             return False
         check_reachable(self.address)
+        keep = _sigterm_handler()
         try:
             ray.init(
                 address=self.address,
@@ -153,6 +156,8 @@ class RayExecutor:
                 f"cannot reach a Ray cluster {where} ({first}); start one with `ray start "
                 "--head` and pass its address to --ray-address"
             ) from None
+        finally:
+            _restore_sigterm(keep)
         return True
 
     async def play(
@@ -209,6 +214,22 @@ class RayExecutor:
             e for e in (episode_id(plan.run_id, t, s) for t, s in plan.todo) if e not in played
         ]
         return rows + published_rows(plan.cfg.data, plan.run_id, skipped)
+
+
+def _sigterm_handler() -> Any:
+    try:
+        return signal.getsignal(signal.SIGTERM)
+    except ValueError:
+        return None
+
+
+def _restore_sigterm(handler: Any) -> None:
+    """Ray's start installs its own SIGTERM handler (it ends the process at once); the run's
+    own (runner.py: SIGTERM ends the run as Ctrl-C does) is put back."""
+    if handler is None:
+        return
+    with contextlib.suppress(ValueError):  # not the main thread: nothing was installed here
+        signal.signal(signal.SIGTERM, handler)
 
 
 def _count_published(plan: RunPlan) -> int:

@@ -156,3 +156,37 @@ def test_the_loops_refuse_a_ray_address_without_the_ray_executor(tmp_path, capsy
     args = ["evaluate", "p", "--ray-address", "x", "--data", str(tmp_path)]
     assert main(args) == 2
     assert "--ray-address needs --executor ray" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_sigterm_interrupts_a_ray_run_and_the_same_command_resumes_it(tmp_path):
+    """A local Ray started by the run itself: SIGTERM marks the run interrupted (status 130),
+    its finished episodes stay, and the same command plays only the rest."""
+    import os
+    import signal
+
+    cmd = [sys.executable, "-m", "automem_core.cli", "run", "--game", "minihack",
+           "--tasks", "MazeWalk-9x9", "--seeds", "0-29", "--max-steps", "100",
+           "--concurrency", "2", "--executor", "ray", "--run-id", "t", "--quiet",
+           "--data", str(tmp_path)]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while len(published(tmp_path, "t")) < 2 and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode()[-500:]
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGTERM)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()[-500:]
+    kept = published(tmp_path, "t")
+    assert 2 <= len(kept) < 30
+    (status,) = connect(tmp_path).execute("SELECT status FROM runs").fetchone()
+    assert status == "interrupted"
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert f"{len(kept)} already finished" in done.stdout
+    con = connect(tmp_path)
+    assert con.execute("SELECT count(*), count(DISTINCT episode_id) FROM episodes").fetchone() == (
+        30,
+        30,
+    )
