@@ -15,6 +15,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from automem_core.cli import (
     mining_commands,
@@ -32,6 +33,14 @@ __all__ = ["build_parser", "main", "parse_seeds"]
 COMMAND_MODULES = (run_commands, store_commands, review_commands, mining_commands, train_commands)
 
 
+def _data_root(text: str) -> Path:
+    """``--data`` as the folder commands use (store/remote.py); a bad one as argparse's error."""
+    try:
+        return open_root(text)
+    except AutoMemError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="automem", description=__doc__.splitlines()[0])
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
@@ -40,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         for sp in module.register(sub):
             sp.add_argument(
                 "--data",
-                type=open_root,
+                type=_data_root,
                 default=default_data(),  # a string: argparse applies open_root
                 help="data folder or store URL, e.g. s3://bucket/prefix "
                 "(default: $AUTOMEM_DATA or data/)",

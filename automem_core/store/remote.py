@@ -59,10 +59,16 @@ def open_root(text: str | Path) -> Path:
         return Path(text)
     url = text.rstrip("/")
     root = mirror_dir(url)
-    root.mkdir(parents=True, exist_ok=True)
-    marker = root / REMOTE_FILE
-    if not marker.is_file() or marker.read_text(encoding="utf-8") != url:
-        _write_atomic(marker, url.encode())
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        marker = root / REMOTE_FILE
+        if not marker.is_file() or marker.read_text(encoding="utf-8") != url:
+            _write_atomic(marker, url.encode())
+    except OSError as exc:
+        raise StoreError(
+            f"cannot keep the local copy of {url} in {root} ({exc.strerror or exc}); set "
+            f"${CACHE_ENV} to a folder you can write"
+        ) from None
     return root
 
 

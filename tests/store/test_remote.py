@@ -144,3 +144,13 @@ def test_an_unreachable_store_fails_in_one_line(cache, monkeypatch, capsys):
 
 def test_a_local_folder_is_no_mirror(tmp_path):
     assert open_root(str(tmp_path)) == tmp_path and remote_of(tmp_path) is None
+
+
+def test_a_cache_folder_that_cannot_be_used_fails_in_one_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("AUTOMEM_CACHE", str(tmp_path / "file"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["runs", "--data", "s3://bucket/x"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "cannot keep the local copy of s3://bucket/x" in err and "Traceback" not in err
