@@ -58,9 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# Commands that may write a store on object storage (store/remote.py): they write episodes and
-# append-only records, which it takes; the others read it.
-REMOTE_WRITERS = ("run", "mine", "label")
+# Commands that may write a store on object storage (store/remote.py): they write episodes,
+# append-only records and scaffold versions, which it takes; the others read it.
+REMOTE_WRITERS = ("run", "mine", "label", "review", "approve", "reject")
 
 
 def sync_remote(args: argparse.Namespace) -> None:

@@ -127,6 +127,28 @@ def test_two_processes_labelling_one_s3_store_at_once_lose_no_label(s3, cache, t
     assert got == (16, 16)
 
 
+def test_a_proposal_reviewed_into_s3_is_approved_from_another_mirror(s3, cache, capsys):
+    from automem_core.review.proposals import load_proposals
+    from automem_core.scaffold import load_version
+
+    url = f"{s3}/review"
+    played = ["run", "--game", "crafter", "--seeds", "100-101", "--seed-set", "review",
+              "--max-steps", "30", "--run-id", "read", "--quiet", "--data", url]  # fmt: skip
+    assert main(played) == 0
+    assert main(["review", "--run", "read", "--data", url]) == 0
+    cache("approver")
+    pull(open_root(url))
+    (proposal,) = load_proposals(open_root(url)).to_dict("records")
+    assert main(["approve", proposal["proposal_id"], "--reason", "ok", "--author", "ana",
+                 "--data", url]) == 0  # fmt: skip
+    cache("reader")
+    capsys.readouterr()
+    assert main(["proposals", "--data", url]) == 0
+    assert "approved" in capsys.readouterr().out
+    candidate = load_version(open_root(url), proposal["candidate_version"])
+    assert candidate.version == proposal["candidate_version"]
+
+
 def test_commands_that_would_write_elsewhere_are_refused_in_one_line(s3, cache, capsys):
     url = f"{s3}/four"
     assert main(["compact", "--data", url]) == 2
