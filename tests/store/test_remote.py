@@ -147,6 +147,16 @@ def test_a_proposal_reviewed_into_s3_is_approved_from_another_mirror(s3, cache, 
     assert "approved" in capsys.readouterr().out
     candidate = load_version(open_root(url), proposal["candidate_version"])
     assert candidate.version == proposal["candidate_version"]
+    cache("gate")
+    gate = ["evaluate", proposal["proposal_id"], "--gating-seeds", "200-201", "--heldout-seeds",
+            "300-301", "--max-steps", "30", "--quiet", "--data", url]  # fmt: skip
+    assert main(gate) == 0
+    cache("after-gate")
+    pull(open_root(url))
+    (state,) = load_proposals(open_root(url))["event"]
+    assert state == "accepted"  # the embedded players are deterministic: so is the gate
+    runs = connect(open_root(url)).execute("SELECT seed_set, count(*) FROM runs GROUP BY 1")
+    assert dict(runs.fetchall()) == {"review": 1, "gating": 2, "heldout": 2}
 
 
 def test_commands_that_would_write_elsewhere_are_refused_in_one_line(s3, cache, capsys):
