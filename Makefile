@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[fast,dev,train]"
+	$(BIN)/python -m pip install --quiet -e ".[fast,dev,train,cluster,storage]"
 	touch $@
 
 run: $(VENV)/.installed

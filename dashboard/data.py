@@ -21,6 +21,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from automem_core.analysis.episode import (
 )
 from automem_core.analysis.runs import STALE_AFTER_S, parse_time
 from automem_core.analysis.step_rows import forget_steps
+from automem_core.errors import AutoMemError
 from automem_core.store.catalog import (
     EpisodeChanged,
     EpisodeFiles,
@@ -48,6 +50,7 @@ from automem_core.store.catalog import (
 )
 from automem_core.store.layout import DATA_ENV, Layout, StoreError
 from automem_core.store.reader import store_problems as find_problems
+from automem_core.store.remote import open_root, pull, remote_of
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -92,14 +95,39 @@ __all__ = [
 
 
 def data_root() -> Path:
-    """``--data DIR`` (after ``streamlit run dashboard/app.py --``), $AUTOMEM_DATA, or data/."""
+    """``--data DIR`` (after ``streamlit run dashboard/app.py --``), $AUTOMEM_DATA, or data/;
+    a store URL as its local mirror, brought up to date at most every :data:`PULL_EVERY_S`."""
+    root = open_root(_data_arg())
+    if remote_of(root) is not None:
+        _refresh_mirror(root)
+    return root
+
+
+def _data_arg() -> str:
     args = sys.argv[1:] if sys.argv and sys.argv[0].endswith("app.py") else []
     for i, arg in enumerate(args):
         if arg == "--data" and i + 1 < len(args):
-            return Path(args[i + 1])
+            return args[i + 1]
         if arg.startswith("--data="):
-            return Path(arg.split("=", 1)[1])
-    return Path(os.environ.get(DATA_ENV) or "data")
+            return arg.split("=", 1)[1]
+    return os.environ.get(DATA_ENV) or "data"
+
+
+PULL_EVERY_S = 5.0  # a page's reruns within this share one pull of the object store
+_pulled_at: dict[Path, float] = {}
+
+
+def _refresh_mirror(root: Path) -> None:
+    """Pull the store into its mirror (store/remote.py) unless done just now; when the store
+    cannot be read, say so and show the mirror as last read."""
+    now = time.monotonic()
+    if now - _pulled_at.get(root, -PULL_EVERY_S) < PULL_EVERY_S:
+        return
+    _pulled_at[root] = now
+    try:
+        pull(root)
+    except AutoMemError as exc:
+        st.warning(f"{exc}; showing the copy read before")
 
 
 # --------------------------------------------------------------------------- cache keys

@@ -27,8 +27,9 @@ from automem_core.cli import (
     train_commands,
 )
 from automem_core.cli.run_commands import parse_seeds
-from automem_core.errors import AutoMemError
-from automem_core.store.layout import check_data_dir, default_data_dir
+from automem_core.errors import AutoMemError, UsageError
+from automem_core.store.layout import check_data_dir, default_data
+from automem_core.store.remote import open_root, remote_of
 
 __all__ = ["build_parser", "main", "parse_seeds"]
 COMMAND_MODULES = (
@@ -42,6 +43,14 @@ COMMAND_MODULES = (
 )
 
 
+def _data_root(text: str) -> Path:
+    """``--data`` as the folder commands use (store/remote.py); a bad one as argparse's error."""
+    try:
+        return open_root(text)
+    except AutoMemError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="automem", description=__doc__.splitlines()[0])
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
@@ -50,12 +59,32 @@ def build_parser() -> argparse.ArgumentParser:
         for sp in module.register(sub):
             sp.add_argument(
                 "--data",
-                type=Path,
-                default=default_data_dir(),
-                help="data folder (default: $AUTOMEM_DATA or data/)",
+                type=_data_root,
+                default=default_data(),  # a string: argparse applies open_root
+                help="data folder or store URL, e.g. s3://bucket/prefix "
+                "(default: $AUTOMEM_DATA or data/)",
             )
             sp.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
+
+
+# Commands that may write a store on object storage (store/remote.py): they write episodes,
+# append-only records and scaffold versions, which it takes; the others read it.
+REMOTE_WRITERS = ("run", "mine", "label", "review", "approve", "reject", "evaluate")
+
+
+def sync_remote(args: argparse.Namespace) -> None:
+    """Bring the mirror of ``--data URL`` up to date, or refuse a command that would write what
+    the store does not yet take from a mirror."""
+    from automem_core.store.remote import pull
+
+    remote = remote_of(args.data)
+    if getattr(args, "writes", False) and args.command not in REMOTE_WRITERS and remote:
+        raise UsageError(
+            f"`automem {args.command}` cannot write to {remote.url} yet (only "
+            f"{', '.join(REMOTE_WRITERS)} can); use a local --data folder for it"
+        )
+    pull(args.data)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "data", None) is not None:
             check_data_dir(args.data, write=getattr(args, "writes", False))
+            if remote_of(args.data) is not None:
+                sync_remote(args)
         code: int = args.func(args)
     except AutoMemError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automem_core.cli.author import author_flag, author_of
-from automem_core.cli.run_commands import model_flags, model_from_args, parse_seeds
+from automem_core.cli.run_commands import (
+    executor_flags,
+    executor_settings,
+    model_flags,
+    model_from_args,
+    parse_seeds,
+)
 from automem_core.envs.registry import games, tasks_of
 from automem_core.errors import UsageError
 from automem_core.store.record_rows import GATE_RULES
@@ -56,11 +62,12 @@ def _settings(
     tasks = tasks or tuple(tasks_of(game)[:1])
     if seeds is None:
         seeds = {k: v or DEFAULT_SEEDS[k] for k, v in _flag_seeds(args).items()}
+    executor, ray_address = executor_settings(args)
     settings = LoopSettings(
         game=game, tasks=tasks, seeds=seeds, model=model_from_args(args),
         max_steps=args.max_steps if args.max_steps is not None else max_steps,
         concurrency=args.concurrency, rule=args.rule, same_seeds=args.same_seeds,
-        progress=not args.quiet,
+        progress=not args.quiet, executor=executor, ray_address=ray_address,
     )  # fmt: skip
     settings.check()
     return settings
@@ -153,6 +160,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from automem_core.review.proposals import latest
     from automem_core.scaffold import load_version
 
+    executor_settings(args)  # a flag misuse is reported before the store is read
     proposal = latest(args.data, args.proposal)
     game = load_version(args.data, proposal.parent_version).game
     chosen = gate_seeds(args.data, proposal, _flag_seeds(args), args.max_steps)
@@ -227,6 +235,7 @@ def _loop_flags(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--max-steps", type=int, help="step cap per episode")
     p.add_argument("--concurrency", type=int, default=4, help="episodes at once (default 4)")
+    executor_flags(p)
     model_flags(p)
 
 

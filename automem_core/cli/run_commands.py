@@ -13,6 +13,7 @@ from automem_core.store.record_rows import SEED_SETS
 
 if TYPE_CHECKING:
     from automem_core.llm.config import ModelConfig
+    from automem_core.run.executor_kinds import ExecutorKind
 
 DEMO_PLAN: tuple[tuple[str, tuple[str, ...], tuple[int, ...], int], ...] = (
     ("crafter", ("default",), (0, 1), 200),
@@ -99,15 +100,39 @@ def action_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def executor_flags(p: argparse.ArgumentParser) -> None:
+    """``--executor`` and ``--ray-address``: who plays the episodes."""
+    from automem_core.run.executor_kinds import EXECUTORS
+
+    p.add_argument(
+        "--executor", choices=EXECUTORS, default="local",
+        help="local: this machine (--workers processes); ray: a Ray cluster (default local)",
+    )  # fmt: skip
+    p.add_argument(
+        "--ray-address", metavar="ADDR",
+        help="the Ray cluster to join, e.g. head-node:6379 (its GCS address; default: start a "
+        "local one for the run)",
+    )  # fmt: skip
+
+
+def executor_settings(args: argparse.Namespace) -> tuple[ExecutorKind, str | None]:
+    """(executor, Ray address) as ``executor_flags`` gave them; --ray-address alone is refused."""
+    if args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address needs --executor ray")
+    return args.executor, args.ray_address
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from automem_core.llm.base import LLMConfigError
     from automem_core.run.config import make_run_config
     from automem_core.run.runner import run
+    from automem_core.store.remote import shown_root
 
     tasks = args.tasks.split(",") if args.tasks else list(tasks_of(args.game)[:1])
     if not args.seeds and args.episodes < 1:
         raise UsageError(f"--episodes {args.episodes}: play at least 1 episode")
     seeds = parse_seeds(args.seeds) if args.seeds else list(range(args.episodes))
+    executor, ray_address = executor_settings(args)
     model = model_from_args(args)
     action_model = action_model_from_args(args, model)
     if args.training:  # refuses seeds the specialist learned from
@@ -126,6 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         concurrency=args.concurrency,
         workers=args.workers,
+        executor=executor,
+        ray_address=ray_address,
         replay_from=args.replay_from,
         run_id=args.run_id,
         training_id=args.training,
@@ -141,7 +168,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for e in failed:
         detail = e.error or f"{e.failed_calls} of {e.llm_calls} model calls failed"
         print(f"  {e.episode_id}: {e.status}: {detail}")
-    print(f"data in {args.data}; see `automem runs --data {args.data}`")
+    where = shown_root(args.data)
+    print(f"data in {where}; see `automem runs --data {where}`")
     silent = [e for e in result.episodes if e.llm_calls and e.failed_calls == e.llm_calls]
     if result.episodes and len(silent) == len(result.episodes):
         raise LLMConfigError(
@@ -197,8 +225,10 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     r.add_argument("--max-steps", type=int, help="step cap per episode")
     r.add_argument("--concurrency", type=int, default=4, help="episodes at once (default 4)")
     r.add_argument(
-        "--workers", type=int, default=1, help="processes sharing the episodes (default 1)"
-    )
+        "--workers", type=int, default=1,
+        help="processes (Ray: tasks) sharing the episodes (default 1; Ray: one per CPU)",
+    )  # fmt: skip
+    executor_flags(r)
     r.add_argument(
         "--model-error-threshold", type=float, metavar="SHARE",
         help="share of failed model calls above which an episode is model_error, not degraded "

@@ -22,6 +22,7 @@ from automem_core.llm.config import ModelConfig
 from automem_core.review.gate import GateResult, Rule, paired_gate
 from automem_core.review.proposals import latest, record
 from automem_core.run.config import make_run_config
+from automem_core.run.executor_kinds import ExecutorKind
 from automem_core.run.runner import run
 from automem_core.store.record_rows import EvaluationRow, ProposalRow, SeedSet
 from automem_core.store.records import append_records
@@ -43,6 +44,8 @@ class LoopSettings:
     max_steps: int | None = None
     concurrency: int = 4
     workers: int = 1
+    executor: ExecutorKind = "local"  # who plays the runs (run/executors.py)
+    ray_address: str | None = None
     rule: Rule = "strict"
     same_seeds: bool = False
     progress: bool = False  # a progress bar per run played
@@ -79,6 +82,8 @@ async def play(root: Path, settings: LoopSettings, version: str, seed_set: SeedS
         max_steps=settings.max_steps,
         concurrency=settings.concurrency,
         workers=settings.workers,
+        executor=settings.executor,
+        ray_address=settings.ray_address,
     )
     return (await run(cfg, progress=settings.progress)).run_id
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from automem_core.errors import AutoMemError
 from automem_core.llm.config import ModelConfig
+from automem_core.run.executor_kinds import ExecutorKind
 from automem_core.store.record_rows import SeedSet
 
 
@@ -33,7 +34,11 @@ class RunConfig(BaseModel):
     action_model: ModelConfig | None = None  # set: a separate client commits the actions
     max_steps: int | None = None
     concurrency: int = Field(default=4, ge=1)  # episodes at once, over all workers
-    workers: int = Field(default=1, ge=1)  # processes sharing the episodes
+    workers: int = Field(default=1, ge=1)  # processes (or Ray tasks) sharing the episodes
+    # Who plays: this machine (one process, or ``workers`` processes) or a Ray cluster (the one
+    # at ``ray_address``, or a local one started for the run). Not part of the run's identity.
+    executor: ExecutorKind = "local"
+    ray_address: str | None = None
     run_id: str | None = None
     replay_from: str | None = None  # answer from this recorded run's turns instead of a model
     training_id: str | None = None  # the trained specialist (ledger row) this run evaluates

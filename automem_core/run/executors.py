@@ -4,8 +4,9 @@ An executor takes plain data (the plan) and returns the finished episodes' rows;
 published into the store by whoever played it, under the run's lease (``store/locks.py``), so a
 worker whose run lost its lock publishes nothing. Two live here: ``InProcessExecutor`` (one
 asyncio loop in this process) and ``ProcessExecutor`` (the plan split over worker processes on
-this machine, each of which dies with the run's process, however that ends). A cluster executor
-(e.g. Ray) would implement the same protocol with remote workers.
+this machine, each of which dies with the run's process, however that ends). ``RayExecutor``
+(``run/ray_executor.py``, imported only when asked for) implements the same protocol with
+remote workers.
 """
 
 from __future__ import annotations
@@ -17,19 +18,14 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol
 
 from tqdm import tqdm
 
-from automem_core.run.plan import RunPlan, episode_id, shard
-from automem_core.run.play import OnEpisode, play_episodes
-from automem_core.store.catalog import scan_run
-from automem_core.store.layout import Layout
+from automem_core.run.plan import RunPlan, shard
+from automem_core.run.play import OnEpisode, OnProgress, count_published, play_episodes
 from automem_core.store.schema import EpisodeRow
-
-OnProgress = Callable[[], None]
 
 
 class Executor(Protocol):
@@ -75,13 +71,6 @@ def _play_shard(plan: RunPlan) -> list[EpisodeRow]:
     for module in plan.plugins:  # games registered at run time, e.g. a test's fake game
         importlib.import_module(module)
     return asyncio.run(play_episodes(plan, progress=False))
-
-
-def count_published(plan: RunPlan) -> int:
-    """How many of the plan's episodes are published so far (progress across processes)."""
-    run = scan_run(Layout(plan.cfg.data).run_dir(plan.run_id))
-    wanted = {episode_id(plan.run_id, t, s) for t, s in plan.todo}
-    return len(wanted.intersection(run.episodes()))
 
 
 class ProcessExecutor:
@@ -139,8 +128,17 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def make_executor(workers: int, episodes: int) -> Executor:
-    """Processes when more than one worker has more than one episode to share; else in-process."""
+def make_executor(
+    workers: int, episodes: int, kind: str = "local", ray_address: str | None = None
+) -> Executor:
+    """Ray when asked for; else processes when more than one worker has more than one episode
+    to share; else in-process."""
+    if kind == "ray":
+        from automem_core.run.ray_executor import RayExecutor, check_reachable, import_ray
+
+        import_ray()  # both fail in one line before the run takes its lock
+        check_reachable(ray_address)
+        return RayExecutor(ray_address, shares=workers if workers > 1 else None)
     if workers > 1 and episodes > 1:
         return ProcessExecutor(workers)
     return InProcessExecutor()

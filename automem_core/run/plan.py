@@ -34,6 +34,7 @@ class RunPlan:
     settings: str  # settings_hash of the configuration
     plugins: tuple[str, ...] = ()  # modules a fresh process imports first (non-built-in games)
     lease: RunLease | None = None  # what its episodes are published under (set once locked)
+    store_url: str | None = None  # set for remote workers when the store is on object storage
 
 
 def episode_id(run_id: str, task: str, seed: int) -> str:

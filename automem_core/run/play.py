@@ -19,12 +19,14 @@ from automem_core.envs.base import GameEnv
 from automem_core.envs.registry import make_env
 from automem_core.run.clients import make_clients
 from automem_core.run.plan import RunPlan, episode_id
+from automem_core.store.catalog import scan_run
 from automem_core.store.layout import Layout
 from automem_core.store.schema import EpisodeRow
 from automem_core.store.writer import EpisodeWriter
 
 log = logging.getLogger(__name__)
 OnEpisode = Callable[[EpisodeRow], None]
+OnProgress = Callable[[], None]
 
 
 class EnvPool:
@@ -48,11 +50,19 @@ class EnvPool:
         self._free.clear()
 
 
+def count_published(plan: RunPlan) -> int:
+    """How many of the plan's episodes are published so far (progress across processes
+    or machines)."""
+    run = scan_run(Layout(plan.cfg.data).run_dir(plan.run_id))
+    wanted = {episode_id(plan.run_id, t, s) for t, s in plan.todo}
+    return len(wanted.intersection(run.episodes()))
+
+
 async def play_episodes(
     plan: RunPlan,
     progress: bool,
     on_episode: OnEpisode | None = None,
-    on_progress: Callable[[], None] | None = None,
+    on_progress: OnProgress | None = None,
 ) -> list[EpisodeRow]:
     """Play ``plan.todo`` in this process, ``plan.cfg.concurrency`` at a time."""
     cfg, layout = plan.cfg, Layout(plan.cfg.data)

@@ -29,6 +29,7 @@ from automem_core.run.record import RunRecord, run_lock
 from automem_core.scaffold import store_version
 from automem_core.store.compact import close_run, compact_run
 from automem_core.store.layout import Layout, check_data_dir
+from automem_core.store.remote import pull, remote_of
 from automem_core.store.schema import EpisodeRow
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,11 @@ async def run(
 ) -> RunResult:
     """Run every (task, seed) episode of ``cfg`` not already finished in the store."""
     check_data_dir(cfg.data, write=True)
+    pull(cfg.data)  # a store on object storage: what it holds now (nothing for a folder)
     plan = plan_run(cfg)
     check_replay_source(plan)
     labels = await check_endpoints(plan)
-    executor = executor or make_executor(cfg.workers, len(plan.todo))
+    executor = executor or make_executor(cfg.workers, len(plan.todo), cfg.executor, cfg.ray_address)
     layout = Layout(cfg.data)
     with run_lock(layout, plan.run_id) as lease, _cancel_on_sigterm():
         plan = under_lease(plan, lease)
@@ -77,6 +79,8 @@ class Compactor:
 
     def __init__(self, data: Path, run_id: str) -> None:
         self.data, self.run_id = data, run_id
+        # A store on object storage keeps its episodes as published (store/remote.py).
+        self.enabled = remote_of(data) is None
         self._last = time.monotonic()
         self._busy: asyncio.Future[int] | None = None
 
@@ -86,7 +90,7 @@ class Compactor:
         def on_progress() -> None:
             touch()
             due = time.monotonic() - self._last >= self.EVERY_S
-            if due and (self._busy is None or self._busy.done()):
+            if due and self.enabled and (self._busy is None or self._busy.done()):
                 self._last = time.monotonic()
                 self._busy = asyncio.ensure_future(
                     asyncio.to_thread(compact_run, self.data, self.run_id)
@@ -97,7 +101,8 @@ class Compactor:
     def final(self) -> None:
         if self._busy is not None and not self._busy.done():
             self._busy.cancel()  # the thread finishes its part; the lock keeps us apart
-        close_run(self.data, self.run_id)
+        if self.enabled:  # runs on object storage are not compacted
+            close_run(self.data, self.run_id)
 
 
 @contextlib.contextmanager

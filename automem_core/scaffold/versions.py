@@ -10,6 +10,7 @@ from pathlib import Path
 
 from automem_core.scaffold.folder import BUILTIN_DIR, builtin_ids, load_scaffold, write_scaffold
 from automem_core.scaffold.value import Scaffold, ScaffoldError
+from automem_core.store.remote import publish_tree
 
 
 def versions_dir(data_dir: Path) -> Path:
@@ -21,6 +22,7 @@ def store_version(scaffold: Scaffold, data_dir: Path) -> Path:
     folder = versions_dir(data_dir) / scaffold.version
     if not (folder / "scaffold.yaml").is_file():
         write_scaffold(scaffold, folder)
+        publish_tree(data_dir, folder)  # a store on object storage keeps it too
     return folder
 
 

@@ -271,9 +271,11 @@ def search(
                            for i, (v, a) in enumerate(hits)]  # fmt: skip
     candidates.sort(key=lambda c: c[0])
     atoms = positive_atoms(node)
-    chosen = [
-        make_hit(s.searcher.doc(a), v, atoms, r) for _, s, r, a, v in candidates[: plan.limit]
+    made = [
+        (v, make_hit(s.searcher.doc(a), v, atoms, r)) for _, s, r, a, v in candidates[: plan.limit]
     ]
+    made.sort(key=lambda vh: (_key(order, vh[0], 0), _place(vh[1])))  # equal hits: by place
+    chosen = [hit for _, hit in made]
     infos = {run.run_id: i for run, i in scope}
     return SearchResult(
         query=text,
@@ -323,6 +325,14 @@ def _key(order: SearchOrder, value: Any, arrival: int) -> tuple[Any, ...]:
     if order == "step":
         return (value if value is not None else float("inf"), arrival)
     return (-float(value), arrival)
+
+
+def _place(hit: Hit) -> tuple[Any, ...]:
+    """Where a hit is: equal hits are shown in this order, the same however the index's
+    segments fell (documents of a run, a part, an update)."""
+    step = hit.step if hit.step is not None else -2
+    return (hit.run_id or "", hit.episode_id or "", step, hit.phase or "", hit.turn or 0,
+            hit.file or "", hit.line or 0, hit.ref or "")  # fmt: skip
 
 
 def group_by_episode(hits: Sequence[Hit]) -> list[tuple[str | None, list[Hit]]]:

@@ -37,6 +37,7 @@ from automem_core.store.leftovers import index_leftovers, remove_leftovers, run_
 from automem_core.store.locks import try_lock
 from automem_core.store.migrations import read_upgraded
 from automem_core.store.part_stats import part_task_stats
+from automem_core.store.remote import remote_of
 from automem_core.store.schema import DERIVED_TABLES, EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,10 @@ def update_index(root: Path, run_id: str) -> None:
 
 def compact_and_index(root: Path, run_id: str) -> int:
     """:func:`compact_run`, and when it compacted nothing (too few episodes loose for a part),
-    the run's search index brought up to date with the loose ones anyway."""
+    the run's search index brought up to date with the loose ones anyway. A mirror of a store
+    on object storage keeps its episodes as published (store/remote.py): neither is done."""
+    if remote_of(root) is not None:
+        return 0
     done = compact_run(root, run_id)
     if not done:
         update_index(root, run_id)

@@ -16,8 +16,9 @@ class StoreError(AutoMemError, RuntimeError):
     """The data folder or a file in it cannot be used; the message says what and how to fix it."""
 
 
-def default_data_dir() -> Path:
-    return Path(os.environ.get(DATA_ENV) or "data")
+def default_data() -> str:
+    """``$AUTOMEM_DATA`` (a folder, or a store URL: store/remote.py) or ``data``."""
+    return os.environ.get(DATA_ENV) or "data"
 
 
 def check_data_dir(root: Path, write: bool) -> Path:

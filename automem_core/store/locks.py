@@ -56,15 +56,25 @@ class RunLease:
     folder: Path
     token: str
     holder: int
+    # Published from a cluster worker (run/ray_executor.py): the holder is not its parent and
+    # may be on another machine; the cluster ends a driver's tasks with it, so only the token
+    # is checked.
+    remote: bool = False
+    # A cluster worker on another machine than the run, writing a store on object storage
+    # through its own mirror (store/remote.py): the lock file is on the run's machine, so
+    # nothing here can be checked, and the cluster ending a gone driver's tasks is all there is.
+    elsewhere: bool = False
 
     def check(self) -> None:
         """RunLockLost unless the lock file holds our token and its holder is alive (this
         process, or the parent of this worker)."""
+        if self.elsewhere:
+            return
         try:
             current = (self.folder / RUN_LOCK).read_text(encoding="utf-8")
         except OSError:
             current = ""
-        alive = self.holder in (os.getpid(), os.getppid())
+        alive = self.remote or self.holder in (os.getpid(), os.getppid())
         if current != self.token or not alive:
             raise RunLockLost(
                 f"run {self.folder.name} is no longer held by the process this worker serves; "

@@ -30,6 +30,7 @@ from automem_core.store.layout import StoreError
 from automem_core.store.migrations import read_upgraded
 from automem_core.store.record_merge import merge_if_due, merge_records
 from automem_core.store.record_view import read_view, record_files, records_dir
+from automem_core.store.remote import publish_file
 from automem_core.store.schema import SCHEMAS, to_table
 
 __all__ = [
@@ -81,6 +82,11 @@ def append_record_tables(
     writer.close()
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
+    try:  # a store on object storage: its copy first, under the same unique name
+        publish_file(root, folder / name, source=tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, folder / name)
     if merge:
         _merge_quietly(root, table)

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from automem_core.store.layout import Layout
 from automem_core.store.locks import RunLease
+from automem_core.store.remote import publish_file, remote_of
 from automem_core.store.schema import EPISODE_TABLES, SCHEMAS, EpisodeRow, RunRow, to_table
 from automem_core.store.summary import EpisodeSummary
 from automem_core.store.turn_signals import TurnSignals
@@ -42,7 +43,9 @@ def write_table_atomic(path: Path, name: str, rows: Sequence[Any]) -> None:
 
 
 def write_run(layout: Layout, run: RunRow) -> None:
-    write_table_atomic(layout.run_file(run.run_id), "runs", [run])
+    path = layout.run_file(run.run_id)
+    write_table_atomic(path, "runs", [run])
+    publish_file(layout.root, path)  # a store on object storage: one PUT (store/remote.py)
 
 
 class EpisodeWriter:
@@ -57,6 +60,8 @@ class EpisodeWriter:
         lease: RunLease | None = None,
     ):
         self._final = layout.episode_dir(run_id, episode_key)
+        self._remote = remote_of(layout.root)
+        self._run_id, self._key = run_id, episode_key
         self.dir = layout.partial_dir(run_id, f"{episode_key}.{uuid.uuid4().hex[:8]}")
         self._lease = lease
         self.dir.mkdir(parents=True)
@@ -105,6 +110,8 @@ class EpisodeWriter:
         pq.write_table(to_table("episodes", [episode]), self.dir / "episodes.parquet")
         trash = None
         with self._lease.publishing() if self._lease else contextlib.nullcontext():
+            if self._remote is not None:  # the store's copy first, its commit marker last
+                self._remote.publish_episode(self.dir, self._run_id, self._key)
             if self._final.exists():  # a failed earlier attempt of this episode: replace it
                 trash = self._final.with_name(f".replaced-{uuid.uuid4().hex}")
                 os.rename(self._final, trash)

@@ -1,0 +1,271 @@
+"""The store on object storage: ``--data s3://bucket/prefix`` (any fsspec URL), kept in a mirror.
+
+Every command works on a local folder. For a URL that folder is its *mirror*
+(``$AUTOMEM_CACHE/stores/<hash>/``, default ``~/.cache/automem``), which holds a file
+``.remote`` naming the URL; :func:`open_root` turns ``--data`` into that folder, so the rest of
+the engine reads and writes local files at local speed, and a local ``--data`` never touches
+this module beyond one ``stat``.
+
+Object storage has no rename, so an episode is published in two steps (docs/architecture.md,
+"A store on object storage"):
+
+1. its files go under a name no other attempt uses,
+   ``runs/<run>/episodes/<episode>/<attempt>/<table>.parquet``, and are never overwritten;
+2. then its commit marker ``runs/<run>/commits/<episode>.json``, naming that attempt and the
+   size of each file, is written: one PUT, which a reader sees whole or not at all.
+
+Only then is the episode renamed into place in the writer's mirror. A reader (:func:`pull`)
+lists the store once, and for each marker that changed since its last pull fetches the files of
+the attempt it names into a temporary folder and renames it into the mirror: it never sees half
+an episode, and an episode played again (its marker replaced) is there once. Run rows, scaffold
+versions and record files are mirrored as they are, each object fetched again only when its
+identity (ETag, else size and time) changed. A run is written by one process at a time (the
+lock is the mirror's, on the writer's machine): two machines must not write one run id at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from automem_core.store.layout import StoreError
+
+REMOTE_FILE = ".remote"  # in a mirror: the URL it mirrors
+STATE_FILE = ".remote-state.json"  # in a mirror: the identity of each object last fetched
+CACHE_ENV = "AUTOMEM_CACHE"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(text: str) -> bool:
+    return bool(_URL.match(text))
+
+
+def mirror_dir(url: str) -> Path:
+    cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "automem")
+    return cache / "stores" / hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def open_root(text: str | Path) -> Path:
+    """``--data`` as the folder commands use: a local path as given; a URL as its mirror."""
+    text = str(text)
+    if not is_url(text):
+        return Path(text)
+    url = text.rstrip("/")
+    root = mirror_dir(url)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        marker = root / REMOTE_FILE
+        if not marker.is_file() or marker.read_text(encoding="utf-8") != url:
+            _write_atomic(marker, url.encode())
+    except OSError as exc:
+        raise StoreError(
+            f"cannot keep the local copy of {url} in {root} ({exc.strerror or exc}); set "
+            f"${CACHE_ENV} to a folder you can write"
+        ) from None
+    return root
+
+
+def shown_root(root: Path) -> str:
+    """How to name the store to a person: its URL when it has one."""
+    remote = remote_of(root)
+    return remote.url if remote else str(root)
+
+
+@functools.lru_cache(maxsize=64)
+def _remote_at(folder: str) -> Remote | None:
+    try:
+        url = (Path(folder) / REMOTE_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return Remote(url) if url else None
+
+
+def remote_of(root: Path) -> Remote | None:
+    """The object store ``root`` mirrors; None for a plain local folder."""
+    return _remote_at(str(Path(root).resolve()))
+
+
+class Remote:
+    """One store URL and the fsspec file system behind it (credentials from the environment)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._fs: Any = None
+        self._base = ""
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            try:
+                from fsspec.core import url_to_fs
+            except ImportError:
+                raise StoreError(
+                    "a store URL needs fsspec: install the storage extra (pip install -e "
+                    "'.[storage]')"
+                ) from None
+            try:
+                # Its own instance: the environment (endpoint, keys) is read now, not reused.
+                self._fs, self._base = url_to_fs(self.url, skip_instance_cache=True)
+            except (ImportError, ValueError) as exc:
+                raise StoreError(f"--data {self.url}: {_first_line(exc)}") from None
+            self._base = self._base.rstrip("/")
+        return self._fs
+
+    def key(self, rel: str) -> str:
+        self.fs  # noqa: B018  (sets the base)
+        return f"{self._base}/{rel}" if self._base else rel
+
+    def upload(self, local: Path, rel: str) -> None:
+        self.fs.put_file(str(local), self.key(rel))
+
+    def publish_episode(self, folder: Path, run_id: str, episode_key: str) -> None:
+        """Steps 1 and 2 of the module's note for the episode files in ``folder``."""
+        attempt = uuid.uuid4().hex
+        files = {p.name: p.stat().st_size for p in sorted(folder.glob("*.parquet"))}
+        try:
+            for name in files:
+                rel = f"runs/{run_id}/episodes/{episode_key}/{attempt}/{name}"
+                self.upload(folder / name, rel)
+            marker = json.dumps({"attempt": attempt, "files": files}).encode()
+            self.fs.pipe_file(self.key(f"runs/{run_id}/commits/{episode_key}.json"), marker)
+        except OSError:
+            raise
+        except Exception as exc:  # the store's own errors: the episode is not saved
+            raise OSError(f"{self.url} refused the episode: {_first_line(exc)}") from exc
+
+
+def publish_file(root: Path, path: Path, source: Path | None = None) -> None:
+    """Copy a file written under ``root`` (a run row, a scaffold version's file, a record) to
+    the store ``root`` mirrors, as ``path`` (from ``source`` when it is still elsewhere, e.g.
+    its temporary name); nothing for a local store. StoreError (one line) when refused."""
+    remote = remote_of(root)
+    if remote is None:
+        return
+    rel = path.resolve().relative_to(Path(root).resolve()).as_posix()
+    try:
+        remote.upload(source or path, rel)
+    except StoreError:
+        raise
+    except Exception as exc:  # the object store's own errors: credentials, network, bucket
+        raise StoreError(f"cannot write {remote.url}/{rel}: {_first_line(exc)}") from None
+
+
+def publish_tree(root: Path, folder: Path) -> None:
+    """:func:`publish_file` for every file under ``folder``."""
+    if remote_of(root) is None:
+        return
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        publish_file(root, path)
+
+
+def pull(root: Path) -> int:
+    """Bring the mirror ``root`` up to date with its store; how many objects were fetched.
+    One listing, then only what changed since the last pull. StoreError (one line) when the
+    store cannot be read."""
+    remote = remote_of(root)
+    if remote is None:
+        return 0
+    try:
+        return _pull(remote, Path(root))
+    except StoreError:
+        raise
+    except Exception as exc:  # the object store's own errors: credentials, network, bucket
+        raise StoreError(f"cannot read {remote.url}: {_first_line(exc)}") from None
+
+
+def _pull(remote: Remote, root: Path) -> int:
+    fs, base = remote.fs, remote.key("")
+    fs.invalidate_cache()
+    listing: dict[str, dict[str, Any]] = fs.find(base, detail=True)  # one listing, paged
+    if not listing:
+        top = base.split("/")[0]
+        if top != base and not fs.exists(top):  # a bucket (or container) that is not there
+            raise StoreError(f"cannot read {remote.url}: {top} does not exist or is not yours")
+        return 0  # an empty store: nothing written yet
+    state = _read_state(root)
+    seen: dict[str, str] = {}
+    fetched = 0
+    for key, info in sorted(listing.items()):
+        rel = key[len(base) :].lstrip("/")
+        if not rel or rel.split("/")[0].startswith("."):
+            continue
+        stamp = _identity(info)
+        seen[rel] = stamp
+        if state.get(rel) == stamp:
+            continue
+        parts = rel.split("/")
+        if len(parts) == 4 and parts[0] == "runs" and parts[2] == "commits":
+            fetched += _fetch_episode(remote, root, parts[1], parts[3].removesuffix(".json"))
+        elif len(parts) >= 3 and parts[0] == "runs" and parts[2] == "episodes":
+            continue  # an attempt's files: fetched when a marker names them
+        else:
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+            fs.get_file(key, str(tmp))
+            os.replace(tmp, target)
+            fetched += 1
+    _write_atomic(root / STATE_FILE, json.dumps(seen).encode())
+    return fetched
+
+
+def _fetch_episode(remote: Remote, root: Path, run_id: str, episode_key: str) -> int:
+    """The attempt a commit marker names, renamed into the mirror whole."""
+    fs = remote.fs
+    commit = json.loads(fs.cat_file(remote.key(f"runs/{run_id}/commits/{episode_key}.json")))
+    attempt, files = str(commit["attempt"]), dict(commit["files"])
+    run_dir = root / "runs" / run_id
+    # Dot-named: no listing of the mirror takes it (catalog.scan_run) until it is renamed.
+    tmp = run_dir / "episodes" / f".pull-{episode_key}.{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        for name in files:
+            key = remote.key(f"runs/{run_id}/episodes/{episode_key}/{attempt}/{name}")
+            fs.get_file(key, str(tmp / name))
+        final = run_dir / "episodes" / episode_key
+        final.parent.mkdir(parents=True, exist_ok=True)
+        trash = None
+        if final.exists():  # an earlier attempt of the episode: replace it
+            trash = final.with_name(f".replaced-{uuid.uuid4().hex}")
+            os.rename(final, trash)
+        os.rename(tmp, final)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return len(files) + 1
+
+
+def _identity(info: dict[str, Any]) -> str:
+    etag = info.get("ETag") or info.get("etag")
+    if etag:
+        return str(etag)
+    return (
+        f"{info.get('size')}:{info.get('LastModified') or info.get('mtime') or info.get('created')}"
+    )
+
+
+def _read_state(root: Path) -> dict[str, str]:
+    try:
+        state = json.loads((root / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in state.items()} if isinstance(state, dict) else {}
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__

@@ -1,0 +1,149 @@
+"""Past one machine: the Ray executor against worker processes, and reads from object storage.
+
+1. Steps per second with N concurrent MiniHack episodes against a model that answers after
+   100 ms, played by ``ProcessExecutor`` with W worker processes and by the Ray executor on a
+   local cluster of W nodes (one CPU each, Ray's own test cluster), each against the ideal
+   N ÷ (model wait per step), as in benchmarks/concurrency.py. Goal: ≥ 85 % of ideal at N = 256
+   (on a machine with the cores for it: this one has os.cpu_count() of them).
+2. ``automem runs`` on a store in a local folder, against the same store on an S3 server
+   (moto's, on this machine) read through a mirror that has never read it (cold) and one that
+   has (warm), with the number of S3 requests each made. Goal: ≤ 3× cold, ≤ 1.2× warm.
+
+    python benchmarks/cluster.py [--ns 64,256] [--steps 40] [--workers 2] [--episodes 48]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from concurrency import DELAY_MS, start_server  # noqa: E402
+
+from automem_core.llm.config import ModelConfig  # noqa: E402
+from automem_core.run.config import RunConfig  # noqa: E402
+from automem_core.run.runner import run  # noqa: E402
+from automem_core.store.reader import connect  # noqa: E402
+
+
+def measure(n: int, steps: int, url: str, workers: int, executor: str) -> tuple[float, float]:
+    """(steps, model-wait seconds per step, wall seconds) of one run."""
+    with tempfile.TemporaryDirectory() as data:
+        cfg = RunConfig(
+            game="minihack", tasks=["MazeWalk-15x15"], seeds=list(range(n)), data=Path(data),
+            model=ModelConfig(base_url=url, model="bench", timeout_s=30), max_steps=steps,
+            concurrency=n, workers=workers, executor=executor,
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        asyncio.run(run(cfg, progress=False))
+        wall = time.perf_counter() - t0
+        total, turns = (
+            connect(Path(data))
+            .execute("SELECT (SELECT count(*) FROM steps), (SELECT count(*) FROM turns)")
+            .fetchone()
+        )
+    return total, turns * DELAY_MS / 1000 / total, wall
+
+
+def executors(ns: list[int], steps: int, workers: int) -> None:
+    import ray
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    for _ in range(workers - 1):
+        cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, log_to_driver=False)
+    proc, url = start_server()
+    try:
+        print(f"model answers after {DELAY_MS:.0f} ms; {steps} steps per episode; "
+              f"{workers} workers; {os.cpu_count()} CPUs")  # fmt: skip
+        print(f"{'N':>4} {'executor':>9} {'ideal':>7} {'whole run':>17} {'steady state':>17}")
+        for n in ns:
+            for executor in ("local", "ray"):
+                total, wait, wall = measure(n, steps, url, workers, executor)
+                half, _, half_wall = measure(n, steps // 2, url, workers, executor)
+                rate, steady, ideal = total / wall, (total - half) / (wall - half_wall), n / wait
+                name = "processes" if executor == "local" else "ray"
+                print(f"{n:>4} {name:>9} {ideal:>7.1f} {rate:>8.1f} {rate / ideal:>7.1%} "
+                      f"{steady:>8.1f} {steady / ideal:>7.1%}")  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait()
+        ray.shutdown()
+        cluster.shutdown()
+    print("goal: steady state >= 85% of ideal at N = 256 (needs the cores to step N games)")
+
+
+class Requests(logging.Handler):
+    """Counts the requests moto's server logs (one line each)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def reads(episodes: int) -> None:
+    from automem_core.analysis.reports import render_runs_table
+    from automem_core.cli import main as automem
+    from automem_core.store.remote import open_root, pull
+    from automem_core.testing.s3_server import in_environment, s3_server
+
+    counter = Requests()
+    werkzeug = logging.getLogger("werkzeug")
+    werkzeug.addHandler(counter)
+    werkzeug.setLevel(logging.INFO)
+    werkzeug.propagate = False
+    with tempfile.TemporaryDirectory() as tmp, s3_server("automem-bench") as env:
+        local, url = Path(tmp) / "local", "s3://automem-bench/store"
+        args = ["run", "--game", "minihack", "--tasks", "MazeWalk-9x9", "--episodes",
+                str(episodes), "--max-steps", "30", "--run-id", "b", "--quiet"]  # fmt: skip
+        with in_environment({**env, "AUTOMEM_CACHE": str(Path(tmp) / "writer")}):
+            automem([*args, "--data", str(local)])
+            automem([*args, "--data", url])
+
+        def timed(read: object) -> tuple[float, int]:
+            before = counter.count
+            t0 = time.perf_counter()
+            read()  # type: ignore[operator]
+            return time.perf_counter() - t0, counter.count - before
+
+        base, _ = timed(lambda: render_runs_table(local))
+        with in_environment({**env, "AUTOMEM_CACHE": str(Path(tmp) / "reader")}):
+            root = open_root(url)
+            cold, cold_n = timed(lambda: (pull(root), render_runs_table(root)))
+            warm, warm_n = timed(lambda: (pull(root), render_runs_table(root)))
+    print(f"`automem runs` over {episodes} episodes: local folder {base * 1000:.0f} ms")
+    print(f"  S3 (moto), cold mirror: {cold * 1000:.0f} ms = {cold / base:.1f}x "
+          f"({cold_n} requests; goal <= 3x)")  # fmt: skip
+    print(f"  S3 (moto), warm mirror: {warm * 1000:.0f} ms = {warm / base:.1f}x "
+          f"({warm_n} requests; goal <= 1.2x)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ns", default="64,256")
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--episodes", type=int, default=48, help="in the store that is read")
+    parser.add_argument("--skip-executors", action="store_true")
+    args = parser.parse_args()
+    reads(args.episodes)
+    if not args.skip_executors:
+        executors([int(n) for n in args.ns.split(",")], args.steps, args.workers)
+
+
+if __name__ == "__main__":
+    main()
