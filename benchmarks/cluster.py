@@ -55,14 +55,13 @@ def measure(n: int, steps: int, url: str, workers: int, executor: str) -> tuple[
 
 
 def executors(ns: list[int], steps: int, workers: int) -> None:
-    import ray
-    from ray.cluster_utils import Cluster
+    from automem_core.testing.ray_cluster import local_cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    for _ in range(workers - 1):
-        cluster.add_node(num_cpus=1)
-    cluster.wait_for_nodes()
-    ray.init(address=cluster.address, log_to_driver=False)
+    with local_cluster(workers):
+        _executors(ns, steps, workers)
+
+
+def _executors(ns: list[int], steps: int, workers: int) -> None:
     proc, url = start_server()
     try:
         print(f"model answers after {DELAY_MS:.0f} ms; {steps} steps per episode; "
@@ -79,8 +78,6 @@ def executors(ns: list[int], steps: int, workers: int) -> None:
     finally:
         proc.terminate()
         proc.wait()
-        ray.shutdown()
-        cluster.shutdown()
     print("goal: steady state >= 85% of ideal at N = 256 (needs the cores to step N games)")
 
 

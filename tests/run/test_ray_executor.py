@@ -19,23 +19,16 @@ from automem_core.store.catalog import scan_run
 from automem_core.store.layout import Layout
 from automem_core.store.reader import connect
 from automem_core.testing.fake_game import SCAFFOLD_DIR
+from automem_core.testing.ray_cluster import local_cluster
 
 ray = pytest.importorskip("ray")
-cluster_utils = pytest.importorskip("ray.cluster_utils")
 
 
 @pytest.fixture(scope="module")
 def cluster():
     """A head node and one worker node, one CPU each; this process is the driver."""
-    c = cluster_utils.Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
-    )
-    worker = c.add_node(num_cpus=1)
-    c.wait_for_nodes()
-    ray.init(address=c.address, log_to_driver=False)
-    yield c, worker
-    ray.shutdown()
-    c.shutdown()
+    with local_cluster(2) as (c, (worker,)):
+        yield c, worker
 
 
 def fake_cfg(root: Path, **more) -> RunConfig:

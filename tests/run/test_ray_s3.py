@@ -14,10 +14,10 @@ from automem_core.run.config import RunConfig
 from automem_core.run.runner import RunResult, run
 from automem_core.store.reader import connect
 from automem_core.store.remote import open_root, pull, remote_of
+from automem_core.testing.ray_cluster import local_cluster
 from automem_core.testing.s3_server import s3_server
 
 ray = pytest.importorskip("ray")
-cluster_utils = pytest.importorskip("ray.cluster_utils")
 pytest.importorskip("moto.server")
 
 BUCKET = "automem-ray"
@@ -30,21 +30,8 @@ def s3_and_cluster(tmp_path, monkeypatch):
     with s3_server(BUCKET) as env:
         for key, value in {**env, "AUTOMEM_CACHE": str(tmp_path / "cache")}.items():
             monkeypatch.setenv(key, value)
-        yield from _cluster()
-
-
-def _cluster():
-    c = cluster_utils.Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
-    )
-    worker = c.add_node(num_cpus=1)
-    c.wait_for_nodes()
-    ray.init(address=c.address, log_to_driver=False)
-    try:
-        yield c, worker
-    finally:
-        ray.shutdown()
-        c.shutdown()
+        with local_cluster(2) as (c, (worker,)):
+            yield c, worker
 
 
 @pytest.mark.slow
