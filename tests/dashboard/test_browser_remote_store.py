@@ -1,5 +1,6 @@
-"""One page load in Debian's Chromium of the dashboard served over a store on S3 (moto's
-server): ``AUTOMEM_DATA=s3://…``, read through a mirror that had never read the store."""
+"""The dashboard served over a store on S3 (moto's server) in Debian's Chromium at 1280×800:
+``AUTOMEM_DATA=s3://…``, read through a mirror that had never read the store; the Overview
+lists the run and the Replay opens one of its steps."""
 
 from __future__ import annotations
 
@@ -42,9 +43,14 @@ def test_overview_of_an_s3_store_loads_in_chromium(server, tmp_path):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-            headless=True,
+            headless=True, viewport={"width": 1280, "height": 800},
         )  # fmt: skip
         page = browser.new_page()
         page.goto(server)
         sync_api.expect(page.get_by_text(RUN).first).to_be_visible(timeout=60_000)
+        page.goto(f"{server}/replay?run={RUN}&episode={RUN}.MazeWalk-9x9.s1&step=3")
+        card = page.locator(".am-step").first
+        sync_api.expect(card).to_be_visible(timeout=60_000)
+        sync_api.expect(card).to_contain_text("3")
+        assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
