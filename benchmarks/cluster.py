@@ -92,7 +92,7 @@ class Requests(logging.Handler):
         self.count += 1
 
 
-def reads(episodes: int) -> None:
+def reads(episodes: int, latency_ms: float) -> None:
     from automem_core.analysis.reports import render_runs_table
     from automem_core.cli import main as automem
     from automem_core.store.remote import open_root, pull
@@ -103,7 +103,8 @@ def reads(episodes: int) -> None:
     werkzeug.addHandler(counter)
     werkzeug.setLevel(logging.INFO)
     werkzeug.propagate = False
-    with tempfile.TemporaryDirectory() as tmp, s3_server("automem-bench") as env:
+    bucket = s3_server("automem-bench", latency_ms / 1000)
+    with tempfile.TemporaryDirectory() as tmp, bucket as env:
         local, url = Path(tmp) / "local", "s3://automem-bench/store"
         args = ["run", "--game", "minihack", "--tasks", "MazeWalk-9x9", "--episodes",
                 str(episodes), "--max-steps", "30", "--run-id", "b", "--quiet"]  # fmt: skip
@@ -122,7 +123,8 @@ def reads(episodes: int) -> None:
             root = open_root(url)
             cold, cold_n = timed(lambda: (pull(root), render_runs_table(root)))
             warm, warm_n = timed(lambda: (pull(root), render_runs_table(root)))
-    print(f"`automem runs` over {episodes} episodes: local folder {base * 1000:.0f} ms")
+    print(f"`automem runs` over {episodes} episodes: local folder {base * 1000:.0f} ms; "
+          f"the S3 server answers each request {latency_ms:g} ms late")  # fmt: skip
     print(f"  S3 (moto), cold mirror: {cold * 1000:.0f} ms = {cold / base:.1f}x "
           f"({cold_n} requests; goal <= 3x)")  # fmt: skip
     print(f"  S3 (moto), warm mirror: {warm * 1000:.0f} ms = {warm / base:.1f}x "
@@ -135,9 +137,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--episodes", type=int, default=48, help="in the store that is read")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0,
+        help="the S3 server's delay per request (a network round trip; moto's own is ~0)",
+    )  # fmt: skip
     parser.add_argument("--skip-executors", action="store_true")
     args = parser.parse_args()
-    reads(args.episodes)
+    reads(args.episodes, args.latency_ms)
     if not args.skip_executors:
         executors([int(n) for n in args.ns.split(",")], args.steps, args.workers)
 

@@ -191,7 +191,8 @@ def _pull(remote: Remote, root: Path) -> int:
         return 0  # an empty store: nothing written yet
     state = _read_state(root)
     seen: dict[str, str] = {}
-    fetched = 0
+    episodes: list[tuple[str, str]] = []  # (run, episode) whose commit marker changed
+    files: dict[str, Path] = {}  # other changed objects: key → where in the mirror
     for key, info in sorted(listing.items()):
         rel = key[len(base) :].lstrip("/")
         if not rel or rel.split("/")[0].startswith("."):
@@ -202,45 +203,73 @@ def _pull(remote: Remote, root: Path) -> int:
             continue
         parts = rel.split("/")
         if len(parts) == 4 and parts[0] == "runs" and parts[2] == "commits":
-            fetched += _fetch_episode(remote, root, parts[1], parts[3].removesuffix(".json"))
+            episodes.append((parts[1], parts[3].removesuffix(".json")))
         elif len(parts) >= 3 and parts[0] == "runs" and parts[2] == "episodes":
             continue  # an attempt's files: fetched when a marker names them
         else:
-            target = root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-            fs.get_file(key, str(tmp))
-            os.replace(tmp, target)
-            fetched += 1
+            files[key] = root / rel
+    fetched = _fetch_files(fs, files) + _fetch_episodes(remote, root, episodes)
     _write_atomic(root / STATE_FILE, json.dumps(seen).encode())
     return fetched
 
 
-def _fetch_episode(remote: Remote, root: Path, run_id: str, episode_key: str) -> int:
-    """The attempt a commit marker names, renamed into the mirror whole."""
-    fs = remote.fs
-    commit = json.loads(fs.cat_file(remote.key(f"runs/{run_id}/commits/{episode_key}.json")))
-    attempt, files = str(commit["attempt"]), dict(commit["files"])
-    run_dir = root / "runs" / run_id
-    # Dot-named: no listing of the mirror takes it (catalog.scan_run) until it is renamed.
-    tmp = run_dir / "episodes" / f".pull-{episode_key}.{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
+def _get_many(fs: Any, pairs: dict[str, Path]) -> None:
+    """Download every key to its path in one batch: an object store's file system fetches
+    them concurrently (fsspec's async batch), any other one by one."""
+    if pairs:
+        fs.get(list(pairs), [str(p) for p in pairs.values()])
+
+
+def _fetch_files(fs: Any, files: dict[str, Path]) -> int:
+    """Run rows, records, versions: each to a temporary name, then renamed into place."""
+    tmps = {key: t.with_name(f".{t.name}.{uuid.uuid4().hex}.tmp") for key, t in files.items()}
+    for tmp in tmps.values():
+        tmp.parent.mkdir(parents=True, exist_ok=True)
     try:
-        for name in files:
-            key = remote.key(f"runs/{run_id}/episodes/{episode_key}/{attempt}/{name}")
-            fs.get_file(key, str(tmp / name))
-        final = run_dir / "episodes" / episode_key
-        final.parent.mkdir(parents=True, exist_ok=True)
-        trash = None
-        if final.exists():  # an earlier attempt of the episode: replace it
-            trash = final.with_name(f".replaced-{uuid.uuid4().hex}")
-            os.rename(final, trash)
-        os.rename(tmp, final)
-        if trash is not None:
-            shutil.rmtree(trash, ignore_errors=True)
+        _get_many(fs, tmps)
+        for key, target in files.items():
+            os.replace(tmps[key], target)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return len(files) + 1
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)
+    return len(files)
+
+
+def _fetch_episodes(remote: Remote, root: Path, episodes: list[tuple[str, str]]) -> int:
+    """The attempts the commit markers name (markers read in one batch, files in another),
+    each renamed into the mirror whole."""
+    if not episodes:
+        return 0
+    fs = remote.fs
+    markers = {remote.key(f"runs/{r}/commits/{e}.json"): (r, e) for r, e in episodes}
+    commits = fs.cat(list(markers))
+    wanted: dict[str, Path] = {}
+    folders: list[tuple[Path, Path]] = []  # (temporary folder, final folder)
+    try:
+        for marker, (run_id, episode_key) in markers.items():
+            commit = json.loads(commits[marker])
+            attempt = str(commit["attempt"])
+            episodes_dir = root / "runs" / run_id / "episodes"
+            # Dot-named: no listing of the mirror takes it (catalog.scan_run) until renamed.
+            tmp = episodes_dir / f".pull-{episode_key}.{uuid.uuid4().hex[:8]}"
+            tmp.mkdir(parents=True)
+            folders.append((tmp, episodes_dir / episode_key))
+            for name in dict(commit["files"]):
+                rel = f"runs/{run_id}/episodes/{episode_key}/{attempt}/{name}"
+                wanted[remote.key(rel)] = tmp / name
+        _get_many(fs, wanted)
+        for tmp, final in folders:
+            trash = None
+            if final.exists():  # an earlier attempt of the episode: replace it
+                trash = final.with_name(f".replaced-{uuid.uuid4().hex}")
+                os.rename(final, trash)
+            os.rename(tmp, final)
+            if trash is not None:
+                shutil.rmtree(trash, ignore_errors=True)
+    finally:
+        for tmp, _ in folders:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return len(wanted) + len(markers)
 
 
 def _identity(info: dict[str, Any]) -> str:

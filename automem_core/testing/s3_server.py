@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 
 def free_port() -> int:
@@ -20,14 +23,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def s3_server(bucket: str) -> Iterator[dict[str, str]]:
-    """A moto S3 server holding ``bucket``; yields the client environment for it."""
+def s3_server(bucket: str, latency_s: float = 0.0) -> Iterator[dict[str, str]]:
+    """A moto S3 server holding ``bucket``; yields the client environment for it. With
+    ``latency_s``, every request is answered that much later (a network's round trip; the
+    server answers requests side by side, as an object store does)."""
     import boto3
-    from moto.server import ThreadedMotoServer
 
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    stop = _start_slow(port, latency_s) if latency_s > 0 else _start(port)
     env = {
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
@@ -41,7 +44,37 @@ def s3_server(bucket: str) -> Iterator[dict[str, str]]:
         ).create_bucket(Bucket=bucket)  # fmt: skip
         yield env
     finally:
-        server.stop()
+        stop()
+
+
+def _start(port: int) -> Callable[[], None]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server.stop
+
+
+def _start_slow(port: int, latency_s: float) -> Callable[[], None]:
+    """moto's application behind a threaded WSGI server that waits ``latency_s`` first."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+
+    def slow(environ: dict[str, Any], start_response: Any) -> Any:
+        time.sleep(latency_s)
+        return app(environ, start_response)
+
+    server = make_server("127.0.0.1", port, slow, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        thread.join()
+
+    return stop
 
 
 @contextlib.contextmanager
