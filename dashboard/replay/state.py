@@ -9,7 +9,9 @@ not write (a deep link, a link from another page, browser history) wins.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from typing import Any
 
 import pandas as pd
@@ -132,6 +134,19 @@ def jump(ep: Any, kind: str, label: str) -> None:
 
 
 _SHOWN = "replay.shown"  # values the page itself wrote into widgets, most recent last
+_MAKING = threading.Lock()  # one session's runs may make the record at once
+
+
+def _shown() -> deque[Any]:
+    """The values the page wrote into its widgets: one object changed in place, so two runs
+    of a session at once (Streamlit starts a new press's run before the old one stops) both
+    add theirs; a list read, extended and written back would lose one of them."""
+    with _MAKING:
+        kept = st.session_state.get(_SHOWN)
+        if not isinstance(kept, deque):
+            kept = deque(maxlen=64)
+            st.session_state[_SHOWN] = kept
+    return kept
 
 
 def from_widget(model_key: str, widget_key: str) -> None:
@@ -139,7 +154,7 @@ def from_widget(model_key: str, widget_key: str) -> None:
     earlier. Pressing keys faster than the page redraws, the browser sends back the widget's
     stale value with the next press; that echo must not undo the moves made since."""
     value = st.session_state.get(widget_key)
-    if value in st.session_state.get(_SHOWN, ()) and value != st.session_state.get(model_key):
+    if value in _shown() and value != st.session_state.get(model_key):
         return
     st.session_state[model_key] = value
 
@@ -191,11 +206,11 @@ def timeline_clicked() -> None:
 
 
 def sync_widget(widget_key: str, value: Any) -> None:
-    """Show the model's ``value`` in a widget about to be drawn."""
+    """Show the model's ``value`` in a widget about to be drawn (noted first: whatever the
+    browser may show is known as the page's own)."""
+    _shown().append(value)
     if st.session_state.get(widget_key) != value:
         st.session_state[widget_key] = value
-    shown = [v for v in st.session_state.get(_SHOWN, ()) if v != value][-63:]
-    st.session_state[_SHOWN] = [*shown, value]
 
 
 def playback() -> tuple[bool, float]:
