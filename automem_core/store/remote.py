@@ -208,7 +208,9 @@ def _pull(remote: Remote, root: Path) -> int:
             continue  # an attempt's files: fetched when a marker names them
         else:
             files[key] = root / rel
-    fetched = _fetch_files(fs, files) + _fetch_episodes(remote, root, episodes)
+    # Episodes first: a run's row (finished, so many episodes) never shows before them.
+    fetched = _fetch_episodes(remote, root, episodes)
+    fetched += _fetch_files(fs, files)
     _write_atomic(root / STATE_FILE, json.dumps(seen).encode())
     return fetched
 

@@ -52,7 +52,8 @@ def _start(port: int) -> Callable[[], None]:
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    return server.stop
+    stop: Callable[[], None] = server.stop
+    return stop
 
 
 def _start_slow(port: int, latency_s: float) -> Callable[[], None]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from automem_core.errors import AutoMemError
 from automem_core.mining.labels import LabelError, add_labels, new_label, undo
 from automem_core.store.record_rows import LabelRow
 from dashboard.labelling.queues import Item
@@ -32,7 +33,6 @@ class Bench:
     pos: int = 0
     undoable: list[str] = field(default_factory=list)  # this session's label ids, oldest first
     last: tuple[str, str, int] | None = None  # (verdict or "undone", target, how many)
-    done: set[str] = field(default_factory=set)  # labelled in this session: never twice
     problems: list[str] = field(default_factory=list)  # to show once, after the presses
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -41,54 +41,64 @@ class Bench:
 
     def apply(self, presses: list[str], root: Path, who: str, versions: dict[str, str]) -> None:
         """Each press in order: a verdict labels the record on screen and moves on (a burst
-        of verdicts is one write); arrows move; ``u`` undoes your last label and goes back."""
+        of verdicts is one write); arrows move; ``u`` undoes your last label and goes back to
+        its record. It never raises: when the store refuses a write, the presses after it are
+        dropped and the refusal is kept in :attr:`problems` (pressed again, they would act on
+        records the person did not see)."""
         pending: list[str] = []
         for press in presses:
             if press in VERDICT_KEYS and who:
                 pending.append(VERDICT_KEYS[press])
                 continue
-            self._label(pending, root, who, versions)
+            if not self._label(pending, root, who, versions):
+                return
             pending = []
             if press == "ArrowRight":
                 self.pos = min(self.pos + 1, len(self.items))
             elif press == "ArrowLeft":
                 self.pos = max(self.pos - 1, 0)
-            elif press == "u" and self.undoable:
-                self._undo(root, who)
+            elif press == "u" and self.undoable and not self._undo(root, who):
+                return
         self._label(pending, root, who, versions)
 
     def _label(self, verdicts: list[str], root: Path, who: str,
-               versions: dict[str, str]) -> None:  # fmt: skip
+               versions: dict[str, str]) -> bool:  # fmt: skip
+        """Label the records from the one on screen on; False when the store refused."""
         rows: list[LabelRow] = []
-        pos = self.pos
-        for verdict in verdicts:
-            while pos < len(self.items) and self.items[pos].target_id in self.done:
-                pos += 1
-            if pos >= len(self.items):
-                break
-            item = self.items[pos]
-            rows.append(new_label(item.target_id, verdict, who, target_kind=item.kind,  # type: ignore[arg-type]
-                                  scaffold_version=versions.get(item.decision_id, "")))  # fmt: skip
-            pos += 1
+        for item, verdict in zip(self.items[self.pos :], verdicts, strict=False):
+            version = versions.get(item.decision_id, "")
+            row = new_label(item.target_id, verdict, who, target_kind=item.kind,  # type: ignore[arg-type]
+                            scaffold_version=version)  # fmt: skip
+            rows.append(row)
         if not rows:
-            return
-        add_labels(root, rows)
-        self.done.update(r.target_id for r in rows)
+            return True
+        try:
+            add_labels(root, rows)
+        except (AutoMemError, OSError) as exc:
+            self.problems.append(f"labels not saved: {exc}")
+            return False
         self.undoable.extend(r.label_id for r in rows)
         self.last = (rows[-1].verdict, rows[-1].target_id, len(rows))
-        self.pos = pos
+        self.pos += len(rows)
+        return True
 
-    def _undo(self, root: Path, who: str) -> None:
+    def _undo(self, root: Path, who: str) -> bool:
+        """Undo your last label and show its record; False when the store refused."""
         try:
             undone = undo(root, self.undoable[-1], who)
-        except LabelError as exc:
+        except LabelError as exc:  # not yours, or not there: nothing to go back to
             self.problems.append(str(exc))
             self.undoable.pop()
-            return
+            return True
+        except (AutoMemError, OSError) as exc:
+            self.problems.append(f"undo not saved: {exc}")
+            return False
         self.undoable.pop()
-        self.done.discard(undone.target_id)
-        self.pos = max(self.pos - 1, 0)
+        targets = [item.target_id for item in self.items]
+        if undone.target_id in targets:
+            self.pos = targets.index(undone.target_id)
         self.last = ("undone", "", 1)
+        return True
 
 
 _MAKING = threading.Lock()  # one session's runs may make its bench at once

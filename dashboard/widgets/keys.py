@@ -4,7 +4,8 @@ A button's shortcut is lost when it is pressed while the app is still drawing th
 press. This widget keeps one log of the page's key presses for as long as the page lives (in
 the page, not in the zero-height frame that sends it, so a redraw that replaces the frame loses
 nothing) and sends the whole log every time; each run takes the presses it has not seen yet, in
-order: a burst of ten presses makes ten moves. Presses made while typing in a field are ignored.
+order: a burst of ten presses makes ten moves. Presses made while typing in a field are ignored,
+and each app page gets only the presses made on it (the log notes each press's path).
 
 Two runs of one session can overlap: Streamlit starts the run for a new press at once, and the
 run it replaces goes on until its next Streamlit call (any call, reading session state

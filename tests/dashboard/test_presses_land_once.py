@@ -62,6 +62,35 @@ def test_a_burst_labels_one_record_each_without_a_streamlit_call(root, monkeypat
     assert human(root)[-1] == ("d3", "good", "ana") and len(human(root)) == 7
 
 
+def test_back_then_a_verdict_relabels_the_record_on_screen_and_undo_returns_to_its_record(root):
+    bench = Bench()
+    bench.restart(("unlabelled by me", "ana"), items(4))
+    bench.apply(["1", "ArrowRight", "ArrowLeft", "ArrowLeft", "2"], root, "ana", {})
+    assert human(root) == [("d0", "good", "ana"), ("d0", "bad", "ana")]  # changed her mind
+    bench.apply(["ArrowRight", "ArrowRight", "u"], root, "ana", {})  # undo from two further on
+    assert human(root)[-1] == ("d0", "good", "ana") and bench.pos == 0  # back at d0
+
+
+def test_a_refused_write_drops_the_presses_after_it_and_says_so(root, monkeypatch):
+    """Were the burst pressed again after a failed write, its first labels would land twice
+    and the rest on records nobody saw: the refusal ends the burst and the page says why."""
+    real, calls = bench_module.add_labels, []
+
+    def second_fails(where, rows):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise OSError("the disk is full")
+        return real(where, rows)
+
+    monkeypatch.setattr(bench_module, "add_labels", second_fails)
+    bench = Bench()
+    bench.restart(("unlabelled by me", "ana"), items(5))
+    bench.apply(["1", "ArrowRight", "2", "ArrowRight", "3"], root, "ana", {})  # no raise
+    assert human(root) == [("d0", "good", "ana")]
+    assert bench.pos == 2 and bench.problems == ["labels not saved: the disk is full"]
+    assert calls == [1, 1]  # the press after the refusal was not tried
+
+
 def test_presses_without_a_name_label_nothing(root):
     bench = Bench()
     bench.restart(("unlabelled by me", ""), items(3))
