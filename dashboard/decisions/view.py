@@ -83,7 +83,9 @@ row = st.container(horizontal=True)
 if row.button("Label these in the workbench", key=f"{PAGE}.to_workbench", type="primary",
               icon=":material/label:"):  # fmt: skip
     st.session_state["label.chosen"] = "the Decisions table's filter"
-    workbench.current().snapshot = None  # the filter's decisions, as they are now
+    bench = workbench.current()
+    with bench.lock:
+        bench.snapshot = None  # the filter's decisions, as they are now
     st.switch_page(PAGES["label"], query_params=identity.keep_in_url({}))
 with row:
     bulk_confirm(shown, who)

@@ -51,7 +51,9 @@ def _decision(decisions: pd.DataFrame, labels: pd.DataFrame, decision_id: str) -
 
 def _reset_queue() -> None:
     st.session_state[CHOSEN] = st.session_state.get(QUEUE, QUEUES[0])
-    workbench.current().snapshot = None
+    bench = workbench.current()
+    with bench.lock:
+        bench.snapshot = None
 
 
 def _click(press: str, who: str, versions: dict[str, str]) -> None:
@@ -101,8 +103,9 @@ def toolbar(bench: Bench, who: str, people: pd.DataFrame, versions: dict[str, st
 
 
 def confirmation(bench: Bench) -> None:
-    while bench.problems:
-        st.toast(bench.problems.pop(0))
+    for problem in list(bench.problems):  # removed once shown: a stopped run shows it again
+        st.toast(problem)
+        bench.problems.remove(problem)
     if not bench.last:
         return
     verdict, target, n = bench.last
