@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import streamlit as st
-
 from automem_core.errors import AutoMemError
 from automem_core.mining.labels import LabelError, add_labels, new_label, undo
 from automem_core.store.record_rows import LabelRow
 from dashboard.labelling.queues import Item
+from dashboard.widgets.shared_state import shared
 
 KEY = "label.bench"
 VERDICT_KEYS = {"1": "good", "2": "bad", "3": "unsure"}
@@ -101,14 +100,6 @@ class Bench:
         return True
 
 
-_MAKING = threading.Lock()  # one session's runs may make its bench at once
-
-
 def current() -> Bench:
     """This session's bench (made on first use)."""
-    with _MAKING:
-        bench = st.session_state.get(KEY)
-        if not isinstance(bench, Bench):  # first use, or this module was reloaded
-            bench = Bench()
-            st.session_state[KEY] = bench
-    return bench
+    return shared(KEY, Bench, lambda kept: isinstance(kept, Bench))

@@ -9,7 +9,6 @@ not write (a deep link, a link from another page, browser history) wins.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from typing import Any
@@ -18,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.widgets import identity
+from dashboard.widgets.shared_state import shared
 
 RUN, EPISODE, STEP, COMPARE = "replay.run", "replay.episode", "replay.step", "replay.compare"
 HIGHLIGHT = "replay.highlight"  # words marked in the step's texts (a search hit's link sets them)
@@ -134,19 +134,13 @@ def jump(ep: Any, kind: str, label: str) -> None:
 
 
 _SHOWN = "replay.shown"  # values the page itself wrote into widgets, most recent last
-_MAKING = threading.Lock()  # one session's runs may make the record at once
 
 
 def _shown() -> deque[Any]:
     """The values the page wrote into its widgets: one object changed in place, so two runs
     of a session at once (Streamlit starts a new press's run before the old one stops) both
     add theirs; a list read, extended and written back would lose one of them."""
-    with _MAKING:
-        kept = st.session_state.get(_SHOWN)
-        if not isinstance(kept, deque):
-            kept = deque(maxlen=64)
-            st.session_state[_SHOWN] = kept
-    return kept
+    return shared(_SHOWN, lambda: deque(maxlen=64), lambda kept: isinstance(kept, deque))
 
 
 def from_widget(model_key: str, widget_key: str) -> None:

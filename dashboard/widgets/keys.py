@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import streamlit as st
 import streamlit.components.v1 as components
+
+from dashboard.widgets.shared_state import shared
 
 _FRONTEND = Path(__file__).parent / "keys_frontend"
 _component = components.declare_component("automem_keys", path=str(_FRONTEND))
-_MAKING = threading.Lock()  # one session's runs may make its seen-record at once
 
 
 @dataclass
@@ -63,11 +63,8 @@ class KeyLog:
 def key_log(keys: list[str], key: str) -> KeyLog:
     """This page's key log (``keys`` are names as ``KeyboardEvent.key``, letters lower-case:
     ``"1"``, ``"u"``, ``"ArrowLeft"``)."""
-    with _MAKING:
-        kept: Any = st.session_state.get(f"{key}.seen")
-        seen: _Seen = kept if getattr(kept, "lock", None) else _Seen()  # kept through a reload
-        if seen is not kept:
-            st.session_state[f"{key}.seen"] = seen
+    # Kept through a reload of this module (a new _Seen class): its count must survive.
+    seen = shared(f"{key}.seen", _Seen, lambda kept: getattr(kept, "lock", None) is not None)
     value: Any = _component(keys=keys, key=key, default=None)
     if not isinstance(value, dict):
         return KeyLog(keys, seen.log_id, [], seen)

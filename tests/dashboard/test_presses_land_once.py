@@ -18,7 +18,7 @@ from automem_core.testing.sample_store import play_fake_run
 from dashboard.labelling import bench as bench_module
 from dashboard.labelling.bench import Bench
 from dashboard.labelling.queues import Item
-from dashboard.widgets import keys
+from dashboard.widgets import keys, shared_state
 
 
 class Stopped(Exception):
@@ -49,7 +49,8 @@ def items(n: int) -> list[Item]:
 def test_a_burst_labels_one_record_each_without_a_streamlit_call(root, monkeypatch):
     bench = Bench()
     bench.restart(("unlabelled by me", "ana"), items(5))
-    monkeypatch.setattr(bench_module, "st", StopsAtEveryCall())  # any call would stop the run
+    for module in (bench_module, shared_state):  # any Streamlit call would stop the run
+        monkeypatch.setattr(module, "st", StopsAtEveryCall(), raising=False)
     bench.apply(["1", "1", "2", "ArrowRight", "3"], root, "ana", {})
     assert human(root) == [("d0", "good", "ana"), ("d1", "good", "ana"), ("d2", "bad", "ana"),
                            ("d4", "unsure", "ana")]  # fmt: skip
@@ -132,7 +133,7 @@ def run_page(state: FakeState, position: list[int]) -> None:
 def page(monkeypatch):
     """Session state and the page's key log, as the browser last sent it."""
     state, log = FakeState(), ["ArrowRight"] * 3
-    monkeypatch.setattr(keys.st, "session_state", state)
+    monkeypatch.setattr(shared_state.st, "session_state", state)
     monkeypatch.setattr(keys, "_component", lambda **_: {"id": "page", "presses": list(log)})
     return state, log
 
