@@ -28,7 +28,13 @@ from pathlib import Path
 from automem_core.store import record_view
 from automem_core.store.catalog import RunFiles, scan
 from automem_core.store.layout import Layout
-from automem_core.store.record_view import GENERATION, MERGED_PREFIX, held_by, is_record_file
+from automem_core.store.record_view import (
+    GENERATION,
+    HELD_INDEX,
+    MERGED_PREFIX,
+    held_by,
+    is_record_file,
+)
 
 SAFE_AGE_S = 3600.0  # an unlocked writer's temporary file untouched this long is abandoned
 TRASH = (".removed-", ".replaced-")
@@ -95,24 +101,30 @@ def run_leftovers(run: RunFiles, now: float | None = None) -> list[Leftover]:
     return out
 
 
-def record_leftovers(folder: Path, now: float | None = None) -> list[Leftover]:
-    """A record table's leftovers (listed under the merge lock to delete)."""
+def record_leftovers(folder: Path, now: float | None = None, young: bool = True) -> list[Leftover]:
+    """A record table's leftovers (listed under the merge lock to delete); ``young=False``
+    leaves out what is kept for now (a merge's collection, which runs often)."""
     now = time.time() if now is None else now
     out: list[Leftover] = []
     entries = _entries(folder)
     present = {e.name for e in entries}
     for entry in entries:
-        path, name = Path(entry.path), entry.name
-        if name.startswith(f".{MERGED_PREFIX}") or name.startswith(f"{GENERATION}."):
+        name = entry.name
+        if not name.startswith((".", MERGED_PREFIX)):  # an append: never a leftover itself
+            continue
+        path = Path(entry.path)
+        if name.startswith((f".{MERGED_PREFIX}", f"{GENERATION}.", f"{HELD_INDEX}.")):
             out.append(Leftover(path, "a record merge killed before it finished"))
         elif name.startswith(".") and name.endswith(".parquet.tmp"):
             out.append(Leftover(path, "an append killed before it finished", _young(path, now)))
         elif name.startswith(MERGED_PREFIX) and is_record_file(name):
             with contextlib.suppress(FileNotFoundError):
-                young = now - path.stat().st_mtime < record_view.HELD_GRACE_S
+                kept = now - path.stat().st_mtime < record_view.HELD_GRACE_S
+                if kept and not young:
+                    continue
                 for held in held_by(path):
                     if held in present:
-                        out.append(Leftover(folder / held, HELD, young))
+                        out.append(Leftover(folder / held, HELD, kept))
     return out
 
 

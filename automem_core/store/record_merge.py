@@ -24,6 +24,7 @@ at most :data:`MAX_HELD` files, so that no footer grows with the number of appen
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -41,9 +42,11 @@ from automem_core.store.locks import try_lock
 from automem_core.store.migrations import needs_upgrade, upgrade_table
 from automem_core.store.record_view import (
     GENERATION,
+    HELD_INDEX,
     MERGED_KEY,
     MERGED_PREFIX,
     generation,
+    held_by,
     is_record_file,
     list_records,
     records_dir,
@@ -81,14 +84,15 @@ def _due(sizes: dict[Path, int]) -> list[Path]:
 
 
 def merge_if_due(root: Path, table: str) -> int:
-    """Merge ``table``'s files where a level is full (the check costs one listing and a stat per
-    file, which merging keeps few); how many files were merged."""
+    """Merge ``table``'s files where a level is full (the check costs one listing, one small
+    read and a stat per file that no merge replaced yet); how many files were merged."""
     folder = records_dir(root, table)
+    held = _held_index(folder)
     sizes: dict[Path, int] = {}
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
-                if is_record_file(entry.name):
+                if is_record_file(entry.name) and entry.name not in held:
                     sizes[Path(entry.path)] = entry.stat().st_size
     except FileNotFoundError:
         return 0
@@ -106,13 +110,14 @@ def merge_records(root: Path, table: str, full: bool = False) -> int:
     with try_lock(folder / ".merge.lock") as mine:
         if not mine:
             return 0
-        _collect(folder)  # what earlier merges replaced, and what killed ones left
+        _collect(folder)  # what earlier merges replaced (past their grace), what killed ones left
         merged = 0
         while True:
             files = list_records(folder)  # no other merge runs: this listing is the set
             chosen = files if full else _due({p: p.stat().st_size for p in files})
             if len(chosen) < 2:
                 _collect(folder)
+                _write_held_index(folder)
                 return merged
             for start in range(0, len(chosen), MAX_HELD):  # so no footer names too many
                 if len(chosen[start : start + MAX_HELD]) > 1:
@@ -120,14 +125,39 @@ def merge_records(root: Path, table: str, full: bool = False) -> int:
             merged += len(chosen) if not (full and merged) else 0  # a round's outputs: not new
             if full and len(chosen) <= MAX_HELD:
                 _collect(folder)
+                _write_held_index(folder)
                 return merged
+
+
+def _held_index(folder: Path) -> set[str]:
+    """The names merged files held when the last merge ended (empty when unknown). It only
+    spares :func:`merge_if_due` the footers: a name missing from it makes a merge look due, and
+    the merge reads the footers; a name in it is never a new file's (names are unique)."""
+    try:
+        names = json.loads((folder / HELD_INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+
+
+def _write_held_index(folder: Path) -> None:
+    """Note the names the folder's merged files hold (under the merge lock)."""
+    held: set[str] = set()
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith(MERGED_PREFIX) and is_record_file(entry.name):
+                with contextlib.suppress(FileNotFoundError):
+                    held.update(held_by(Path(entry.path)))
+    tmp = folder / f"{HELD_INDEX}.{uuid.uuid4().hex}.tmp"
+    tmp.write_text(json.dumps(sorted(held)), encoding="utf-8")
+    os.replace(tmp, folder / HELD_INDEX)
 
 
 def _collect(folder: Path) -> None:
     """Delete what is past keeping: files merged files replaced a grace period ago (after a new
     generation, lowest level first, so a merged file goes only after what it holds), and what
     killed merges and appends left."""
-    gone = [item for item in record_leftovers(folder) if not item.young]
+    gone = [item for item in record_leftovers(folder, young=False) if not item.young]
     held = sorted((i for i in gone if i.what == HELD), key=lambda i: level_of(i.path.name))
     if held:
         _bump(folder)

@@ -32,6 +32,7 @@ from automem_core.store.schema import SCHEMAS
 MERGED_KEY = b"automem.merged"  # in a merged file's metadata: the names of the files it holds
 MERGED_PREFIX = "merged-"
 GENERATION = ".generation"  # bumped before a merge deletes files another merge replaced
+HELD_INDEX = ".held.json"  # the names merged files hold, as the last merge left them
 HELD_GRACE_S = 60.0  # how long the files a merged file replaced stay for readers that listed them
 VIEW_ATTEMPTS = 20  # fresh views one read may take while merges keep replacing files
 T = TypeVar("T")
@@ -51,10 +52,23 @@ def generation(folder: Path) -> str:
         return ""
 
 
+_HELD_CACHE: dict[tuple[str, int, int], list[str]] = {}
+_HELD_CACHE_MAX = 8192
+
+
 def held_by(path: Path) -> list[str]:
-    """The names of the files a merged file replaced (from its footer)."""
-    meta = pq.read_metadata(path).metadata or {}
-    return list(json.loads(meta.get(MERGED_KEY, b"[]")))
+    """The names of the files a merged file replaced (from its footer, read once per process:
+    a named file never changes)."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    names = _HELD_CACHE.get(key)
+    if names is None:
+        meta = pq.read_metadata(path).metadata or {}
+        names = list(json.loads(meta.get(MERGED_KEY, b"[]")))
+        if len(_HELD_CACHE) >= _HELD_CACHE_MAX:
+            _HELD_CACHE.clear()
+        _HELD_CACHE[key] = names
+    return list(names)
 
 
 def stamp_of(name: str) -> str:

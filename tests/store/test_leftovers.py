@@ -51,6 +51,7 @@ def littered(tmp_path) -> dict[str, Path]:
         "manifest": run / ".manifest.json.0123.tmp",
         "merge": records / ".merged-20200101T000000000000-0a1b2c3d.parquet.tmp",
         "generation": records / ".generation.0a1b.tmp",
+        "held index": records / ".held.json.0a1b2c3d.tmp",
         "held": records / inputs[0].name,
         "append": records / ".20200101T000000000000-0123456789ab.parquet.tmp",
         "run row": run / ".run.parquet.0a1b.tmp",
@@ -93,7 +94,7 @@ def test_compact_deletes_leftovers_and_says_so(littered, capsys):
     root = littered.pop("root")
     assert main(["compact", "--data", str(root)]) == 0
     out = capsys.readouterr().out
-    assert "14 files no reader takes deleted" in out  # the merge's four inputs with them
+    assert "15 files no reader takes deleted" in out  # the merge's four inputs with them
     assert "no records to merge" in out
     assert [p for p in littered.values() if p.exists()] == [littered["young append"]]
 

@@ -242,3 +242,47 @@ def test_what_a_merge_replaced_stays_for_readers_a_while_then_goes(tmp_path, mon
     assert not any(p.exists() for p in view)
     assert record_view.generation(folder(tmp_path)) != before
     assert ids(tmp_path) == [f"la{i}" for i in range(6)]
+
+
+def _count_merges(monkeypatch) -> list[int]:
+    calls: list[int] = []
+    real = record_merge.merge_records
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(record_merge, "merge_records", counted)
+    return calls
+
+
+def test_files_a_merge_replaced_do_not_make_a_level_look_full(tmp_path, monkeypatch):
+    """The replaced files stay a minute for readers: the due check must not count them, or
+    every append would start a merge (and read every merged file's footer)."""
+    _write_many(tmp_path, "a", FANIN)  # one merge: FANIN replaced files stay beside it
+    assert sum(p.name.endswith(".parquet") for p in folder(tmp_path).iterdir()) == FANIN + 1
+    calls = _count_merges(monkeypatch)
+    _write_many(tmp_path, "b", FANIN - 1)
+    assert calls == []
+    _write_many(tmp_path, "c", 1)  # now FANIN appends wait: a merge is due
+    assert len(calls) == 1
+    assert ids(tmp_path) == [f"l{a}{i}" for a, n in (("a", FANIN), ("b", FANIN - 1), ("c", 1))
+                             for i in range(n)]  # fmt: skip
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "not a list"])
+def test_a_lost_or_damaged_held_index_only_costs_a_merge_attempt(tmp_path, monkeypatch, damage):
+    _write_many(tmp_path, "a", FANIN)
+    index = folder(tmp_path) / record_view.HELD_INDEX
+    assert index.exists()
+    if damage == "missing":
+        index.unlink()
+    else:
+        index.write_text("{[" if damage == "corrupt" else '{"a": 1}', encoding="utf-8")
+    calls = _count_merges(monkeypatch)
+    _write_many(tmp_path, "b", 1)  # the held files look due: a merge runs, finds none, notes them
+    assert len(calls) == 1
+    assert index.exists()
+    _write_many(tmp_path, "c", 1)
+    assert len(calls) == 1  # the index is back
+    assert ids(tmp_path) == [*(f"la{i}" for i in range(FANIN)), "lb0", "lc0"]
