@@ -25,15 +25,20 @@ views, nothing that reads or changes the session), and keeps its promises for th
   error) rather than used. :meth:`~ConfinedSQL.fingerprint` is the whole session (macros,
   types and settings too), for a caller that can afford 15 ms to compare it.
 
+A compaction can move the reviewed runs' rows into new files while a review goes on; a query that
+fails while a file the views read is gone is run again once, on a fresh connection built the same
+way over the files as they are now.
+
 Answers are compact text, never exceptions.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,8 +134,10 @@ class ConfinedSQL:
         timeout_s: float = TIMEOUT_S,
         max_cell_chars: int = MAX_CELL_CHARS,
         max_columns: int = MAX_COLUMNS,
+        reopen: Callable[[], tuple[duckdb.DuckDBPyConnection, list[str]]] | None = None,
     ) -> None:
         self._con = con
+        self._reopen = reopen  # a fresh confined connection and its files, the same way
         self.views = tuple(views)
         self.files = tuple(files)  # the only files the connection may open
         self.max_rows = max_rows
@@ -148,25 +155,33 @@ class ConfinedSQL:
         with self._lock:
             if self._closed:
                 return SqlResult(f"error: the SQL connection is closed ({self._closed})", False)
-            left_s = max(0.0, self.timeout_s - (time.perf_counter() - started))
-            deadline = _Deadline(self._con, left_s)
-            try:
-                result = self._run(sql, deadline)
-            finally:
-                deadline.cancel()
-                self._end_transaction()
-            self._verify_session()
+            for attempt in range(2):
+                left_s = max(0.0, self.timeout_s - (time.perf_counter() - started))
+                deadline = _Deadline(self._con, left_s)
+                try:
+                    result = self._run(sql, deadline)
+                finally:
+                    deadline.cancel()
+                    self._end_transaction()
+                self._verify_session()
+                if result.ok or self._closed or attempt or not self._reconnect():
+                    break
         return result
 
     def rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Rows of a query written by AutoMem itself (the tools' own lookups), under the same
         time cap; raises ``duckdb.Error`` (``InterruptException`` past the cap)."""
         with self._lock:
-            deadline = _Deadline(self._con, self.timeout_s)
-            try:
-                return self._con.execute(sql, list(params)).fetchall()
-            finally:
-                deadline.cancel()
+            for attempt in range(2):
+                deadline = _Deadline(self._con, self.timeout_s)
+                try:
+                    return self._con.execute(sql, list(params)).fetchall()
+                except duckdb.Error:
+                    if attempt or deadline.fired.is_set() or not self._reconnect():
+                        raise
+                finally:
+                    deadline.cancel()
+            raise AssertionError("unreachable")
 
     def fingerprint(self) -> tuple[tuple[str, ...], ...]:
         """Every catalog object and setting of the session, with its definition."""
@@ -175,6 +190,19 @@ class ConfinedSQL:
     def close(self) -> None:
         with self._lock:
             self._con.close()
+
+    def _reconnect(self) -> bool:
+        """When a file the views read has gone (a compaction moved its rows), a fresh connection
+        over the files as they are now; whether there is one."""
+        if self._reopen is None or all(os.path.exists(f) for f in self.files):
+            return False
+        con, files = self._reopen()
+        self._con.close()
+        self._con, self.files = con, tuple(files)
+        self._catalog = frozenset(str(n) for (n,) in con.execute(_CATALOG_SQL).fetchall())
+        self._objects = self._catalog_objects()
+        log.info("the reviewed runs' files moved (a compaction); SQL reconnected")
+        return True
 
     def _catalog_objects(self) -> list[tuple[Any, ...]]:
         return sorted(self._con.execute(_OBJECTS_SQL).fetchall(), key=str)
@@ -259,18 +287,34 @@ def open_confined(
     files."""
     if not run_ids:
         raise ValueError("open_confined needs at least one run id to review")
+
+    def reopen() -> tuple[duckdb.DuckDBPyConnection, list[str]]:
+        return _connect_confined(Path(root), list(run_ids), memory_limit)
+
+    con, files = reopen()
+    try:
+        return ConfinedSQL(
+            con, views=VIEWS, files=files, max_rows=max_rows, timeout_s=timeout_s,
+            max_cell_chars=max_cell_chars, reopen=reopen,
+        )  # fmt: skip
+    except BaseException:
+        con.close()
+        raise
+
+
+def _connect_confined(
+    root: Path, run_ids: list[str], memory_limit: str
+) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
+    """A connection with the reviewer's views over ``run_ids``, confined to their files."""
     con = duckdb.connect(
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     )
     try:
         con.execute("SET temp_directory = ''")  # before external access goes off
         con.execute("SET memory_limit = $limit", {"limit": memory_limit})
-        files = build_views(con, Path(root), list(run_ids))
+        files = build_views(con, root, run_ids)
         _confine(con, files)
-        return ConfinedSQL(
-            con, views=VIEWS, files=files, max_rows=max_rows, timeout_s=timeout_s,
-            max_cell_chars=max_cell_chars,
-        )  # fmt: skip
+        return con, files
     except BaseException:
         con.close()
         raise

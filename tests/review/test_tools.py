@@ -250,3 +250,25 @@ def test_schemas_are_openai_function_tools_matching_the_dispatch(tools):
         assert all(p.get("description") for p in params["properties"].values())
     steps = next(s for s in schemas if s["function"]["name"] == "steps")["function"]
     assert steps["parameters"]["required"] == ["episode_id", "start", "end"]
+
+
+def test_a_compaction_during_a_review_moves_no_answer(tmp_path):
+    """The run compacts while its review goes on (a run compacts as it plays): the SQL, step
+    and memory tools answer from the rows' new files, never a refusal or an error."""
+    from automem_core.store.compact import compact_run
+    from automem_core.testing.sample_store import clone_episodes
+
+    root = tmp_path / "data"
+    play_fake_run(root, seeds=(0,), steps=6, run_id="r")
+    copies = clone_episodes(root, "r.grid.s0", "r", 3)  # loose: the next compaction moves them
+    tools = StoreTools(root, ["r"])
+    count = '{"query": "SELECT count(*) AS n, count(DISTINCT episode_id) AS e FROM steps"}'
+    before = tools.call("sql", count)
+    assert compact_run(root, "r") == 4
+    assert not any((root / "runs" / "r" / "episodes" / e).exists() for e in copies)
+    assert tools.call("sql", count) == before
+    assert "24" in before
+    step = tools.call("step", json.dumps({"episode_id": copies[1], "step": 3}))
+    assert step.startswith(f"episode {copies[1]} step 3") and "observation" in step
+    memory = tools.call("memory", json.dumps({"episode_id": copies[2], "step": 3}))
+    assert memory.startswith(f"memory of episode {copies[2]} at the end of step 3")
