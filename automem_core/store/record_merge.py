@@ -92,7 +92,7 @@ def merge_if_due(root: Path, table: str) -> int:
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
-                if is_record_file(entry.name) and entry.name not in held:
+                if entry.name not in held and is_record_file(entry.name):  # most are held
                     sizes[Path(entry.path)] = entry.stat().st_size
     except FileNotFoundError:
         return 0
@@ -129,15 +129,26 @@ def merge_records(root: Path, table: str, full: bool = False) -> int:
                 return merged
 
 
+_HELD_INDEXES: dict[tuple[str, int, int], set[str]] = {}  # the last note read, by identity
+
+
 def _held_index(folder: Path) -> set[str]:
     """The names merged files held when the last merge ended (empty when unknown). It only
     spares :func:`merge_if_due` the footers: a name missing from it makes a merge look due, and
     the merge reads the footers; a name in it is never a new file's (names are unique)."""
+    path = folder / HELD_INDEX
     try:
-        names = json.loads((folder / HELD_INDEX).read_text(encoding="utf-8"))
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key in _HELD_INDEXES:
+            return _HELD_INDEXES[key]
+        names = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()
-    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+    held = {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+    _HELD_INDEXES.clear()  # one folder's at a time: appends go to one table after another
+    _HELD_INDEXES[key] = held
+    return held
 
 
 def _write_held_index(folder: Path) -> None:

@@ -93,7 +93,8 @@ def list_records(folder: Path) -> list[Path]:
     for name in names:
         if name.startswith(MERGED_PREFIX):
             held.update(held_by(folder / name))
-    return [folder / n for n in sorted(names, key=lambda n: (stamp_of(n), n)) if n not in held]
+    kept = [n for n in names if n not in held]
+    return [folder / n for n in sorted(kept, key=lambda n: (stamp_of(n), n))]
 
 
 def record_files(root: Path, table: str) -> list[Path]:
