@@ -182,3 +182,33 @@ def test_a_name_holds_across_pages_reloads_and_a_replay_round_trip(server, tmp_p
         dana = [r["verdict"] for r in human(root)[before:] if r["author"] == "dana"]
         assert dana and set(dana) == {"unsure"}  # what was pressed on the Replay stayed there
         browser.close()
+
+
+SENT = """() => { window.__automemSent = 0;
+  window.addEventListener("message", (e) => {
+    if (e.data && e.data.type === "streamlit:setComponentValue") window.__automemSent += 1;
+  }); }"""
+
+
+def test_a_key_the_page_does_not_use_runs_nothing(server):
+    """A press the page has no use for sends nothing: sent, it would run the Replay's step
+    fragment, and a fragment run that reaches the app after the person moved to another page
+    leaves that page blank."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="install the dev extra")
+    expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+    url, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        page.goto(f"{url}/replay")
+        expect(page.get_by_text("Go to step")).to_be_visible(timeout=30_000)
+        page.wait_for_function("() => !!window.__automemKeys", timeout=30_000)
+        page.wait_for_function(IDLE, timeout=30_000)
+        page.evaluate(SENT)
+        for key in ("1", "2", "u", "x"):
+            page.keyboard.press(key)
+        time.sleep(1.0)
+        assert page.evaluate("() => window.__automemSent") == 0
+        page.keyboard.press("ArrowRight")  # a key the Replay uses: sent once, with the others
+        page.wait_for_function("() => window.__automemSent === 1", timeout=30_000)
+        browser.close()
