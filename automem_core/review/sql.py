@@ -26,8 +26,9 @@ views, nothing that reads or changes the session), and keeps its promises for th
   types and settings too), for a caller that can afford 15 ms to compare it.
 
 A compaction can move the reviewed runs' rows into new files while a review goes on; a query that
-fails while a file the views read is gone is run again once, on a fresh connection built the same
-way over the files as they are now.
+failed opening a file while a file the views read is gone, with at least half its time left, is
+run again once, on a fresh connection built the same way over the files as they are now (a query
+stopped for its time never runs again).
 
 Answers are compact text, never exceptions.
 """
@@ -148,6 +149,7 @@ class ConfinedSQL:
         self._catalog = frozenset(str(n) for (n,) in con.execute(_CATALOG_SQL).fetchall())
         self._objects = self._catalog_objects()
         self._closed = ""  # why the connection was closed, once it is
+        self._error: BaseException | None = None  # what the last query failed with
 
     def query(self, sql: str) -> SqlResult:
         """Run one read-only query and answer as text (refusals, errors and stops too)."""
@@ -158,29 +160,35 @@ class ConfinedSQL:
             for attempt in range(2):
                 left_s = max(0.0, self.timeout_s - (time.perf_counter() - started))
                 deadline = _Deadline(self._con, left_s)
+                self._error = None
                 try:
                     result = self._run(sql, deadline)
                 finally:
                     deadline.cancel()
                     self._end_transaction()
                 self._verify_session()
-                if result.ok or self._closed or attempt or not self._reconnect():
+                if result.ok or attempt or self._closed or deadline.fired.is_set():
+                    break
+                if not self._retry(self._error, started):
                     break
         return result
 
     def rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Rows of a query written by AutoMem itself (the tools' own lookups), under the same
         time cap; raises ``duckdb.Error`` (``InterruptException`` past the cap)."""
+        started = time.perf_counter()
         with self._lock:
             for attempt in range(2):
-                deadline = _Deadline(self._con, self.timeout_s)
+                left_s = max(0.0, self.timeout_s - (time.perf_counter() - started))
+                deadline = _Deadline(self._con, left_s)
                 try:
                     return self._con.execute(sql, list(params)).fetchall()
-                except duckdb.Error:
-                    if attempt or deadline.fired.is_set() or not self._reconnect():
-                        raise
+                except duckdb.Error as exc:
+                    error: duckdb.Error = exc
                 finally:
                     deadline.cancel()
+                if attempt or deadline.fired.is_set() or not self._retry(error, started):
+                    raise error
             raise AssertionError("unreachable")
 
     def fingerprint(self) -> tuple[tuple[str, ...], ...]:
@@ -191,12 +199,21 @@ class ConfinedSQL:
         with self._lock:
             self._con.close()
 
-    def _reconnect(self) -> bool:
-        """When a file the views read has gone (a compaction moved its rows), a fresh connection
-        over the files as they are now; whether there is one."""
+    def _retry(self, error: BaseException | None, started: float) -> bool:
+        """Whether a query that failed with ``error`` should run again: it failed opening a
+        file, a file the views read has gone (a compaction moved its rows), at least half the
+        time is left, and a fresh connection over the files as they are now was made."""
+        if not isinstance(error, (duckdb.IOException, duckdb.PermissionException)):
+            return False
+        if time.perf_counter() - started > self.timeout_s / 2:
+            return False  # a query stopped for its time is never run again
         if self._reopen is None or all(os.path.exists(f) for f in self.files):
             return False
-        con, files = self._reopen()
+        try:
+            con, files = self._reopen()
+        except Exception as exc:  # the store itself cannot be read now: the first answer stands
+            log.warning("could not reopen the reviewer's SQL: %s", first_line(exc))
+            return False
         self._con.close()
         self._con, self.files = con, tuple(files)
         self._catalog = frozenset(str(n) for (n,) in con.execute(_CATALOG_SQL).fetchall())
@@ -231,6 +248,7 @@ class ConfinedSQL:
                     shown.extend(read_cells(bounded, row) for row in values)
                 total += batch.num_rows
         except (duckdb.Error, pa.ArrowException, OSError) as exc:
+            self._error = exc
             return self._failure(exc, deadline)
         hidden = max(0, len(columns) - self.max_columns)
         text = render_table(columns[: self.max_columns], shown, total, self.max_cell_chars, hidden)

@@ -140,8 +140,9 @@ def _held_index(folder: Path) -> set[str]:
     try:
         stat = path.stat()
         key = (str(path), stat.st_mtime_ns, stat.st_size)
-        if key in _HELD_INDEXES:
-            return _HELD_INDEXES[key]
+        known = _HELD_INDEXES.get(key)  # one read: another thread may clear it meanwhile
+        if known is not None:
+            return known
         names = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()

@@ -310,3 +310,36 @@ def test_nothing_was_written_outside_the_data_folder(store, sql):
     ]:
         sql.query(query)
     assert sorted(os.listdir(outside)) == ["secret.csv", "secret.txt"]
+
+
+def test_after_a_compaction_a_stopped_query_is_not_run_again_and_lookups_reconnect(tmp_path):
+    """A compaction moved the reviewed rows: a query stopped for its time still answers
+    "stopped" (it is never run a second time), and the tools' own lookups reconnect once."""
+    from automem_core.store.compact import compact_run
+    from automem_core.testing.sample_store import clone_episodes
+
+    root = tmp_path / "data"
+    play_fake_run(root, seeds=(0,), steps=6, run_id="r")
+    clone_episodes(root, "r.grid.s0", "r", 3)
+    quick = open_confined(root, ["r"], timeout_s=0.5)
+    reopened: list[int] = []
+    reopen = quick._reopen
+    assert reopen is not None
+
+    def counted():
+        reopened.append(1)
+        return reopen()
+
+    quick._reopen = counted
+    try:
+        assert compact_run(root, "r") == 4
+        started = time.perf_counter()
+        answer = quick.query("SELECT count(*) FROM range(1000000000000) a")
+        assert answer.text.startswith("stopped: the query ran past 0.5 s")
+        assert time.perf_counter() - started < 5 and reopened == []
+        assert quick.query("SELECT 'a'::INT AS y").text.startswith("error: ") and reopened == []
+        assert quick.rows("SELECT count(*) FROM steps") == [(24,)]
+        assert reopened == [1]
+        assert quick.query("SELECT count(*) AS n FROM steps").text.splitlines()[1] == "24"
+    finally:
+        quick.close()
