@@ -24,7 +24,6 @@ at most :data:`MAX_HELD` files, so that no footer grows with the number of appen
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -46,7 +45,7 @@ from automem_core.store.record_view import (
     MERGED_KEY,
     MERGED_PREFIX,
     generation,
-    held_by,
+    held_names,
     is_record_file,
     list_records,
     records_dir,
@@ -153,13 +152,9 @@ def _held_index(folder: Path) -> set[str]:
 
 
 def _write_held_index(folder: Path) -> None:
-    """Note the names the folder's merged files hold (under the merge lock)."""
-    held: set[str] = set()
+    """Note the names the folder's merged files hold (under the merge lock: none goes)."""
     with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.name.startswith(MERGED_PREFIX) and is_record_file(entry.name):
-                with contextlib.suppress(FileNotFoundError):
-                    held.update(held_by(Path(entry.path)))
+        held = held_names(folder, [e.name for e in entries if is_record_file(e.name)])
     tmp = folder / f"{HELD_INDEX}.{uuid.uuid4().hex}.tmp"
     tmp.write_text(json.dumps(sorted(held)), encoding="utf-8")
     os.replace(tmp, folder / HELD_INDEX)

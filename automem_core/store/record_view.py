@@ -71,6 +71,16 @@ def held_by(path: Path) -> list[str]:
     return list(names)
 
 
+def held_names(folder: Path, names: list[str]) -> set[str]:
+    """The names the merged files among ``names`` (files of ``folder``) hold.
+    FileNotFoundError when one of them went meanwhile."""
+    held: set[str] = set()
+    for name in names:
+        if name.startswith(MERGED_PREFIX):
+            held.update(held_by(folder / name))
+    return held
+
+
 def stamp_of(name: str) -> str:
     """The time a file's rows start at, from its name: an append's own stamp, a merged file's
     earliest (so that files sort in the order their rows were appended)."""
@@ -89,10 +99,7 @@ def list_records(folder: Path) -> list[Path]:
             names = [e.name for e in entries if is_record_file(e.name)]
     except (FileNotFoundError, NotADirectoryError):
         return []
-    held: set[str] = set()
-    for name in names:
-        if name.startswith(MERGED_PREFIX):
-            held.update(held_by(folder / name))
+    held = held_names(folder, names)
     kept = [n for n in names if n not in held]
     return [folder / n for n in sorted(kept, key=lambda n: (stamp_of(n), n))]
 
