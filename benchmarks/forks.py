@@ -57,12 +57,14 @@ def replay_ratio(
     t = min(t, episode.steps - 1)  # a parent that ended early is forked at its last step
     parent = load_parent(root, episode.episode_id)
     logged = read_logged_steps(parent.found, t)
-    env = make_env(game, task, int(parent.run["max_steps"]))
     times, warm = [], []
-    for _ in range(3):
+    for _ in range(3):  # a new game each time, as `automem fork` has (its reset is timed)
+        env = make_env(game, task, int(parent.run["max_steps"]))
         t0 = time.perf_counter()
         replay_to(env, 0, logged, t)
         times.append(time.perf_counter() - t0)
+        env.close()
+    env = make_env(game, task, int(parent.run["max_steps"]))
     start = replay_to(env, 0, logged, max(0, t - gap))
     for _ in range(3):
         t0 = time.perf_counter()

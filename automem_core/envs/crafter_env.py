@@ -90,6 +90,14 @@ def _crafter_class() -> type[Any]:
             # so that drawing (or not drawing) a frame never changes the world.
             self._frame_random = np.random.RandomState(self._seed % (2**32))
 
+        def reseed(self, seed: int) -> None:
+            """Make the next ``reset()`` start the world a new ``ReproducibleCrafter(seed=seed)``
+            would (``World.reset`` rebuilds all of it), keeping the textures crafter reads from
+            56 files for every new game."""
+            self._seed = seed
+            self._episode = 0
+            self._frame_random = np.random.RandomState(seed % (2**32))
+
         def _balance_object(self, chunk: Any, objs: Any, *args: Any) -> None:
             # crafter picks a creature to despawn from a set ordered by memory address.
             ordered = sorted(objs, key=lambda obj: (int(obj.pos[0]), int(obj.pos[1])))
@@ -106,11 +114,23 @@ def _crafter_class() -> type[Any]:
             finally:
                 self._world.random = game_random
 
+    crafter.objects.Object.distance = _grid_distance
     same_actions = list(crafter.constants.actions) == [_crafter_action(n) for n in ACTION_NAMES]
     same_ids = ["None", *crafter.constants.materials] == list(ITEM_NAMES[:13])
     if not (same_actions and same_ids):
         raise EnvConfigError("this crafter release differs from 1.8.3; install crafter==1.8.3")
     return ReproducibleCrafter
+
+
+def _grid_distance(self: Any, target: Any) -> Any:
+    """crafter's ``Object.distance`` (steps along the grid: |dx| + |dy|) in plain arithmetic.
+
+    crafter computes it with numpy on two-element arrays for every creature on every step,
+    which is a fifth of a game step; the value is the same (tests/envs compare the two).
+    """
+    if hasattr(target, "pos"):
+        target = target.pos
+    return abs(target[0] - self.pos[0]) + abs(target[1] - self.pos[1])
 
 
 def _crafter_action(name: str) -> str:
@@ -155,7 +175,10 @@ class CrafterEnv:
     def reset(self, seed: int) -> Observation:
         # One more game step than agent steps: BALROG's reset() ends with a no-op step, and the
         # first observation is the one after it.
-        self._env = self._cls(seed=int(seed), length=self.max_steps + 1)
+        if self._env is None:
+            self._env = self._cls(seed=int(seed), length=self.max_steps + 1)
+        else:
+            self._env.reseed(int(seed))
         self._env.reset()
         self._env.step(ACTION_NAMES.index("Noop"))
         self._steps = 0

@@ -101,3 +101,45 @@ def test_reset_on_a_used_env_matches_a_fresh_env():
     assert used.reset(8).text == fresh.reset(8).text
     used.close()
     fresh.close()
+
+
+def _crafter_trajectory(env, seed: int, steps: int = 120) -> list:
+    names = list(env.actions())
+    rng = __import__("numpy").random.default_rng(seed)
+    seen = [env.reset(seed)]
+    for _ in range(steps):
+        outcome = env.step(names[int(rng.integers(len(names)))])
+        seen.append(outcome.observation)
+        if outcome.done:
+            break
+    return [(o.text, o.frame.data, sorted(o.facts.items())) for o in seen]
+
+
+def test_a_crafter_game_reused_for_a_new_seed_plays_as_a_fresh_one():
+    from automem_core.envs.registry import make_env
+
+    used = make_env("crafter", "default", 200)
+    _crafter_trajectory(used, 3)  # a game played, then reset with another seed
+    for seed in (5, 3):
+        fresh = make_env("crafter", "default", 200)
+        assert _crafter_trajectory(used, seed) == _crafter_trajectory(fresh, seed)
+        fresh.close()
+    used.close()
+
+
+def test_crafter_distance_is_crafters_own_formula():
+    import crafter
+    import numpy as np
+
+    from automem_core.envs.registry import make_env
+
+    make_env("crafter")  # installs the plain-arithmetic distance
+    rng = np.random.default_rng(0)
+    world = crafter.engine.World((64, 64), crafter.constants.materials, (12, 12))
+    for _ in range(200):
+        a = crafter.objects.Cow(world, rng.integers(0, 64, 2))
+        b = crafter.objects.Cow(world, rng.integers(0, 64, 2))
+        xy = tuple(int(v) for v in rng.integers(0, 64, 2))
+        for target in (b, b.pos, xy):
+            pos = target.pos if hasattr(target, "pos") else target
+            assert a.distance(target) == np.abs(pos - a.pos).sum()
