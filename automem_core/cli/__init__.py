@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands that may write a store on object storage (store/remote.py): they write episodes,
 # append-only records and scaffold versions, which it takes; the others read it.
-REMOTE_WRITERS = ("run", "mine", "label", "review", "approve", "reject", "evaluate")
+REMOTE_WRITERS = ("run", "mine", "label", "review", "approve", "reject", "evaluate", "compact")
 
 
 def sync_remote(args: argparse.Namespace) -> None:

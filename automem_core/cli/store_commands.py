@@ -74,10 +74,19 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
+    from automem_core.errors import UsageError
     from automem_core.store.compact import compact_and_index, compact_store
     from automem_core.store.leftovers import store_leftovers
     from automem_core.store.record_merge import merge_all_records
+    from automem_core.store.remote import remote_of
+    from automem_core.store.remote_compact import conditional_writes
 
+    remote = remote_of(args.data)
+    if remote is not None and not conditional_writes(remote):
+        raise UsageError(
+            f"{remote.url}: compaction on object storage needs conditional writes, which only "
+            "S3 (and S3-compatible stores) offer here; its runs stay as published"
+        )
     old = {item.path for item in store_leftovers(args.data) if not item.young}
     print(f"merging finished episodes of {args.run or 'every run'} into larger files")
     if args.run:

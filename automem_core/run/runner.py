@@ -27,9 +27,9 @@ from automem_core.run.plan import RunPlan, plan_run, under_lease
 from automem_core.run.play import OnEpisode
 from automem_core.run.record import RunRecord, run_lock
 from automem_core.scaffold import store_version
-from automem_core.store.compact import close_run, compact_run
+from automem_core.store.compact import close_run, compact_now
 from automem_core.store.layout import Layout, check_data_dir
-from automem_core.store.remote import pull, remote_of
+from automem_core.store.remote import pull
 from automem_core.store.schema import EpisodeRow
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,6 @@ class Compactor:
 
     def __init__(self, data: Path, run_id: str) -> None:
         self.data, self.run_id = data, run_id
-        # A store on object storage keeps its episodes as published (store/remote.py).
-        self.enabled = remote_of(data) is None
         self._last = time.monotonic()
         self._busy: asyncio.Future[int] | None = None
 
@@ -90,10 +88,10 @@ class Compactor:
         def on_progress() -> None:
             touch()
             due = time.monotonic() - self._last >= self.EVERY_S
-            if due and self.enabled and (self._busy is None or self._busy.done()):
+            if due and (self._busy is None or self._busy.done()):
                 self._last = time.monotonic()
                 self._busy = asyncio.ensure_future(
-                    asyncio.to_thread(compact_run, self.data, self.run_id)
+                    asyncio.to_thread(compact_now, self.data, self.run_id)
                 )
 
         return on_progress
@@ -101,8 +99,7 @@ class Compactor:
     def final(self) -> None:
         if self._busy is not None and not self._busy.done():
             self._busy.cancel()  # the thread finishes its part; the lock keeps us apart
-        if self.enabled:  # runs on object storage are not compacted
-            close_run(self.data, self.run_id)
+        close_run(self.data, self.run_id)
 
 
 @contextlib.contextmanager

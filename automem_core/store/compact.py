@@ -25,6 +25,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,12 +33,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from automem_core.store.catalog import Part, RunFiles, scan_run, write_manifest
-from automem_core.store.layout import Layout
+from automem_core.store.layout import Layout, StoreError
 from automem_core.store.leftovers import index_leftovers, remove_leftovers, run_leftovers
 from automem_core.store.locks import try_lock
 from automem_core.store.migrations import read_upgraded
 from automem_core.store.part_stats import part_task_stats
 from automem_core.store.remote import remote_of
+from automem_core.store.remote_compact import begin_commit
 from automem_core.store.schema import DERIVED_TABLES, EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS
 
 log = logging.getLogger(__name__)
@@ -115,9 +117,17 @@ def _verify(path: Path, rows: int, episodes: set[str]) -> None:
         raise OSError(f"{path} did not read back as written ({len(table)} rows, {rows} written)")
 
 
-def compact_run(root: Path, run_id: str, min_episodes: int = 2) -> int:
+# Before the manifest names a new part: copy it where the store is kept and commit it there
+# (``remote_compact.py``); False when that store's manifest moved on (the part is dropped).
+PartPublisher = Callable[[RunFiles, Part], bool]
+
+
+def compact_run(
+    root: Path, run_id: str, min_episodes: int = 2, publish: PartPublisher | None = None
+) -> int:
     """Merge the run's loose clean episodes into a new part; how many episodes it took
-    (0 when another compaction holds the run, or fewer than ``min_episodes`` are loose)."""
+    (0 when another compaction holds the run, fewer than ``min_episodes`` are loose, or
+    ``publish`` did not commit the part)."""
     folder = Layout(root).run_dir(run_id)
     if not folder.is_dir():
         return 0
@@ -150,12 +160,28 @@ def compact_run(root: Path, run_id: str, min_episodes: int = 2) -> int:
         rows = pq.read_table(folder / "parts" / part_id / "episodes.parquet").to_pylist()
         stats = tuple(part_task_stats(rows))
         part = Part(part_id, tuple(sorted(chosen)), sizes, SCHEMA_VERSION, stats)
+        if publish is not None and not publish(run, part):
+            _remove(folder / "parts" / part_id)
+            return 0
         write_manifest(folder, [*run.parts, part])
         for episode_folder in chosen.values():
             _remove(episode_folder)
     log.info("compacted %d episodes of %s into %s", len(chosen), run_id, part_id)
-    update_index(root, run_id)
+    if publish is None:  # a store on object storage is searched from its episodes
+        update_index(root, run_id)
     return len(chosen)
+
+
+def compact_remote(root: Path, run_id: str) -> int:
+    """:func:`compact_run` of a mirror of a store on object storage, its part committed in the
+    store before the mirror's manifest names it (``remote_compact.py``); 0 when the store
+    cannot take conditional writes, or another compaction committed first."""
+    commit = begin_commit(root)
+    if commit is None:
+        return 0
+    done = compact_run(root, run_id, publish=commit.publish)
+    commit.finish(run_id)
+    return done
 
 
 def update_index(root: Path, run_id: str) -> None:
@@ -172,13 +198,26 @@ def update_index(root: Path, run_id: str) -> None:
 def compact_and_index(root: Path, run_id: str) -> int:
     """:func:`compact_run`, and when it compacted nothing (too few episodes loose for a part),
     the run's search index brought up to date with the loose ones anyway. A mirror of a store
-    on object storage keeps its episodes as published (store/remote.py): neither is done."""
+    on object storage compacts through the store (``remote_compact.py``) and is not indexed."""
     if remote_of(root) is not None:
-        return 0
+        return compact_remote(root, run_id)
     done = compact_run(root, run_id)
     if not done:
         update_index(root, run_id)
     return done
+
+
+def compact_now(root: Path, run_id: str) -> int:
+    """A compaction while the run plays: :func:`compact_run` (through the store for a mirror,
+    ``remote_compact.py``); the index waits for the run's end. A failure is logged, never
+    raised: the run goes on, and the next compaction tries again."""
+    try:
+        if remote_of(root) is not None:
+            return compact_remote(root, run_id)
+        return compact_run(root, run_id)
+    except (OSError, StoreError) as exc:
+        log.warning("could not compact run %s yet: %s", run_id, exc)
+        return 0
 
 
 def close_run(root: Path, run_id: str) -> None:
@@ -186,7 +225,7 @@ def close_run(root: Path, run_id: str) -> None:
     episodes stay readable in their folders."""
     try:
         compact_and_index(root, run_id)
-    except OSError as exc:
+    except (OSError, StoreError) as exc:
         log.warning("could not compact run %s: %s", run_id, exc)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
+import shutil
+import uuid
 from pathlib import Path
 
 from automem_core.errors import AutoMemError
@@ -88,3 +92,23 @@ def has_runs(root: Path) -> bool:
 
 def no_runs_hint(root: Path) -> str:
     return f"no runs in {root}; try `automem demo --data {root}`"
+
+
+def replace_folder(new: Path, final: Path) -> None:
+    """Rename the finished folder ``new`` to ``final``, replacing an earlier one (an earlier
+    attempt of an episode). Two processes may place the same episode at once (a run publishing
+    it, and its mirror pulling it from the store): a rename that finds ``final`` put back
+    meanwhile tries again, so the newest rename wins and neither fails."""
+    for _ in range(5):
+        trash = final.with_name(f".replaced-{uuid.uuid4().hex}")
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(final, trash)
+        try:
+            os.rename(new, final)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        finally:
+            shutil.rmtree(trash, ignore_errors=True)
+    os.rename(new, final)  # a sixth clash raises: the caller reports it

@@ -21,6 +21,8 @@ an episode, and an episode played again (its marker replaced) is there once. Run
 versions and record files are mirrored as they are, each object fetched again only when its
 identity (ETag, else size and time) changed. A run is written by one process at a time (the
 lock is the mirror's, on the writer's machine): two machines must not write one run id at once.
+A run's manifest (``remote_compact.py``) names the parts compaction committed; a pull fetches
+those parts and skips the markers of the episodes they hold.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from automem_core.store.layout import StoreError
+from automem_core.store.catalog import MANIFEST
+from automem_core.store.layout import StoreError, replace_folder
 
 REMOTE_FILE = ".remote"  # in a mirror: the URL it mirrors
 STATE_FILE = ".remote-state.json"  # in a mirror: the identity of each object last fetched
@@ -63,7 +66,7 @@ def open_root(text: str | Path) -> Path:
         root.mkdir(parents=True, exist_ok=True)
         marker = root / REMOTE_FILE
         if not marker.is_file() or marker.read_text(encoding="utf-8") != url:
-            _write_atomic(marker, url.encode())
+            write_atomic(marker, url.encode())
     except OSError as exc:
         raise StoreError(
             f"cannot keep the local copy of {url} in {root} ({exc.strerror or exc}); set "
@@ -116,6 +119,8 @@ class Remote:
             except (ImportError, ValueError) as exc:
                 raise StoreError(f"--data {self.url}: {_first_line(exc)}") from None
             self._base = self._base.rstrip("/")
+            if hasattr(self._fs, "auto_mkdir"):  # file://: a key's folders are made as written
+                self._fs.auto_mkdir = True
         return self._fs
 
     def key(self, rel: str) -> str:
@@ -189,9 +194,11 @@ def _pull(remote: Remote, root: Path) -> int:
         if top != base and not fs.exists(top):  # a bucket (or container) that is not there
             raise StoreError(f"cannot read {remote.url}: {top} does not exist or is not yours")
         return 0  # an empty store: nothing written yet
-    state = _read_state(root)
+    state = read_state(root)
     seen: dict[str, str] = {}
-    episodes: list[tuple[str, str]] = []  # (run, episode) whose commit marker changed
+    markers: list[tuple[str, str]] = []  # (run, episode) whose commit marker changed
+    manifests: list[str] = []  # runs whose manifest changed
+    part_files: dict[str, list[tuple[str, str]]] = {}  # run → (part, key) of changed part files
     files: dict[str, Path] = {}  # other changed objects: key → where in the mirror
     for key, info in sorted(listing.items()):
         rel = key[len(base) :].lstrip("/")
@@ -203,16 +210,66 @@ def _pull(remote: Remote, root: Path) -> int:
             continue
         parts = rel.split("/")
         if len(parts) == 4 and parts[0] == "runs" and parts[2] == "commits":
-            episodes.append((parts[1], parts[3].removesuffix(".json")))
+            markers.append((parts[1], parts[3].removesuffix(".json")))
         elif len(parts) >= 3 and parts[0] == "runs" and parts[2] == "episodes":
             continue  # an attempt's files: fetched when a marker names them
+        elif parts[0] == "runs" and parts[2:] == [MANIFEST]:
+            manifests.append(parts[1])
+        elif len(parts) == 5 and parts[0] == "runs" and parts[2] == "parts":
+            part_files.setdefault(parts[1], []).append((parts[3], key))
         else:
             files[key] = root / rel
-    # Episodes first: a run's row (finished, so many episodes) never shows before them.
+    # Compacted runs (remote_compact.py): the manifests say which parts count and which
+    # episodes they hold; those episodes' markers are not fetched, unnamed parts are not.
+    fresh = _read_manifests(remote, manifests)
+    held = {run: _held(root, run, fresh) for run in {r for r, _ in markers}}
+    episodes = [(r, e) for r, e in markers if e not in held[r]]
+    named = {run: {str(p["part_id"]) for p in fresh[run].get("parts", [])} for run in fresh}
+    wanted = {
+        key: root / key[len(base) :].lstrip("/")
+        for run, found in part_files.items()
+        for part, key in found
+        if part in named.get(run, _named_parts(root, run))
+    }
+    # Episodes first: a run's row (finished, so many episodes) never shows before them; a
+    # part's files before the manifest that names it.
     fetched = _fetch_episodes(remote, root, episodes)
-    fetched += _fetch_files(fs, files)
-    _write_atomic(root / STATE_FILE, json.dumps(seen).encode())
+    fetched += _fetch_files(fs, wanted)
+    for run, manifest in fresh.items():
+        write_atomic(root / "runs" / run / MANIFEST, json.dumps(manifest, indent=1).encode())
+    fetched += len(fresh) + _fetch_files(fs, files)
+    for key in (key for found in part_files.values() for _, key in found if key not in wanted):
+        seen.pop(key[len(base) :].lstrip("/"), None)  # unnamed part: looked at again next pull
+    write_atomic(root / STATE_FILE, json.dumps(seen).encode())
     return fetched
+
+
+def _read_manifests(remote: Remote, runs: list[str]) -> dict[str, dict[str, Any]]:
+    """The changed manifests of ``runs``, read in one batch."""
+    if not runs:
+        return {}
+    keys = {remote.key(f"runs/{run}/{MANIFEST}"): run for run in runs}
+    found = remote.fs.cat(list(keys))
+    return {keys[key]: json.loads(data) for key, data in found.items()}
+
+
+def _held(root: Path, run: str, fresh: dict[str, dict[str, Any]]) -> set[str]:
+    """Episodes the run's parts hold, by its newest manifest (fetched now, else the mirror's)."""
+    manifest = fresh.get(run)
+    if manifest is None:
+        try:
+            manifest = json.loads((root / "runs" / run / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return set()
+    return {str(e) for p in manifest.get("parts", []) for e in p["episodes"]}
+
+
+def _named_parts(root: Path, run: str) -> set[str]:
+    try:
+        manifest = json.loads((root / "runs" / run / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return {str(p["part_id"]) for p in manifest.get("parts", [])}
 
 
 def _get_many(fs: Any, pairs: dict[str, Path]) -> None:
@@ -261,13 +318,7 @@ def _fetch_episodes(remote: Remote, root: Path, episodes: list[tuple[str, str]])
                 wanted[remote.key(rel)] = tmp / name
         _get_many(fs, wanted)
         for tmp, final in folders:
-            trash = None
-            if final.exists():  # an earlier attempt of the episode: replace it
-                trash = final.with_name(f".replaced-{uuid.uuid4().hex}")
-                os.rename(final, trash)
-            os.rename(tmp, final)
-            if trash is not None:
-                shutil.rmtree(trash, ignore_errors=True)
+            replace_folder(tmp, final)  # an earlier attempt of the episode: replaced
     finally:
         for tmp, _ in folders:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -283,7 +334,7 @@ def _identity(info: dict[str, Any]) -> str:
     )
 
 
-def _read_state(root: Path) -> dict[str, str]:
+def read_state(root: Path) -> dict[str, str]:
     try:
         state = json.loads((root / STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -291,7 +342,7 @@ def _read_state(root: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in state.items()} if isinstance(state, dict) else {}
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from automem_core.store.layout import Layout
+from automem_core.store.layout import Layout, replace_folder
 from automem_core.store.locks import RunLease
 from automem_core.store.remote import publish_file, remote_of
 from automem_core.store.schema import EPISODE_TABLES, SCHEMAS, EpisodeRow, RunRow, to_table
@@ -108,17 +108,11 @@ class EpisodeWriter:
             signals = self.signals.rows(episode.episode_id)
             pq.write_table(to_table("turn_signals", signals), self.dir / "turn_signals.parquet")
         pq.write_table(to_table("episodes", [episode]), self.dir / "episodes.parquet")
-        trash = None
         with self._lease.publishing() if self._lease else contextlib.nullcontext():
             if self._remote is not None:  # the store's copy first, its commit marker last
                 self._remote.publish_episode(self.dir, self._run_id, self._key)
-            if self._final.exists():  # a failed earlier attempt of this episode: replace it
-                trash = self._final.with_name(f".replaced-{uuid.uuid4().hex}")
-                os.rename(self._final, trash)
             self._final.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(self.dir, self._final)
-        if trash is not None:
-            shutil.rmtree(trash, ignore_errors=True)
+            replace_folder(self.dir, self._final)  # a failed earlier attempt: replaced
         return self._final
 
     def discard(self) -> None:

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from automem_core.cli import main
+from automem_core.store.catalog import scan_run
 from automem_core.store.reader import connect
 from automem_core.store.remote import open_root, pull, remote_of
 from automem_core.testing.s3_server import free_port, in_environment, s3_server
@@ -70,7 +71,9 @@ def test_a_resume_from_another_machine_skips_what_the_store_holds(s3, cache, cap
 
 def test_an_episode_without_its_commit_marker_is_never_seen_and_is_played_again(s3, cache, capsys):
     url = f"{s3}/three"
-    assert main([*RUN, "--data", url]) == 0
+    with pytest.MonkeyPatch.context() as mp:  # episodes as published, not compacted
+        mp.setattr("automem_core.store.compact.compact_run", lambda *a, **k: 0)
+        assert main([*RUN, "--data", url]) == 0
     remote = remote_of(open_root(url))
     marker = remote.key("runs/r/commits/r.Corridor-R3.s1.json")
     remote.fs.rm(marker)  # as if the writer died between its files and its marker
@@ -161,7 +164,7 @@ def test_a_proposal_reviewed_into_s3_is_approved_from_another_mirror(s3, cache, 
 
 def test_commands_that_would_write_elsewhere_are_refused_in_one_line(s3, cache, capsys):
     url = f"{s3}/four"
-    assert main(["compact", "--data", url]) == 2
+    assert main(["judge", "--data", url]) == 2
     assert "cannot write to s3://automem-test/four yet" in capsys.readouterr().err
 
 
@@ -188,17 +191,15 @@ def test_a_cache_folder_that_cannot_be_used_fails_in_one_line(tmp_path, monkeypa
     assert "cannot keep the local copy of s3://bucket/x" in err and "Traceback" not in err
 
 
-def test_a_run_on_object_storage_stays_as_published_and_search_reads_it(s3, cache, capsys):
-    """No parts and no index in a mirror (the store holds the episodes as their markers name
-    them); search answers from the episodes themselves; forks, not yet published there, are
-    refused in one line."""
-    from automem_core.store.compact import compact_and_index
-
+def test_a_run_on_object_storage_is_compacted_not_indexed_and_search_reads_it(s3, cache, capsys):
+    """A run on object storage ends compacted through the store (store/remote_compact.py) but
+    not indexed (an index would be this mirror's alone); search answers from the episodes
+    themselves; forks, not yet published there, are refused in one line."""
     url = f"{s3}/five"
     assert main([*RUN, "--data", url]) == 0
     run_dir = open_root(url) / "runs" / "r"
-    assert compact_and_index(open_root(url), "r") == 0
-    assert not (run_dir / "parts").exists() and not (run_dir / "index").exists()
+    assert [len(p.episodes) for p in scan_run(run_dir).parts] == [8]
+    assert not (run_dir / "index").exists()
     cache("reader")
     capsys.readouterr()
     assert main(["search", "wall", "--run", "r", "--data", url, "--json"]) == 0

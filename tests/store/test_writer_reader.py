@@ -238,3 +238,37 @@ def test_files_from_a_newer_schema_are_left_out(tmp_path, caplog):
     (problem,) = store_problems(tmp_path)
     assert problem.path == str(path) and problem.episodes == ("e2",)
     assert "newer AutoMem" in problem.reason and "newer AutoMem" in caplog.text
+
+
+def test_two_processes_placing_one_episode_at_once_both_succeed_and_one_whole_folder_stays(
+    tmp_path: Path,
+) -> None:
+    """A run publishing an episode and its mirror pulling it from the store rename a folder of
+    their own to the same place; neither may fail, and the place holds one of them whole."""
+    import threading
+
+    from automem_core.store.layout import replace_folder
+
+    final = tmp_path / "episodes" / "e1"
+    errors: list[BaseException] = []
+
+    def place(who: int) -> None:
+        for i in range(200):
+            new = tmp_path / "episodes" / f".pull-{who}-{i}"
+            new.mkdir(parents=True)
+            (new / "a.parquet").write_text(f"{who}-{i}")
+            (new / "b.parquet").write_text(f"{who}-{i}")
+            try:
+                replace_folder(new, final)
+            except BaseException as exc:  # collected for the assertion
+                errors.append(exc)
+
+    threads = [threading.Thread(target=place, args=(who,)) for who in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    a, b = (final / "a.parquet").read_text(), (final / "b.parquet").read_text()
+    assert a == b  # one folder, whole
+    assert sorted(p.name for p in final.iterdir()) == ["a.parquet", "b.parquet"]

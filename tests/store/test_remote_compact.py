@@ -1,0 +1,190 @@
+"""Compaction of runs kept on object storage (store/remote_compact.py), against moto's S3
+server: a run ends compacted in the store, a fresh mirror reads it with as many requests
+whatever its number of episodes, a compaction killed at each step leaves every episode readable
+once, two compactions of one run cannot both commit, and what parts replaced is deleted once old."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from automem_core.cli import main
+from automem_core.store import catalog, compact, remote_compact
+from automem_core.store.reader import connect
+from automem_core.store.remote import open_root, pull, remote_of
+from automem_core.testing.s3_server import in_environment, s3_server
+
+pytest.importorskip("moto.server")
+pytest.importorskip("s3fs")
+
+BUCKET = "automem-compact"
+
+
+def run_args(url: str, episodes: int = 4, run_id: str = "r") -> list[str]:
+    game = ["--game", "minihack", "--tasks", "MazeWalk-9x9,Corridor-R3"]
+    size = ["--episodes", str(episodes), "--max-steps", "6"]
+    return ["run", *game, *size, "--run-id", run_id, "--quiet", "--data", url]
+
+
+@pytest.fixture(scope="module")
+def s3():
+    with s3_server(BUCKET) as env, in_environment(env):
+        yield f"s3://{BUCKET}"
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    def use(name: str) -> None:
+        monkeypatch.setenv("AUTOMEM_CACHE", str(tmp_path / name))
+
+    use("writer")
+    return use
+
+
+def counts(url: str) -> tuple[int, int]:
+    con = connect(open_root(url))
+    return con.execute("SELECT count(*), count(DISTINCT episode_id) FROM episodes").fetchone()
+
+
+def store_keys(url: str, under: str) -> list[str]:
+    remote = remote_of(open_root(url))
+    base = remote.key("")
+    return sorted(k[len(base) :].lstrip("/") for k in remote.fs.find(remote.key(under)))
+
+
+def store_manifest(url: str, run: str = "r") -> list[dict]:
+    remote = remote_of(open_root(url))
+    return json.loads(remote.fs.cat_file(remote.key(f"runs/{run}/manifest.json")))["parts"]
+
+
+def loose_run(url: str) -> None:
+    """A run of 8 episodes published and left uncompacted (its compaction switched off)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compact, "compact_run", lambda *a, **k: 0)
+        assert main(run_args(url)) == 0
+
+
+def test_a_run_on_s3_ends_compacted_and_a_fresh_mirror_fetches_no_episode(s3, cache, capsys):
+    small, large = f"{s3}/small", f"{s3}/large"
+    assert main(run_args(small, episodes=2)) == 0
+    assert main(run_args(large, episodes=6)) == 0
+    (part,) = store_manifest(large)
+    assert len(part["episodes"]) == 12
+    assert {k.split("/")[-1] for k in store_keys(large, f"runs/r/parts/{part['part_id']}")} == {
+        f"{t}.parquet" for t in part["sizes"]
+    }
+    cache("reader")
+    fetched = {url: pull(open_root(url)) for url in (small, large)}
+    assert fetched[small] == fetched[large]  # as many objects for 4 episodes as for 12
+    assert not (open_root(large) / "runs" / "r" / "episodes").exists()  # no marker fetched
+    assert counts(small) == (4, 4) and counts(large) == (12, 12)
+    assert main(["runs", "--data", large]) == 0
+    assert "episodes 12 / 12" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("step", ["after_part_upload", "after_store_manifest", "before_removal"])
+def test_a_compaction_killed_at_each_step_leaves_every_episode_readable_once(s3, cache, step):
+    url = f"{s3}/killed-{step}"
+    loose_run(url)
+    root = open_root(url)
+    fs = remote_of(root).fs
+
+    class Killed(BaseException):
+        pass
+
+    with pytest.MonkeyPatch.context() as mp:
+        if step == "after_part_upload":
+            real_pipe = fs.pipe_file
+
+            def pipe(path, *args, **kwargs):
+                if path.endswith("manifest.json"):
+                    raise Killed
+                return real_pipe(path, *args, **kwargs)
+
+            mp.setattr(fs, "pipe_file", pipe)
+        elif step == "after_store_manifest":
+            mp.setattr("automem_core.store.compact.write_manifest", _raise(Killed))
+        else:
+            mp.setattr("automem_core.store.compact._remove", _raise(Killed))
+        with pytest.raises(Killed):
+            compact.compact_remote(root, "r")
+    assert counts(url) == (8, 8)  # the killed compactor's own mirror
+    cache("after-kill")
+    pull(open_root(url))
+    assert counts(url) == (8, 8)  # a fresh mirror
+    cache("writer")
+    pull(root)
+    assert counts(url) == (8, 8)
+    assert main(["compact", "--data", url]) == 0
+    assert counts(url) == (8, 8)
+    held = [e for p in store_manifest(url) for e in p["episodes"]]
+    assert sorted(held) == sorted(set(held)) and len(held) == 8  # every episode in one part
+    cache("last")
+    pull(open_root(url))
+    assert counts(url) == (8, 8)
+
+
+def _raise(exc: type[BaseException]):
+    def boom(*args, **kwargs):
+        raise exc
+
+    return boom
+
+
+def test_two_compactions_of_one_run_cannot_both_commit(s3, cache):
+    url = f"{s3}/race"
+    loose_run(url)
+    cache("a")
+    pull(open_root(url))
+    cache("b")
+    pull(open_root(url))
+    b_root = open_root(url)
+    cache("a")
+    assert compact.compact_run(open_root(url), "r", publish=_publisher(url)) == 8
+    # b compacts from what it pulled before a committed: the store refuses its manifest
+    assert compact.compact_run(b_root, "r", publish=_publisher_at(b_root)) == 0
+    assert not list((b_root / "runs" / "r" / "parts").glob("p-*"))  # b's part dropped
+    assert len(store_manifest(url)) == 1
+    pull(b_root)
+    cache("b")
+    assert counts(url) == (8, 8)
+
+
+def _publisher(url: str):
+    return _publisher_at(open_root(url))
+
+
+def _publisher_at(root):
+    remote = remote_of(root)
+    return remote_compact.StoreCommit(remote, root).publish
+
+
+def test_what_parts_replaced_is_deleted_once_old_and_readers_still_read_once(s3, cache):
+    url = f"{s3}/clean"
+    loose_run(url)
+    root = open_root(url)
+    remote = remote_of(root)
+    orphan = remote.key("runs/r/parts/p-orphan/steps.parquet")
+    remote.fs.pipe_file(orphan, b"a killed compaction's upload")
+    assert compact.compact_remote(root, "r") == 8
+    assert store_keys(url, "runs/r/commits")  # kept for readers that listed them
+    assert remote_compact.clean_store(remote, root, "r", grace_s=0.0) > 0
+    assert store_keys(url, "runs/r/commits") == []
+    assert store_keys(url, "runs/r/episodes") == []
+    assert not remote.fs.exists(orphan)
+    cache("reader")
+    assert counts(url) == (0, 0)
+    pull(open_root(url))
+    assert counts(url) == (8, 8)
+
+
+def test_a_store_without_conditional_writes_is_not_compacted(tmp_path, cache, capsys):
+    url = f"file://{tmp_path / 'store'}"
+    assert main(run_args(url, episodes=1)) == 0
+    assert not (open_root(url) / "runs" / "r" / "parts").exists()
+    assert catalog.scan_run(open_root(url) / "runs" / "r").parts == []
+    capsys.readouterr()
+    assert main(["compact", "--data", url]) == 2
+    err = capsys.readouterr().err
+    assert "needs conditional writes" in err and "Traceback" not in err
