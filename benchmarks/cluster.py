@@ -8,8 +8,15 @@
 2. ``automem runs`` on a store in a local folder, against the same store on an S3 server
    (moto's, on this machine) read through a mirror that has never read it (cold) and one that
    has (warm), with the number of S3 requests each made. Goal: ≤ 3× cold, ≤ 1.2× warm.
+3. The dashboard's pages over the same two stores (Streamlit's AppTest, in this process): the
+   Overview's first load, the Replay's first load and a step change, in a mirror that has never
+   read the store (cold), then again once its pull is due (warm), with the S3 requests each
+   page load made. Goal: ≤ 3× cold, ≤ 1.2× warm; requests independent of the episodes.
+   Measured right after the run and again once the objects its compaction replaced are
+   deleted (an hour later; ``--episodes`` changes the store's size).
 
     python benchmarks/cluster.py [--ns 64,256] [--steps 40] [--workers 2] [--episodes 48]
+                                 [--latency-ms 20] [--skip-executors]
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +103,8 @@ class Requests(logging.Handler):
 def reads(episodes: int, latency_ms: float) -> None:
     from automem_core.analysis.reports import render_runs_table
     from automem_core.cli import main as automem
-    from automem_core.store.remote import open_root, pull
+    from automem_core.store.remote import open_root, pull, remote_of
+    from automem_core.store.remote_compact import clean_store
     from automem_core.testing.s3_server import in_environment, s3_server
 
     counter = Requests()
@@ -123,12 +132,86 @@ def reads(episodes: int, latency_ms: float) -> None:
             root = open_root(url)
             cold, cold_n = timed(lambda: (pull(root), render_runs_table(root)))
             warm, warm_n = timed(lambda: (pull(root), render_runs_table(root)))
-    print(f"`automem runs` over {episodes} episodes: local folder {base * 1000:.0f} ms; "
-          f"the S3 server answers each request {latency_ms:g} ms late")  # fmt: skip
-    print(f"  S3 (moto), cold mirror: {cold * 1000:.0f} ms = {cold / base:.1f}x "
-          f"({cold_n} requests; goal <= 3x)")  # fmt: skip
-    print(f"  S3 (moto), warm mirror: {warm * 1000:.0f} ms = {warm / base:.1f}x "
-          f"({warm_n} requests; goal <= 1.2x)")  # fmt: skip
+        print(f"`automem runs` over {episodes} episodes: local folder {base * 1000:.0f} ms; "
+              f"the S3 server answers each request {latency_ms:g} ms late")  # fmt: skip
+        print(f"  S3 (moto), cold mirror: {cold * 1000:.0f} ms = {cold / base:.1f}x "
+              f"({cold_n} requests; goal <= 3x)")  # fmt: skip
+        print(f"  S3 (moto), warm mirror: {warm * 1000:.0f} ms = {warm / base:.1f}x "
+              f"({warm_n} requests; goal <= 1.2x)")  # fmt: skip
+
+        episode = connect(local).execute("SELECT min(episode_id) FROM episodes").fetchone()[0]
+        with in_environment(env):
+            forget()
+            pages(str(local), episode, timed)  # the app's imports, out of the timings
+            forget()
+            local_pages = [pages(str(local), episode, timed) for _ in ("cold", "warm")]
+            print("dashboard pages (AppTest), right after the run:")
+            remote_pages(local_pages, url, episode, Path(tmp) / "pages-1", timed)
+            writer = open_root(url)  # an hour later: what the parts replaced is deleted
+            deleted = clean_store(remote_of(writer), writer, "b", grace_s=0.0)
+            print(f"dashboard pages once the {deleted} objects the parts replaced are deleted:")
+            remote_pages(local_pages, url, episode, Path(tmp) / "pages-2", timed)
+
+
+Timed = Callable[[object], "tuple[float, int]"]
+Counts = dict[str, int]
+
+
+def remote_pages(
+    local: list[tuple[dict[str, float], Counts]], url: str, episode: str, cache: Path, timed: Timed
+) -> None:
+    """:func:`pages` over the store ``url`` from a new mirror, cold then warm, against
+    ``local`` (the same pages over the local folder, cold then warm)."""
+    from automem_core.testing.s3_server import in_environment
+
+    with in_environment({"AUTOMEM_CACHE": str(cache)}):
+        forget()
+        for state, (base_times, _) in zip(("cold", "warm"), local, strict=True):
+            times, counts = pages(url, episode, timed)
+            for page, seconds in times.items():
+                base = base_times[page]
+                print(f"  {page:<18} {state}: {seconds * 1000:5.0f} ms vs {base * 1000:4.0f} ms "
+                      f"local = {seconds / base:4.1f}x ({counts[page]} requests)")  # fmt: skip
+
+
+def forget() -> None:
+    """Streamlit's caches emptied: the next page loads are cold."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    for name in logging.root.manager.loggerDict:  # "missing ScriptRunContext" outside the app
+        if name.startswith("streamlit"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def pages(data: str, episode: str, timed: Timed) -> tuple[dict[str, float], Counts]:
+    """Seconds for the Overview's first load, the Replay's first load at step 3 and its step
+    change over ``data`` (each page load pulls a store URL's mirror first, as when its pull is
+    due), and the S3 requests each made."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import data as dashboard_data
+
+    app = str(ROOT / "dashboard" / "app.py")
+    times: dict[str, float] = {}
+    counts: Counts = {}
+    os.environ["AUTOMEM_DATA"] = data
+
+    def load(page: str, at: AppTest) -> None:
+        times[page], counts[page] = timed(at.run)
+        if at.exception:
+            raise RuntimeError(at.exception[0].value)
+
+    dashboard_data._pulled_at.clear()  # a page load whose pull is due
+    load("Overview", AppTest.from_file(app, default_timeout=120))
+    dashboard_data._pulled_at.clear()
+    replay = AppTest.from_file(app, default_timeout=120)
+    replay.query_params = {"run": "b", "episode": episode, "step": "3"}
+    load("Replay", replay)
+    replay.button(key="replay.next").click()  # within PULL_EVERY_S: no pull
+    load("Replay step change", replay)
+    return times, counts
 
 
 def main() -> None:
