@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands that may write a store on object storage (store/remote.py): they write episodes,
 # append-only records and scaffold versions, which it takes; the others read it.
-REMOTE_WRITERS = ("run", "mine", "label", "review", "approve", "reject", "evaluate", "compact")
+REMOTE_WRITERS = frozenset(
+    {"run", "fork", "mine", "judge", "label", "review", "approve", "reject", "evaluate", "compact"}
+)
 
 
 def sync_remote(args: argparse.Namespace) -> None:
@@ -82,7 +84,7 @@ def sync_remote(args: argparse.Namespace) -> None:
     if getattr(args, "writes", False) and args.command not in REMOTE_WRITERS and remote:
         raise UsageError(
             f"`automem {args.command}` cannot write to {remote.url} yet (only "
-            f"{', '.join(REMOTE_WRITERS)} can); use a local --data folder for it"
+            f"{', '.join(sorted(REMOTE_WRITERS))} can); use a local --data folder for it"
         )
     pull(args.data)
 

@@ -37,14 +37,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
     from automem_core.analysis.decisions import SCORE_FORMULA
     from automem_core.mining.mine import mine
     from automem_core.mining.resample import resample
-    from automem_core.store.remote import remote_of
 
-    remote = remote_of(args.data)
-    if args.causal and remote is not None:  # checked before mining: nothing done by halves
-        raise UsageError(
-            f"`automem mine --causal` cannot write forks to {remote.url} yet; measure causal "
-            "values in a local --data folder"
-        )
     result = mine(args.data, args.run, allow_overlap=args.allow_overlap, k=args.k)
     phases = ", ".join(f"{n} {p}" for p, n in sorted(result.by_phase.items()))
     print(f"mined {result.decisions} decisions ({phases}) from {', '.join(result.runs)}")

@@ -13,7 +13,9 @@ import pytest
 from automem_core.cli import main
 from automem_core.store.catalog import scan_run
 from automem_core.store.reader import connect
+from automem_core.store.records import read_records
 from automem_core.store.remote import open_root, pull, remote_of
+from automem_core.testing.local_server import LocalServer
 from automem_core.testing.s3_server import free_port, in_environment, s3_server
 
 pytest.importorskip("moto.server")
@@ -164,7 +166,7 @@ def test_a_proposal_reviewed_into_s3_is_approved_from_another_mirror(s3, cache, 
 
 def test_commands_that_would_write_elsewhere_are_refused_in_one_line(s3, cache, capsys):
     url = f"{s3}/four"
-    assert main(["judge", "--data", url]) == 2
+    assert main(["upgrade", "--data", url]) == 2
     assert "cannot write to s3://automem-test/four yet" in capsys.readouterr().err
 
 
@@ -194,7 +196,7 @@ def test_a_cache_folder_that_cannot_be_used_fails_in_one_line(tmp_path, monkeypa
 def test_a_run_on_object_storage_is_compacted_not_indexed_and_search_reads_it(s3, cache, capsys):
     """A run on object storage ends compacted through the store (store/remote_compact.py) but
     not indexed (an index would be this mirror's alone); search answers from the episodes
-    themselves; forks, not yet published there, are refused in one line."""
+    themselves."""
     url = f"{s3}/five"
     assert main([*RUN, "--data", url]) == 0
     run_dir = open_root(url) / "runs" / "r"
@@ -204,7 +206,39 @@ def test_a_run_on_object_storage_is_compacted_not_indexed_and_search_reads_it(s3
     capsys.readouterr()
     assert main(["search", "wall", "--run", "r", "--data", url, "--json"]) == 0
     assert '"episode_id": "r.' in capsys.readouterr().out
-    assert main(["fork", "r.MazeWalk-9x9.s0", "--step", "2", "--data", url]) == 2
-    assert "cannot write to" in capsys.readouterr().err
-    assert main(["mine", "--run", "r", "--causal", "--data", url]) == 2
-    assert "cannot write forks to s3://" in capsys.readouterr().err
+
+
+def test_forks_and_causal_values_on_object_storage_read_back_from_a_fresh_mirror(s3, cache, capsys):
+    """`automem fork`, `automem mine --causal` and `automem judge` over an S3 store, each from
+    its own machine: another machine sees the fork runs, each fork with its parent and fork
+    step, the causal values and the judge's labels, once each."""
+    url = f"{s3}/forks"
+    assert main([*RUN, "--data", url]) == 0
+    cache("forker")
+    fork = ["fork", "r.MazeWalk-9x9.s0", "--step", "2", "--run-id", "f", "--quiet"]
+    assert main([*fork, "--data", url]) == 0
+    cache("miner")
+    causal = ["mine", "--run", "r", "--causal", "--limit", "2", "--horizon", "3"]
+    assert main([*causal, "--data", url]) == 0
+    out = capsys.readouterr().out
+    assert "causal value" in out, out
+    cache("judge")
+    with LocalServer(lambda messages: '{"verdict": "good", "reason": "kept"}') as server:
+        judge = ["judge", "--run", "r", "--limit", "3", "--no-alternatives"]
+        model = ["--base-url", server.start(), "--model", "judge-m"]
+        assert main([*judge, *model, "--data", url]) == 0
+    cache("reader")
+    pull(open_root(url))
+    con = connect(open_root(url))
+    forks = con.execute(
+        "SELECT episode_id, run_id, parent_episode_id, fork_step FROM episodes "
+        "WHERE fork_step IS NOT NULL"
+    ).fetchall()
+    assert ("f", "r.MazeWalk-9x9.s0", 2) in [f[1:] for f in forks]
+    assert len(forks) == len({f[0] for f in forks}) == 1 + 2 * 2  # one fork, 2 × kept + dropped
+    values = con.execute("SELECT count(*), count(DISTINCT decision_id) FROM causal_values")
+    assert values.fetchone() == (2, 2)
+    verdicts = read_records(open_root(url), "labels").to_pylist()
+    assert [(r["source"], r["verdict"]) for r in verdicts] == [("llm:judge-m", "good")] * 3
+    assert main(["runs", "--data", url]) == 0
+    assert "f  [finished]" in capsys.readouterr().out
