@@ -84,8 +84,9 @@ def cmd_compact(args: argparse.Namespace) -> int:
     remote = remote_of(args.data)
     if remote is not None and not conditional_writes(remote):
         raise UsageError(
-            f"{remote.url}: compaction on object storage needs conditional writes, which only "
-            "S3 (and S3-compatible stores) offer here; its runs stay as published"
+            f"{remote.url}: compaction on object storage needs conditional writes (a PUT "
+            "refused when its If-Match fails), which only S3 and S3-compatible stores that "
+            "honour If-Match offer; its runs stay as published"
         )
     old = {item.path for item in store_leftovers(args.data) if not item.young}
     print(f"merging finished episodes of {args.run or 'every run'} into larger files")

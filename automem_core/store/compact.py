@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from automem_core.store.catalog import Part, RunFiles, scan_run, write_manifest
 from automem_core.store.layout import Layout, StoreError
 from automem_core.store.leftovers import index_leftovers, remove_leftovers, run_leftovers
-from automem_core.store.locks import try_lock
+from automem_core.store.locks import COMPACT_LOCK, try_lock
 from automem_core.store.migrations import read_upgraded
 from automem_core.store.part_stats import part_task_stats
 from automem_core.store.remote import remote_of
@@ -131,7 +131,7 @@ def compact_run(
     folder = Layout(root).run_dir(run_id)
     if not folder.is_dir():
         return 0
-    with try_lock(folder / ".compact.lock") as mine:
+    with try_lock(folder / COMPACT_LOCK) as mine:
         if not mine:
             return 0
         run = scan_run(folder)
@@ -246,7 +246,7 @@ def drop_broken_parts(root: Path, run_id: str) -> list[str]:
     folder = Layout(root).run_dir(run_id)
     if not folder.is_dir():
         return []
-    with try_lock(folder / ".compact.lock") as mine:
+    with try_lock(folder / COMPACT_LOCK) as mine:
         if not mine:
             return []
         run = scan_run(folder)

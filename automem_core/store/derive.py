@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from automem_core.store.catalog import Part, RunFiles, scan_run, write_manifest
 from automem_core.store.layout import Layout
-from automem_core.store.locks import try_lock
+from automem_core.store.locks import COMPACT_LOCK, try_lock
 from automem_core.store.migrations import read_upgraded
 from automem_core.store.part_stats import part_task_stats
 from automem_core.store.schema import TurnSignalRow, to_table
@@ -124,7 +124,7 @@ def add_derived(root: Path) -> Added:
     runs_dir = Layout(root).runs
     names = sorted(p.name for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.is_dir() else []
     for name in names:
-        with try_lock(runs_dir / name / ".compact.lock") as mine:
+        with try_lock(runs_dir / name / COMPACT_LOCK) as mine:
             if not mine:
                 log.warning("run %s is being compacted; run the upgrade again later", name)
                 continue

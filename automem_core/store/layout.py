@@ -99,7 +99,7 @@ def replace_folder(new: Path, final: Path) -> None:
     attempt of an episode). Two processes may place the same episode at once (a run publishing
     it, and its mirror pulling it from the store): a rename that finds ``final`` put back
     meanwhile tries again, so the newest rename wins and neither fails."""
-    for _ in range(5):
+    for _ in range(50):
         trash = final.with_name(f".replaced-{uuid.uuid4().hex}")
         with contextlib.suppress(FileNotFoundError):
             os.rename(final, trash)
@@ -111,4 +111,4 @@ def replace_folder(new: Path, final: Path) -> None:
                 raise
         finally:
             shutil.rmtree(trash, ignore_errors=True)
-    os.rename(new, final)  # a sixth clash raises: the caller reports it
+    os.rename(new, final)  # clashing every time: raise, and the caller reports it

@@ -26,6 +26,7 @@ from automem_core.store.layout import StoreError
 
 RUN_LOCK = ".lock"
 PUBLISH_LOCK = ".publish.lock"
+COMPACT_LOCK = ".compact.lock"  # in a run's folder: who rewrites its parts and manifest
 
 
 class RunLockLost(StoreError):

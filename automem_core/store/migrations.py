@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from automem_core.store.catalog import Part, RunFiles, scan, scan_run, write_manifest
-from automem_core.store.locks import try_lock
+from automem_core.store.locks import COMPACT_LOCK, try_lock
 from automem_core.store.schema import METADATA_KEY, SCHEMA_VERSION, SCHEMAS
 from automem_core.store.summary import SUMMARY_COLUMNS, EpisodeSummary
 
@@ -258,7 +258,7 @@ def upgrade_parts(run_folder: Path) -> dict[str, int]:
     the old folders go; per table, how many files were upgraded. A run being compacted is left
     for the next time."""
     done: dict[str, int] = {}
-    with try_lock(run_folder / ".compact.lock") as mine:
+    with try_lock(run_folder / COMPACT_LOCK) as mine:
         if not mine:
             return done
         run = scan_run(run_folder)

@@ -10,7 +10,8 @@ Object storage has no rename, so an episode is published in two steps (docs/arch
 "A store on object storage"):
 
 1. its files go under a name no other attempt uses,
-   ``runs/<run>/episodes/<episode>/<attempt>/<table>.parquet``, and are never overwritten;
+   ``attempts/<run>/<episode>/<attempt>/<table>.parquet``, and are never overwritten (kept
+   apart from ``runs/`` so that a pull's listing leaves them out);
 2. then its commit marker ``runs/<run>/commits/<episode>.json``, naming that attempt and the
    size of each file, is written: one PUT, which a reader sees whole or not at all.
 
@@ -39,8 +40,10 @@ from typing import Any
 
 from automem_core.store.catalog import MANIFEST
 from automem_core.store.layout import StoreError, replace_folder
+from automem_core.store.locks import COMPACT_LOCK, try_lock
 
 REMOTE_FILE = ".remote"  # in a mirror: the URL it mirrors
+ATTEMPTS = "attempts"  # in the store: episodes' files, fetched only through their markers
 STATE_FILE = ".remote-state.json"  # in a mirror: the identity of each object last fetched
 CACHE_ENV = "AUTOMEM_CACHE"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -133,12 +136,12 @@ class Remote:
     def publish_episode(self, folder: Path, run_id: str, episode_key: str) -> None:
         """Steps 1 and 2 of the module's note for the episode files in ``folder``."""
         attempt = uuid.uuid4().hex
+        at = f"{ATTEMPTS}/{run_id}/{episode_key}/{attempt}"
         files = {p.name: p.stat().st_size for p in sorted(folder.glob("*.parquet"))}
         try:
             for name in files:
-                rel = f"runs/{run_id}/episodes/{episode_key}/{attempt}/{name}"
-                self.upload(folder / name, rel)
-            marker = json.dumps({"attempt": attempt, "files": files}).encode()
+                self.upload(folder / name, f"{at}/{name}")
+            marker = json.dumps({"attempt": attempt, "at": at, "files": files}).encode()
             self.fs.pipe_file(self.key(f"runs/{run_id}/commits/{episode_key}.json"), marker)
         except OSError:
             raise
@@ -188,7 +191,7 @@ def pull(root: Path) -> int:
 def _pull(remote: Remote, root: Path) -> int:
     fs, base = remote.fs, remote.key("")
     fs.invalidate_cache()
-    listing: dict[str, dict[str, Any]] = fs.find(base, detail=True)  # one listing, paged
+    listing = _list(fs, base)
     if not listing:
         top = base.split("/")[0]
         if top != base and not fs.exists(top):  # a bucket (or container) that is not there
@@ -212,18 +215,17 @@ def _pull(remote: Remote, root: Path) -> int:
         if len(parts) == 4 and parts[0] == "runs" and parts[2] == "commits":
             markers.append((parts[1], parts[3].removesuffix(".json")))
         elif len(parts) >= 3 and parts[0] == "runs" and parts[2] == "episodes":
-            continue  # an attempt's files: fetched when a marker names them
+            continue  # an attempt's files as stores kept them before ``attempts/``
         elif parts[0] == "runs" and parts[2:] == [MANIFEST]:
             manifests.append(parts[1])
         elif len(parts) == 5 and parts[0] == "runs" and parts[2] == "parts":
             part_files.setdefault(parts[1], []).append((parts[3], key))
         else:
             files[key] = root / rel
-    # Compacted runs (remote_compact.py): the manifests say which parts count and which
-    # episodes they hold; those episodes' markers are not fetched, unnamed parts are not.
+    # Compacted runs (remote_compact.py): a changed manifest and the part files it names are
+    # placed first (parts before the manifest); then the markers of episodes no part in the
+    # mirror holds are fetched; unnamed parts are not.
     fresh = _read_manifests(remote, manifests)
-    held = {run: _held(root, run, fresh) for run in {r for r, _ in markers}}
-    episodes = [(r, e) for r, e in markers if e not in held[r]]
     named = {run: {str(p["part_id"]) for p in fresh[run].get("parts", [])} for run in fresh}
     wanted = {
         key: root / key[len(base) :].lstrip("/")
@@ -231,17 +233,77 @@ def _pull(remote: Remote, root: Path) -> int:
         for part, key in found
         if part in named.get(run, _named_parts(root, run))
     }
-    # Episodes first: a run's row (finished, so many episodes) never shows before them; a
-    # part's files before the manifest that names it.
-    fetched = _fetch_episodes(remote, root, episodes)
-    fetched += _fetch_files(fs, wanted)
-    for run, manifest in fresh.items():
-        write_atomic(root / "runs" / run / MANIFEST, json.dumps(manifest, indent=1).encode())
-    fetched += len(fresh) + _fetch_files(fs, files)
-    for key in (key for found in part_files.values() for _, key in found if key not in wanted):
-        seen.pop(key[len(base) :].lstrip("/"), None)  # unnamed part: looked at again next pull
-    write_atomic(root / STATE_FILE, json.dumps(seen).encode())
+    by_run: dict[str, dict[str, Path]] = {run: {} for run in fresh}
+    for key, path in wanted.items():
+        by_run.setdefault(path.relative_to(root).parts[1], {})[key] = path
+    fetched, later = 0, set()  # later: looked at again at the next pull
+    for run, run_files in by_run.items():
+        placed = _place_parts(fs, root, run, run_files, fresh.get(run))
+        if placed is None:  # this mirror is compacting the run: its parts come next pull
+            later |= {p.relative_to(root).as_posix() for p in run_files.values()}
+            later.add(f"runs/{run}/{MANIFEST}")
+        fetched += placed or 0
+    held = {run: _held(root, run) for run in {r for r, _ in markers}}
+    episodes = [(r, e) for r, e in markers if e not in held[r]]
+    # Episodes before the other files: a run's row (finished, so many episodes) never shows
+    # before them.
+    got, missed = _fetch_episodes(remote, root, episodes)
+    later |= {f"runs/{r}/commits/{e}.json" for r, e in missed}
+    later |= {f"runs/{r}/commits/{e}.json" for r, e in markers if e in held[r]}
+    fetched += got + _fetch_files(fs, files)
+    unnamed = [key for found in part_files.values() for _, key in found if key not in wanted]
+    later |= {key[len(base) :].lstrip("/") for key in unnamed}
+    kept = {rel: stamp for rel, stamp in seen.items() if rel not in later}
+    write_atomic(root / STATE_FILE, json.dumps(kept).encode())
     return fetched
+
+
+def _place_parts(
+    fs: Any, root: Path, run: str, files: dict[str, Path], manifest: dict[str, Any] | None
+) -> int | None:
+    """Fetch a run's new part files, then write the manifest naming them, holding the run's
+    compaction lock (a compaction in this mirror would take an unnamed part for a killed one's
+    leftover); how many objects, or None when a compaction holds the lock."""
+    folder = root / "runs" / run
+    folder.mkdir(parents=True, exist_ok=True)
+    with try_lock(folder / COMPACT_LOCK) as mine:
+        if not mine:
+            return None
+        placed = _fetch_files(fs, files)
+        if manifest is not None:
+            write_atomic(folder / MANIFEST, json.dumps(manifest, indent=1).encode())
+        return placed + (manifest is not None)
+
+
+def _list(fs: Any, base: str) -> dict[str, dict[str, Any]]:
+    """Every object of the store but the attempts' files: its top level, then each folder in it
+    but ``attempts/`` (side by side where the file system is asynchronous, as object stores'
+    are). The number of requests follows the objects listed, not the episodes' files."""
+    try:
+        top = fs.ls(base, detail=True)
+    except FileNotFoundError:
+        return {}
+    listing = {info["name"]: info for info in top if info["type"] != "directory"}
+    folders = [
+        folder
+        for folder in (info["name"].rstrip("/") for info in top if info["type"] == "directory")
+        if folder.rsplit("/", 1)[-1] != ATTEMPTS and not folder.rsplit("/", 1)[-1].startswith(".")
+    ]
+    if getattr(fs, "async_impl", False) and folders:
+        from fsspec.asyn import sync
+
+        found = sync(fs.loop, _find_all, fs, folders)
+    else:
+        found = [fs.find(folder, detail=True) for folder in folders]
+    for objects in found:
+        listing.update(objects)
+    return listing
+
+
+async def _find_all(fs: Any, folders: list[str]) -> list[dict[str, dict[str, Any]]]:
+    import asyncio
+
+    return list(await asyncio.gather(*(fs._find(f, detail=True) for f in folders)))
 
 
 def _read_manifests(remote: Remote, runs: list[str]) -> dict[str, dict[str, Any]]:
@@ -253,14 +315,12 @@ def _read_manifests(remote: Remote, runs: list[str]) -> dict[str, dict[str, Any]
     return {keys[key]: json.loads(data) for key, data in found.items()}
 
 
-def _held(root: Path, run: str, fresh: dict[str, dict[str, Any]]) -> set[str]:
-    """Episodes the run's parts hold, by its newest manifest (fetched now, else the mirror's)."""
-    manifest = fresh.get(run)
-    if manifest is None:
-        try:
-            manifest = json.loads((root / "runs" / run / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return set()
+def _held(root: Path, run: str) -> set[str]:
+    """Episodes the run's parts hold, by the mirror's manifest."""
+    try:
+        manifest = json.loads((root / "runs" / run / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
     return {str(e) for p in manifest.get("parts", []) for e in p["episodes"]}
 
 
@@ -294,35 +354,47 @@ def _fetch_files(fs: Any, files: dict[str, Path]) -> int:
     return len(files)
 
 
-def _fetch_episodes(remote: Remote, root: Path, episodes: list[tuple[str, str]]) -> int:
+def _fetch_episodes(
+    remote: Remote, root: Path, episodes: list[tuple[str, str]]
+) -> tuple[int, set[tuple[str, str]]]:
     """The attempts the commit markers name (markers read in one batch, files in another),
-    each renamed into the mirror whole."""
+    each renamed into the mirror whole: (objects fetched, episodes not fetched because their
+    marker or one of its files is gone since the listing)."""
     if not episodes:
-        return 0
+        return 0, set()
     fs = remote.fs
     markers = {remote.key(f"runs/{r}/commits/{e}.json"): (r, e) for r, e in episodes}
-    commits = fs.cat(list(markers))
-    wanted: dict[str, Path] = {}
-    folders: list[tuple[Path, Path]] = []  # (temporary folder, final folder)
+    commits = fs.cat(list(markers), on_error="return")
+    missed = {markers[m] for m in markers if not isinstance(commits.get(m), bytes)}
+    plans: dict[tuple[str, str], tuple[Path, dict[str, Path]]] = {}  # → (folder, files)
     try:
         for marker, (run_id, episode_key) in markers.items():
+            if (run_id, episode_key) in missed:
+                continue
             commit = json.loads(commits[marker])
-            attempt = str(commit["attempt"])
-            episodes_dir = root / "runs" / run_id / "episodes"
             # Dot-named: no listing of the mirror takes it (catalog.scan_run) until renamed.
-            tmp = episodes_dir / f".pull-{episode_key}.{uuid.uuid4().hex[:8]}"
+            name = f".pull-{episode_key}.{uuid.uuid4().hex[:8]}"
+            tmp = root / "runs" / run_id / "episodes" / name
             tmp.mkdir(parents=True)
-            folders.append((tmp, episodes_dir / episode_key))
-            for name in dict(commit["files"]):
-                rel = f"runs/{run_id}/episodes/{episode_key}/{attempt}/{name}"
-                wanted[remote.key(rel)] = tmp / name
-        _get_many(fs, wanted)
-        for tmp, final in folders:
-            replace_folder(tmp, final)  # an earlier attempt of the episode: replaced
+            at = commit.get("at") or f"runs/{run_id}/episodes/{episode_key}/{commit['attempt']}"
+            files = {remote.key(f"{at}/{name}"): tmp / name for name in dict(commit["files"])}
+            plans[(run_id, episode_key)] = (tmp, files)
+        try:
+            _get_many(fs, {k: p for _, files in plans.values() for k, p in files.items()})
+        except FileNotFoundError:  # a file deleted since its marker was read: one by one
+            for episode, (_, files) in plans.items():
+                try:
+                    _get_many(fs, files)
+                except FileNotFoundError:
+                    missed.add(episode)
+        for episode, (tmp, _) in plans.items():
+            if episode not in missed:  # an earlier attempt of the episode: replaced
+                replace_folder(tmp, tmp.parent / episode[1])
     finally:
-        for tmp, _ in folders:
+        for tmp, _ in plans.values():
             shutil.rmtree(tmp, ignore_errors=True)
-    return len(wanted) + len(markers)
+    fetched = [files for episode, (_, files) in plans.items() if episode not in missed]
+    return sum(len(f) for f in fetched) + len(markers) - len(missed), missed
 
 
 def _identity(info: dict[str, Any]) -> str:

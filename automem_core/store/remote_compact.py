@@ -21,6 +21,7 @@ their runs uncompacted.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import time
@@ -28,16 +29,50 @@ from pathlib import Path
 from typing import Any
 
 from automem_core.store.catalog import MANIFEST, Part, RunFiles
-from automem_core.store.remote import STATE_FILE, Remote, pull, read_state, remote_of, write_atomic
+from automem_core.store.remote import (
+    ATTEMPTS,
+    STATE_FILE,
+    Remote,
+    pull,
+    read_state,
+    remote_of,
+    write_atomic,
+)
 
 log = logging.getLogger(__name__)
 GRACE_S = 3600.0  # what a committed part replaced is deleted once it is this old
 
 
+PROBE = ".automem/if-match-probe"  # dot-named: no pull fetches it
+_honoured: dict[str, bool] = {}  # store URL → whether it refuses a PUT whose If-Match fails
+
+
 def conditional_writes(remote: Remote) -> bool:
-    """Whether the store's file system takes ``If-Match`` / ``If-None-Match`` on a PUT."""
+    """Whether the store takes ``If-Match`` / ``If-None-Match`` on a PUT: its file system
+    passes them on (fsspec's S3), and the store refuses a PUT whose ``If-Match`` fails (an
+    S3-compatible server that ignored it would let two compactions both commit). Asked once per
+    process and store."""
     protocol = remote.fs.protocol
-    return "s3" in (protocol if isinstance(protocol, (tuple, list)) else (protocol,))
+    if "s3" not in (protocol if isinstance(protocol, (tuple, list)) else (protocol,)):
+        return False
+    if remote.url not in _honoured:
+        _honoured[remote.url] = _refuses_failed_if_match(remote)
+    return _honoured[remote.url]
+
+
+def _refuses_failed_if_match(remote: Remote) -> bool:
+    fs, key = remote.fs, remote.key(PROBE)
+    try:
+        fs.pipe_file(key, b"probe")
+    except Exception as exc:  # cannot write at all: the compaction's own writes will say so
+        log.warning("cannot write %s (%s); runs stay uncompacted", remote.url, exc)
+        return False
+    try:
+        fs.pipe_file(key, b"probe again", IfMatch='"automem-no-such-etag"')
+    except Exception:  # refused, as it must be
+        return True
+    log.warning("%s ignores If-Match on a PUT: its runs stay uncompacted", remote.url)
+    return False
 
 
 class StoreCommit:
@@ -50,31 +85,44 @@ class StoreCommit:
         self.etags: dict[str, str] = {}  # manifest → the ETag of the one this compaction PUT
 
     def publish(self, run: RunFiles, part: Part) -> bool:
-        """Commit ``part`` in the store; False (nothing committed) when refused."""
+        """Commit ``part`` in the store; False (nothing committed) when the store's manifest is
+        not the one the mirror compacted from, or moved on before the PUT."""
         remote, rel = self.remote, f"runs/{run.run_id}/{MANIFEST}"
-        expected = read_state(self.root).get(rel)
         local = run.folder / "parts" / part.part_id
         try:
+            etag, named = self._store_manifest(rel)
+            if named != [p.part_id for p in run.parts]:
+                return _refused(run, remote, "the store's manifest is not the one compacted from")
             for table in part.sizes:
                 name = f"{table}.parquet"
                 remote.upload(local / name, f"runs/{run.run_id}/parts/{part.part_id}/{name}")
             body = json.dumps({"parts": [p.to_json() for p in [*run.parts, part]]}, indent=1)
-            condition: dict[str, Any] = {"IfMatch": expected} if expected else {"mode": "create"}
+            condition: dict[str, Any] = {"IfMatch": etag} if etag else {"mode": "create"}
             answer = remote.fs.pipe_file(remote.key(rel), body.encode(), **condition)
+        except FileExistsError:
+            return _refused(run, remote, "another compaction committed first")
         except Exception as exc:  # refused (another compaction committed first) or unreachable
-            refused = "PreconditionFailed" in str(exc) or isinstance(exc, FileExistsError)
-            log.log(
-                logging.INFO if refused else logging.WARNING,
-                "run %s: part not committed to %s (%s); its episodes stay as published",
-                run.run_id,
-                remote.url,
-                "another compaction committed first" if refused else exc,
-            )
+            if "Precondition" in str(exc) or getattr(exc, "errno", None) == errno.EINVAL:
+                return _refused(run, remote, "another compaction committed first")
+            log.warning("run %s: part not committed to %s (%s)", run.run_id, remote.url, exc)
             return False
         etag = answer.get("ETag") if isinstance(answer, dict) else None
         if etag:
             self.etags[rel] = str(etag)
         return True
+
+    def _store_manifest(self, rel: str) -> tuple[str | None, list[str]]:
+        """The store's manifest's ETag and the parts it names ((None, []) when there is none).
+        The ETag is read first: if the manifest changes before it is read, the PUT made on
+        that ETag is refused."""
+        fs, key = self.remote.fs, self.remote.key(rel)
+        fs.invalidate_cache(key)
+        try:
+            etag = str(fs.info(key)["ETag"])
+            parts = json.loads(fs.cat_file(key)).get("parts", [])
+        except FileNotFoundError:
+            return None, []
+        return etag, [str(p["part_id"]) for p in parts]
 
     def finish(self, run_id: str, grace_s: float = GRACE_S) -> None:
         """After ``compact_run`` returned: the mirror holds the manifest this compaction PUT, so
@@ -84,6 +132,11 @@ class StoreCommit:
             state.update(self.etags)
             write_atomic(self.root / STATE_FILE, json.dumps(state).encode())
         clean_store(self.remote, self.root, run_id, grace_s)
+
+
+def _refused(run: RunFiles, remote: Remote, why: str) -> bool:
+    log.info("run %s: part not committed to %s (%s)", run.run_id, remote.url, why)
+    return False
 
 
 def begin_commit(root: Path) -> StoreCommit | None:
@@ -108,59 +161,78 @@ def clean_store(remote: Remote, root: Path, run_id: str, grace_s: float = GRACE_
 
 
 def _clean(remote: Remote, root: Path, run_id: str, grace_s: float) -> int:
-    fs, base = remote.fs, remote.key(f"runs/{run_id}")
-    listing: dict[str, dict[str, Any]] = fs.find(base, detail=True)
-    manifest_key = f"{base}/{MANIFEST}"
-    if manifest_key not in listing:
+    fs, base = remote.fs, remote.key("")
+    fs.invalidate_cache()
+    listing = {
+        **fs.find(remote.key(f"runs/{run_id}"), detail=True),
+        **fs.find(remote.key(f"{ATTEMPTS}/{run_id}"), detail=True),
+    }
+    objects = {key[len(base) :].lstrip("/"): info for key, info in listing.items()}
+    manifest = f"runs/{run_id}/{MANIFEST}"
+    if manifest not in objects:
         return 0
-    parts = json.loads(fs.cat_file(manifest_key)).get("parts", [])
+    parts = json.loads(fs.cat_file(remote.key(manifest))).get("parts", [])
     held = {str(e) for p in parts for e in p["episodes"]}
     named = {str(p["part_id"]) for p in parts}
     now = time.time()
-    objects = {key[len(base) :].lstrip("/"): info for key, info in listing.items()}
+    kinds = {rel: _kind(rel) for rel in objects}
     part_age: dict[str, float] = {}
-    for rel, info in objects.items():
-        bits = rel.split("/")
-        if bits[0] == "parts" and len(bits) == 3:
-            part_age[bits[1]] = min(part_age.get(bits[1], now), _age(info, now))
+    for rel, (kind, part, _) in kinds.items():
+        if kind == "part":
+            part_age[part] = min(part_age.get(part, now), _age(objects[rel], now))
     committed_long_ago = {
         str(e) for p in parts if part_age.get(str(p["part_id"]), 0.0) >= grace_s
         for e in p["episodes"]
     }  # fmt: skip
-    attempts = _marked_attempts(fs, base, objects, held)
-    doomed = []
-    for rel, info in objects.items():
-        bits = rel.split("/")
-        old = _age(info, now) >= grace_s
-        if bits[0] == "commits" and bits[-1].removesuffix(".json") in committed_long_ago:
-            doomed.append(rel)
-        elif bits[0] == "episodes" and len(bits) == 4:
-            episode, attempt = bits[1], bits[2]
-            if episode in committed_long_ago or (old and attempts.get(episode) != attempt):
-                doomed.append(rel)
-        elif bits[0] == "parts" and len(bits) == 3 and bits[1] not in named and old:
-            doomed.append(rel)
+    markers = {kinds[rel][1]: rel for rel in objects if kinds[rel][0] == "marker"}
+    loose = [rel for episode, rel in markers.items() if episode not in held]
+    attempts = _marked_attempts(remote, loose)  # the attempt each loose episode's marker names
+
+    def replaced(rel: str) -> bool:
+        kind, name, attempt = kinds[rel]
+        if kind == "marker":
+            return name in committed_long_ago
+        if kind == "part":
+            return name not in named and _age(objects[rel], now) >= grace_s
+        if kind != "attempt" or name in held:
+            return kind == "attempt" and name in committed_long_ago
+        if attempts.get(name) == attempt:
+            return False  # what the episode's marker names
+        # Replaced by a newer attempt (unnamed since its marker was written) or never named
+        # (its writer stopped before the marker): old once that is GRACE_S ago.
+        since = objects.get(markers.get(name, ""), objects[rel])
+        return _age(since, now) >= grace_s and _age(objects[rel], now) >= grace_s
+
+    doomed = [rel for rel in objects if replaced(rel)]
     if doomed:
-        fs.rm([f"{base}/{rel}" for rel in doomed])
+        fs.rm([remote.key(rel) for rel in doomed])
         log.info("run %s: deleted %d objects compacted parts replaced", run_id, len(doomed))
     return len(doomed)
 
 
-def _marked_attempts(
-    fs: Any, base: str, objects: dict[str, dict[str, Any]], held: set[str]
-) -> dict[str, str]:
-    """Episode → the attempt its commit marker names (for episodes no part holds)."""
-    keys = [
-        f"{base}/{rel}"
-        for rel in objects
-        if rel.startswith("commits/") and rel.split("/")[-1].removesuffix(".json") not in held
-    ]
-    found = fs.cat(keys) if keys else {}
-    out = {}
-    for key, data in found.items():
-        episode = key.rsplit("/", 1)[-1].removesuffix(".json")
-        out[episode] = str(json.loads(data)["attempt"])
-    return out
+def _kind(rel: str) -> tuple[str, str, str]:
+    """What a run's object is: (``marker``, episode, ""), (``attempt``, episode, attempt),
+    (``part``, part, "") or (``other``, "", "")."""
+    bits = rel.split("/")
+    if bits[0] == ATTEMPTS and len(bits) == 5:
+        return "attempt", bits[2], bits[3]
+    if bits[0] == "runs" and len(bits) >= 4:
+        if bits[2] == "commits" and len(bits) == 4:
+            return "marker", bits[3].removesuffix(".json"), ""
+        if bits[2] == "episodes" and len(bits) == 6:  # as stores kept them before attempts/
+            return "attempt", bits[3], bits[4]
+        if bits[2] == "parts" and len(bits) == 5:
+            return "part", bits[3], ""
+    return "other", "", ""
+
+
+def _marked_attempts(remote: Remote, markers: list[str]) -> dict[str, str]:
+    """Episode → the attempt its commit marker names."""
+    found = remote.fs.cat([remote.key(m) for m in markers]) if markers else {}
+    return {
+        key.rsplit("/", 1)[-1].removesuffix(".json"): str(json.loads(data)["attempt"])
+        for key, data in found.items()
+    }
 
 
 def _age(info: dict[str, Any], now: float) -> float:

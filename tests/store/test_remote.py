@@ -79,7 +79,7 @@ def test_an_episode_without_its_commit_marker_is_never_seen_and_is_played_again(
     remote = remote_of(open_root(url))
     marker = remote.key("runs/r/commits/r.Corridor-R3.s1.json")
     remote.fs.rm(marker)  # as if the writer died between its files and its marker
-    assert remote.fs.find(remote.key("runs/r/episodes/r.Corridor-R3.s1"))  # the files are there
+    assert remote.fs.find(remote.key("attempts/r/r.Corridor-R3.s1"))  # the files are there
     cache("reader")
     assert episode_counts(url) == (0, 0)  # not pulled yet
     pull(open_root(url))

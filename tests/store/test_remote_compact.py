@@ -6,11 +6,13 @@ once, two compactions of one run cannot both commit, and what parts replaced is 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from automem_core.cli import main
 from automem_core.store import catalog, compact, remote_compact
+from automem_core.store.locks import COMPACT_LOCK, try_lock
 from automem_core.store.reader import connect
 from automem_core.store.remote import open_root, pull, remote_of
 from automem_core.testing.s3_server import in_environment, s3_server
@@ -50,6 +52,7 @@ def counts(url: str) -> tuple[int, int]:
 def store_keys(url: str, under: str) -> list[str]:
     remote = remote_of(open_root(url))
     base = remote.key("")
+    remote.fs.invalidate_cache()
     return sorted(k[len(base) :].lstrip("/") for k in remote.fs.find(remote.key(under)))
 
 
@@ -171,7 +174,7 @@ def test_what_parts_replaced_is_deleted_once_old_and_readers_still_read_once(s3,
     assert store_keys(url, "runs/r/commits")  # kept for readers that listed them
     assert remote_compact.clean_store(remote, root, "r", grace_s=0.0) > 0
     assert store_keys(url, "runs/r/commits") == []
-    assert store_keys(url, "runs/r/episodes") == []
+    assert store_keys(url, "attempts/r") == []
     assert not remote.fs.exists(orphan)
     cache("reader")
     assert counts(url) == (0, 0)
@@ -188,3 +191,151 @@ def test_a_store_without_conditional_writes_is_not_compacted(tmp_path, cache, ca
     assert main(["compact", "--data", url]) == 2
     err = capsys.readouterr().err
     assert "needs conditional writes" in err and "Traceback" not in err
+
+
+def test_a_store_published_before_attempts_had_their_own_folder_reads_and_compacts(s3, cache):
+    """Episodes whose files sit under ``runs/<run>/episodes/<episode>/<attempt>/`` and whose
+    markers name no folder (as stores were first written) read back once, compact, and are
+    cleaned like the others."""
+    url = f"{s3}/old-layout"
+    loose_run(url)
+    remote = remote_of(open_root(url))
+    fs = remote.fs
+    for marker in store_keys(url, "runs/r/commits"):
+        commit = json.loads(fs.cat_file(remote.key(marker)))
+        episode, at = marker.rsplit("/", 1)[-1].removesuffix(".json"), commit.pop("at")
+        for name in commit["files"]:
+            old = f"runs/r/episodes/{episode}/{commit['attempt']}/{name}"
+            fs.copy(remote.key(f"{at}/{name}"), remote.key(old))
+        fs.pipe_file(remote.key(marker), json.dumps(commit).encode())
+    fs.rm(remote.key("attempts"), recursive=True)
+    cache("reader")
+    pull(open_root(url))
+    assert counts(url) == (8, 8)
+    assert compact.compact_remote(open_root(url), "r") == 8
+    assert remote_compact.clean_store(remote, open_root(url), "r", grace_s=0.0) > 0
+    assert store_keys(url, "runs/r/episodes") == [] and store_keys(url, "runs/r/commits") == []
+    cache("last")
+    pull(open_root(url))
+    assert counts(url) == (8, 8)
+
+
+def first_four(mp: pytest.MonkeyPatch) -> None:
+    """Compactions take at most four loose episodes (as when the others reach a mirror later)."""
+    real = compact._clean_episodes
+    mp.setattr(compact, "_clean_episodes", lambda run: dict(sorted(real(run).items())[:4]))
+
+
+def test_a_manifest_replaced_between_a_compactions_read_and_its_put_refuses_the_put(s3, cache):
+    """Mirrors a and b both hold the store's manifest (one part of four episodes); b's PUT is
+    made on that manifest's ETag, but a commits the other four first: b's PUT is refused, and
+    the store keeps a's part and the first one."""
+    url = f"{s3}/if-match"
+    loose_run(url)
+    with pytest.MonkeyPatch.context() as mp:
+        first_four(mp)
+        assert compact.compact_remote(open_root(url), "r") == 4
+    cache("a")
+    a_root = open_root(url)
+    pull(a_root)
+    cache("b")
+    b_root = open_root(url)
+    fs = remote_of(b_root).fs
+    real_pipe, fired = fs.pipe_file, []
+
+    def pipe(path, *args, **kwargs):
+        if path.endswith("runs/r/manifest.json") and not fired:
+            fired.append(kwargs)
+            assert compact.compact_remote(a_root, "r") == 4  # a, just before b's PUT
+        return real_pipe(path, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fs, "pipe_file", pipe)
+        assert compact.compact_remote(b_root, "r") == 0
+    assert "IfMatch" in fired[0]  # b's PUT was conditional on the manifest it read
+    assert [len(p["episodes"]) for p in store_manifest(url)] == [4, 4]
+    for name in ("a", "b", "fresh"):
+        cache(name)
+        pull(open_root(url))
+        assert counts(url) == (8, 8)
+
+
+def test_a_compaction_on_a_stale_manifest_commits_nothing_even_after_a_pull_meanwhile(s3, cache):
+    """A compaction reads its mirror's manifest; b commits a part; a pull on a's machine then
+    brings in b's manifest (and its ETag) before a's PUT: a's part must not replace b's."""
+    url = f"{s3}/stale"
+    loose_run(url)
+    cache("b")
+    b_root = open_root(url)
+    pull(b_root)
+    cache("a")
+    a_root = open_root(url)
+    commit = remote_compact.begin_commit(a_root)
+    every = compact._clean_episodes
+
+    def publish(run, part):
+        with pytest.MonkeyPatch.context() as inner:
+            inner.setattr(compact, "_clean_episodes", every)
+            assert compact.compact_remote(b_root, "r") == 8
+        pull(a_root)  # e.g. the dashboard on a's machine
+        return commit.publish(run, part)
+
+    with pytest.MonkeyPatch.context() as mp:
+        first_four(mp)
+        assert compact.compact_run(a_root, "r", publish=publish) == 0
+    assert [len(p["episodes"]) for p in store_manifest(url)] == [8]
+    for name in ("a", "b", "fresh"):
+        cache(name)
+        pull(open_root(url))
+        assert counts(url) == (8, 8)
+
+
+def test_attempts_a_young_part_holds_are_kept_until_the_part_is_old(s3, cache):
+    url = f"{s3}/young"
+    loose_run(url)
+    time.sleep(1.2)  # the episodes' files are older than the grace below
+    root = open_root(url)
+    commit = remote_compact.begin_commit(root)
+    assert compact.compact_run(root, "r", publish=commit.publish) == 8
+    commit.finish("r", grace_s=1.0)  # the part is younger than that
+    assert len(store_keys(url, "runs/r/commits")) == 8
+    assert len(store_keys(url, "attempts/r")) > 8  # a reader that listed them can fetch them
+    time.sleep(1.2)
+    assert remote_compact.clean_store(remote_of(root), root, "r", grace_s=1.0) > 0
+    assert store_keys(url, "runs/r/commits") == store_keys(url, "attempts/r") == []
+
+
+def test_a_pull_leaves_new_parts_to_the_next_pull_while_its_mirror_compacts_the_run(s3, cache):
+    """A compaction in a mirror would take a part the pull placed before its manifest for a
+    killed compaction's leftover: a pull places parts only when no compaction holds the run."""
+    url = f"{s3}/held"
+    loose_run(url)
+    cache("a")
+    a_root = open_root(url)
+    pull(a_root)
+    cache("b")
+    assert compact.compact_remote(open_root(url), "r") == 8
+    with try_lock(a_root / "runs" / "r" / COMPACT_LOCK) as mine:
+        assert mine
+        pull(a_root)
+        assert catalog.scan_run(a_root / "runs" / "r").parts == []
+    assert counts(url) == (8, 8)
+    cache("a")
+    pull(a_root)
+    assert [len(p.episodes) for p in catalog.scan_run(a_root / "runs" / "r").parts] == [8]
+    assert counts(url) == (8, 8)
+
+
+def test_a_store_that_ignores_if_match_is_not_compacted(s3, cache, monkeypatch):
+    url = f"{s3}/ignores"
+    loose_run(url)
+    root = open_root(url)
+    remote = remote_of(root)
+    real_pipe = remote.fs.pipe_file
+    monkeypatch.setattr(remote_compact, "_honoured", {})
+    monkeypatch.setattr(
+        remote.fs, "pipe_file", lambda path, data, **kw: real_pipe(path, data)
+    )  # drops If-Match, as a server that ignores it would
+    assert not remote_compact.conditional_writes(remote)
+    assert compact.compact_remote(root, "r") == 0
+    assert catalog.scan_run(root / "runs" / "r").parts == []
