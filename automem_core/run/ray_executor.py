@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import dataclasses
 import importlib
+import json
 import logging
 import signal
 import socket
@@ -35,6 +36,7 @@ from tqdm import tqdm
 from automem_core.errors import AutoMemError
 from automem_core.run.plan import RunPlan, episode_id, shard
 from automem_core.run.play import OnEpisode, OnProgress, count_published, play_episodes
+from automem_core.store.catalog import MANIFEST
 from automem_core.store.layout import Layout
 from automem_core.store.reader import finished_episodes, query_store
 from automem_core.store.remote import open_root, pull, remote_of
@@ -238,12 +240,15 @@ def _count_published(plan: RunPlan) -> int:
     remote = remote_of(plan.cfg.data)
     if remote is None:
         return count_published(plan)
-    commits = remote.key(f"runs/{plan.run_id}/commits")
-    try:
-        remote.fs.invalidate_cache(commits)
-        names = {Path(p).name.removesuffix(".json") for p in remote.fs.ls(commits, detail=False)}
-    except (OSError, ValueError):  # nothing committed yet, or a passing error: no progress
-        return 0
+    fs, run = remote.fs, f"runs/{plan.run_id}"
+    names: set[str] = set()
+    with contextlib.suppress(OSError, ValueError):  # nothing committed yet, or a passing error
+        fs.invalidate_cache(remote.key(f"{run}/commits"))
+        listed = fs.ls(remote.key(f"{run}/commits"), detail=False)
+        names |= {Path(p).name.removesuffix(".json") for p in listed}
+    with contextlib.suppress(OSError, ValueError):  # the markers of compacted episodes go
+        parts = json.loads(fs.cat_file(remote.key(f"{run}/{MANIFEST}"))).get("parts", [])
+        names |= {str(e) for p in parts for e in p["episodes"]}
     return len(names.intersection(episode_id(plan.run_id, t, s) for t, s in plan.todo))
 
 

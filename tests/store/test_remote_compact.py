@@ -339,3 +339,29 @@ def test_a_store_that_ignores_if_match_is_not_compacted(s3, cache, monkeypatch):
     assert not remote_compact.conditional_writes(remote)
     assert compact.compact_remote(root, "r") == 0
     assert catalog.scan_run(root / "runs" / "r").parts == []
+
+
+def test_a_ray_runs_progress_counts_episodes_whose_markers_compaction_deleted(s3, cache):
+    """The Ray executor's progress bar counts a run's published episodes from the store: those
+    a part holds count after their markers are gone."""
+    from dataclasses import replace
+
+    from automem_core.run.config import RunConfig
+    from automem_core.run.plan import plan_run
+    from automem_core.run.ray_executor import _count_published
+
+    url = f"{s3}/progress"
+    loose_run(url)
+    root = open_root(url)
+    tasks = ("MazeWalk-9x9", "Corridor-R3")
+    cfg = RunConfig(
+        game="minihack", tasks=tasks, seeds=(0, 1, 2, 3), data=root, run_id="r", max_steps=6
+    )
+    plan = replace(plan_run(cfg), todo=tuple((t, s) for t in tasks for s in range(4)))
+    assert _count_published(plan) == 8
+    with pytest.MonkeyPatch.context() as mp:
+        first_four(mp)
+        assert compact.compact_remote(root, "r") == 4
+    assert remote_compact.clean_store(remote_of(root), root, "r", grace_s=0.0) > 0
+    assert len(store_keys(url, "runs/r/commits")) == 4
+    assert _count_published(plan) == 8
