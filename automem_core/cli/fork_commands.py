@@ -8,7 +8,13 @@ import argparse
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from automem_core.cli.run_commands import action_flags, action_model_from_args, model_flags
+from automem_core.cli.run_commands import (
+    action_flags,
+    action_model_from_args,
+    executor_flags,
+    fork_cluster,
+    model_flags,
+)
 from automem_core.run.fork_edit import EDIT_SHAPES
 
 if TYPE_CHECKING:
@@ -48,14 +54,17 @@ def cmd_fork(args: argparse.Namespace) -> int:
     from automem_core.run.fork_edit import render_edit
     from automem_core.run.fork_play import fork_episode
 
+    where = fork_cluster(args)  # flags checked before anything is read
     parent = load_parent(args.data, args.episode)
     edit = resolve_edit(args.data, args.edit)
-    played = fork_episode(
-        args.data, parent, args.step, edit, scaffold=args.scaffold,
-        models=fork_models(args, parent), horizon=args.max_steps, samples=args.samples,
-        run_id=args.run_id, concurrency=args.concurrency, progress=not args.quiet,
-    )  # fmt: skip
-    result, jobs = asyncio.run(played)
+    with where as cluster:
+        played = fork_episode(
+            args.data, parent, args.step, edit, scaffold=args.scaffold,
+            models=fork_models(args, parent), horizon=args.max_steps, samples=args.samples,
+            run_id=args.run_id, concurrency=args.concurrency, progress=not args.quiet,
+            cluster=cluster,
+        )  # fmt: skip
+        result, jobs = asyncio.run(played)
     if result.failed:
         raise ForkError(result.failed[0][1])
     print(
@@ -95,7 +104,9 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
         "--max-steps", type=int, help="steps to play (default: as many as the parent had left)"
     )
     f.add_argument("--samples", type=int, default=1, help="forks to play (default 1)")
-    f.add_argument("--concurrency", type=int, default=4, help="forks at once (default 4)")
+    f.add_argument("--concurrency", type=int, default=4,
+                   help="forks at once (default 4; Ray: on each node)")  # fmt: skip
+    executor_flags(f)
     f.add_argument("--run-id", help="name the fork run (default: derived from the settings)")
     f.set_defaults(func=cmd_fork, writes=True)
     return [f]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from automem_core.cli.author import author_flag, author_of
 from automem_core.cli.decision_listing import cmd_decisions, csv_items, filtered_decisions, limited
+from automem_core.cli.run_commands import executor_flags, fork_cluster
 from automem_core.errors import UsageError
 from automem_core.export.format_names import FORMAT_GROUPS, formats_of
 from automem_core.store.record_rows import HUMAN_VERDICTS, LABEL_POLICIES
@@ -38,6 +39,8 @@ def cmd_mine(args: argparse.Namespace) -> int:
     from automem_core.mining.mine import mine
     from automem_core.mining.resample import resample
 
+    if args.executor != "local" and not args.causal:
+        raise UsageError("--executor plays the forks of --causal; add --causal, or leave it out")
     result = mine(args.data, args.run, allow_overlap=args.allow_overlap, k=args.k)
     phases = ", ".join(f"{n} {p}" for p, n in sorted(result.by_phase.items()))
     print(f"mined {result.decisions} decisions ({phases}) from {', '.join(result.runs)}")
@@ -70,7 +73,9 @@ def _causal(args: argparse.Namespace) -> None:
     )  # fmt: skip
     if config.horizon < 1 or config.samples < 1:
         raise UsageError("--horizon and --samples are at least 1")
-    result = asyncio.run(measure(args.data, args.run, config, progress=not args.quiet))
+    with fork_cluster(args) as cluster:
+        played = measure(args.data, args.run, config, progress=not args.quiet, cluster=cluster)
+        result = asyncio.run(played)
     values = [v.causal_value for v in result.values]
     positive = sum(1 for v in values if v > 0)
     negative = sum(1 for v in values if v < 0)
@@ -243,7 +248,9 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     c.add_argument("--samples", type=int, default=1, help="kept/dropped pairs (default 1)")
     c.add_argument("--fork-config", type=Path,
                    help="model config the forks play with (default: each run's own)")  # fmt: skip
-    c.add_argument("--concurrency", type=int, default=4, help="forks at once (default 4)")
+    c.add_argument("--concurrency", type=int, default=4,
+                   help="forks at once (default 4; Ray: on each node)")  # fmt: skip
+    executor_flags(c)
     c.add_argument("--budget-episodes", type=int, help="stop before forks pass this many")
     c.add_argument("--budget-usd", type=float, help="stop once the forks' calls cost this")
     c.add_argument(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from automem_core.envs.registry import games, tasks_of
 from automem_core.errors import UsageError
@@ -100,7 +101,7 @@ def action_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-def executor_flags(p: argparse.ArgumentParser) -> None:
+def executor_flags(p: argparse._ActionsContainer) -> None:
     """``--executor`` and ``--ray-address``: who plays the episodes."""
     from automem_core.run.executor_kinds import EXECUTORS
 
@@ -120,6 +121,17 @@ def executor_settings(args: argparse.Namespace) -> tuple[ExecutorKind, str | Non
     if args.ray_address and args.executor != "ray":
         raise UsageError("--ray-address needs --executor ray")
     return args.executor, args.ray_address
+
+
+def fork_cluster(args: argparse.Namespace) -> contextlib.AbstractContextManager[Any]:
+    """Where forks play (``--executor``): None for this machine, or the Ray cluster joined for
+    the command (``run/fork_ray.py``)."""
+    executor, address = executor_settings(args)
+    if executor != "ray":
+        return contextlib.nullcontext(None)
+    from automem_core.run.fork_ray import RayForks
+
+    return RayForks(address)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

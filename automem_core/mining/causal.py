@@ -44,7 +44,7 @@ from automem_core.run.fork import (
     settings_hash,
 )
 from automem_core.run.fork_edit import NO_EDIT, drop
-from automem_core.run.fork_play import Clients, ForkBudget, run_forks
+from automem_core.run.fork_play import Clients, ForkBudget, ForkCluster, run_forks
 from automem_core.store.layout import check_id
 from automem_core.store.record_rows import CausalValueRow
 from automem_core.store.records import append_records
@@ -216,9 +216,11 @@ async def measure(
     config: CausalConfig,
     progress: bool = True,
     clients: Clients | None = None,
+    cluster: ForkCluster | None = None,
 ) -> CausalResult:
     """Fork the chosen decisions of ``run_ids`` (mined first) kept and dropped, and record
-    their causal values. ``clients`` replaces the model clients (tests, benchmarks)."""
+    their causal values. ``clients`` replaces the model clients (tests, benchmarks);
+    ``cluster``: the forks play there (``fork_ray.py``)."""
     chosen = choose(load_decisions(root), run_ids, config.limit)
     result = CausalResult(chosen=len(chosen))
     groups, skipped = _groups(root, chosen, config.model)
@@ -227,7 +229,7 @@ async def measure(
         setup, jobs, settings = _plan(group, config, root)
         played = await run_forks(
             root, setup, jobs, settings, concurrency=config.concurrency, progress=progress,
-            clients=clients, budget=config.budget,
+            clients=clients, budget=config.budget, cluster=cluster,
         )  # fmt: skip
         result.fork_runs.append(setup.run_id)
         result.forks_played += len(played.rows)

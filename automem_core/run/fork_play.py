@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 from tqdm import tqdm
@@ -77,6 +77,21 @@ class ForkRunResult:
     spent_episodes: int = 0
     spent_usd: float = 0.0
     memory_client: str = ""  # the label of the client the forks' memory turns used
+
+
+class ForkCluster(Protocol):
+    """Somewhere else to play a fork run's groups (``fork_ray.RayForks``)."""
+
+    async def play(
+        self,
+        root: Path,
+        setup: ForkSetup,
+        groups: Sequence[Sequence[ForkJob]],
+        budget: ForkBudget,
+        result: ForkRunResult,
+        concurrency: int,
+        progress: bool,
+    ) -> None: ...
 
 
 class _Parents:
@@ -236,8 +251,10 @@ async def run_forks(
     clients: Clients | None = None,
     budget: ForkBudget | None = None,
     on_episode: Callable[[EpisodeRow], None] | None = None,
+    cluster: ForkCluster | None = None,
 ) -> ForkRunResult:
-    """Play every fork of ``groups`` not already published clean in ``setup.run_id``."""
+    """Play every fork of ``groups`` not already published clean in ``setup.run_id``: here, or
+    on the Ray cluster ``cluster`` joined (``fork_ray.py``)."""
     check_data_dir(root, write=True)
     layout, budget = Layout(root), budget or ForkBudget()
     jobs = [j for g in groups for j in g]
@@ -255,18 +272,26 @@ async def run_forks(
             result.spent_episodes, result.spent_usd = _spent_so_far(root, setup.run_id, budget)
             try:
                 async with record.alive():
-                    await _play_groups(root, setup, groups, done, clients, budget, result,
-                                       concurrency, progress, on_episode)  # fmt: skip
+                    if cluster is not None:
+                        await cluster.play(root, setup, groups, budget, result, concurrency,
+                                           progress)  # fmt: skip
+                    else:
+                        await play_groups(root, setup, groups, done, clients, budget, result,
+                                          concurrency, progress, on_episode)  # fmt: skip
             finally:
                 close_run(root, setup.run_id)
     finally:
         if own:
-            for client in dict.fromkeys(c for c in clients if c is not None):
-                await client.aclose()
+            await close_clients(clients)
     return result
 
 
-async def _play_groups(
+async def close_clients(clients: Clients) -> None:
+    for client in dict.fromkeys(c for c in clients if c is not None):
+        await client.aclose()
+
+
+async def play_groups(
     root: Path,
     setup: ForkSetup,
     groups: Sequence[Sequence[ForkJob]],
@@ -275,9 +300,11 @@ async def _play_groups(
     budget: ForkBudget,
     result: ForkRunResult,
     concurrency: int,
-    progress: bool,
-    on_episode: Callable[[EpisodeRow], None] | None,
+    progress: bool = False,
+    on_episode: Callable[[EpisodeRow], None] | None = None,
 ) -> None:
+    """Play the groups' forks not in ``done`` as clean, ``concurrency`` at a time, a group
+    started only while ``budget`` allows it; ``result`` gathers what was played and spent."""
     envs, parents = _Envs(setup.game), _Parents(root)
     sem = asyncio.Semaphore(max(1, concurrency))
     todo = sum(1 for g in groups for j in g if done.get(j.fork_id) != "ok")
@@ -350,6 +377,7 @@ async def fork_episode(
     concurrency: int = 4,
     progress: bool = False,
     clients: Clients | None = None,
+    cluster: ForkCluster | None = None,
 ) -> tuple[ForkRunResult, list[ForkJob]]:
     """``samples`` forks of ``parent`` at ``step`` with ``edit`` (``automem fork``): with the
     parent's scaffold version and model settings unless others are given, for as many steps as
@@ -360,6 +388,6 @@ async def fork_episode(
     setup, jobs, settings = plan_forks(parent, step, edit, horizon, samples, run_id, base)
     result = await run_forks(
         root, setup, [jobs], settings, concurrency=concurrency, progress=progress,
-        clients=clients,
+        clients=clients, cluster=cluster,
     )  # fmt: skip
     return result, jobs

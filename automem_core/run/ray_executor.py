@@ -130,6 +130,29 @@ def check_reachable(address: str | None) -> None:
         ) from None
 
 
+def connect(ray: ModuleType, address: str | None) -> bool:
+    """Join the cluster at ``address`` (or start a local one); True when this call did (the
+    caller then shuts it down)."""
+    if ray.is_initialized():
+        return False
+    check_reachable(address)
+    keep = _sigterm_handler()
+    try:
+        ray.init(
+            address=address, include_dashboard=False, log_to_driver=False, configure_logging=False
+        )
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"at {address}" if address else "on this machine"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ClusterError(
+            f"cannot reach a Ray cluster {where} ({first}); start one with `ray start "
+            "--head` and pass its address to --ray-address"
+        ) from None
+    finally:
+        _restore_sigterm(keep)
+    return True
+
+
 class RayExecutor:
     """The plan split into ``shares`` Ray tasks (default: one per CPU of the cluster)."""
 
@@ -137,30 +160,6 @@ class RayExecutor:
         self, address: str | None = None, shares: int | None = None, max_retries: int = MAX_RETRIES
     ) -> None:
         self.address, self.shares, self.max_retries = address, shares, max_retries
-
-    def _connect(self, ray: ModuleType) -> bool:
-        """Join the cluster at ``address`` (or start a local one); True when this call did."""
-        if ray.is_initialized():
-            return False
-        check_reachable(self.address)
-        keep = _sigterm_handler()
-        try:
-            ray.init(
-                address=self.address,
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-            )
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = f"at {self.address}" if self.address else "on this machine"
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ClusterError(
-                f"cannot reach a Ray cluster {where} ({first}); start one with `ray start "
-                "--head` and pass its address to --ray-address"
-            ) from None
-        finally:
-            _restore_sigterm(keep)
-        return True
 
     async def play(
         self,
@@ -170,7 +169,7 @@ class RayExecutor:
         on_progress: OnProgress | None = None,
     ) -> list[EpisodeRow]:
         ray = import_ray()
-        started = self._connect(ray)
+        started = connect(ray, self.address)
         try:
             rows = await self._play(ray, for_cluster(plan), progress, on_progress)
         finally:
@@ -202,7 +201,10 @@ class RayExecutor:
                 bar.refresh()
                 if on_progress:
                     on_progress()
-            results = [_result(ray, f, plan.run_id, self.max_retries + 1) for f in futures]
+            tries = self.max_retries + 1
+            results: list[list[EpisodeRow]] = [
+                share_result(ray, f, plan.run_id, tries) for f in futures
+            ]
         finally:
             bar.close()
             for ref, future in zip(refs, futures, strict=True):
@@ -235,30 +237,38 @@ def _restore_sigterm(handler: Any) -> None:
 
 
 def _count_published(plan: RunPlan) -> int:
-    """Progress: published episodes of the plan, from the store's commit markers when it is on
-    object storage (shares elsewhere publish into their own mirrors), else from the folder."""
-    remote = remote_of(plan.cfg.data)
-    if remote is None:
+    """Progress: published episodes of the plan, from the store's commit markers and manifest
+    when it is on object storage (shares elsewhere publish into their own mirrors), else from
+    the folder."""
+    if remote_of(plan.cfg.data) is None:
         return count_published(plan)
-    fs, run = remote.fs, f"runs/{plan.run_id}"
+    wanted = {episode_id(plan.run_id, t, s) for t, s in plan.todo}
+    return len(wanted & published_in_store(plan.cfg.data, plan.run_id))
+
+
+def published_in_store(root: Path, run_id: str) -> set[str]:
+    """The episodes of ``run_id`` published in the object store ``root`` mirrors: those with a
+    commit marker, and those its parts hold (their markers are deleted an hour after)."""
+    remote = remote_of(root)
+    if remote is None:
+        return set()
+    fs, run = remote.fs, f"runs/{run_id}"
     names: set[str] = set()
     with contextlib.suppress(OSError, ValueError):  # nothing committed yet, or a passing error
         fs.invalidate_cache(remote.key(f"{run}/commits"))
         listed = fs.ls(remote.key(f"{run}/commits"), detail=False)
         names |= {Path(p).name.removesuffix(".json") for p in listed}
-    with contextlib.suppress(OSError, ValueError):  # the markers of compacted episodes go
+    with contextlib.suppress(OSError, ValueError):
         parts = json.loads(fs.cat_file(remote.key(f"{run}/{MANIFEST}"))).get("parts", [])
         names |= {str(e) for p in parts for e in p["episodes"]}
-    return len(names.intersection(episode_id(plan.run_id, t, s) for t, s in plan.todo))
+    return names
 
 
-def _result(
-    ray: ModuleType, future: asyncio.Future[Any], run_id: str, tries: int
-) -> list[EpisodeRow]:
-    """A share's rows; its expected failure raised as itself, a lost share as one line."""
+def share_result(ray: ModuleType, future: asyncio.Future[Any], run_id: str, tries: int) -> Any:
+    """What a share returned; its expected failure raised as itself, a lost share as one
+    line."""
     try:
-        rows: list[EpisodeRow] = future.result()
-        return rows
+        return future.result()
     except ray.exceptions.RayTaskError as err:
         cause = getattr(err, "cause", None)
         if isinstance(cause, AutoMemError):

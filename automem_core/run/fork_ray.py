@@ -1,0 +1,190 @@
+"""Playing a fork run on a Ray cluster: ``automem fork … --executor ray`` and
+``automem mine --causal … --executor ray``.
+
+The run's groups of forks (a decision's kept and dropped forks, or one ``automem fork``'s
+samples) are split into interleaved shares, one Ray task each, spread over the cluster's nodes
+(as ``ray_executor.py`` splits a run's episodes). Each share finds its parent episodes in the
+store as its node sees it (its own mirror of a store on object storage), skips the forks
+already published clean, plays its groups many at a time on its own event loop and publishes
+every fork into the store itself. The run's row, lock and compaction stay with the process that
+started it.
+
+A budget (``--budget-episodes``, ``--budget-usd``) is split evenly between the shares, so all of
+them together never pass it; a share stops at its own part, as a local run stops at the whole. A
+share lost with its worker or node is run again by Ray; the retry skips what it had published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tqdm import tqdm
+
+from automem_core.run.fork import ForkJob, ForkSetup, load_parent
+from automem_core.run.fork_edit import ForkEdit
+from automem_core.run.fork_play import (
+    ForkBudget,
+    ForkRunResult,
+    close_clients,
+    make_fork_clients,
+    play_groups,
+)
+from automem_core.run.ray_executor import (
+    MAX_RETRIES,
+    connect,
+    import_ray,
+    published_in_store,
+    share_result,
+)
+from automem_core.store.catalog import scan_run
+from automem_core.store.layout import Layout
+from automem_core.store.reader import finished_episodes
+from automem_core.store.remote import open_root, pull, remote_of
+
+# A fork as it crosses to a node: (fork id, parent episode id, step, edit, horizon); the parent
+# is found again there, in the store as that node sees it.
+ForkSpec = tuple[str, str, int, ForkEdit, int]
+
+
+def play_fork_share(
+    store: str, setup: ForkSetup, share: list[list[ForkSpec]], budget: ForkBudget, concurrency: int
+) -> ForkRunResult:
+    """One Ray task: the share's groups, forks already published clean skipped."""
+    root = open_root(store)
+    if remote_of(root) is not None:
+        pull(root)  # the parents, and what an earlier attempt of this share published
+    parents = {eid: load_parent(root, eid) for eid in sorted({s[1] for g in share for s in g})}
+    groups = [
+        [ForkJob(fork_id, parents[eid], step, edit, horizon)
+         for fork_id, eid, step, edit, horizon in group]
+        for group in share
+    ]  # fmt: skip
+    done = finished_episodes(Layout(root), setup.run_id)
+    return asyncio.run(_play_share(root, setup, groups, done, budget, concurrency))
+
+
+async def _play_share(
+    root: Path,
+    setup: ForkSetup,
+    groups: list[list[ForkJob]],
+    done: dict[str, str],
+    budget: ForkBudget,
+    concurrency: int,
+) -> ForkRunResult:
+    clients = make_fork_clients(setup)
+    result = ForkRunResult(setup.run_id, memory_client=clients[0].label)
+    try:
+        await play_groups(root, setup, groups, done, clients, budget, result, concurrency)
+    finally:
+        await close_clients(clients)
+    return result
+
+
+class RayForks:
+    """Fork runs played on a Ray cluster; a context manager that joins the cluster at
+    ``address`` (or starts a local one) once, for every fork run made inside it."""
+
+    def __init__(
+        self, address: str | None = None, shares: int | None = None, max_retries: int = MAX_RETRIES
+    ) -> None:
+        self.address, self.shares, self.max_retries = address, shares, max_retries
+        self._ray: ModuleType | None = None
+        self._started = False
+
+    def __enter__(self) -> RayForks:
+        self._ray = import_ray()
+        self._started = connect(self._ray, self.address)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._started and self._ray is not None:
+            self._ray.shutdown()
+
+    async def play(
+        self,
+        root: Path,
+        setup: ForkSetup,
+        groups: Sequence[Sequence[ForkJob]],
+        budget: ForkBudget,
+        result: ForkRunResult,
+        concurrency: int,
+        progress: bool,
+    ) -> None:
+        """Play ``groups`` on the cluster, the run's result gathering the shares' (``result``
+        holds what the run had spent before)."""
+        ray = self._ray
+        if ray is None:
+            raise RuntimeError("RayForks.play outside its `with` block")
+        if not groups:
+            return
+        remote = remote_of(root)
+        store = remote.url if remote else str(Path(root).resolve())
+        count = max(1, min(self.shares or int(ray.cluster_resources().get("CPU", 1)), len(groups)))
+        specs = [[_spec(job) for job in group] for group in groups]
+        budgets = split_budget(budget, result, count)
+        task = ray.remote(play_fork_share).options(
+            num_cpus=1, max_retries=self.max_retries, scheduling_strategy="SPREAD"
+        )
+        refs = [task.remote(store, setup, specs[i::count], b, concurrency)
+                for i, b in enumerate(budgets)]  # fmt: skip
+        futures = [asyncio.wrap_future(ref.future()) for ref in refs]
+        wanted = {job.fork_id for group in groups for job in group}
+        bar = tqdm(total=len(wanted), desc=f"{setup.run_id} ray×{count}", unit="fork",
+                   disable=not progress)  # fmt: skip
+        try:
+            pending: set[asyncio.Future[Any]] = set(futures)
+            while pending:
+                _done, pending = await asyncio.wait(pending, timeout=0.5)
+                bar.n = len(wanted & _published(root, setup.run_id))
+                bar.refresh()
+            tries = self.max_retries + 1
+            shares: list[ForkRunResult] = [
+                share_result(ray, f, setup.run_id, tries) for f in futures
+            ]
+        finally:
+            bar.close()
+            for ref, future in zip(refs, futures, strict=True):
+                if not future.done():  # interrupted: stop the remote shares too
+                    ray.cancel(ref, force=True)
+        if remote is not None:
+            pull(root)  # what shares on other machines published, into this mirror
+        _gather(result, shares)
+
+
+def _spec(job: ForkJob) -> ForkSpec:
+    return (job.fork_id, job.parent.episode_id, job.step, job.edit, job.horizon)
+
+
+def split_budget(budget: ForkBudget, result: ForkRunResult, count: int) -> list[ForkBudget]:
+    """What is left of ``budget`` after ``result``'s spending, in ``count`` even parts."""
+    parts = []
+    for i in range(count):
+        episodes = None
+        if budget.episodes is not None:
+            left = max(0, budget.episodes - result.spent_episodes)
+            episodes = left // count + (1 if i < left % count else 0)
+        usd = None if budget.usd is None else max(0.0, budget.usd - result.spent_usd) / count
+        parts.append(dataclasses.replace(budget, episodes=episodes, usd=usd))
+    return parts
+
+
+def _gather(result: ForkRunResult, shares: list[ForkRunResult]) -> None:
+    for share in shares:
+        result.rows += share.rows
+        result.skipped += share.skipped
+        result.failed += share.failed
+        result.spent_episodes += share.spent_episodes
+        result.spent_usd += share.spent_usd
+        result.stopped = result.stopped or share.stopped
+
+
+def _published(root: Path, run_id: str) -> set[str]:
+    """Forks of the run published so far (progress across machines)."""
+    if remote_of(root) is not None:
+        return published_in_store(root, run_id)
+    return set(scan_run(Layout(root).run_dir(run_id)).episodes())

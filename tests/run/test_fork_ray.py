@@ -1,0 +1,129 @@
+"""Forks and causal values played on a real two-node Ray cluster started here (one CPU a node),
+from the CLI: they equal what this machine plays, a budget split between the shares is never
+passed, and forks of a run kept on S3 (moto's server) read back once from a fresh mirror."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from automem_core.cli import main
+from automem_core.store.reader import connect
+from automem_core.store.records import read_records
+from automem_core.store.remote import open_root, pull
+from automem_core.testing.ray_cluster import local_cluster
+from automem_core.testing.s3_server import in_environment, s3_server
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("moto.server")
+
+BUCKET = "automem-fork-ray"
+PARENT = "r.MazeWalk-9x9.s0"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """The S3 server first, so the nodes inherit its settings from the environment (as a real
+    cluster's nodes have theirs), then the cluster; yields its address."""
+    cache = str(tmp_path_factory.mktemp("nodes"))
+    with (
+        s3_server(BUCKET) as env,
+        in_environment({**env, "AUTOMEM_CACHE": cache}),
+        local_cluster(2) as (c, _),
+    ):
+        yield c.address
+
+
+def played(data: str) -> None:
+    args = ["run", "--game", "minihack", "--tasks", "MazeWalk-9x9", "--episodes", "2",
+            "--max-steps", "12", "--run-id", "r", "--quiet", "--data", data]  # fmt: skip
+    assert main(args) == 0
+    assert main(["mine", "--run", "r", "--data", data]) == 0
+
+
+def fork_rows(data, run_id: str) -> list[tuple]:
+    """Each fork's steps as (sample, step, action), the sample read from its id's end."""
+    rows = (
+        connect(data)
+        .execute(
+            "SELECT e.episode_id, s.step, s.action FROM steps s JOIN episodes e USING (episode_id) "
+            "WHERE e.run_id = ? ORDER BY 1, 2",
+            [run_id],
+        )
+        .fetchall()
+    )
+    return [(eid.rsplit(".", 1)[-1], step, action) for eid, step, action in rows]
+
+
+@pytest.mark.slow
+def test_forks_and_causal_values_on_ray_equal_this_machines(cluster, tmp_path, capsys):
+    here, there = tmp_path / "here", tmp_path / "there"
+    played(str(here))
+    shutil.copytree(here, there)
+    fork = ["fork", PARENT, "--step", "3", "--samples", "4", "--quiet"]
+    assert main([*fork, "--run-id", "f", "--data", str(here)]) == 0
+    ray_flags = ["--executor", "ray", "--ray-address", cluster]
+    assert main([*fork, "--run-id", "f", *ray_flags, "--data", str(there)]) == 0
+    assert "4 forks of r.MazeWalk-9x9.s0 at step 3 played" in capsys.readouterr().out
+    assert fork_rows(there, "f") == fork_rows(here, "f") != []
+    # again: every fork is already published, none is played twice
+    assert main([*fork, "--run-id", "f", *ray_flags, "--data", str(there)]) == 0
+    assert "0 forks of r.MazeWalk-9x9.s0 at step 3 played, 4 already finished" in (
+        capsys.readouterr().out
+    )
+
+    causal = ["mine", "--run", "r", "--causal", "--limit", "4", "--horizon", "4", "--quiet"]
+    assert main([*causal, "--data", str(here)]) == 0
+    assert main([*causal, *ray_flags, "--data", str(there)]) == 0
+
+    def values(root):
+        rows = read_records(root, "causal_values").to_pylist()
+        return sorted((r["decision_id"], r["causal_value"], r["samples"]) for r in rows)
+
+    assert values(there) == values(here) and len(values(here)) == 4
+
+
+@pytest.mark.slow
+def test_a_budget_split_between_shares_is_never_passed(cluster, tmp_path, capsys):
+    data = str(tmp_path / "store")
+    played(data)
+    causal = ["mine", "--run", "r", "--causal", "--limit", "6", "--horizon", "3",
+              "--budget-episodes", "5", "--executor", "ray", "--ray-address", cluster,
+              "--quiet", "--data", data]  # fmt: skip
+    assert main(causal) == 0
+    out = capsys.readouterr().out
+    forks = (
+        connect(data)
+        .execute("SELECT count(*) FROM episodes WHERE fork_step IS NOT NULL")
+        .fetchone()[0]
+    )
+    assert 0 < forks <= 5 and forks % 2 == 0  # whole kept/dropped pairs only
+    assert "stopped" in out
+
+
+@pytest.mark.slow
+def test_forks_on_ray_into_s3_read_back_once_from_a_fresh_mirror(cluster, tmp_path, monkeypatch):
+    url = f"s3://{BUCKET}/forks"
+    monkeypatch.setenv("AUTOMEM_CACHE", str(tmp_path / "driver"))
+    played(url)
+    fork = ["fork", PARENT, "--step", "2", "--samples", "4", "--run-id", "f", "--quiet",
+            "--executor", "ray", "--ray-address", cluster, "--data", url]  # fmt: skip
+    assert main(fork) == 0
+    monkeypatch.setenv("AUTOMEM_CACHE", str(tmp_path / "reader"))
+    pull(open_root(url))
+    counts = (
+        connect(open_root(url))
+        .execute("SELECT count(*), count(DISTINCT episode_id) FROM episodes WHERE run_id = 'f'")
+        .fetchone()
+    )
+    assert counts == (4, 4)
+
+
+def test_ray_flags_where_they_do_nothing_are_refused_in_one_line(tmp_path, capsys):
+    data = str(tmp_path / "store")
+    assert main(["mine", "--run", "r", "--executor", "ray", "--data", data]) == 2
+    assert "--executor plays the forks of --causal" in capsys.readouterr().err
+    fork = ["fork", PARENT, "--step", "2", "--ray-address", "head:6379", "--data", data]
+    assert main(fork) == 2
+    assert "--ray-address needs --executor ray" in capsys.readouterr().err
