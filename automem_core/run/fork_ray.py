@@ -21,7 +21,6 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from tqdm import tqdm
 
@@ -36,10 +35,10 @@ from automem_core.run.fork_play import (
 )
 from automem_core.run.ray_executor import (
     MAX_RETRIES,
+    await_shares,
     connect,
     import_ray,
     published_in_store,
-    share_result,
 )
 from automem_core.store.catalog import scan_run
 from automem_core.store.layout import Layout
@@ -132,25 +131,14 @@ class RayForks:
         )
         refs = [task.remote(store, setup, specs[i::count], b, concurrency)
                 for i, b in enumerate(budgets)]  # fmt: skip
-        futures = [asyncio.wrap_future(ref.future()) for ref in refs]
         wanted = {job.fork_id for group in groups for job in group}
         bar = tqdm(total=len(wanted), desc=f"{setup.run_id} ray×{count}", unit="fork",
                    disable=not progress)  # fmt: skip
-        try:
-            pending: set[asyncio.Future[Any]] = set(futures)
-            while pending:
-                _done, pending = await asyncio.wait(pending, timeout=0.5)
-                bar.n = len(wanted & _published(root, setup.run_id))
-                bar.refresh()
-            tries = self.max_retries + 1
-            shares: list[ForkRunResult] = [
-                share_result(ray, f, setup.run_id, tries) for f in futures
-            ]
-        finally:
-            bar.close()
-            for ref, future in zip(refs, futures, strict=True):
-                if not future.done():  # interrupted: stop the remote shares too
-                    ray.cancel(ref, force=True)
+        with bar:
+            shares: list[ForkRunResult] = await await_shares(
+                ray, refs, setup.run_id, self.max_retries + 1, bar,
+                lambda: len(wanted & _published(root, setup.run_id)),
+            )  # fmt: skip
         if remote is not None:
             pull(root)  # what shares on other machines published, into this mirror
         _gather(result, shares)

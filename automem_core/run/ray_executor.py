@@ -25,7 +25,7 @@ import json
 import logging
 import signal
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -188,28 +188,15 @@ class RayExecutor:
             num_cpus=1, max_retries=self.max_retries, scheduling_strategy="SPREAD"
         )
         refs = [task.remote(shard(plan, i, count)) for i in range(count)]
-        futures = [asyncio.wrap_future(ref.future()) for ref in refs]
         bar = tqdm(
             total=len(plan.todo), desc=f"{plan.run_id} ray×{count}", unit="ep",
             disable=not progress,
         )  # fmt: skip
-        try:
-            pending: set[asyncio.Future[Any]] = set(futures)
-            while pending:
-                _done, pending = await asyncio.wait(pending, timeout=0.5)
-                bar.n = _count_published(plan)
-                bar.refresh()
-                if on_progress:
-                    on_progress()
-            tries = self.max_retries + 1
-            results: list[list[EpisodeRow]] = [
-                share_result(ray, f, plan.run_id, tries) for f in futures
-            ]
-        finally:
-            bar.close()
-            for ref, future in zip(refs, futures, strict=True):
-                if not future.done():  # interrupted: stop the remote shares too
-                    ray.cancel(ref, force=True)
+        with bar:
+            results: list[list[EpisodeRow]] = await await_shares(
+                ray, refs, plan.run_id, self.max_retries + 1, bar, lambda: _count_published(plan),
+                on_progress,
+            )  # fmt: skip
         rows = [row for part in results for row in part]
         if plan.store_url is not None:
             pull(plan.cfg.data)  # what shares on other machines published, into this mirror
@@ -262,6 +249,33 @@ def published_in_store(root: Path, run_id: str) -> set[str]:
         parts = json.loads(fs.cat_file(remote.key(f"{run}/{MANIFEST}"))).get("parts", [])
         names |= {str(e) for p in parts for e in p["episodes"]}
     return names
+
+
+async def await_shares(
+    ray: ModuleType,
+    refs: list[Any],
+    run_id: str,
+    tries: int,
+    bar: tqdm[Any],
+    published: Callable[[], int],
+    on_tick: OnProgress | None = None,
+) -> list[Any]:
+    """What each share's Ray task returned (:func:`share_result`), the bar following
+    ``published()`` meanwhile; interrupted, the shares not done are cancelled."""
+    futures = [asyncio.wrap_future(ref.future()) for ref in refs]
+    try:
+        pending: set[asyncio.Future[Any]] = set(futures)
+        while pending:
+            _done, pending = await asyncio.wait(pending, timeout=0.5)
+            bar.n = published()
+            bar.refresh()
+            if on_tick:
+                on_tick()
+        return [share_result(ray, f, run_id, tries) for f in futures]
+    finally:
+        for ref, future in zip(refs, futures, strict=True):
+            if not future.done():  # interrupted: stop the remote shares too
+                ray.cancel(ref, force=True)
 
 
 def share_result(ray: ModuleType, future: asyncio.Future[Any], run_id: str, tries: int) -> Any:

@@ -16,7 +16,7 @@ from automem_core.store.reader import connect
 from automem_core.store.records import read_records
 from automem_core.store.remote import open_root, pull, remote_of
 from automem_core.testing.local_server import LocalServer
-from automem_core.testing.s3_server import free_port, in_environment, s3_server
+from automem_core.testing.s3_server import free_port
 
 pytest.importorskip("moto.server")
 pytest.importorskip("s3fs")
@@ -24,24 +24,6 @@ pytest.importorskip("s3fs")
 BUCKET = "automem-test"
 RUN = ["run", "--game", "minihack", "--tasks", "MazeWalk-9x9,Corridor-R3", "--episodes", "4",
        "--max-steps", "10", "--run-id", "r", "--quiet"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def s3():
-    """A moto S3 server and a bucket; credentials and endpoint only in the environment."""
-    with s3_server(BUCKET) as env, in_environment(env):
-        yield f"s3://{BUCKET}"
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    """A fresh local cache: as a machine that has never read the store."""
-
-    def use(name: str) -> None:
-        monkeypatch.setenv("AUTOMEM_CACHE", str(tmp_path / name))
-
-    use("first")
-    return use
 
 
 def episode_counts(url: str) -> tuple[int, int]:

@@ -15,7 +15,6 @@ from automem_core.store import catalog, compact, remote_compact
 from automem_core.store.locks import COMPACT_LOCK, try_lock
 from automem_core.store.reader import connect
 from automem_core.store.remote import open_root, pull, remote_of
-from automem_core.testing.s3_server import in_environment, s3_server
 
 pytest.importorskip("moto.server")
 pytest.importorskip("s3fs")
@@ -27,21 +26,6 @@ def run_args(url: str, episodes: int = 4, run_id: str = "r") -> list[str]:
     game = ["--game", "minihack", "--tasks", "MazeWalk-9x9,Corridor-R3"]
     size = ["--episodes", str(episodes), "--max-steps", "6"]
     return ["run", *game, *size, "--run-id", run_id, "--quiet", "--data", url]
-
-
-@pytest.fixture(scope="module")
-def s3():
-    with s3_server(BUCKET) as env, in_environment(env):
-        yield f"s3://{BUCKET}"
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    def use(name: str) -> None:
-        monkeypatch.setenv("AUTOMEM_CACHE", str(tmp_path / name))
-
-    use("writer")
-    return use
 
 
 def counts(url: str) -> tuple[int, int]:
@@ -116,7 +100,7 @@ def test_a_compaction_killed_at_each_step_leaves_every_episode_readable_once(s3,
     cache("after-kill")
     pull(open_root(url))
     assert counts(url) == (8, 8)  # a fresh mirror
-    cache("writer")
+    cache("first")  # the writer's
     pull(root)
     assert counts(url) == (8, 8)
     assert main(["compact", "--data", url]) == 0
