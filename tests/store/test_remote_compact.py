@@ -274,18 +274,34 @@ def test_a_compaction_on_a_stale_manifest_commits_nothing_even_after_a_pull_mean
         assert counts(url) == (8, 8)
 
 
-def test_attempts_a_young_part_holds_are_kept_until_the_part_is_old(s3, cache):
+def test_attempts_a_young_part_holds_are_kept_until_the_part_is_old(s3, cache, monkeypatch):
+    """The clock is the part's upload time plus an offset: ages do not depend on how long the
+    compaction took."""
     url = f"{s3}/young"
     loose_run(url)
-    time.sleep(1.2)  # the episodes' files are older than the grace below
+    time.sleep(2.1)  # the files over a second older than the part (stamps may be whole seconds)
     root = open_root(url)
     commit = remote_compact.begin_commit(root)
     assert compact.compact_run(root, "r", publish=commit.publish) == 8
-    commit.finish("r", grace_s=1.0)  # the part is younger than that
+    commit.finish("r", grace_s=3600.0)
+    remote = remote_of(root)
+    remote.fs.invalidate_cache()
+    listed = remote.fs.find(remote.key("runs/r/parts"), detail=True).values()
+    made = min(info["LastModified"].timestamp() for info in listed)  # as the cleaner sees it
+
+    class Clock:
+        offset = 0.5
+
+        @classmethod
+        def time(cls) -> float:
+            return made + cls.offset
+
+    monkeypatch.setattr(remote_compact, "time", Clock)
+    assert remote_compact.clean_store(remote, root, "r", grace_s=1.0) == 0  # the part is young
     assert len(store_keys(url, "runs/r/commits")) == 8
     assert len(store_keys(url, "attempts/r")) > 8  # a reader that listed them can fetch them
-    time.sleep(1.2)
-    assert remote_compact.clean_store(remote_of(root), root, "r", grace_s=1.0) > 0
+    Clock.offset = 1.5
+    assert remote_compact.clean_store(remote, root, "r", grace_s=1.0) > 0
     assert store_keys(url, "runs/r/commits") == store_keys(url, "attempts/r") == []
 
 
