@@ -67,9 +67,10 @@ def cmd_fork(args: argparse.Namespace) -> int:
         result, jobs = asyncio.run(played)
     if result.failed:
         raise ForkError(result.failed[0][1])
+    on_ray = f" (on Ray, in {result.shares} shares)" if result.shares else ""
     print(
         f"fork run {result.run_id}: {len(result.rows)} forks of {parent.episode_id} at step "
-        f"{args.step} played, {result.skipped} already finished"
+        f"{args.step} played, {result.skipped} already finished{on_ray}"
     )
     print(f"  edit: {render_edit(edit)}")
     print(f"  horizon {jobs[0].horizon} steps")

@@ -77,6 +77,7 @@ class ForkRunResult:
     spent_episodes: int = 0
     spent_usd: float = 0.0
     memory_client: str = ""  # the label of the client the forks' memory turns used
+    shares: int = 0  # Ray tasks the forks were split into (0: played in this process)
 
 
 class ForkCluster(Protocol):

@@ -10,8 +10,10 @@ every fork into the store itself. The run's row, lock and compaction stay with t
 started it.
 
 A budget (``--budget-episodes``, ``--budget-usd``) is split evenly between the shares, so all of
-them together never pass it; a share stops at its own part, as a local run stops at the whole. A
-share lost with its worker or node is run again by Ray; the retry skips what it had published.
+them together never pass it; a share stops at its own part, as a local run stops at the whole.
+Without a budget no group needs to be played whole, so the forks themselves are spread (the
+samples of one ``automem fork`` go to every node). A share lost with its worker or node is run
+again by Ray; the retry skips what it had published.
 """
 
 from __future__ import annotations
@@ -119,6 +121,8 @@ class RayForks:
         ray = self._ray
         if ray is None:
             raise RuntimeError("RayForks.play outside its `with` block")
+        if budget.episodes is None and budget.usd is None:  # nothing to keep whole: spread
+            groups = [[job] for group in groups for job in group]  # an `automem fork`'s samples
         if not groups:
             return
         remote = remote_of(root)
@@ -142,6 +146,7 @@ class RayForks:
         if remote is not None:
             pull(root)  # what shares on other machines published, into this mirror
         _gather(result, shares)
+        result.shares = max(result.shares, count)
 
 
 def _spec(job: ForkJob) -> ForkSpec:

@@ -65,7 +65,9 @@ def test_forks_and_causal_values_on_ray_equal_this_machines(cluster, tmp_path, c
     assert main([*fork, "--run-id", "f", "--data", str(here)]) == 0
     ray_flags = ["--executor", "ray", "--ray-address", cluster]
     assert main([*fork, "--run-id", "f", *ray_flags, "--data", str(there)]) == 0
-    assert "4 forks of r.MazeWalk-9x9.s0 at step 3 played" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "4 forks of r.MazeWalk-9x9.s0 at step 3 played, 0 already finished" in out
+    assert "(on Ray, in 2 shares)" in out  # one fork's samples go to both nodes
     assert fork_rows(there, "f") == fork_rows(here, "f") != []
     # again: every fork is already published, none is played twice
     assert main([*fork, "--run-id", "f", *ray_flags, "--data", str(there)]) == 0
