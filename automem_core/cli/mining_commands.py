@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from automem_core.cli.author import author_flag, author_of
 from automem_core.cli.decision_listing import cmd_decisions, csv_items, filtered_decisions, limited
-from automem_core.cli.run_commands import executor_flags, fork_cluster
+from automem_core.cli.run_commands import executor_flags, executor_settings, fork_cluster
 from automem_core.errors import UsageError
 from automem_core.export.format_names import FORMAT_GROUPS, formats_of
 from automem_core.store.record_rows import HUMAN_VERDICTS, LABEL_POLICIES
@@ -39,7 +39,8 @@ def cmd_mine(args: argparse.Namespace) -> int:
     from automem_core.mining.mine import mine
     from automem_core.mining.resample import resample
 
-    if args.executor != "local" and not args.causal:
+    executor, _ = executor_settings(args)  # --ray-address alone is refused
+    if executor != "local" and not args.causal:
         raise UsageError("--executor plays the forks of --causal; add --causal, or leave it out")
     result = mine(args.data, args.run, allow_overlap=args.allow_overlap, k=args.k)
     phases = ", ".join(f"{n} {p}" for p, n in sorted(result.by_phase.items()))

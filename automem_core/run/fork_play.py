@@ -88,6 +88,7 @@ class ForkCluster(Protocol):
         root: Path,
         setup: ForkSetup,
         groups: Sequence[Sequence[ForkJob]],
+        done: dict[str, str],
         budget: ForkBudget,
         result: ForkRunResult,
         concurrency: int,
@@ -274,8 +275,8 @@ async def run_forks(
             try:
                 async with record.alive():
                     if cluster is not None:
-                        await cluster.play(root, setup, groups, budget, result, concurrency,
-                                           progress)  # fmt: skip
+                        await cluster.play(root, setup, groups, done, budget, result,
+                                           concurrency, progress)  # fmt: skip
                     else:
                         await play_groups(root, setup, groups, done, clients, budget, result,
                                           concurrency, progress, on_episode)  # fmt: skip
@@ -334,7 +335,7 @@ async def play_groups(
         for group in groups:
             new = [j for j in group if done.get(j.fork_id) != "ok" and j.fork_id not in started]
             result.skipped += sum(1 for j in group if done.get(j.fork_id) == "ok")
-            stop = _over_budget(budget, result, len(new))
+            stop = over_budget(budget, result, len(new))
             if stop:
                 result.stopped = stop
                 break
@@ -351,7 +352,7 @@ async def play_groups(
         envs.close()
 
 
-def _over_budget(budget: ForkBudget, result: ForkRunResult, new: int) -> str | None:
+def over_budget(budget: ForkBudget, result: ForkRunResult, new: int) -> str | None:
     """Why the next group of ``new`` forks may not start (None: it may)."""
     if budget.episodes is not None and new and result.spent_episodes + new > budget.episodes:
         return (

@@ -9,23 +9,27 @@ already published clean, plays its groups many at a time on its own event loop a
 every fork into the store itself. The run's row, lock and compaction stay with the process that
 started it.
 
-A budget (``--budget-episodes``, ``--budget-usd``) is split evenly between the shares, so all of
-them together never pass it; a share stops at its own part, as a local run stops at the whole.
-Without a budget no group needs to be played whole, so the forks themselves are spread (the
+An episode budget (``--budget-episodes``) is applied before the shares go out: the groups are
+taken in order while they fit, as one process would take them. A USD budget
+(``--budget-usd``) cannot be known ahead, so it is split evenly between the shares; each stops
+starting groups once its part is spent, and the forks in flight may pass it, as in one process.
+Without a USD budget no group needs to be played whole, so the forks themselves are spread (the
 samples of one ``automem fork`` go to every node). A share lost with its worker or node is run
-again by Ray; the retry skips what it had published.
+again by Ray; the retry skips what the lost attempt published, and counts it as played and spent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 from tqdm import tqdm
 
+from automem_core.envs.registry import plugin_modules
 from automem_core.run.fork import ForkJob, ForkSetup, load_parent
 from automem_core.run.fork_edit import ForkEdit
 from automem_core.run.fork_play import (
@@ -33,6 +37,7 @@ from automem_core.run.fork_play import (
     ForkRunResult,
     close_clients,
     make_fork_clients,
+    over_budget,
     play_groups,
 )
 from automem_core.run.ray_executor import (
@@ -41,11 +46,13 @@ from automem_core.run.ray_executor import (
     connect,
     import_ray,
     published_in_store,
+    published_rows,
 )
 from automem_core.store.catalog import scan_run
 from automem_core.store.layout import Layout
 from automem_core.store.reader import finished_episodes
 from automem_core.store.remote import open_root, pull, remote_of
+from automem_core.store.schema import EpisodeRow
 
 # A fork as it crosses to a node: (fork id, parent episode id, step, edit, horizon); the parent
 # is found again there, in the store as that node sees it.
@@ -53,9 +60,19 @@ ForkSpec = tuple[str, str, int, ForkEdit, int]
 
 
 def play_fork_share(
-    store: str, setup: ForkSetup, share: list[list[ForkSpec]], budget: ForkBudget, concurrency: int
+    store: str,
+    setup: ForkSetup,
+    share: list[list[ForkSpec]],
+    budget: ForkBudget,
+    concurrency: int,
+    already: frozenset[str],
+    plugins: tuple[str, ...] = (),
 ) -> ForkRunResult:
-    """One Ray task: the share's groups, forks already published clean skipped."""
+    """One Ray task: the share's groups. ``already``: its forks published clean before the
+    shares went out (skipped); others published now were played by a lost attempt of this
+    share, and count as played and spent."""
+    for module in plugins:  # games registered at run time, e.g. a test's fake game
+        importlib.import_module(module)
     root = open_root(store)
     if remote_of(root) is not None:
         pull(root)  # the parents, and what an earlier attempt of this share published
@@ -66,7 +83,10 @@ def play_fork_share(
         for group in share
     ]  # fmt: skip
     done = finished_episodes(Layout(root), setup.run_id)
-    return asyncio.run(_play_share(root, setup, groups, done, budget, concurrency))
+    mine = {spec[0] for group in share for spec in group}
+    replayed = sorted(f for f in mine - already if done.get(f) == "ok")
+    earlier = published_rows(root, setup.run_id, replayed)
+    return asyncio.run(_play_share(root, setup, groups, done, budget, concurrency, earlier))
 
 
 async def _play_share(
@@ -76,13 +96,18 @@ async def _play_share(
     done: dict[str, str],
     budget: ForkBudget,
     concurrency: int,
+    earlier: list[EpisodeRow],
 ) -> ForkRunResult:
     clients = make_fork_clients(setup)
     result = ForkRunResult(setup.run_id, memory_client=clients[0].label)
+    result.rows += earlier  # played by a lost attempt of this share
+    result.spent_episodes = len(earlier)
+    result.spent_usd = sum(budget.cost(r.tokens_in, r.tokens_out) for r in earlier)
     try:
         await play_groups(root, setup, groups, done, clients, budget, result, concurrency)
     finally:
         await close_clients(clients)
+    result.skipped -= len(earlier)  # play_groups took them for earlier runs' forks
     return result
 
 
@@ -111,17 +136,19 @@ class RayForks:
         root: Path,
         setup: ForkSetup,
         groups: Sequence[Sequence[ForkJob]],
+        done: dict[str, str],
         budget: ForkBudget,
         result: ForkRunResult,
         concurrency: int,
         progress: bool,
     ) -> None:
         """Play ``groups`` on the cluster, the run's result gathering the shares' (``result``
-        holds what the run had spent before)."""
+        holds what the run had spent before; ``done``, the run's forks published so far)."""
         ray = self._ray
         if ray is None:
             raise RuntimeError("RayForks.play outside its `with` block")
-        if budget.episodes is None and budget.usd is None:  # nothing to keep whole: spread
+        groups, result.stopped = within_episodes(groups, done, budget, result)
+        if budget.usd is None:  # no group needs to be played whole: the forks are spread
             groups = [[job] for group in groups for job in group]  # an `automem fork`'s samples
         if not groups:
             return
@@ -129,11 +156,13 @@ class RayForks:
         store = remote.url if remote else str(Path(root).resolve())
         count = max(1, min(self.shares or int(ray.cluster_resources().get("CPU", 1)), len(groups)))
         specs = [[_spec(job) for job in group] for group in groups]
-        budgets = split_budget(budget, result, count)
+        budgets = split_usd(budget, result, count)
+        ok = frozenset(f for f, status in done.items() if status == "ok")
+        plugins = plugin_modules(setup.game)
         task = ray.remote(play_fork_share).options(
             num_cpus=1, max_retries=self.max_retries, scheduling_strategy="SPREAD"
         )
-        refs = [task.remote(store, setup, specs[i::count], b, concurrency)
+        refs = [task.remote(store, setup, specs[i::count], b, concurrency, ok, plugins)
                 for i, b in enumerate(budgets)]  # fmt: skip
         wanted = {job.fork_id for group in groups for job in group}
         bar = tqdm(total=len(wanted), desc=f"{setup.run_id} ray×{count}", unit="fork",
@@ -145,7 +174,7 @@ class RayForks:
             )  # fmt: skip
         if remote is not None:
             pull(root)  # what shares on other machines published, into this mirror
-        _gather(result, shares)
+        _gather(result, shares, budget)
         result.shares = max(result.shares, count)
 
 
@@ -153,27 +182,45 @@ def _spec(job: ForkJob) -> ForkSpec:
     return (job.fork_id, job.parent.episode_id, job.step, job.edit, job.horizon)
 
 
-def split_budget(budget: ForkBudget, result: ForkRunResult, count: int) -> list[ForkBudget]:
-    """What is left of ``budget`` after ``result``'s spending, in ``count`` even parts."""
-    parts = []
-    for i in range(count):
-        episodes = None
-        if budget.episodes is not None:
-            left = max(0, budget.episodes - result.spent_episodes)
-            episodes = left // count + (1 if i < left % count else 0)
-        usd = None if budget.usd is None else max(0.0, budget.usd - result.spent_usd) / count
-        parts.append(dataclasses.replace(budget, episodes=episodes, usd=usd))
-    return parts
+def within_episodes(
+    groups: Sequence[Sequence[ForkJob]],
+    done: dict[str, str],
+    budget: ForkBudget,
+    result: ForkRunResult,
+) -> tuple[list[Sequence[ForkJob]], str | None]:
+    """The groups, in order, while the forks they would play fit the episode budget (as one
+    process takes them; forks already published clean cost nothing), and why it stopped."""
+    if budget.episodes is None:
+        return list(groups), result.stopped
+    spent = ForkRunResult(result.run_id, spent_episodes=result.spent_episodes)
+    taken: list[Sequence[ForkJob]] = []
+    for group in groups:
+        new = sum(1 for job in group if done.get(job.fork_id) != "ok")
+        stop = over_budget(dataclasses.replace(budget, usd=None), spent, new)
+        if stop:
+            return taken, stop
+        spent.spent_episodes += new
+        taken.append(group)
+    return taken, result.stopped
 
 
-def _gather(result: ForkRunResult, shares: list[ForkRunResult]) -> None:
+def split_usd(budget: ForkBudget, result: ForkRunResult, count: int) -> list[ForkBudget]:
+    """Each share's budget: no episode limit (the groups were chosen to fit it), and an even
+    part of the USD left after ``result``'s spending."""
+    left = None if budget.usd is None else max(0.0, budget.usd - result.spent_usd) / count
+    return [dataclasses.replace(budget, episodes=None, usd=left) for _ in range(count)]
+
+
+def _gather(result: ForkRunResult, shares: list[ForkRunResult], budget: ForkBudget) -> None:
     for share in shares:
         result.rows += share.rows
         result.skipped += share.skipped
         result.failed += share.failed
         result.spent_episodes += share.spent_episodes
         result.spent_usd += share.spent_usd
-        result.stopped = result.stopped or share.stopped
+    if any(share.stopped for share in shares) and budget.usd is not None:
+        spent = f"${result.spent_usd:.4f} of the ${budget.usd:g} budget"
+        result.stopped = f"stopped: the forks' model calls cost {spent}"
 
 
 def _published(root: Path, run_id: str) -> set[str]:

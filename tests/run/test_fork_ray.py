@@ -87,21 +87,54 @@ def test_forks_and_causal_values_on_ray_equal_this_machines(cluster, tmp_path, c
 
 
 @pytest.mark.slow
-def test_a_budget_split_between_shares_is_never_passed(cluster, tmp_path, capsys):
-    data = str(tmp_path / "store")
-    played(data)
+def test_an_episode_budget_on_ray_plays_what_one_process_plays(cluster, tmp_path, capsys):
+    here, there = tmp_path / "here", tmp_path / "there"
+    played(str(here))
+    shutil.copytree(here, there)
     causal = ["mine", "--run", "r", "--causal", "--limit", "6", "--horizon", "3",
-              "--budget-episodes", "5", "--executor", "ray", "--ray-address", cluster,
-              "--quiet", "--data", data]  # fmt: skip
-    assert main(causal) == 0
+              "--budget-episodes", "5", "--quiet"]  # fmt: skip
+    assert main([*causal, "--data", str(here)]) == 0
+    local = capsys.readouterr().out
+    ray_flags = ["--executor", "ray", "--ray-address", cluster]
+    assert main([*causal, *ray_flags, "--data", str(there)]) == 0
     out = capsys.readouterr().out
-    forks = (
-        connect(data)
-        .execute("SELECT count(*) FROM episodes WHERE fork_step IS NOT NULL")
-        .fetchone()[0]
+
+    def forks(data):
+        sql = "SELECT episode_id FROM episodes WHERE fork_step IS NOT NULL ORDER BY 1"
+        return connect(data).execute(sql).fetchall()
+
+    assert forks(there) == forks(here) and len(forks(here)) == 4  # two whole pairs of 5
+    assert "would pass the budget of 5 episodes" in out and local.splitlines()[-1] in out
+
+
+def test_a_retried_share_counts_what_its_lost_attempt_played(tmp_path):
+    """A share whose forks are published but were not when the shares went out (a lost attempt
+    published them) returns them as played and spent, not as already finished."""
+    from automem_core.run.fork import (
+        ForkSetup,
+        fork_scaffold,
+        load_parent,
+        parent_models,
+        plan_forks,
     )
-    assert 0 < forks <= 5 and forks % 2 == 0  # whole kept/dropped pairs only
-    assert "stopped" in out
+    from automem_core.run.fork_edit import NO_EDIT
+    from automem_core.run.fork_play import ForkBudget
+    from automem_core.run.fork_ray import _spec, play_fork_share
+
+    data = tmp_path / "store"
+    played(str(data))
+    assert main(["fork", PARENT, "--step", "3", "--samples", "2", "--run-id", "f", "--quiet",
+                 "--data", str(data)]) == 0  # fmt: skip
+    parent = load_parent(data, PARENT)
+    base = ForkSetup("", "minihack", fork_scaffold(data, parent, None), *parent_models(parent))
+    setup, jobs, _ = plan_forks(parent, 3, NO_EDIT, None, 2, "f", base)
+    share = [[_spec(job)] for job in jobs]
+    lost = play_fork_share(str(data), setup, share, ForkBudget(), 2, frozenset())
+    assert sorted(r.episode_id for r in lost.rows) == sorted(j.fork_id for j in jobs)
+    assert (lost.skipped, lost.spent_episodes) == (0, 2)
+    ids = frozenset(j.fork_id for j in jobs)
+    before = play_fork_share(str(data), setup, share, ForkBudget(), 2, ids)
+    assert (before.rows, before.skipped, before.spent_episodes) == ([], 2, 0)
 
 
 @pytest.mark.slow
@@ -126,6 +159,8 @@ def test_ray_flags_where_they_do_nothing_are_refused_in_one_line(tmp_path, capsy
     data = str(tmp_path / "store")
     assert main(["mine", "--run", "r", "--executor", "ray", "--data", data]) == 2
     assert "--executor plays the forks of --causal" in capsys.readouterr().err
+    assert main(["mine", "--run", "r", "--ray-address", "head:6379", "--data", data]) == 2
+    assert "--ray-address needs --executor ray" in capsys.readouterr().err
     fork = ["fork", PARENT, "--step", "2", "--ray-address", "head:6379", "--data", data]
     assert main(fork) == 2
     assert "--ray-address needs --executor ray" in capsys.readouterr().err
