@@ -103,8 +103,9 @@ class Requests(logging.Handler):
 def reads(episodes: int, latency_ms: float) -> None:
     from automem_core.analysis.reports import render_runs_table
     from automem_core.cli import main as automem
-    from automem_core.store.remote import open_root, pull, remote_of
+    from automem_core.store.remote import open_root, remote_of
     from automem_core.store.remote_compact import clean_store
+    from automem_core.store.remote_pull import pull
     from automem_core.testing.s3_server import in_environment, s3_server
 
     counter = Requests()

@@ -50,7 +50,8 @@ from automem_core.store.catalog import (
 )
 from automem_core.store.layout import DATA_ENV, Layout, StoreError
 from automem_core.store.reader import store_problems as find_problems
-from automem_core.store.remote import open_root, pull, remote_of
+from automem_core.store.remote import open_root, remote_of
+from automem_core.store.remote_pull import pull
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -78,7 +78,7 @@ REMOTE_WRITERS = frozenset(
 def sync_remote(args: argparse.Namespace) -> None:
     """Bring the mirror of ``--data URL`` up to date, or refuse a command that would write what
     the store does not yet take from a mirror."""
-    from automem_core.store.remote import pull
+    from automem_core.store.remote_pull import pull
 
     remote = remote_of(args.data)
     if getattr(args, "writes", False) and args.command not in REMOTE_WRITERS and remote:

@@ -51,7 +51,8 @@ from automem_core.run.ray_executor import (
 from automem_core.store.catalog import scan_run
 from automem_core.store.layout import Layout
 from automem_core.store.reader import finished_episodes
-from automem_core.store.remote import open_root, pull, remote_of
+from automem_core.store.remote import open_root, remote_of
+from automem_core.store.remote_pull import pull
 from automem_core.store.schema import EpisodeRow
 
 # A fork as it crosses to a node: (fork id, parent episode id, step, edit, horizon); the parent

@@ -39,7 +39,8 @@ from automem_core.run.play import OnEpisode, OnProgress, count_published, play_e
 from automem_core.store.catalog import MANIFEST
 from automem_core.store.layout import Layout
 from automem_core.store.reader import finished_episodes, query_store
-from automem_core.store.remote import open_root, pull, remote_of
+from automem_core.store.remote import open_root, remote_of
+from automem_core.store.remote_pull import pull
 from automem_core.store.schema import EpisodeRow
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from automem_core.run.record import RunRecord, run_lock
 from automem_core.scaffold import store_version
 from automem_core.store.compact import close_run, compact_now
 from automem_core.store.layout import Layout, check_data_dir
-from automem_core.store.remote import pull
+from automem_core.store.remote_pull import pull
 from automem_core.store.schema import EpisodeRow
 
 log = logging.getLogger(__name__)

@@ -33,16 +33,14 @@ from automem_core.store.remote import (
     ATTEMPTS,
     STATE_FILE,
     Remote,
-    pull,
     read_state,
     remote_of,
     write_atomic,
 )
+from automem_core.store.remote_pull import pull
 
 log = logging.getLogger(__name__)
 GRACE_S = 3600.0  # what a committed part replaced is deleted once it is this old
-
-
 PROBE = ".automem/if-match-probe"  # dot-named: no pull fetches it
 _honoured: dict[str, bool] = {}  # store URL → whether it refuses a PUT whose If-Match fails
 

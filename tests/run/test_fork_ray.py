@@ -11,7 +11,8 @@ import pytest
 from automem_core.cli import main
 from automem_core.store.reader import connect
 from automem_core.store.records import read_records
-from automem_core.store.remote import open_root, pull
+from automem_core.store.remote import open_root
+from automem_core.store.remote_pull import pull
 from automem_core.testing.ray_cluster import local_cluster
 from automem_core.testing.s3_server import in_environment, s3_server
 

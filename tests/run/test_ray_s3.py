@@ -13,7 +13,8 @@ import pytest
 from automem_core.run.config import RunConfig
 from automem_core.run.runner import RunResult, run
 from automem_core.store.reader import connect
-from automem_core.store.remote import open_root, pull, remote_of
+from automem_core.store.remote import open_root, remote_of
+from automem_core.store.remote_pull import pull
 from automem_core.testing.ray_cluster import local_cluster
 from automem_core.testing.s3_server import s3_server
 

@@ -14,7 +14,8 @@ from automem_core.cli import main
 from automem_core.store.catalog import scan_run
 from automem_core.store.reader import connect
 from automem_core.store.records import read_records
-from automem_core.store.remote import open_root, pull, remote_of
+from automem_core.store.remote import open_root, remote_of
+from automem_core.store.remote_pull import pull
 from automem_core.testing.local_server import LocalServer
 from automem_core.testing.s3_server import free_port
 

@@ -14,7 +14,8 @@ from automem_core.cli import main
 from automem_core.store import catalog, compact, remote_compact
 from automem_core.store.locks import COMPACT_LOCK, try_lock
 from automem_core.store.reader import connect
-from automem_core.store.remote import open_root, pull, remote_of
+from automem_core.store.remote import open_root, remote_of
+from automem_core.store.remote_pull import pull
 
 pytest.importorskip("moto.server")
 pytest.importorskip("s3fs")
