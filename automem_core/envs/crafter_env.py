@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from automem_core.envs import crafter_engine
 from automem_core.envs.base import (
     EnvConfigError,
     Frame,
@@ -83,28 +84,90 @@ def _crafter_class() -> type[Any]:
     except ImportError as exc:  # pragma: no cover - crafter is a core dependency
         raise EnvConfigError("crafter is not installed; run: pip install crafter==1.8.3") from exc
 
+    world_class = crafter_engine.fast_world_class()
+
     class ReproducibleCrafter(crafter.Env):  # type: ignore[misc]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
+        """crafter's game, its hot paths replaced by ``crafter_engine``'s (same results)."""
+
+        def __init__(self, area: Any = (64, 64), view: Any = (9, 9), size: Any = (64, 64),
+                     reward: bool = True, length: int = 10000, seed: int = 0) -> None:  # fmt: skip
+            # crafter.Env.__init__'s attributes, with textures read when a frame needs them.
+            from crafter import engine, objects
+
+            self._area, self._view, self._size = area, np.array(view), np.array(size)
+            self._reward, self._length, self._seed, self._episode = reward, length, seed, 0
+            self._world = world_class(area, crafter.constants.materials, (12, 12))
+            self._textures = crafter_engine.shared_textures()
+            item_rows = int(np.ceil(len(crafter.constants.items) / self._view[0]))
+            self._local_view = engine.LocalView(
+                self._world, self._textures, [self._view[0], self._view[1] - item_rows]
+            )
+            self._item_view = engine.ItemView(self._textures, [self._view[0], item_rows])
+            kinds = [objects.Player, objects.Cow, objects.Zombie, objects.Skeleton]
+            kinds += [objects.Arrow, objects.Plant]
+            self._object_ids = {kind: len(self._world._mat_ids) + i for i, kind in enumerate(kinds)}
+            self._sem_view = functools.partial(
+                crafter_engine.semantic_view, self._world, self._object_ids
+            )
+            self._step: int | None = None
+            self._player: Any = None
+            self._last_health: Any = None
+            self._unlocked: set[str] | None = None
+            self.reward_range = self.metadata = None
             # Night-time noise in the picture draws random numbers; keep them off the game's RNG
             # so that drawing (or not drawing) a frame never changes the world.
             self._frame_random = np.random.RandomState(self._seed % (2**32))
 
         def reseed(self, seed: int) -> None:
             """Make the next ``reset()`` start the world a new ``ReproducibleCrafter(seed=seed)``
-            would (``World.reset`` rebuilds all of it), keeping the textures crafter reads from
-            56 files for every new game."""
+            would (``World.reset`` rebuilds all of it)."""
             self._seed = seed
             self._episode = 0
             self._frame_random = np.random.RandomState(seed % (2**32))
 
-        def _balance_object(self, chunk: Any, objs: Any, *args: Any) -> None:
-            # crafter picks a creature to despawn from a set ordered by memory address.
-            ordered = sorted(objs, key=lambda obj: (int(obj.pos[0]), int(obj.pos[1])))
-            super()._balance_object(chunk, ordered, *args)
+        def reset(self) -> None:
+            center = (self._world.area[0] // 2, self._world.area[1] // 2)
+            self._episode += 1
+            self._step = 0
+            self._world.reset(seed=hash((self._seed, self._episode)) % (2**31 - 1))
+            self._update_time()
+            self._player = crafter.objects.Player(self._world, center)
+            self._last_health = self._player.health
+            self._world.add(self._player)
+            self._unlocked = set()
+            crafter_engine.generate_world(self._world, self._player)
 
-        def _obs(self) -> None:
-            return None  # the adapter draws its own, smaller frame
+        def step(self, action: int) -> tuple[None, float, bool, dict[str, Any]]:
+            """crafter's step; ``info["semantic"]`` is the view the text is written from."""
+            self._step = (self._step or 0) + 1
+            self._update_time()
+            self._player.action = crafter.constants.actions[action]
+            crafter_engine.update_near(self)
+            if self._step % 10 == 0:
+                crafter_engine.balance_chunks(self)
+            player = self._player
+            reward = (player.health - self._last_health) / 10
+            self._last_health = player.health
+            assert self._unlocked is not None
+            unlocked = {
+                name
+                for name, count in player.achievements.items()
+                if count > 0 and name not in self._unlocked
+            }
+            if unlocked:
+                self._unlocked |= unlocked
+                reward += 1.0
+            dead = player.health <= 0
+            done = dead or bool(self._length and self._step >= self._length)
+            info = {
+                "inventory": player.inventory.copy(),
+                "achievements": player.achievements.copy(),
+                "discount": 1 - float(dead),
+                "semantic": self._sem_view(),
+                "player_pos": player.pos,
+                "reward": reward,
+            }
+            return None, reward if self._reward else 0.0, done, info
 
         def render_frame(self, size: tuple[int, int]) -> Any:
             game_random = self._world.random
@@ -114,23 +177,12 @@ def _crafter_class() -> type[Any]:
             finally:
                 self._world.random = game_random
 
-    crafter.objects.Object.distance = _grid_distance
+    crafter_engine.install()
     same_actions = list(crafter.constants.actions) == [_crafter_action(n) for n in ACTION_NAMES]
     same_ids = ["None", *crafter.constants.materials] == list(ITEM_NAMES[:13])
     if not (same_actions and same_ids):
         raise EnvConfigError("this crafter release differs from 1.8.3; install crafter==1.8.3")
     return ReproducibleCrafter
-
-
-def _grid_distance(self: Any, target: Any) -> Any:
-    """crafter's ``Object.distance`` (steps along the grid: |dx| + |dy|) in plain arithmetic.
-
-    crafter computes it with numpy on two-element arrays for every creature on every step,
-    which is a fifth of a game step; the value is the same (tests/envs compare the two).
-    """
-    if hasattr(target, "pos"):
-        target = target.pos
-    return abs(target[0] - self.pos[0]) + abs(target[1] - self.pos[1])
 
 
 def _crafter_action(name: str) -> str:
@@ -180,18 +232,18 @@ class CrafterEnv:
         else:
             self._env.reseed(int(seed))
         self._env.reset()
-        self._env.step(ACTION_NAMES.index("Noop"))
+        _, _, _, first = self._env.step(ACTION_NAMES.index("Noop"))
         self._steps = 0
         self._unlocked = set()
         self._done = False
-        return self._observe()
+        return self._observe(first["semantic"])
 
     def step(self, action: str) -> Outcome:
         if action not in self._index:
             raise ValueError(f"unknown Crafter action {action!r}")
         if self._env is None or self._done:
             raise RuntimeError("the episode is over; call reset(seed) first")
-        _, reward, done, _ = self._env.step(self._index[action])
+        _, reward, done, played = self._env.step(self._index[action])
         self._steps += 1
         player = self._env._player
         reached = {k for k, n in player.achievements.items() if n > 0}
@@ -201,7 +253,8 @@ class CrafterEnv:
         truncated = not dead and self._steps >= self.max_steps
         self._done = bool(done) or truncated
         info: dict[str, object] = {"unlocked": new, "dead": dead, "truncated": truncated}
-        return Outcome(self._observe(), float(reward), self._done, self.progression(), info)
+        observation = self._observe(played["semantic"])
+        return Outcome(observation, float(reward), self._done, self.progression(), info)
 
     def progression(self) -> float:
         return crafter_progression(self._unlocked)
@@ -214,13 +267,13 @@ class CrafterEnv:
     def close(self) -> None:
         self._env = None
 
-    def _observe(self) -> Observation:
+    def _observe(self, semantic: Any) -> Observation:
         player = self._env._player
         pos = (int(player.pos[0]), int(player.pos[1]))
         facing = (int(player.facing[0]), int(player.facing[1]))
         inventory = {k: int(v) for k, v in player.inventory.items()}
         text = render_crafter_text(
-            self._env._sem_view(),
+            semantic,
             pos,
             facing,
             inventory,

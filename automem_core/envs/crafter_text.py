@@ -82,14 +82,14 @@ def describe_view(view: IntArray) -> str:
     """
     cx, cy = CENTRE
     nearest: dict[int, tuple[int, int, int]] = {}  # item -> (distance, dx, dy)
-    for (x, y), value in np.ndenumerate(view):
-        item = int(value)
-        if item == PLAYER_ID:
-            continue
-        dx, dy = x - cx, y - cy
-        distance = abs(dx) + abs(dy)
-        if item not in nearest or distance < nearest[item][0]:
-            nearest[item] = (distance, dx, dy)
+    for x, column in enumerate(view.tolist()):
+        for y, item in enumerate(column):
+            if item == PLAYER_ID:
+                continue
+            dx, dy = x - cx, y - cy
+            distance = abs(dx) + abs(dy)
+            if item not in nearest or distance < nearest[item][0]:
+                nearest[item] = (distance, dx, dy)
     if not nearest:
         return "You see nothing away from you."
     lines = [f"- {_name(i)} {describe_offset(dx, dy)}" for i, (_, dx, dy) in nearest.items()]
