@@ -2,7 +2,8 @@
 
 1. Replay to step T, per game: the parent's logged actions replayed on the raw game (no model,
    no logging, every observation checked), against the time the parent itself took to reach T
-   (its episode's wall time, playing T + 1 steps with the embedded player and writing them).
+   (its episode's wall time, playing T + 1 steps with the embedded player and writing them;
+   the median of three plays).
    Goal: the replay costs at most 5 % of the parent's time. Where the game can be copied
    (Crafter), a sweep replays each fork from the checkpoint the fork before it left; that
    replay, from ``--gap`` steps back, is timed too.
@@ -53,7 +54,10 @@ def replay_ratio(
 ) -> tuple[int, float, float, float | None]:
     """(fork step, replay seconds (median of 3), the parent's seconds to reach it, replay
     seconds from a checkpoint ``gap`` steps before (None: the game cannot be copied))."""
-    (episode,) = play(root, game, task, [0], t + 1, f"{game}-parent")
+    # The same parent played three times (the embedded player is deterministic): its time is
+    # the median of the three, as the replay's is.
+    parents = [play(root, game, task, [0], t + 1, f"{game}-parent-{i}")[0] for i in range(3)]
+    episode = parents[0]
     t = min(t, episode.steps - 1)  # a parent that ended early is forked at its last step
     parent = load_parent(root, episode.episode_id)
     logged = read_logged_steps(parent.found, t)
@@ -74,7 +78,8 @@ def replay_ratio(
         replay_to(copied, 0, logged, t, start)
         warm.append(time.perf_counter() - t0)
     env.close()
-    parent_s = episode.wall_s * (t / max(episode.steps, 1))
+    assert len({p.steps for p in parents}) == 1, "the embedded player played differently"
+    parent_s = statistics.median(p.wall_s for p in parents) * (t / max(episode.steps, 1))
     return t, statistics.median(times), parent_s, statistics.median(warm) if warm else None
 
 

@@ -66,12 +66,13 @@ class GameEnv(Protocol):
     def close(self) -> None: ...
 
 
-def set_frames(env: GameEnv, on: bool) -> None:
-    """Turn frame drawing on or off where a game offers the switch (``draw_frames``: Crafter,
-    whose picture costs more than its step); a game without it draws frames as always. A fork's
-    replay needs the text of each step, not its picture."""
-    if hasattr(env, "draw_frames"):
-        env.draw_frames = on
+def set_replaying(env: GameEnv, on: bool) -> None:
+    """Tell a game whether its observations are only being checked (a fork's replay), where the
+    game offers the switch (``replaying``): it may then leave out what a replay does not check,
+    the frame (Crafter's picture costs more than its step) and the facts other than ``pos``.
+    The text is always whole. A game without the switch observes as always."""
+    if hasattr(env, "replaying"):
+        env.replaying = on
 
 
 def copy_game(env: GameEnv) -> GameEnv | None:

@@ -107,6 +107,23 @@ def semantic_view(world: Any, object_ids: dict[type, int]) -> Any:
     return canvas
 
 
+def local_semantic(world: Any, object_ids: dict[type, int], pos: tuple[int, int],
+                   window: tuple[slice, slice]) -> tuple[Any, int]:  # fmt: skip
+    """``semantic_view(world, object_ids)[window]`` and its value at ``pos``, drawn for that
+    window alone (the same slices on the material and object maps, so an edge cuts as it
+    would cut the whole view)."""
+    objects = world._objects
+    x, y = pos
+    index = int(world._obj_map[x, y])
+    at = object_ids[type(objects[index])] if index else int(world._mat_map[x, y])
+    view = world._mat_map[window].copy()
+    held = world._obj_map[window]
+    xs, ys = np.nonzero(held)
+    if len(xs):
+        view[xs, ys] = [object_ids[type(objects[i])] for i in held[xs, ys].tolist()]
+    return view, at
+
+
 def update_near(env: Any) -> None:
     """The objects a crafter step updates: every one within ``2 × max(view)`` grid steps of the
     player, in the world's order, measured from where the player is when its turn comes (the
@@ -124,9 +141,10 @@ def update_near(env: Any) -> None:
 
 def balance_chunks(env: Any) -> None:
     """crafter's ``_balance_chunk`` for every chunk that ever held an object, in the world's
-    order: zombies, then skeletons, then cows spawned or despawned. Creatures are taken in order
-    of position (crafter's set order is by memory address, which no two processes share). Grass
-    and path tiles are counted for all chunks at once: spawns and despawns change no material."""
+    order: zombies, then skeletons, then cows spawned or despawned. A creature to despawn is
+    drawn in order of position (crafter's set order is by memory address, which no two
+    processes share). Grass and path tiles are counted for all chunks at once: spawns and
+    despawns change no material."""
     from crafter import objects
 
     world, player = env._world, env._player
@@ -135,45 +153,50 @@ def balance_chunks(env: Any) -> None:
     size = world._chunk_size
     cuts = [np.arange(0, world.area[axis], size[axis]) for axis in (0, 1)]
 
-    def per_chunk(mask: Any) -> Any:
+    def per_chunk(mask: Any) -> list[list[int]]:
         rows = np.add.reduceat(mask, cuts[0], axis=0, dtype=np.int64)
-        return np.add.reduceat(rows, cuts[1], axis=1, dtype=np.int64)
+        counted: list[list[int]] = np.add.reduceat(rows, cuts[1], axis=1, dtype=np.int64).tolist()
+        return counted
 
     grass_count, path_count = per_chunk(grass), per_chunk(path)
     kinds = (objects.Zombie, objects.Skeleton, objects.Cow)
     for chunk, objs in world.chunks.items():
         cell = (chunk[0] // size[0], chunk[2] // size[1])
-        grass_here, path_here = int(grass_count[cell]), int(path_count[cell])
-        ordered = sorted(objs, key=lambda obj: (int(obj.pos[0]), int(obj.pos[1])))
-        # One list per kind, taken once: a kind's spawns and despawns touch no other kind's list.
-        zombies, skeletons, cows = ([o for o in ordered if isinstance(o, k)] for k in kinds)
-        area = (slice(chunk[0], chunk[1]), slice(chunk[2], chunk[3]))
-        _balance_kind(env, chunk, zombies, grass[area], 6, 0, 0.3, 0.4,
+        grass_here, path_here = grass_count[cell[0]][cell[1]], path_count[cell[0]][cell[1]]
+        # Counted once: a kind's spawns and despawns change no other kind's count.
+        counts = {kind: sum(1 for obj in objs if isinstance(obj, kind)) for kind in kinds}
+        _balance_kind(env, chunk, objs, counts, objects.Zombie, grass, 6, 0, 0.3, 0.4,
                       lambda pos: objects.Zombie(world, pos, player),
                       (0 if grass_here < 50 else 3.5 - 3 * light, 3.5 - 3 * light))  # fmt: skip
-        _balance_kind(env, chunk, skeletons, path[area], 7, 7, 0.1, 0.1,
+        _balance_kind(env, chunk, objs, counts, objects.Skeleton, path, 7, 7, 0.1, 0.1,
                       lambda pos: objects.Skeleton(world, pos, player),
                       (0 if path_here < 6 else 1, 2))  # fmt: skip
-        _balance_kind(env, chunk, cows, grass[area], 5, 5, 0.01, 0.1,
+        _balance_kind(env, chunk, objs, counts, objects.Cow, grass, 5, 5, 0.01, 0.1,
                       lambda pos: objects.Cow(world, pos),
                       (0 if grass_here < 30 else 1, 1.5 + light))  # fmt: skip
 
 
-def _balance_kind(env: Any, chunk: tuple[int, int, int, int], creatures: Sequence[Any],
+def _balance_kind(env: Any, chunk: tuple[int, int, int, int], objs: set[Any],
+                  counts: dict[type, int], kind: type,
                   mask: Any, spawn_dist: int, despawn_dist: int, spawn_prob: float,
                   despawn_prob: float, make: Callable[[Any], Any],
                   target: tuple[float, float]) -> None:  # fmt: skip
-    """crafter's ``_balance_object`` for one kind of creature, its target range given."""
+    """crafter's ``_balance_object`` for one kind of creature in one chunk, its target range
+    given; ``mask`` marks the whole world's tiles it may spawn on."""
     world, player = env._world, env._player
     random = world.random
     target_min, target_max = target
-    if len(creatures) < int(target_min) and random.uniform() < spawn_prob:
-        xs, ys = np.nonzero(mask)  # C order, as crafter's tiled index arrays are masked
+    count = counts[kind]
+    if count < int(target_min) and random.uniform() < spawn_prob:
+        area = (slice(chunk[0], chunk[1]), slice(chunk[2], chunk[3]))
+        xs, ys = np.nonzero(mask[area])  # C order, as crafter's tiled index arrays are masked
         i = random.randint(0, len(xs))
         pos = np.array((xs[i] + chunk[0], ys[i] + chunk[2]))
         if world[pos][1] is None and player.distance(pos) >= spawn_dist:
             world.add(make(pos))
-    elif len(creatures) > int(target_max) and random.uniform() < despawn_prob:
+    elif count > int(target_max) and random.uniform() < despawn_prob:
+        ordered = sorted(objs, key=lambda obj: (int(obj.pos[0]), int(obj.pos[1])))
+        creatures = [obj for obj in ordered if isinstance(obj, kind)]
         obj = creatures[random.randint(0, len(creatures))]
         if player.distance(obj.pos) >= despawn_dist:
             world.remove(obj)

@@ -17,7 +17,7 @@ from automem_core.envs.base import (
     Observation,
     Outcome,
 )
-from automem_core.envs.crafter_text import ITEM_NAMES, VITALS, render_crafter_text
+from automem_core.envs.crafter_text import ITEM_NAMES, VITALS, view_window, write_crafter_text
 from automem_core.envs.progression import crafter_progression
 
 DEFAULT_MAX_STEPS = 2000
@@ -138,7 +138,8 @@ def _crafter_class() -> type[Any]:
             crafter_engine.generate_world(self._world, self._player)
 
         def step(self, action: int) -> tuple[None, float, bool, dict[str, Any]]:
-            """crafter's step; ``info["semantic"]`` is the view the text is written from."""
+            """crafter's step; ``info`` leaves out crafter's ``semantic`` (``_sem_view()`` draws
+            it; the text draws only its window, ``crafter_engine.local_semantic``)."""
             self._step = (self._step or 0) + 1
             self._update_time()
             self._player.action = crafter.constants.actions[action]
@@ -163,7 +164,6 @@ def _crafter_class() -> type[Any]:
                 "inventory": player.inventory.copy(),
                 "achievements": player.achievements.copy(),
                 "discount": 1 - float(dead),
-                "semantic": self._sem_view(),
                 "player_pos": player.pos,
                 "reward": reward,
             }
@@ -219,7 +219,7 @@ class CrafterEnv:
         self._steps = 0
         self._unlocked: set[str] = set()
         self._done = True
-        self.draw_frames = True  # off: frames are left empty (a fork's replay; envs/base.py)
+        self.replaying = False  # on: frames are left empty (a fork's replay; envs/base.py)
 
     def actions(self) -> dict[str, str]:
         return dict(self._actions)
@@ -232,18 +232,18 @@ class CrafterEnv:
         else:
             self._env.reseed(int(seed))
         self._env.reset()
-        _, _, _, first = self._env.step(ACTION_NAMES.index("Noop"))
+        self._env.step(ACTION_NAMES.index("Noop"))
         self._steps = 0
         self._unlocked = set()
         self._done = False
-        return self._observe(first["semantic"])
+        return self._observe()
 
     def step(self, action: str) -> Outcome:
         if action not in self._index:
             raise ValueError(f"unknown Crafter action {action!r}")
         if self._env is None or self._done:
             raise RuntimeError("the episode is over; call reset(seed) first")
-        _, reward, done, played = self._env.step(self._index[action])
+        _, reward, done, _ = self._env.step(self._index[action])
         self._steps += 1
         player = self._env._player
         reached = {k for k, n in player.achievements.items() if n > 0}
@@ -253,7 +253,7 @@ class CrafterEnv:
         truncated = not dead and self._steps >= self.max_steps
         self._done = bool(done) or truncated
         info: dict[str, object] = {"unlocked": new, "dead": dead, "truncated": truncated}
-        observation = self._observe(played["semantic"])
+        observation = self._observe()
         return Outcome(observation, float(reward), self._done, self.progression(), info)
 
     def progression(self) -> float:
@@ -267,20 +267,19 @@ class CrafterEnv:
     def close(self) -> None:
         self._env = None
 
-    def _observe(self, semantic: Any) -> Observation:
+    def _observe(self) -> Observation:
         player = self._env._player
         pos = (int(player.pos[0]), int(player.pos[1]))
         facing = (int(player.facing[0]), int(player.facing[1]))
         inventory = {k: int(v) for k, v in player.inventory.items()}
-        text = render_crafter_text(
-            semantic,
-            pos,
-            facing,
-            inventory,
-            sleeping=bool(player.sleeping),
-            dead=player.health <= 0,
+        game = self._env
+        view, at = crafter_engine.local_semantic(
+            game._world, game._object_ids, pos, view_window(pos)
         )
-        pixels = self._env.render_frame(FRAME_SIZE) if self.draw_frames else None
+        text = write_crafter_text(
+            view, at, facing, inventory, sleeping=bool(player.sleeping), dead=player.health <= 0
+        )
+        pixels = None if self.replaying else self._env.render_frame(FRAME_SIZE)
         frame = Frame("png", encode_png(pixels) if pixels is not None else b"")
         facts: dict[str, object] = {
             "pos": pos,

@@ -47,12 +47,17 @@ OFF_MAP_LINE = "Error, you are out of the map."
 IntArray = npt.NDArray[np.integer]
 
 
-def local_view(semantic: IntArray, pos: tuple[int, int]) -> IntArray:
-    """The 9×7 window of ``semantic`` around ``pos``, cut as BALROG cuts it: a plain slice, so
-    near the world's edge it comes out smaller (east, south) or empty (west, north)."""
+def view_window(pos: tuple[int, int]) -> tuple[slice, slice]:
+    """The slices of the 9×7 window around ``pos``, cut as BALROG cuts it: plain slices, so
+    near the world's edge the window comes out smaller (east, south) or empty (west, north)."""
     (width, height), (cx, cy) = VIEW_SIZE, CENTRE
     x0, y0 = pos[0] - cx, pos[1] - cy
-    return semantic[x0 : x0 + width, y0 : y0 + height]
+    return slice(x0, x0 + width), slice(y0, y0 + height)
+
+
+def local_view(semantic: IntArray, pos: tuple[int, int]) -> IntArray:
+    """The 9×7 window of ``semantic`` around ``pos`` (``view_window``)."""
+    return semantic[view_window(pos)]
 
 
 def describe_offset(dx: int, dy: int) -> str:
@@ -126,15 +131,31 @@ def render_crafter_text(
     sleeping: bool = False,
     dead: bool = False,
 ) -> str:
-    """The full observation: status line if any, surroundings, facing, vitals, inventory.
+    """The full observation from the whole semantic view (``write_crafter_text``)."""
+    at = int(semantic[pos[0], pos[1]])
+    view = local_view(semantic, pos)
+    return write_crafter_text(view, at, facing, inventory, sleeping=sleeping, dead=dead)
+
+
+def write_crafter_text(
+    view: IntArray,
+    at_player: int,
+    facing: tuple[int, int],
+    inventory: Mapping[str, int],
+    *,
+    sleeping: bool = False,
+    dead: bool = False,
+) -> str:
+    """The full observation: status line if any, surroundings, facing, vitals, inventory;
+    ``view`` is the window around the player (``view_window``), ``at_player`` the semantic
+    value on the player's own tile.
 
     Sleeping wins over dead (a player killed in its sleep still reads as sleeping), and the
     status line is followed by three blank lines, as BALROG writes it.
     """
     short = describe_status(inventory) + "\n\n" + describe_inventory(inventory)
-    if semantic[pos[0], pos[1]] != PLAYER_ID:  # BALROG's text when its view check fails
+    if at_player != PLAYER_ID:  # BALROG's text when its view check fails
         return f"{OFF_MAP_LINE}\n\n{short}"
-    view = local_view(semantic, pos)
     long = describe_view(view) + "\n\n" + describe_facing(view, facing)
     head = SLEEPING_LINE if sleeping else DEAD_LINE if dead else ""
     if head:

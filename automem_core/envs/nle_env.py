@@ -175,12 +175,11 @@ def tty_frame(obs: dict[str, Any]) -> Frame:
     return Frame("tty", obs["tty_chars"].tobytes() + obs["tty_colors"].tobytes())
 
 
-def nle_facts(obs: dict[str, Any], message: str) -> dict[str, object]:
+def nle_facts(obs: dict[str, Any], message: str, inventory: str) -> dict[str, object]:
     """What the helpers may use: position, level, vitals, the inventory's lines and what
     stands around the agent (the map-analysis helper's input); never part of the text."""
     bl = obs["blstats"]
     row, col = (int(v) for v in obs["tty_cursor"])
-    inventory = describe_inventory(obs["inv_letters"], obs["inv_strs"])
     return {
         "pos": (int(bl[BL_X]), int(bl[BL_Y])),  # NetHack's map coordinates (map line = y)
         "cursor": (col, row),  # terminal coordinates, as the observation's cursor line shows
@@ -196,19 +195,23 @@ def nle_facts(obs: dict[str, Any], message: str) -> dict[str, object]:
     }
 
 
-def render_observation(obs: dict[str, Any], message: str) -> Observation:
+def render_observation(obs: dict[str, Any], message: str, replaying: bool = False) -> Observation:
+    """The text, the terminal as the frame, and the facts; while ``replaying`` (envs/base.py),
+    no frame and only the position among the facts."""
     bl = obs["blstats"]
     row, col = (int(v) for v in obs["tty_cursor"])
+    inventory = describe_inventory(obs["inv_letters"], obs["inv_strs"])
     text = render_nle_text(
         message=message,
         glyphs=obs["glyphs"],
         player=(int(bl[BL_X]), int(bl[BL_Y])),
         tty_chars=obs["tty_chars"],
         tty_cursor=(row, col),
-        inv_letters=obs["inv_letters"],
-        inv_strs=obs["inv_strs"],
+        inventory=inventory,
     )
-    return Observation(text, tty_frame(obs), nle_facts(obs, message))
+    if replaying:
+        return Observation(text, Frame("tty", b""), {"pos": (int(bl[BL_X]), int(bl[BL_Y]))})
+    return Observation(text, tty_frame(obs), nle_facts(obs, message, inventory))
 
 
 class NLEAdapter:
@@ -227,6 +230,7 @@ class NLEAdapter:
         self._more = keys.index(MORE_KEY) if MORE_KEY in keys else None
         self._steps = 0
         self._done = True
+        self.replaying = False  # on: a fork's replay only checks the text (envs/base.py)
 
     def _set_actions(self, names: Iterable[str], letters: bool) -> None:
         keys = [int(a) for a in self._env.actions]
@@ -262,7 +266,7 @@ class NLEAdapter:
         obs, message, _, done, _ = self._skip_more(obs, 0.0, False, {})
         self._begin(obs)
         self._done = done
-        return render_observation(obs, message)
+        return render_observation(obs, message, self.replaying)
 
     def step(self, action: str) -> Outcome:
         if action not in self._index:
@@ -286,7 +290,7 @@ class NLEAdapter:
             "end_reason": reason,
             "truncated": self._done and not done,
         }
-        observation = render_observation(obs, message)
+        observation = render_observation(obs, message, self.replaying)
         return Outcome(observation, reward, self._done, self.progression(), details)
 
     def close(self) -> None:

@@ -81,8 +81,9 @@ def describe_offset(dx: int, dy: int) -> tuple[str, str]:
 
 
 @functools.cache
-def _offset_ranks() -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8]]:
-    """Distance and direction ranks for every on-map offset, indexed ``[dy + ROWS, dx + COLS]``."""
+def _offset_ranks() -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
+    """Distance and direction ranks for every on-map offset, indexed ``[dy + ROWS][dx + COLS]``
+    (plain tuples: a text reads dozens of them)."""
     dist = np.zeros((2 * ROWS + 1, 2 * COLS + 1), dtype=np.int8)
     direc = np.zeros_like(dist)
     for dy in range(-ROWS, ROWS + 1):
@@ -91,7 +92,7 @@ def _offset_ranks() -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8]]:
                 d, w = describe_offset(dx, dy)
                 dist[dy + ROWS, dx + COLS] = DISTANCE_ORDER.index(d)
                 direc[dy + ROWS, dx + COLS] = DIRECTION_ORDER.index(w)
-    return dist, direc
+    return tuple(map(tuple, dist.tolist())), tuple(map(tuple, direc.tolist()))
 
 
 _UNCHANGED_PLURALS = ("boots", "shoes", "scales", "lenses", "bars")
@@ -144,15 +145,16 @@ def _sightings(glyphs: Array, px: int, py: int) -> list[tuple[str, int, int]]:
     names = glyph_names()
     found = []
     ys, xs = np.nonzero(_screen_listed()[glyphs])
-    for y, x in zip(ys.tolist(), xs.tolist(), strict=True):
+    listed = glyphs[ys, xs].tolist()
+    for y, x, glyph in zip(ys.tolist(), xs.tolist(), listed, strict=True):
         if (x, y) != (px, py):
-            found.append((names.screen[int(glyphs[y, x])], x - px, py - y))
+            found.append((names.screen[glyph], x - px, py - y))
     for sx, sy in _RAY_STEPS:
         for k in range(1, RAY_LENGTH + 1):
             x, y = px + sx * k, py + sy * k
             if not (0 <= x < COLS and 0 <= y < ROWS):
                 break
-            glyph = int(glyphs[y, x])
+            glyph = glyphs.item(y, x)
             name = names.look[glyph]
             if name:
                 found.append((name, x - px, py - y))
@@ -170,7 +172,7 @@ def describe_surroundings(glyphs: Array, px: int, py: int) -> str:
     """
     dist_rank, dir_rank = _offset_ranks()
     ranked = [
-        (int(dist_rank[dy + ROWS, dx + COLS]), int(dir_rank[dy + ROWS, dx + COLS]), name)
+        (dist_rank[dy + ROWS][dx + COLS], dir_rank[dy + ROWS][dx + COLS], name)
         for name, dx, dy in _sightings(glyphs, px, py)
     ]
     ranked.sort(key=lambda item: (item[0], item[1]))  # stable
@@ -269,6 +271,8 @@ def read_message(tty_chars: Array) -> str:
     # A blank top line leaves the wrapper reading each row from one character before it.
     bounds = (indent, width) if indent < width else (-1, width)
     game_over = "Points" in second or "list!" in second
+    if not game_over and MORE not in screen and "(end)" not in screen and " of " not in screen:
+        return first  # no row can end a page (a row is a piece of the screen): the top line
     output, blanks = "", 0
     for start in range(0, len(screen), width):
         row = _trim(screen[max(start + bounds[0], 0) : start + bounds[1]])
@@ -303,16 +307,16 @@ def render_nle_text(
     player: tuple[int, int],
     tty_chars: Array,
     tty_cursor: tuple[int, int],
-    inv_letters: Array,
-    inv_strs: Array,
+    inventory: str,
 ) -> str:
-    """The whole observation text; ``player`` is the agent's map ``(x, y)``."""
+    """The whole observation text; ``player`` is the agent's map ``(x, y)``, ``inventory`` the
+    inventory's lines (``describe_inventory``)."""
     px, py = player
     sections = (
         ("message", message),
         ("language observation", describe_surroundings(glyphs, px, py)),
         ("cursor", describe_cursor(glyphs, px, py, tty_cursor)),
         ("map", render_map(tty_chars)),
-        ("inventory", describe_inventory(inv_letters, inv_strs)),
+        ("inventory", inventory),
     )
     return "\n\n".join(f"{title}:\n{body}" for title, body in sections)

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from automem_core.agent.actions import default_action_notice
-from automem_core.envs.base import GameEnv, Observation, set_frames
+from automem_core.envs.base import GameEnv, Observation, set_replaying
 from automem_core.errors import AutoMemError
 from automem_core.memory import clean_text
 from automem_core.store.catalog import EpisodeFiles
@@ -80,7 +80,8 @@ def replay_to(
             f"the log holds steps 0–{len(logged) - 1} without gaps, not up to step {step}"
         )
     first = 0 if start is None else start.step
-    set_frames(env, step == first)
+    # Observations before step - 1 are only checked; step - 1's facts and step's frame are kept.
+    set_replaying(env, first < step - 1)
     seen: list[tuple[str, object]] = []
     notice, previous, facts = "", None, None
     if start is None:
@@ -106,8 +107,8 @@ def replay_to(
             break
         seen.append((text, obs.facts.get("pos")))
         facts = obs.facts
-        if t == step - 1:
-            set_frames(env, True)  # the fork's first frame is drawn
+        if t == step - 2:
+            set_replaying(env, False)
         try:
             outcome = env.step(str(row["action"]))
         except (ValueError, RuntimeError) as exc:

@@ -37,7 +37,12 @@ def crafter_texts(data: dict[str, np.ndarray]) -> Iterator[str]:
 
 
 def nle_texts(data: dict[str, np.ndarray]) -> Iterator[str]:
-    from automem_core.envs.nle_text import join_messages, read_message, render_nle_text
+    from automem_core.envs.nle_text import (
+        describe_inventory,
+        join_messages,
+        read_message,
+        render_nle_text,
+    )
 
     first = 0
     for i, count in enumerate(data["page_count"].tolist()):
@@ -50,8 +55,7 @@ def nle_texts(data: dict[str, np.ndarray]) -> Iterator[str]:
             player=(int(data["blstats"][i][0]), int(data["blstats"][i][1])),
             tty_chars=data["tty_chars"][i],
             tty_cursor=(row, col),
-            inv_letters=data["inv_letters"][i],
-            inv_strs=data["inv_strs"][i],
+            inventory=describe_inventory(data["inv_letters"][i], data["inv_strs"][i]),
         )
 
 

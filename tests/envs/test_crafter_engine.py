@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from automem_core.envs import crafter_engine
-from automem_core.envs.crafter_env import FRAME_SIZE, _crafter_class
+from automem_core.envs.crafter_env import ACTION_NAMES, FRAME_SIZE, _crafter_class
+from automem_core.envs.crafter_text import render_crafter_text, view_window
 from automem_core.envs.registry import make_env
 
 crafter = pytest.importorskip("crafter")
@@ -107,7 +108,14 @@ def _play_both(seed: int, steps: int, actions_seed: int, immortal: bool = False)
         _, r2, d2, i2 = theirs.step(action)
         played += 1
         assert (r1, d1) == (r2, d2)
-        assert _plain(i1) == _plain(i2)
+        assert _plain(i1) == _plain({k: v for k, v in i2.items() if k != "semantic"})
+        semantic = ours._sem_view()
+        assert np.array_equal(semantic, i2["semantic"])
+        pos = tuple(int(v) for v in ours._player.pos)
+        for where in [pos, (0, 0), (63, 63), (2, 61), (60, 1), (4, 3), (59, 60)]:
+            window = view_window(where)
+            view, at = crafter_engine.local_semantic(ours._world, ours._object_ids, where, window)
+            assert np.array_equal(view, semantic[window]) and at == semantic[where]
         assert _state(ours) == _state(theirs), f"seed {seed}: worlds differ after step {played}"
         if d1:
             break
@@ -151,15 +159,27 @@ def test_frames_equal_crafters_own_and_textures_are_read_when_drawn():
     assert 0 < len(textures._originals) < 56
 
 
-def test_the_adapter_reads_the_step_s_own_semantic_view():
-    env = make_env("crafter", "default", 100)
-    first = env.reset(4)
-    outcome = env.step("Move West")
+def test_the_adapter_writes_the_text_crafter_s_whole_semantic_view_gives():
+    env = make_env("crafter", "default", 300)
+    env.reset(4)
     inner = env._env
     kinds = [crafter.objects.Player, crafter.objects.Cow, crafter.objects.Zombie]
     kinds += [crafter.objects.Skeleton, crafter.objects.Arrow, crafter.objects.Plant]
-    assert np.array_equal(inner._sem_view(), crafter.engine.SemanticView(inner._world, kinds)())
-    assert first.text != outcome.observation.text or first.facts != outcome.observation.facts
+    rng = np.random.default_rng(4)
+    for _ in range(150):
+        outcome = env.step(ACTION_NAMES[int(rng.integers(0, 6))])
+        player = inner._player
+        text = render_crafter_text(
+            crafter.engine.SemanticView(inner._world, kinds)(),
+            (int(player.pos[0]), int(player.pos[1])),
+            (int(player.facing[0]), int(player.facing[1])),
+            {k: int(v) for k, v in player.inventory.items()},
+            sleeping=bool(player.sleeping),
+            dead=player.health <= 0,
+        )
+        assert outcome.observation.text == text
+        if outcome.done:
+            break
 
 
 def test_the_methods_put_on_crafter_s_objects_return_what_crafter_s_own_do():

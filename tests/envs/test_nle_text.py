@@ -240,8 +240,7 @@ def test_full_text_has_the_five_sections_in_order():
         player=(10, 10),
         tty_chars=chars,
         tty_cursor=(11, 10),
-        inv_letters=np.zeros(55, dtype=np.uint8),
-        inv_strs=np.zeros((55, 80), dtype=np.uint8),
+        inventory=describe_inventory(np.zeros(55, dtype=np.uint8), np.zeros((55, 80), np.uint8)),
     )
     heads = ["message:\n", "\n\nlanguage observation:\n", "\n\ncursor:\n", "\n\nmap:\n"]
     positions = [text.index(head) for head in [*heads, "\n\ninventory:\n"]]
