@@ -101,31 +101,45 @@ def _start_process(
     port: int, latency_s: float, on_request: Callable[[str], None]
 ) -> Callable[[], None]:
     """The server in a child process (``python -m automem_core.testing.s3_server``); its
-    request lines are read from its error stream by a thread of this process."""
+    request lines are read from its error stream by a thread of this process, which drains the
+    stream to its end whatever ``on_request`` does (a full pipe would stall the server)."""
     command = [sys.executable, "-m", "automem_core.testing.s3_server", str(port), str(latency_s)]
     child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     assert child.stderr is not None
     stream = child.stderr
-    ready = threading.Event()
+    ready, ended = threading.Event(), threading.Event()
 
     def read() -> None:
         for line in stream:
             if line.startswith("ready"):
                 ready.set()
             elif "HTTP/1." in line:
-                on_request(line)
+                with contextlib.suppress(Exception):
+                    on_request(line)
+        ended.set()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    if not ready.wait(60) or child.poll() is not None:
-        child.kill()
-        raise RuntimeError(f"the S3 server did not start on port {port}")
 
     def stop() -> None:
         child.terminate()
-        child.wait()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
         reader.join(5)
+        stream.close()
 
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.is_set() and not ended.is_set() and time.monotonic() < deadline:
+            ready.wait(0.05)
+        if not ready.is_set():
+            raise RuntimeError(f"the S3 server did not start on port {port}")
+    except BaseException:
+        stop()
+        raise
     return stop
 
 

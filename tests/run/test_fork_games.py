@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from automem_core.envs.registry import make_env
 from automem_core.memory import snapshot
 from automem_core.memory.state import MemoryState, Mutation, apply_mutation
 from automem_core.run.config import RunConfig
@@ -20,6 +21,7 @@ from automem_core.run.fork import load_parent
 from automem_core.run.fork_edit import NO_EDIT, alternative, drop, patch
 from automem_core.run.fork_memory import fork_memory
 from automem_core.run.fork_play import fork_episode
+from automem_core.run.fork_replay import read_logged_steps, replay_to
 from automem_core.run.runner import run
 from automem_core.scaffold import load_version
 from automem_core.store.catalog import locate_episode
@@ -107,6 +109,35 @@ def test_a_wrong_logged_action_stops_the_fork_at_the_next_step(tmp_path, parent)
     assert message.startswith(f"fork stopped at step {k + 1}: the replayed observation after "
                               f"replaying step {k}'s logged action")  # fmt: skip
     assert "\n" not in message and not result.rows
+
+
+def test_a_replay_leaves_out_only_what_it_does_not_check(parent):
+    """Observations before T - 1 may lack the frame and (NLE) the facts beyond the position;
+    T - 1's facts and T's observation are whole: the same as a game played without replaying."""
+    game, root, episode = parent
+    found = load_parent(root, episode)
+    logged = read_logged_steps(found.found, FORK_AT)
+    env = make_env(game, GAMES[game][0], int(found.run["max_steps"]))
+    brief = []
+    step = env.step
+
+    def watched(action):
+        outcome = step(action)
+        brief.append(not outcome.observation.frame.data)
+        return outcome
+
+    env.step = watched
+    replayed = replay_to(env, 0, logged, FORK_AT)
+    whole = make_env(game, GAMES[game][0], int(found.run["max_steps"]))
+    observations = [whole.reset(0)]
+    for row in logged[:FORK_AT]:
+        observations.append(whole.step(str(row["action"])).observation)
+    assert brief[: FORK_AT - 2] == [True] * (FORK_AT - 2) and brief[-2:] == [False, False]
+    assert not env.replaying and replayed.observation == observations[FORK_AT]
+    assert replayed.last_facts == observations[FORK_AT - 1].facts
+    assert [pos for _, pos in replayed.seen] == [o.facts["pos"] for o in observations[:FORK_AT]]
+    env.close()
+    whole.close()
 
 
 def _log_from_scratch(root, episode, upto: int) -> tuple[MemoryState, list[dict]]:

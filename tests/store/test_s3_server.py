@@ -28,3 +28,22 @@ def test_a_server_in_its_own_process_serves_and_reports_each_request():
     assert any("PUT /own-process/a/b.txt" in line for line in lines)
     assert any("GET /own-process/a/b.txt" in line for line in lines)
     assert len(lines) > before and "HEAD /own-process/a/b.txt" in lines[-1]
+
+
+def test_a_server_that_cannot_start_says_so_at_once():
+    import socket
+
+    from automem_core.testing.s3_server import _start_process
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        t0 = time.monotonic()
+        try:
+            _start_process(port, 0.0, lambda line: None)
+        except RuntimeError as exc:
+            assert f"did not start on port {port}" in str(exc)
+        else:
+            raise AssertionError("a server started on a port already taken")
+        assert time.monotonic() - t0 < 30  # it saw the child end, not a minute's timeout
