@@ -288,7 +288,8 @@ def test_attempts_a_young_part_holds_are_kept_until_the_part_is_old(s3, cache, m
     remote = remote_of(root)
     remote.fs.invalidate_cache()
     listed = remote.fs.find(remote.key("runs/r/parts"), detail=True).values()
-    made = min(info["LastModified"].timestamp() for info in listed)  # as the cleaner sees it
+    # A part is as old as its youngest file (its files' stamps may straddle a second).
+    made = max(info["LastModified"].timestamp() for info in listed)
 
     class Clock:
         offset = 0.5
