@@ -126,8 +126,11 @@ class EpisodeSource:
 def episode_sources(run: RunFiles, wanted: set[str]) -> list[EpisodeSource]:
     out = []
     for part in run.parts:
+        held = [e for e in part.episodes if e in wanted]
+        if held:
+            run.fetch((part, t) for t in part.sizes)  # a mirror: what its pull left behind
         files = {t: run.part_file(part, t) for t in part.sizes}
-        out += [EpisodeSource(e, files, True) for e in part.episodes if e in wanted]
+        out += [EpisodeSource(e, files, True) for e in held]
     for episode_id, folder in run.loose.items():
         if episode_id in wanted:
             names = ("episodes", "steps", "turns", "memory_ops", "memory_snapshots")

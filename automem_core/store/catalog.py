@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -76,12 +76,28 @@ class RunFiles:
     def part_file(self, part: Part, table: str) -> Path:
         return self.folder / "parts" / part.part_id / f"{table}.parquet"
 
-    def part_ok(self, part: Part, table: str) -> bool:
-        """The file is there with the size the manifest recorded (a cheap stat, no open)."""
-        try:
-            return self.part_file(part, table).stat().st_size == part.sizes.get(table)
-        except OSError:
-            return False
+    def part_ok(self, part: Part, table: str, fetch: bool = True) -> bool:
+        """The file is there with the size the manifest recorded (a cheap stat, no open). In a
+        mirror, a file its pull left in the store is fetched first (store/remote_lazy.py)
+        unless ``fetch`` is off."""
+        path = self.part_file(part, table)
+        for attempt in (0, 1):
+            try:
+                if path.stat().st_size == part.sizes.get(table):
+                    return True
+            except OSError:
+                pass
+            if attempt or not fetch or not self.fetch([(part, table)]):
+                return False
+        return False
+
+    def fetch(self, wanted: Iterable[tuple[Part, str]]) -> int:
+        """In a mirror, fetch the part files ``wanted`` that are not here yet, in one batch;
+        how many (0 for a local store). StoreError (one line) when the store cannot give them."""
+        from automem_core.store.remote_lazy import fetch_missing
+
+        files = [(self.part_file(p, t), p.sizes.get(t)) for p, t in wanted if t in p.sizes]
+        return fetch_missing(self.folder.parent.parent, files)
 
     def episodes(self) -> list[str]:
         return [e for p in self.parts for e in p.episodes] + list(self.loose)
@@ -240,6 +256,7 @@ def _find(run: RunFiles, episode_id: str) -> EpisodeFiles | None:
         return EpisodeFiles(episode_id, run_id, files, False, _stamp(files["episodes"]))
     for part in run.parts:
         if episode_id in part.episodes:
+            run.fetch((part, t) for t in EPISODE_TABLES)  # a mirror: what its pull left behind
             files = {t: run.part_file(part, t) for t in EPISODE_TABLES}
             return EpisodeFiles(episode_id, run_id, files, True, f"part:{part.part_id}")
     return None

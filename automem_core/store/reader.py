@@ -29,6 +29,8 @@ from automem_core.store.layout import Layout
 from automem_core.store.migrations import file_version, needs_upgrade, read_upgraded
 from automem_core.store.part_stats import stats_table
 from automem_core.store.records import record_files
+from automem_core.store.remote import remote_of
+from automem_core.store.remote_lazy import fetch_missing
 from automem_core.store.run_index import read_run_rows
 from automem_core.store.schema import (
     DERIVED_TABLES,
@@ -144,6 +146,11 @@ def view_files(
     out = ViewFiles()
     if runs is None:
         runs = scan(root, list(run_ids) if run_ids is not None else None)
+    tables = tuple(tables)
+    if remote_of(root) is not None:  # a mirror: the part files its pull left, in one batch
+        parts = [(run, part) for run in runs for part in run.parts]
+        fetch_missing(root, [(run.part_file(part, t), part.sizes.get(t)) for run, part in parts
+                             for t in tables if t in part.sizes])  # fmt: skip
     for table in tables:
         out.files.setdefault(table, {})
         if table not in (*EPISODE_TABLES, *DERIVED_TABLES, "runs"):  # an append-only record table

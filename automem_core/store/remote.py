@@ -23,8 +23,9 @@ there once. Run rows, scaffold versions and record files are mirrored as they ar
 fetched again only when its identity (ETag, else size and time) changed. A run is written by
 one process at a time (the lock is the mirror's, on the writer's machine): two machines must
 not write one run id at once. A run's manifest (``remote_compact.py``) names the parts
-compaction committed; a pull fetches those parts and skips the markers of the episodes they
-hold.
+compaction committed; a pull fetches those parts' ``episodes`` tables and skips the markers of
+the episodes they hold. A part's other tables are fetched when something first reads them
+(``remote_lazy.py``): the mirror holds what was read, not the whole store.
 """
 
 from __future__ import annotations

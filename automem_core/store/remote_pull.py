@@ -2,7 +2,8 @@
 
 :func:`pull` lists the store (its top level, then each folder but ``attempts/``, side by side)
 and fetches only the objects whose identity changed since the last pull: a changed manifest and
-the parts it names first (under the run's compaction lock), then the episodes no part holds,
+the ``episodes`` table of the parts it names first (under the run's compaction lock; a part's
+other tables are fetched when first read, ``remote_lazy.py``), then the episodes no part holds,
 through their commit markers, each renamed into the mirror whole, then run rows, scaffold
 versions and records. What could not be placed is looked at again at the next pull.
 """
@@ -28,6 +29,7 @@ from automem_core.store.remote import (
     remote_of,
     write_atomic,
 )
+from automem_core.store.remote_lazy import is_lazy
 
 
 def pull(root: Path) -> int:
@@ -84,12 +86,15 @@ def _pull(remote: Remote, root: Path) -> int:
     # mirror holds are fetched; unnamed parts are not.
     fresh = _read_manifests(remote, manifests)
     named = {run: {str(p["part_id"]) for p in fresh[run].get("parts", [])} for run in fresh}
-    wanted = {
-        key: root / key[len(base) :].lstrip("/")
+    named_files = [
+        (key, root / key[len(base) :].lstrip("/"))
         for run, found in part_files.items()
         for part, key in found
         if part in named.get(run, _named_parts(root, run))
-    }
+    ]
+    # A part's tables but ``episodes`` stay in the store until read (remote_lazy.py).
+    wanted = {key: path for key, path in named_files if not is_lazy(path.stem)}
+    left = {key for key, path in named_files if is_lazy(path.stem)}
     by_run: dict[str, dict[str, Path]] = {run: {} for run in fresh}
     for key, path in wanted.items():
         by_run.setdefault(path.relative_to(root).parts[1], {})[key] = path
@@ -108,7 +113,10 @@ def _pull(remote: Remote, root: Path) -> int:
     later |= {f"runs/{r}/commits/{e}.json" for r, e in missed}
     later |= {f"runs/{r}/commits/{e}.json" for r, e in markers if e in held[r]}
     fetched += got + _fetch_files(fs, files)
-    unnamed = [key for found in part_files.values() for _, key in found if key not in wanted]
+    unnamed = [
+        key for found in part_files.values() for _, key in found
+        if key not in wanted and key not in left
+    ]  # fmt: skip
     later |= {key[len(base) :].lstrip("/") for key in unnamed}
     kept = {rel: stamp for rel, stamp in seen.items() if rel not in later}
     write_atomic(root / STATE_FILE, json.dumps(kept).encode())

@@ -1,0 +1,90 @@
+"""Part files a mirror leaves in the store until something reads them.
+
+A pull (``remote_pull.py``) places each compacted part's ``episodes`` table, which listings and
+the Overview read, and leaves the part's other tables (steps, frames, memory, ...) in the store:
+a mirror holds what was read, not the whole store, so a store larger than this machine's disk
+can be browsed. Readers reach part files through ``catalog.RunFiles`` (``part_ok``) or ask for
+them in one batch (:func:`fetch_missing`: the views a command builds, one episode's files); a
+file not here yet is then fetched and renamed into place whole. Part files never change under
+one name (a new compaction writes a new part), so a fetched file stays valid for good: the mirror
+is a cache by object identity.
+
+A file that cannot be fetched is an error of the command (one line), never a part taken for
+broken: a compaction in this mirror must not play its episodes again because the network failed.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from automem_core.store.layout import StoreError
+from automem_core.store.remote import Remote, first_line, remote_of
+
+EAGER_TABLES = ("episodes",)  # placed by every pull: what listings read
+
+
+def is_lazy(table: str) -> bool:
+    """Whether a pull leaves this table of a part in the store until it is read."""
+    return table not in EAGER_TABLES
+
+
+def fetch_missing(root: Path, files: Iterable[tuple[Path, int | None]]) -> int:
+    """Fetch the part files among ``files`` (path in the mirror ``root``, size its manifest
+    gives) that are not here with that size, in one batch; how many. Nothing for a local store.
+    StoreError (one line) when the store cannot give one of them."""
+    remote = remote_of(root)
+    if remote is None:
+        return 0
+    base = Path(root).resolve()
+    wanted: dict[str, Path] = {}
+    for path, size in files:
+        try:
+            if path.stat().st_size == size:
+                continue
+        except OSError:
+            pass
+        rel = Path(path).resolve().relative_to(base).as_posix()
+        bits = rel.split("/")
+        if len(bits) != 5 or bits[0] != "runs" or bits[2] != "parts":
+            continue  # not a part file: nothing a pull left behind
+        wanted[rel] = Path(path)
+    if not wanted:
+        return 0
+    tmps = {rel: p.with_name(f".{p.name}.{uuid.uuid4().hex}.tmp") for rel, p in wanted.items()}
+    try:
+        for tmp in tmps.values():
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            remote.fs.get([remote.key(rel) for rel in tmps], [str(t) for t in tmps.values()])
+        except FileNotFoundError:
+            gone = _first_gone(remote, list(tmps))
+            raise StoreError(
+                f"{remote.url}/{gone} is no longer in the store (its run was compacted again "
+                "since this copy's last pull); run the command again"
+            ) from None
+        except StoreError:
+            raise
+        except Exception as exc:  # the object store's own errors: network, credentials
+            raise StoreError(
+                f"cannot fetch {len(tmps)} file{'s' if len(tmps) > 1 else ''} from "
+                f"{remote.url}: {first_line(exc)}; check the connection and run the command again"
+            ) from None
+        for rel, tmp in tmps.items():
+            os.replace(tmp, wanted[rel])
+    finally:
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)
+    return len(wanted)
+
+
+def _first_gone(remote: Remote, rels: list[str]) -> str:
+    for rel in rels:
+        try:
+            if not remote.fs.exists(remote.key(rel)):
+                return rel
+        except Exception:
+            return rel
+    return rels[0]
