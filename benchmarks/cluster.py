@@ -161,6 +161,9 @@ def reads(episodes: int, latency_ms: float, own_process: bool) -> None:
               f"({cold_n} requests; goal <= 3x)")  # fmt: skip
         print(f"  S3 (moto), warm mirror: {warm * 1000:.0f} ms = {warm / base:.1f}x "
               f"({warm_n} requests; goal <= 1.2x)")  # fmt: skip
+        full = folder_bytes(local / "runs")
+        print(f"  the mirror then holds {folder_bytes(root / 'runs') / 1024:.0f} KiB of runs' "
+              f"files; the same run in a local folder: {full / 1024:.0f} KiB")  # fmt: skip
 
         episode = connect(local).execute("SELECT min(episode_id) FROM episodes").fetchone()[0]
         with in_environment(env):
@@ -170,10 +173,18 @@ def reads(episodes: int, latency_ms: float, own_process: bool) -> None:
             local_pages = [pages(str(local), episode, timed) for _ in ("cold", "warm")]
             print("dashboard pages (AppTest), right after the run:")
             remote_pages(local_pages, url, episode, Path(tmp) / "pages-1", timed)
+            with in_environment({"AUTOMEM_CACHE": str(Path(tmp) / "pages-1")}):
+                held = folder_bytes(open_root(url) / "runs")
+            print(f"  the pages' mirror then holds {held / 1024:.0f} KiB of runs' files "
+                  f"({held / full:.0%} of the local folder's)")  # fmt: skip
             writer = open_root(url)  # an hour later: what the parts replaced is deleted
             deleted = clean_store(remote_of(writer), writer, "b", grace_s=0.0)
             print(f"dashboard pages once the {deleted} objects the parts replaced are deleted:")
             remote_pages(local_pages, url, episode, Path(tmp) / "pages-2", timed)
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 Timed = Callable[[object], "tuple[float, int]"]
