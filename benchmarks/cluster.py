@@ -46,7 +46,25 @@ from automem_core.run.runner import run  # noqa: E402
 from automem_core.store.reader import connect  # noqa: E402
 
 
-def measure(n: int, steps: int, url: str, workers: int, executor: str) -> tuple[float, float]:
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (Linux; (0, 0)
+    elsewhere): the model server, the driver and every worker together."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_since(start: tuple[int, int]) -> str:
+    busy, total = (a - b for a, b in zip(cpu_jiffies(), start, strict=True))
+    return f"{busy / total:.0%}" if total else "n/a"
+
+
+def measure(
+    n: int, steps: int, url: str, workers: int, executor: str
+) -> tuple[float, float, float]:
     """(steps, model-wait seconds per step, wall seconds) of one run."""
     with tempfile.TemporaryDirectory() as data:
         cfg = RunConfig(
@@ -77,19 +95,25 @@ def _executors(ns: list[int], steps: int, workers: int) -> None:
     try:
         print(f"model answers after {DELAY_MS:.0f} ms; {steps} steps per episode; "
               f"{workers} workers; {os.cpu_count()} CPUs")  # fmt: skip
-        print(f"{'N':>4} {'executor':>9} {'ideal':>7} {'whole run':>17} {'steady state':>17}")
+        print(f"{'N':>4} {'executor':>9} {'ideal':>7} {'whole run':>17} {'steady state':>17} "
+              f"{'CPUs busy':>9}")  # fmt: skip
         for n in ns:
             for executor in ("local", "ray"):
+                start = cpu_jiffies()
                 total, wait, wall = measure(n, steps, url, workers, executor)
+                busy = busy_since(start)
                 half, _, half_wall = measure(n, steps // 2, url, workers, executor)
                 rate, steady, ideal = total / wall, (total - half) / (wall - half_wall), n / wait
                 name = "processes" if executor == "local" else "ray"
                 print(f"{n:>4} {name:>9} {ideal:>7.1f} {rate:>8.1f} {rate / ideal:>7.1%} "
-                      f"{steady:>8.1f} {steady / ideal:>7.1%}")  # fmt: skip
+                      f"{steady:>8.1f} {steady / ideal:>7.1%} {busy:>9}")  # fmt: skip
     finally:
         proc.terminate()
         proc.wait()
-    print("goal: steady state >= 85% of ideal at N = 256 (needs the cores to step N games)")
+    print(
+        "goal: steady state >= 85% of ideal at N = 256 (needs the cores to step N games: "
+        "CPUs busy near 100% means the machine, not the executor, sets the rate)"
+    )
 
 
 class Requests(logging.Handler):

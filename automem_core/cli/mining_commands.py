@@ -39,9 +39,12 @@ def cmd_mine(args: argparse.Namespace) -> int:
     from automem_core.mining.mine import mine
     from automem_core.mining.resample import resample
 
-    executor, _ = executor_settings(args)  # --ray-address alone is refused
-    if executor != "local" and not args.causal:
-        raise UsageError("--executor plays the forks of --causal; add --causal, or leave it out")
+    executor, address = executor_settings(args)  # --ray-address alone is refused
+    if executor != "local" and not (args.causal or args.resample):
+        raise UsageError(
+            "--executor plays the forks of --causal or the samples of --resample; add one, or "
+            "leave it out"
+        )
     result = mine(args.data, args.run, allow_overlap=args.allow_overlap, k=args.k)
     phases = ", ".join(f"{n} {p}" for p, n in sorted(result.by_phase.items()))
     print(f"mined {result.decisions} decisions ({phases}) from {', '.join(result.runs)}")
@@ -53,8 +56,19 @@ def cmd_mine(args: argparse.Namespace) -> int:
         chosen = load_decisions(args.data)
         chosen = chosen[chosen["run_id"].isin(args.run)].sort_values("score")
         rows = limited(chosen.to_dict("records"), args.limit)
-        made = asyncio.run(resample(args.data, rows, model, args.resample))
-        print(f"sampled {len(made)} alternatives for {len(rows)} decisions from {model.model}")
+        if executor == "ray":
+            from automem_core.mining.resample_ray import resample_on_ray
+
+            made = resample_on_ray(
+                args.data, rows, model, args.resample, address=address,
+                concurrency=args.concurrency, progress=not args.quiet,
+            )  # fmt: skip
+        else:
+            made = asyncio.run(resample(args.data, rows, model, args.resample,
+                                        concurrency=args.concurrency))  # fmt: skip
+        where = " on Ray" if executor == "ray" else ""
+        print(f"sampled {len(made)} alternatives for {len(rows)} decisions from {model.model}"
+              f"{where}")  # fmt: skip
         print("label them: automem decisions --alternatives, then automem label ID …")
     return 0
 
@@ -250,7 +264,8 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     c.add_argument("--fork-config", type=Path,
                    help="model config the forks play with (default: each run's own)")  # fmt: skip
     c.add_argument("--concurrency", type=int, default=4,
-                   help="forks at once (default 4; Ray: on each node)")  # fmt: skip
+                   help="forks or --resample samples at once (default 4; Ray: on each "
+                   "node)")  # fmt: skip
     executor_flags(c)
     c.add_argument("--budget-episodes", type=int, help="stop before forks pass this many")
     c.add_argument("--budget-usd", type=float, help="stop once the forks' calls cost this")
