@@ -18,6 +18,7 @@ if _REPO not in sys.path:  # `streamlit run` puts dashboard/ first on the path, 
 
 import streamlit as st  # noqa: E402
 
+from automem_core.errors import AutoMemError  # noqa: E402
 from dashboard import data  # noqa: E402
 from dashboard.pages import PAGES, SECTIONS  # noqa: E402
 from dashboard.style import CSS  # noqa: E402
@@ -41,4 +42,7 @@ with st.sidebar:
         data.clear_caches()
     st.caption(f"data: `{root.resolve()}`")
 
-page.run()
+try:
+    page.run()
+except AutoMemError as exc:  # an expected failure (the store out of reach, …): one line
+    st.error(str(exc), icon=":material/error:")

@@ -51,6 +51,7 @@ from automem_core.store.catalog import (
 from automem_core.store.layout import DATA_ENV, Layout, StoreError
 from automem_core.store.reader import store_problems as find_problems
 from automem_core.store.remote import open_root, remote_of
+from automem_core.store.remote_lazy import FetchError
 from automem_core.store.remote_pull import pull
 
 REPO = Path(__file__).resolve().parent.parent
@@ -338,9 +339,12 @@ def _load_episode(episode_id: str, token: str, _found: EpisodeFiles) -> EpisodeD
 
 
 def locate(root: Path, run_id: str, episode_id: str) -> EpisodeFiles | None:
-    """Where the episode's rows are now (None: not in the store)."""
+    """Where the episode's rows are now (None: not in the store). A mirror that cannot fetch
+    them now raises FetchError (one line on the page), not "not in the store"."""
     try:
         return locate_episode(root, episode_id, run_id)
+    except FetchError:
+        raise
     except StoreError:
         return None
 

@@ -167,7 +167,8 @@ def store_diagnostics(root: Path, run_id: str | None = None) -> pd.DataFrame:
     frames = []
     for run in [run_id] if run_id else [r.run_id for r in scan(root)]:
         query = functools.partial(episode_diagnostics, run_id=run)
-        frames.append(query_store(root, query, run_ids=[run]))
+        tables = ("episodes", "steps", "memory_ops")  # only these: a mirror fetches no more
+        frames.append(query_store(root, query, tables=tables, run_ids=[run]))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EPISODE_COLUMNS)
 
 
@@ -237,7 +238,7 @@ def run_diagnostics(summaries: pd.DataFrame) -> pd.DataFrame:
 def load_diagnostics(root: Path, run_id: str | None = None) -> dict[str, pd.DataFrame]:
     """Every diagnostic table of the store (or one run): ``runs``, ``episodes``, ``file_growth``."""
 
-    summaries = query_store(root, lambda con: episode_summaries(con, run_id))
+    summaries = query_store(root, lambda con: episode_summaries(con, run_id), tables=("episodes",))
     return {
         "runs": run_diagnostics(summaries),
         "episodes": summaries.drop(columns=["op_counts_json", "file_lines_json"]),

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from automem_core.store.catalog import EpisodeFiles
+from automem_core.store.remote_lazy import fetch_file
 
 
 def forget_steps() -> None:
@@ -53,6 +54,7 @@ def _within(value: object, span: Range) -> bool:
 def read_step_rows(found: EpisodeFiles, table: str, step: int) -> pa.Table | None:
     """The episode's rows of ``table`` for ``step``, reading only the row groups that can hold
     them (by their statistics), so a step costs the same in a short and a long episode."""
+    fetch_file(found.files[table])  # a mirror: a part file its pull left in the store
     path = str(found.files[table])
     ranges = _row_group_ranges(path, found.token)
     parts = [

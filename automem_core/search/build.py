@@ -123,20 +123,24 @@ class EpisodeSource:
     shared: bool
 
 
-def episode_sources(run: RunFiles, wanted: set[str]) -> list[EpisodeSource]:
+SEARCHED_TABLES = ("episodes", "steps", "turns", "memory_ops", "memory_snapshots")
+
+
+def episode_sources(
+    run: RunFiles, wanted: set[str], tables: tuple[str, ...] = SEARCHED_TABLES
+) -> list[EpisodeSource]:
+    """Where the ``wanted`` episodes' ``tables`` are (a mirror fetches those of the parts that
+    hold them, in one batch)."""
     out = []
-    for part in run.parts:
-        held = [e for e in part.episodes if e in wanted]
-        if held:
-            run.fetch((part, t) for t in part.sizes)  # a mirror: what its pull left behind
-        files = {t: run.part_file(part, t) for t in part.sizes}
-        out += [EpisodeSource(e, files, True) for e in held]
+    holding = [p for p in run.parts if not wanted.isdisjoint(p.episodes)]
+    run.fetch((part, t) for part in holding for t in tables)
+    for part in holding:
+        files = {t: run.part_file(part, t) for t in tables if t in part.sizes}
+        out += [EpisodeSource(e, files, True) for e in part.episodes if e in wanted]
     for episode_id, folder in run.loose.items():
         if episode_id in wanted:
-            names = ("episodes", "steps", "turns", "memory_ops", "memory_snapshots")
-            out.append(
-                EpisodeSource(episode_id, {t: folder / f"{t}.parquet" for t in names}, False)
-            )
+            files = {t: folder / f"{t}.parquet" for t in tables}
+            out.append(EpisodeSource(episode_id, files, False))
     return out
 
 

@@ -108,7 +108,7 @@ def _last_steps(run: RunFiles, episodes: set[str]) -> dict[str, int]:
     """The last step of each episode, from the store's episode rows (a fork's steps start at
     its fork step)."""
     out: dict[str, int] = {}
-    paths = {source.files["episodes"] for source in episode_sources(run, episodes)}
+    paths = {source.files["episodes"] for source in episode_sources(run, episodes, ("episodes",))}
     for path in sorted(paths):  # a part's file holds many episodes: each file is read once
         try:
             rows = pq.read_table(path, columns=["episode_id", "steps", "fork_step"]).to_pylist()

@@ -91,6 +91,15 @@ class RunFiles:
                 return False
         return False
 
+    def part_held(self, part: Part, table: str) -> bool:
+        """The file is here with its size, or (in a mirror) left in the store by its pull: what
+        a listing may count as there without fetching it (store/remote_lazy.py)."""
+        if self.part_ok(part, table, fetch=False):
+            return True
+        from automem_core.store.remote_lazy import left_in_store
+
+        return left_in_store(self.folder.parent.parent, table, self.part_file(part, table))
+
     def fetch(self, wanted: Iterable[tuple[Part, str]]) -> int:
         """In a mirror, fetch the part files ``wanted`` that are not here yet, in one batch;
         how many (0 for a local store). StoreError (one line) when the store cannot give them."""
@@ -256,7 +265,8 @@ def _find(run: RunFiles, episode_id: str) -> EpisodeFiles | None:
         return EpisodeFiles(episode_id, run_id, files, False, _stamp(files["episodes"]))
     for part in run.parts:
         if episode_id in part.episodes:
-            run.fetch((part, t) for t in EPISODE_TABLES)  # a mirror: what its pull left behind
+            # A mirror: what its pull left behind; frames when a step's frame is read.
+            run.fetch((part, t) for t in EPISODE_TABLES if t != "frames")
             files = {t: run.part_file(part, t) for t in EPISODE_TABLES}
             return EpisodeFiles(episode_id, run_id, files, True, f"part:{part.part_id}")
     return None

@@ -40,7 +40,6 @@ from automem_core.store.migrations import read_upgraded
 from automem_core.store.part_stats import part_task_stats
 from automem_core.store.remote import remote_of
 from automem_core.store.remote_compact import begin_commit
-from automem_core.store.remote_lazy import is_lazy
 from automem_core.store.schema import DERIVED_TABLES, EPISODE_TABLES, SCHEMA_VERSION, SCHEMAS
 
 log = logging.getLogger(__name__)
@@ -251,16 +250,9 @@ def drop_broken_parts(root: Path, run_id: str) -> list[str]:
         if not mine:
             return []
         run = scan_run(folder)
-        mirror = remote_of(root) is not None
-
-        def whole(part: Part, table: str) -> bool:
-            # In a mirror, a file its pull left in the store is not broken (remote_lazy.py):
-            # it is fetched when read, and a failed fetch is an error, not a lost part.
-            if run.part_ok(part, table, fetch=False):
-                return True
-            return mirror and is_lazy(table) and not run.part_file(part, table).exists()
-
-        broken = [p for p in run.parts if not all(whole(p, t) for t in EPISODE_TABLES)]
+        # In a mirror, a file its pull left in the store is not broken (remote_lazy.py): it is
+        # fetched when read, and a failed fetch is an error, never a lost part.
+        broken = [p for p in run.parts if not all(run.part_held(p, t) for t in EPISODE_TABLES)]
         if not broken:
             return []
         write_manifest(folder, [p for p in run.parts if p not in broken])

@@ -12,8 +12,9 @@ upgrade`` lists them first. A leftover is deleted only when it is provably aband
   episodes a part holds) is abandoned whenever the compaction lock is held, and likewise what
   only a record merge writes (``.merged-….parquet.tmp``) under the merge lock; the files a merged
   file replaced are kept for readers until it is ``record_view.HELD_GRACE_S`` old;
-- a temporary file an appender or a run writes without a lock (``.<stamp>-<hex>.parquet.tmp``,
-  ``.run.parquet.….tmp``) is abandoned once nothing has written it for :data:`SAFE_AGE_S`.
+- a temporary file an appender, a run or a mirror's fetch writes without a lock
+  (``.<stamp>-<hex>.parquet.tmp``, ``.run.parquet.….tmp``, ``.steps.parquet.<hex>.tmp`` in a
+  part) is abandoned once nothing has written it for :data:`SAFE_AGE_S`.
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ def run_leftovers(run: RunFiles, now: float | None = None) -> list[Leftover]:
     for entry in _entries(run.folder / "parts"):
         if entry.name not in named and not entry.name.startswith(".broken-"):
             out.append(Leftover(Path(entry.path), "a part a killed compaction wrote"))
+        elif entry.name in named:  # a mirror's fetch killed half way (store/remote_lazy.py)
+            for inner in _entries(Path(entry.path)):
+                if inner.name.startswith(".") and inner.name.endswith(".tmp"):
+                    path = Path(inner.path)
+                    out.append(Leftover(path, "a killed fetch's file", _young(path, now)))
     for entry in _entries(run.folder):
         path = Path(entry.path)
         if entry.name.startswith(".manifest.json.") and entry.name.endswith(".tmp"):

@@ -96,7 +96,7 @@ def _footer_version(path: Path, run_id: str, episodes: tuple[str, ...], out: Vie
     return version
 
 
-def _collect(run: RunFiles, table: str, verify: bool, out: ViewFiles) -> None:
+def _collect(run: RunFiles, table: str, verify: bool, out: ViewFiles, fetch: bool) -> None:
     files = out.files.setdefault(table, {})
     if table == "runs":
         if run.run_file.exists():
@@ -109,7 +109,9 @@ def _collect(run: RunFiles, table: str, verify: bool, out: ViewFiles) -> None:
         path = run.part_file(part, table)
         if derived and table not in part.sizes:
             continue
-        if not run.part_ok(part, table):
+        if not fetch and run.part_held(part, table) and not path.exists():
+            continue  # left in the store by a mirror's pull: not looked at (nor a problem)
+        if not run.part_ok(part, table, fetch):
             reason = "missing or not the size written"
             out.problems.append(Problem(str(path), run.run_id, part.episodes, reason, True))
         elif verify:
@@ -140,14 +142,16 @@ def view_files(
     run_ids: Sequence[str] | None = None,
     verify: bool = False,
     runs: list[RunFiles] | None = None,
+    fetch: bool = True,
 ) -> ViewFiles:
     """The files each table's view reads. ``verify`` also opens the parts' footers (slow; used
-    after a query failed on a file the manifest vouched for). ``runs``: the scan, when done."""
+    after a query failed on a file the manifest vouched for). ``runs``: the scan, when done.
+    ``fetch`` off: a mirror's part files left in the store are neither fetched nor listed."""
     out = ViewFiles()
     if runs is None:
         runs = scan(root, list(run_ids) if run_ids is not None else None)
     tables = tuple(tables)
-    if remote_of(root) is not None:  # a mirror: the part files its pull left, in one batch
+    if fetch and remote_of(root) is not None:  # a mirror: what its pull left, in one batch
         parts = [(run, part) for run in runs for part in run.parts]
         fetch_missing(root, [(run.part_file(part, t), part.sizes.get(t)) for run, part in parts
                              for t in tables if t in part.sizes])  # fmt: skip
@@ -160,7 +164,7 @@ def view_files(
                     out.files[table][str(path)] = version
             continue
         for run in runs:
-            _collect(run, table, verify, out)
+            _collect(run, table, verify, out, fetch)
     return out
 
 
@@ -314,8 +318,9 @@ def query_store(
 
 
 def store_problems(root: Path, run_ids: Sequence[str] | None = None) -> list[Problem]:
-    """Every file of the store that is left out of the views, with what it holds."""
-    return view_files(root, ("runs", *EPISODE_TABLES), run_ids).problems
+    """Every file of the store that is left out of the views, with what it holds (a mirror's
+    part files left in the store are not fetched to be looked at)."""
+    return view_files(root, ("runs", *EPISODE_TABLES), run_ids, fetch=False).problems
 
 
 def episode_dir(root: Path, episode_id: str) -> Path:
@@ -340,7 +345,7 @@ def _finished(layout: Layout, run_id: str) -> tuple[dict[str, str], bool]:
     out: dict[str, str] = {}
     for run in scan(layout.root, [run_id]):
         for part in run.parts:
-            if all(run.part_ok(part, t) for t in EPISODE_TABLES):
+            if all(run.part_held(part, t) for t in EPISODE_TABLES):  # none fetched
                 out.update(dict.fromkeys(part.episodes, "ok"))  # parts hold clean episodes
             else:
                 log.warning("a part of run %s cannot be read; its episodes will be played again",

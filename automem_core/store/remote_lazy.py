@@ -31,6 +31,16 @@ def is_lazy(table: str) -> bool:
     return table not in EAGER_TABLES
 
 
+class FetchError(StoreError):
+    """A part file this mirror's pull left in the store cannot be fetched now."""
+
+
+def left_in_store(root: Path, table: str, path: Path) -> bool:
+    """Whether ``path`` (a part's ``table`` file in ``root``) is one a mirror's pull leaves in
+    the store: not here, and fetched when read."""
+    return is_lazy(table) and remote_of(root) is not None and not path.exists()
+
+
 def fetch_missing(root: Path, files: Iterable[tuple[Path, int | None]]) -> int:
     """Fetch the part files among ``files`` (path in the mirror ``root``, size its manifest
     gives) that are not here with that size, in one batch; how many. Nothing for a local store.
@@ -42,7 +52,7 @@ def fetch_missing(root: Path, files: Iterable[tuple[Path, int | None]]) -> int:
     wanted: dict[str, Path] = {}
     for path, size in files:
         try:
-            if path.stat().st_size == size:
+            if path.stat().st_size == size or size is None:  # None: here, whatever its size
                 continue
         except OSError:
             pass
@@ -61,14 +71,15 @@ def fetch_missing(root: Path, files: Iterable[tuple[Path, int | None]]) -> int:
             remote.fs.get([remote.key(rel) for rel in tmps], [str(t) for t in tmps.values()])
         except FileNotFoundError:
             gone = _first_gone(remote, list(tmps))
-            raise StoreError(
-                f"{remote.url}/{gone} is no longer in the store (its run was compacted again "
-                "since this copy's last pull); run the command again"
+            raise FetchError(
+                f"{remote.url}/{gone} is missing: the store lost a file of a part its run's "
+                "manifest names; play that run's episodes again into a new run, or restore the "
+                "file from a copy"
             ) from None
         except StoreError:
             raise
         except Exception as exc:  # the object store's own errors: network, credentials
-            raise StoreError(
+            raise FetchError(
                 f"cannot fetch {len(tmps)} file{'s' if len(tmps) > 1 else ''} from "
                 f"{remote.url}: {first_line(exc)}; check the connection and run the command again"
             ) from None
@@ -80,7 +91,15 @@ def fetch_missing(root: Path, files: Iterable[tuple[Path, int | None]]) -> int:
     return len(wanted)
 
 
+def fetch_file(path: Path) -> None:
+    """A part file an episode's reader is about to open (``runs/<run>/parts/<part>/<table>``
+    under a mirror), fetched when its pull left it in the store; nothing otherwise."""
+    if not path.exists() and len(path.parents) > 4:
+        fetch_missing(path.parents[4], [(path, None)])
+
+
 def _first_gone(remote: Remote, rels: list[str]) -> str:
+    remote.fs.invalidate_cache()  # the pull's listing would still name a deleted file
     for rel in rels:
         try:
             if not remote.fs.exists(remote.key(rel)):

@@ -106,3 +106,22 @@ def test_a_runs_compaction_deletes_its_leftovers_even_with_nothing_to_compact(li
     compact_run(root, "r")
     runs = root / "runs"
     assert not [name for name, path in littered.items() if path.exists() and runs in path.parents]
+
+
+def test_a_fetch_killed_in_a_named_part_is_a_leftover_once_old(tmp_path):
+    """A mirror fetches a part's file under a dot name inside the part's folder (the part is
+    named by the manifest, so the folder itself is no leftover): a killed fetch's file goes."""
+    root = tmp_path / "data"
+    play_fake_run(root, seeds=(0,), steps=5, run_id="r")
+    clone_episodes(root, "r.grid.s0", "r", 2)
+    compact_run(root, "r")
+    (part,) = (p for p in (root / "runs" / "r" / "parts").iterdir() if not p.name.startswith("."))
+    old, fresh = part / ".frames.parquet.0a1b2c3d.tmp", part / ".steps.parquet.4e5f6a7b.tmp"
+    old.write_bytes(b"PAR1 cut short")
+    fresh.write_bytes(b"PAR1 still coming")
+    age(old, 2 * SAFE_AGE_S)
+    found = {item.path: item for item in store_leftovers(root)}
+    assert not found[old].young and found[fresh].young
+    assert found[old].what == "a killed fetch's file"
+    compact_run(root, "r")
+    assert not old.exists() and fresh.exists() and (part / "steps.parquet").exists()

@@ -11,12 +11,12 @@ import socket
 
 import pytest
 
-from automem_core.analysis.episode import open_episode
+from automem_core.analysis.episode import frame_at, open_episode
 from automem_core.cli import main
 from automem_core.store import remote
 from automem_core.store.compact import drop_broken_parts
-from automem_core.store.layout import StoreError
-from automem_core.store.reader import connect
+from automem_core.store.layout import Layout, StoreError
+from automem_core.store.reader import connect, finished_episodes, store_problems
 from automem_core.store.remote import open_root, remote_of
 from automem_core.store.remote_pull import pull
 from automem_core.store.schema import EPISODE_TABLES
@@ -58,11 +58,17 @@ def test_a_mirror_fetches_a_parts_tables_when_they_are_read(s3, cache, capsys):
     assert held == {"episodes.parquet"}  # listings need no more
     assert main(["runs", "--data", url]) == 0
     assert "episodes 6 / 6" in capsys.readouterr().out
-    assert part_files(url)[1] == {"episodes.parquet"}
+    root = open_root(url)
+    assert set(finished_episodes(Layout(root), "r").values()) == {"ok"}  # what a resume reads
+    assert len(finished_episodes(Layout(root), "r")) == 6
+    assert store_problems(root) == []  # what the pages check first
+    assert part_files(url)[1] == {"episodes.parquet"}  # none of them fetched a part's tables
     assert rows(url, "steps") == first["steps"]  # the view fetched the part's steps
     assert part_files(url)[1] == {"episodes.parquet", "steps.parquet"}
     read = open_episode(open_root(url), episode)  # the Replay's reader: the episode's tables
     assert read.steps.equals(written.steps) and read.ops.equals(written.ops)
+    assert "frames.parquet" not in part_files(url)[1]  # until a step's frame is shown
+    assert frame_at(read, 2) == frame_at(written, 2) is not None
     assert part_files(url)[1] >= {f"{t}.parquet" for t in EPISODE_TABLES}
     assert rows(url, "memory_ops") == first["memory_ops"]
     assert pull(open_root(url)) == 0  # fetched once: nothing changed in the store
@@ -90,9 +96,10 @@ def test_a_file_the_store_lost_is_an_error_and_never_a_broken_part(s3, cache):
     root = open_root(url)
     part, _ = part_files(url)
     store = remote_of(root)
-    store.fs.rm(store.key(f"runs/r/parts/{part}/steps.parquet"))
-    with pytest.raises(StoreError, match=r"steps\.parquet is no longer in the store.*run the"):
-        rows(url, "steps")
+    store.fs.rm(store.key(f"runs/r/parts/{part}/memory_ops.parquet"))
+    lost = r"memory_ops\.parquet is missing: the store lost a file"  # the one lost, named
+    with pytest.raises(StoreError, match=lost):
+        connect(root, tables=("steps", "memory_ops"))
     assert drop_broken_parts(root, "r") == []  # a resume plays nothing again
     assert part_files(url) == (part, {"episodes.parquet"})
     assert len(rows(url, "episodes")) == 6
@@ -110,7 +117,7 @@ def test_a_store_that_cannot_be_reached_is_an_error_and_never_a_broken_part(s3, 
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     remote._remote_at.cache_clear()  # a new process: the store's client made afresh
     try:
-        unreachable = r"cannot fetch 5 files from s3://.*check the connection"
+        unreachable = r"cannot fetch 4 files from s3://.*check the connection"
         with pytest.raises(StoreError, match=unreachable):
             open_episode(open_root(url), rows(url, "episodes")[0][0])
         assert drop_broken_parts(open_root(url), "r") == []
