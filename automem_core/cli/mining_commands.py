@@ -37,9 +37,11 @@ def cmd_mine(args: argparse.Namespace) -> int:
     from automem_core.analysis.decision_table import load_decisions
     from automem_core.analysis.decisions import SCORE_FORMULA
     from automem_core.mining.mine import mine
-    from automem_core.mining.resample import resample
+    from automem_core.mining.resample import resample_missing
 
     executor, address = executor_settings(args)  # --ray-address alone is refused
+    if args.resample is not None and args.resample < 1:
+        raise UsageError("--resample K asks for K alternatives per decision: give 1 or more")
     if executor != "local" and not (args.causal or args.resample):
         raise UsageError(
             "--executor plays the forks of --causal or the samples of --resample; add one, or "
@@ -59,16 +61,21 @@ def cmd_mine(args: argparse.Namespace) -> int:
         if executor == "ray":
             from automem_core.mining.resample_ray import resample_on_ray
 
-            made = resample_on_ray(
+            done = resample_on_ray(
                 args.data, rows, model, args.resample, address=address,
                 concurrency=args.concurrency, progress=not args.quiet,
             )  # fmt: skip
         else:
-            made = asyncio.run(resample(args.data, rows, model, args.resample,
-                                        concurrency=args.concurrency))  # fmt: skip
+            done = asyncio.run(resample_missing(args.data, rows, model, args.resample,
+                                                concurrency=args.concurrency))  # fmt: skip
         where = " on Ray" if executor == "ray" else ""
-        print(f"sampled {len(made)} alternatives for {len(rows)} decisions from {model.model}"
-              f"{where}")  # fmt: skip
+        print(f"sampled {len(done.made)} alternatives for {len(rows)} decisions from "
+              f"{model.model}{where}")  # fmt: skip
+        if done.there:
+            print(f"  {done.there} samples were there already (each decision's first "
+                  f"{args.resample} from this model are kept, not asked again)")  # fmt: skip
+        if done.failed:
+            print(f"  {done.failed} samples got no answer; run the command again to ask again")
         print("label them: automem decisions --alternatives, then automem label ID …")
     return 0
 
@@ -252,7 +259,9 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     m.add_argument("--run", action="append", required=True, help="a run to mine (repeatable)")
     m.add_argument("--allow-overlap", action="store_true", help="mine gating/held-out seeds too")
     m.add_argument("--k", type=int, default=5, help="steps in which progress counts (default 5)")
-    m.add_argument("--resample", type=int, metavar="K", help="sample K other answers per decision")
+    m.add_argument("--resample", type=int, metavar="K",
+                   help="K other answers per decision from the model (samples already there "
+                   "are kept, not asked again)")  # fmt: skip
     m.add_argument("--temperature", type=float, default=0.8, help="for --resample (default 0.8)")
     m.add_argument("--limit", type=int,
                    help="resample or measure at most this many decisions")  # fmt: skip
@@ -264,8 +273,8 @@ def register(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]: 
     c.add_argument("--fork-config", type=Path,
                    help="model config the forks play with (default: each run's own)")  # fmt: skip
     c.add_argument("--concurrency", type=int, default=4,
-                   help="forks or --resample samples at once (default 4; Ray: on each "
-                   "node)")  # fmt: skip
+                   help="forks or --resample samples at once (default 4; Ray: in each "
+                   "share, one share per CPU of the cluster)")  # fmt: skip
     executor_flags(c)
     c.add_argument("--budget-episodes", type=int, help="stop before forks pass this many")
     c.add_argument("--budget-usd", type=float, help="stop once the forks' calls cost this")

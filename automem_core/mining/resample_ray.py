@@ -3,17 +3,15 @@
 The decisions are split into interleaved shares, one Ray task each, spread over the cluster's
 nodes (as ``run/fork_ray.py`` splits forks). Each share finds its decisions' episodes and
 scaffold versions in the store as its node sees it (its own mirror of a store on object
-storage), asks the model for their samples many at a time, as one process does, and appends its
-alternatives to the store itself. Every alternative's id is fixed by the command's batch id, the
-decision and the sample number (``resample.alternative_id``): a share that Ray runs again after
-its worker or node was lost returns what its lost attempt appended instead of sampling it again,
-so no decision gets more samples than were asked for.
+storage), asks the model for the samples the store does not hold yet, many at a time as one
+process does, and appends its alternatives to the store itself, a few at a time. A share that
+Ray runs again after its worker or node was lost finds what its lost attempt appended and asks
+only for the rest (``resample.py``): no decision gets more than K samples from the model.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 from tqdm import tqdm
 
 from automem_core.llm.config import ModelConfig
-from automem_core.mining.resample import resample
+from automem_core.mining.resample import Resampled, check_model, resample_missing
 from automem_core.run.ray_executor import (
     MAX_RETRIES,
     ClusterError,
@@ -29,7 +27,6 @@ from automem_core.run.ray_executor import (
     connect,
     import_ray,
 )
-from automem_core.store.record_rows import AlternativeRow
 from automem_core.store.remote import open_root, remote_of
 from automem_core.store.remote_pull import pull
 
@@ -39,17 +36,14 @@ def resample_share(
     decisions: list[dict[str, Any]],
     model: ModelConfig,
     samples: int,
-    batch: str,
     prices: tuple[float, float],
     concurrency: int,
-) -> list[AlternativeRow]:
+) -> Resampled:
     """One Ray task: the share's decisions resampled into the store (see the module's note)."""
     root = open_root(store)
     if remote_of(root) is not None:
         pull(root)  # the episodes, versions, and what a lost attempt of this share appended
-    return asyncio.run(
-        resample(root, decisions, model, samples, *prices, concurrency=concurrency, batch=batch)
-    )
+    return asyncio.run(resample_missing(root, decisions, model, samples, *prices, concurrency))
 
 
 def resample_on_ray(
@@ -64,11 +58,12 @@ def resample_on_ray(
     shares: int | None = None,
     progress: bool = True,
     max_retries: int = MAX_RETRIES,
-) -> list[AlternativeRow]:
-    """:func:`resample` of ``decisions`` on the Ray cluster at ``address`` (or a local one
+) -> Resampled:
+    """:func:`resample_missing` of ``decisions`` on the Ray cluster at ``address`` (or a local one
     started for the command), in ``shares`` tasks (default: one per CPU of the cluster)."""
+    check_model(model)  # before the cluster starts
     if not decisions:
-        return []
+        return Resampled()
     ray = import_ray()
     started = connect(ray, address)
     try:
@@ -91,16 +86,15 @@ async def _resample(
     shares: int | None,
     progress: bool,
     max_retries: int,
-) -> list[AlternativeRow]:
+) -> Resampled:
     remote = remote_of(root)
     store = remote.url if remote else str(Path(root).resolve())
     count = max(1, min(shares or int(ray.cluster_resources().get("CPU", 1)), len(decisions)))
-    batch = uuid.uuid4().hex
     task = ray.remote(resample_share).options(
         num_cpus=1, max_retries=max_retries, scheduling_strategy="SPREAD"
     )
     parts = [decisions[i::count] for i in range(count)]
-    refs = [task.remote(store, part, model, samples, batch, prices, concurrency) for part in parts]
+    refs = [task.remote(store, part, model, samples, prices, concurrency) for part in parts]
     sizes = {ref: len(part) * samples for ref, part in zip(refs, parts, strict=True)}
 
     def finished() -> int:  # the bar moves as whole shares end
@@ -115,9 +109,13 @@ async def _resample(
         except ClusterError:
             raise ClusterError(
                 f"a share of the resampling was lost with its Ray worker {max_retries + 1} "
-                "times; the alternatives the other shares appended are kept (`automem decisions "
-                "--alternatives`), and running the command again samples its decisions anew"
+                "times; the alternatives appended so far are kept: run the same command again "
+                "to ask for the rest"
             ) from None
     if remote is not None:
         pull(root)  # what shares on other machines appended, into this mirror
-    return [row for share in found for row in share]
+    return Resampled(
+        made=[row for share in found for row in share.made],
+        there=sum(share.there for share in found),
+        failed=sum(share.failed for share in found),
+    )

@@ -1,7 +1,7 @@
 """``automem mine --resample K --executor ray`` on a real two-node Ray cluster started here (one
 CPU a node), into a store on S3 (moto's server), against a local OpenAI-compatible server:
-every decision gets exactly K alternatives, read back from a fresh mirror; and a share run again
-after a lost attempt returns what that attempt appended instead of asking the model again."""
+every decision gets exactly K alternatives, read back from a fresh mirror; a share run again
+after a lost attempt, or the same command again, asks only for the samples not in the store."""
 
 from __future__ import annotations
 
@@ -83,18 +83,41 @@ def test_every_decision_gets_k_alternatives_on_ray_into_s3(cluster, tmp_path, mo
     assert set(table["alternatives"]) == {2}
 
 
-def test_a_share_run_again_returns_what_its_lost_attempt_appended(tmp_path):
+def test_a_share_run_again_asks_only_for_what_its_lost_attempt_did_not_append(tmp_path):
     data = str(tmp_path / "store")
     played(data)
     chosen = load_decisions(open_root(data)).head(3).to_dict("records")
     seen: list[str] = []
     with LocalServer(answers(seen)) as server:
         model = ModelConfig(base_url=server.start(), model="m", temperature=0.9, max_retries=0)
-        first = resample_share(data, chosen, model, 2, "batch-1", (0.0, 0.0), 4)
-        again = resample_share(data, chosen, model, 2, "batch-1", (0.0, 0.0), 4)
-        other = resample_share(data, chosen[:1], model, 1, "batch-2", (0.0, 0.0), 4)
-    assert len(first) == 6 and len(seen) == 6 + 1  # the retry asked the model nothing
-    assert sorted(r.alternative_id for r in again) == sorted(r.alternative_id for r in first)
-    assert {r.completion for r in again} == set(ANSWERS)
-    assert len(other) == 1 and other[0].alternative_id not in {r.alternative_id for r in first}
-    assert len(read_records(open_root(data), "alternatives")) == 7
+        first = resample_share(data, chosen[:2], model, 2, (0.0, 0.0), 4)  # then lost
+        again = resample_share(data, chosen, model, 2, (0.0, 0.0), 4)  # Ray runs it again
+        more = resample_share(data, chosen[:1], model, 3, (0.0, 0.0), 4)  # K = 3 later
+    assert (len(first.made), first.there) == (4, 0)
+    assert (len(again.made), again.there) == (2, 4)  # only the third decision asked
+    assert [r.sample for r in more.made] == [2] and more.there == 2
+    assert len(seen) == 4 + 2 + 1
+    rows = read_records(open_root(data), "alternatives").to_pylist()
+    per = Counter((r["decision_id"], r["sample"]) for r in rows)
+    assert len(rows) == 7 and set(per.values()) == {1}
+    assert len({r["alternative_id"] for r in rows}) == 7
+
+
+def test_the_same_command_again_fills_in_only_what_is_missing(tmp_path, capsys):
+    data = str(tmp_path / "store")
+    decisions = played(data)
+    seen: list[str] = []
+    with LocalServer(answers(seen)) as server:
+        args = ["mine", "--run", "r", "--resample", "1", "--base-url", server.start(), "--model",
+                "m", "--quiet", "--data", data]  # fmt: skip
+        capsys.readouterr()
+        assert main(args) == 0 and main(args) == 0
+    out = capsys.readouterr().out
+    assert f"sampled {decisions} alternatives for {decisions} decisions from m" in out
+    assert f"sampled 0 alternatives for {decisions} decisions from m" in out
+    assert f"{decisions} samples were there already" in out
+    assert len(seen) == decisions
+    assert main([*args[:4], "0", *args[5:]]) == 2
+    assert "--resample K asks for K alternatives per decision: give 1 or more" in (
+        capsys.readouterr().err
+    )
