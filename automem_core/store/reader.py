@@ -46,7 +46,14 @@ READ_ERRORS = (OSError, pa.ArrowException)
 # Mining a run again appends all its decisions again (records are never rewritten). The
 # ``decisions`` view shows each run's latest mining only, so every decision appears once;
 # ``decisions_mined`` keeps every row ever mined. Labels refer to decision ids and so stay.
-_RAW_VIEWS = {"decisions": "decisions_mined"}
+# Two commands resampling one decision at once may both append its sample k (the same
+# ``alternative_id``, mining/resample.py): the ``alternatives`` view shows the first appended.
+_RAW_VIEWS = {"decisions": "decisions_mined", "alternatives": "alternatives_appended"}
+FIRST_ALTERNATIVE_SQL = """
+CREATE OR REPLACE VIEW alternatives AS
+SELECT * FROM alternatives_appended
+QUALIFY row_number() OVER (PARTITION BY alternative_id ORDER BY created_at) = 1
+"""
 LATEST_MINING_SQL = """
 CREATE OR REPLACE VIEW decisions AS
 SELECT d.* FROM decisions_mined d
@@ -243,6 +250,8 @@ def _build_views(
         older += _create_view(con, _RAW_VIEWS.get(table, table), table, files)
     if "decisions" in plan.files:
         con.execute(LATEST_MINING_SQL)
+    if "alternatives" in plan.files:
+        con.execute(FIRST_ALTERNATIVE_SQL)
     if "episodes" in plan.files:  # for the per-task totals (analysis/runs.py TASK_STATS_SQL)
         _create_view(con, "unsummarised_episodes", "episodes", plan.unsummarised)
         con.register("part_task_stats", stats_table(plan.part_stats))

@@ -64,3 +64,19 @@ def test_alternatives_get_the_exact_prompt_and_results_on_the_memory_as_it_was(t
 def test_resampling_at_temperature_zero_is_refused(tmp_path):
     with pytest.raises(LLMConfigError, match="temperature 0"):
         asyncio.run(resample(tmp_path, [], ModelConfig(base_url="http://x/v1", model="m"), 2))
+
+
+def test_a_sample_appended_twice_is_read_once_the_first(tmp_path):
+    """Two commands resampling one decision at once both append its sample 0 (the same id)."""
+    from automem_core.store.reader import connect
+    from automem_core.store.record_rows import AlternativeRow
+    from automem_core.store.records import append_records
+
+    def row(completion: str, at: str) -> AlternativeRow:
+        return AlternativeRow("a1", "d1", "openai:m@x", 0, completion, "{}", 1, 1, 0.0, at)
+
+    append_records(tmp_path, "alternatives", [row("second", "2026-01-02T00:00:00Z")])
+    append_records(tmp_path, "alternatives", [row("first", "2026-01-01T00:00:00Z")])
+    con = connect(tmp_path, tables=("alternatives",))
+    assert con.execute("SELECT completion FROM alternatives").fetchall() == [("first",)]
+    assert con.execute("SELECT count(*) FROM alternatives_appended").fetchone() == (2,)
