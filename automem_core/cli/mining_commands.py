@@ -37,7 +37,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
     from automem_core.analysis.decision_table import load_decisions
     from automem_core.analysis.decisions import SCORE_FORMULA
     from automem_core.mining.mine import mine
-    from automem_core.mining.resample import resample_missing
+    from automem_core.mining.resample import resample
 
     executor, address = executor_settings(args)  # --ray-address alone is refused
     if args.resample is not None and args.resample < 1:
@@ -66,7 +66,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
                 concurrency=args.concurrency, progress=not args.quiet,
             )  # fmt: skip
         else:
-            done = asyncio.run(resample_missing(args.data, rows, model, args.resample,
+            done = asyncio.run(resample(args.data, rows, model, args.resample,
                                                 concurrency=args.concurrency))  # fmt: skip
         where = " on Ray" if executor == "ray" else ""
         print(f"sampled {len(done.made)} alternatives for {len(rows)} decisions from "

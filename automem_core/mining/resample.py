@@ -59,24 +59,10 @@ async def resample(
     price_in_per_1m: float = 0.0,
     price_out_per_1m: float = 0.0,
     concurrency: int = 4,
-) -> list[AlternativeRow]:
-    """Each decision's samples 0…``samples`` - 1 from ``model`` that the store does not hold
-    yet, recorded; the answers recorded now."""
-    found = await resample_missing(root, decisions, model, samples, price_in_per_1m,
-                                   price_out_per_1m, concurrency)  # fmt: skip
-    return found.made
-
-
-async def resample_missing(
-    root: Path,
-    decisions: Sequence[dict[str, Any]],
-    model: ModelConfig,
-    samples: int,
-    price_in_per_1m: float = 0.0,
-    price_out_per_1m: float = 0.0,
-    concurrency: int = 4,
 ) -> Resampled:
-    """:func:`resample`, saying also how many samples were there already and how many failed."""
+    """Each decision's samples 0…``samples`` - 1 from ``model`` that the store does not hold
+    yet, recorded: the answers recorded now, how many samples were there already and how many
+    got no answer."""
     check_model(model)
     client: LLMClient = make_client(model, str(decisions[0]["game"]) if decisions else "")
     episodes: dict[str, EpisodeData] = {}

@@ -19,7 +19,7 @@ from typing import Any
 from tqdm import tqdm
 
 from automem_core.llm.config import ModelConfig
-from automem_core.mining.resample import Resampled, check_model, resample_missing
+from automem_core.mining.resample import Resampled, check_model, resample
 from automem_core.run.ray_executor import (
     MAX_RETRIES,
     ClusterError,
@@ -43,7 +43,7 @@ def resample_share(
     root = open_root(store)
     if remote_of(root) is not None:
         pull(root)  # the episodes, versions, and what a lost attempt of this share appended
-    return asyncio.run(resample_missing(root, decisions, model, samples, *prices, concurrency))
+    return asyncio.run(resample(root, decisions, model, samples, *prices, concurrency))
 
 
 def resample_on_ray(
@@ -59,7 +59,7 @@ def resample_on_ray(
     progress: bool = True,
     max_retries: int = MAX_RETRIES,
 ) -> Resampled:
-    """:func:`resample_missing` of ``decisions`` on the Ray cluster at ``address`` (or a local one
+    """:func:`resample` of ``decisions`` on the Ray cluster at ``address`` (or a local one
     started for the command), in ``shares`` tasks (default: one per CPU of the cluster)."""
     check_model(model)  # before the cluster starts
     if not decisions:
@@ -67,26 +67,22 @@ def resample_on_ray(
     ray = import_ray()
     started = connect(ray, address)
     try:
-        work = _resample(ray, root, list(decisions), model, samples, prices, concurrency,
-                         shares, progress, max_retries)  # fmt: skip
-        return asyncio.run(work)
+        found = _shares(ray, root, list(decisions), model, samples, prices, concurrency, shares,
+                        progress, max_retries)  # fmt: skip
     finally:
         if started:
             ray.shutdown()
+    return Resampled(
+        made=[row for share in found for row in share.made],
+        there=sum(share.there for share in found),
+        failed=sum(share.failed for share in found),
+    )
 
 
-async def _resample(
-    ray: Any,
-    root: Path,
-    decisions: list[dict[str, Any]],
-    model: ModelConfig,
-    samples: int,
-    prices: tuple[float, float],
-    concurrency: int,
-    shares: int | None,
-    progress: bool,
-    max_retries: int,
-) -> Resampled:
+def _shares(ray: Any, root: Path, decisions: list[dict[str, Any]], model: ModelConfig,
+            samples: int, prices: tuple[float, float], concurrency: int, shares: int | None,
+            progress: bool, max_retries: int) -> list[Resampled]:  # fmt: skip
+    """What each share's task returned (the decisions split between one task per CPU)."""
     remote = remote_of(root)
     store = remote.url if remote else str(Path(root).resolve())
     count = max(1, min(shares or int(ray.cluster_resources().get("CPU", 1)), len(decisions)))
@@ -105,7 +101,7 @@ async def _resample(
                disable=not progress)  # fmt: skip
     with bar:
         try:
-            found = await await_shares(ray, refs, "resample", max_retries + 1, bar, finished)
+            found = asyncio.run(await_shares(ray, refs, "resample", max_retries + 1, bar, finished))
         except ClusterError:
             raise ClusterError(
                 f"a share of the resampling was lost with its Ray worker {max_retries + 1} "
@@ -114,8 +110,4 @@ async def _resample(
             ) from None
     if remote is not None:
         pull(root)  # what shares on other machines appended, into this mirror
-    return Resampled(
-        made=[row for share in found for row in share.made],
-        there=sum(share.there for share in found),
-        failed=sum(share.failed for share in found),
-    )
+    return found

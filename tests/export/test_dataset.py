@@ -38,7 +38,7 @@ def labelled(tmp_path_factory):
 
     with LocalServer(answer) as server:
         model = ModelConfig(base_url=server.start(), model="sampler", temperature=0.8)
-        alternatives = asyncio.run(resample(root, plans, model, samples=1))
+        alternatives = asyncio.run(resample(root, plans, model, samples=1)).made
     labels = []
     for i, row in enumerate(decisions.to_dict("records")):
         verdict = "good" if row["score"] > 0 else ("unsure" if i % 7 == 0 else "bad")

@@ -37,7 +37,7 @@ def test_alternatives_get_the_exact_prompt_and_results_on_the_memory_as_it_was(t
     before = {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     with LocalServer(responder) as server:
         model = ModelConfig(base_url=server.start(), model="m", temperature=0.9, max_retries=0)
-        rows = asyncio.run(resample(tmp_path, chosen, model, samples=2))
+        rows = asyncio.run(resample(tmp_path, chosen, model, samples=2)).made
     assert len(rows) == 2 and {r.sample for r in rows} == {0, 1}
     ep = open_episode(tmp_path, chosen[0]["episode_id"])
     turn = next(t for t in turns_at(ep, 9) if t["phase"] == "plan" and t["turn"] == 0)

@@ -13,27 +13,12 @@ from automem_core.store.reader import connect
 from automem_core.store.records import read_records
 from automem_core.store.remote import open_root
 from automem_core.store.remote_pull import pull
-from automem_core.testing.ray_cluster import local_cluster
-from automem_core.testing.s3_server import in_environment, s3_server
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("moto.server")
 
 BUCKET = "automem-fork-ray"
 PARENT = "r.MazeWalk-9x9.s0"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """The S3 server first, so the nodes inherit its settings from the environment (as a real
-    cluster's nodes have theirs), then the cluster; yields its address."""
-    cache = str(tmp_path_factory.mktemp("nodes"))
-    with (
-        s3_server(BUCKET) as env,
-        in_environment({**env, "AUTOMEM_CACHE": cache}),
-        local_cluster(2) as (c, _),
-    ):
-        yield c.address
 
 
 def played(data: str) -> None:

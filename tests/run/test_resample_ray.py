@@ -18,27 +18,12 @@ from automem_core.store.records import read_records
 from automem_core.store.remote import open_root
 from automem_core.store.remote_pull import pull
 from automem_core.testing.local_server import LocalServer
-from automem_core.testing.ray_cluster import local_cluster
-from automem_core.testing.s3_server import in_environment, s3_server
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("moto.server")
 
 BUCKET = "automem-resample-ray"
 ANSWERS = ["<|READ|>notes<|END|>", "<|SEARCH|>notes|wall<|END|>"]
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """The S3 server first, so the nodes inherit its settings from the environment, then the
-    cluster; yields its address."""
-    cache = str(tmp_path_factory.mktemp("nodes"))
-    with (
-        s3_server(BUCKET) as env,
-        in_environment({**env, "AUTOMEM_CACHE": cache}),
-        local_cluster(2) as (c, _),
-    ):
-        yield c.address
 
 
 def answers(seen: list[str]):
