@@ -37,7 +37,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
     from automem_core.analysis.decision_table import load_decisions
     from automem_core.analysis.decisions import SCORE_FORMULA
     from automem_core.mining.mine import mine
-    from automem_core.mining.resample import resample
+    from automem_core.mining.resample import lacking, resample
 
     executor, address = executor_settings(args)  # --ray-address alone is refused
     if args.resample is not None and args.resample < 1:
@@ -57,7 +57,9 @@ def cmd_mine(args: argparse.Namespace) -> int:
         model = _model(args, temperature=args.temperature)
         chosen = load_decisions(args.data)
         chosen = chosen[chosen["run_id"].isin(args.run)].sort_values("score")
-        rows = limited(chosen.to_dict("records"), args.limit)
+        # --limit counts the decisions that still lack samples: a rerun moves on
+        rows, held = lacking(args.data, chosen.to_dict("records"), model, args.resample,
+                             args.limit or None)  # fmt: skip
         if executor == "ray":
             from automem_core.mining.resample_ray import resample_on_ray
 
@@ -67,15 +69,19 @@ def cmd_mine(args: argparse.Namespace) -> int:
             )  # fmt: skip
         else:
             done = asyncio.run(resample(args.data, rows, model, args.resample,
-                                                concurrency=args.concurrency))  # fmt: skip
+                                        concurrency=args.concurrency))  # fmt: skip
         where = " on Ray" if executor == "ray" else ""
-        print(f"sampled {len(done.made)} alternatives for {len(rows)} decisions from "
+        print(f"sampled {len(done.made)} alternatives for {done.asked} decisions from "
               f"{model.model}{where}")  # fmt: skip
-        if done.there:
-            print(f"  {done.there} samples were there already (each decision's first "
+        if done.there + held:
+            print(f"  {done.there + held} samples were there already (each decision's first "
                   f"{args.resample} from this model are kept, not asked again)")  # fmt: skip
         if done.failed:
             print(f"  {done.failed} samples got no answer; run the command again to ask again")
+        if done.skipped:
+            (decision, why), more = next(iter(done.skipped.items())), len(done.skipped) - 1
+            print(f"  {len(done.skipped)} decisions skipped, their prompt cannot be read: "
+                  f"{decision}: {why}" + (f" (and {more} more)" if more else ""))  # fmt: skip
         print("label them: automem decisions --alternatives, then automem label ID …")
     return 0
 

@@ -52,6 +52,11 @@ class _Failure:
     retry_after_s: float | None = None
 
 
+def client_label(config: ModelConfig) -> str:
+    """How the client of ``config`` names itself in what it records (model and endpoint)."""
+    return f"openai:{config.model}@{config.base_url or DEFAULT_BASE_URL}"
+
+
 class OpenAIChatClient:
     """A few ``AsyncOpenAI`` clients (each with its own connection pool) shared by every call;
     an episode always uses the same one, so its requests reuse a warm connection."""
@@ -63,7 +68,7 @@ class OpenAIChatClient:
             )
         self.config = config
         self.base_url = config.base_url or DEFAULT_BASE_URL
-        self.label = f"openai:{config.model}@{self.base_url}"
+        self.label = client_label(config)
         self._key = _read_api_key(config.api_key_env, self.base_url)
         timeout = httpx2.Timeout(config.timeout_s, connect=min(config.timeout_s, 10.0))
         limits = httpx2.Limits(

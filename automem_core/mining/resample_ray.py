@@ -72,11 +72,10 @@ def resample_on_ray(
     finally:
         if started:
             ray.shutdown()
-    return Resampled(
-        made=[row for share in found for row in share.made],
-        there=sum(share.there for share in found),
-        failed=sum(share.failed for share in found),
-    )
+    total = Resampled()
+    for share in found:
+        total.add(share)
+    return total
 
 
 def _shares(ray: Any, root: Path, decisions: list[dict[str, Any]], model: ModelConfig,

@@ -163,7 +163,8 @@ def find_alternative(root: Path, alternative_id: str) -> tuple[str, str]:
         raise ForkEditError(
             f"no alternative {alternative_id!r}; list them with `automem decisions --alternatives`"
         )
-    return str(found[-1]["decision_id"]), str(found[-1]["completion"])
+    first = min(found, key=lambda row: str(row["created_at"]))  # as the alternatives view shows
+    return str(first["decision_id"]), str(first["completion"])
 
 
 def resolve_edit(root: Path, flag: str | None) -> ForkEdit:

@@ -47,12 +47,13 @@ READ_ERRORS = (OSError, pa.ArrowException)
 # ``decisions`` view shows each run's latest mining only, so every decision appears once;
 # ``decisions_mined`` keeps every row ever mined. Labels refer to decision ids and so stay.
 # Two commands resampling one decision at once may both append its sample k (the same
-# ``alternative_id``, mining/resample.py): the ``alternatives`` view shows the first appended.
+# ``alternative_id``, mining/resample.py): the ``alternatives`` view shows the first appended
+# (partitioned by decision too, which the id implies, so a filter on a decision reaches the files).
 _RAW_VIEWS = {"decisions": "decisions_mined", "alternatives": "alternatives_appended"}
 FIRST_ALTERNATIVE_SQL = """
 CREATE OR REPLACE VIEW alternatives AS
 SELECT * FROM alternatives_appended
-QUALIFY row_number() OVER (PARTITION BY alternative_id ORDER BY created_at) = 1
+QUALIFY row_number() OVER (PARTITION BY decision_id, alternative_id ORDER BY created_at) = 1
 """
 LATEST_MINING_SQL = """
 CREATE OR REPLACE VIEW decisions AS
@@ -116,9 +117,9 @@ def _collect(run: RunFiles, table: str, verify: bool, out: ViewFiles, fetch: boo
         path = run.part_file(part, table)
         if derived and table not in part.sizes:
             continue
-        if not fetch and run.part_held(part, table) and not path.exists():
-            continue  # left in the store by a mirror's pull: not looked at (nor a problem)
         if not run.part_ok(part, table, fetch):
+            if not fetch and run.part_held(part, table):
+                continue  # left in the store by a mirror's pull: not looked at (nor a problem)
             reason = "missing or not the size written"
             out.problems.append(Problem(str(path), run.run_id, part.episodes, reason, True))
         elif verify:

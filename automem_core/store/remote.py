@@ -92,9 +92,15 @@ def _remote_at(folder: str) -> Remote | None:
     return Remote(url) if url else None
 
 
+@functools.lru_cache(maxsize=256)
+def _resolved(path: str) -> str:  # absolute paths only: a relative one follows the cwd
+    return str(Path(path).resolve())
+
+
 def remote_of(root: Path) -> Remote | None:
     """The object store ``root`` mirrors; None for a plain local folder."""
-    return _remote_at(str(Path(root).resolve()))
+    text = str(root)
+    return _remote_at(_resolved(text) if os.path.isabs(text) else str(Path(text).resolve()))
 
 
 class Remote:

@@ -80,3 +80,6 @@ def test_a_sample_appended_twice_is_read_once_the_first(tmp_path):
     con = connect(tmp_path, tables=("alternatives",))
     assert con.execute("SELECT completion FROM alternatives").fetchall() == [("first",)]
     assert con.execute("SELECT count(*) FROM alternatives_appended").fetchone() == (2,)
+    from automem_core.run.fork import find_alternative
+
+    assert find_alternative(tmp_path, "a1") == ("d1", "first")  # what a fork plays: the same

@@ -5,6 +5,7 @@ after a lost attempt, or the same command again, asks only for the samples not i
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 
@@ -13,6 +14,7 @@ import pytest
 from automem_core.analysis.decision_table import load_decisions
 from automem_core.cli import main
 from automem_core.llm.config import ModelConfig
+from automem_core.mining.resample import resample
 from automem_core.mining.resample_ray import resample_share
 from automem_core.store.records import read_records
 from automem_core.store.remote import open_root
@@ -99,10 +101,38 @@ def test_the_same_command_again_fills_in_only_what_is_missing(tmp_path, capsys):
         assert main(args) == 0 and main(args) == 0
     out = capsys.readouterr().out
     assert f"sampled {decisions} alternatives for {decisions} decisions from m" in out
-    assert f"sampled 0 alternatives for {decisions} decisions from m" in out
+    assert "sampled 0 alternatives for 0 decisions from m" in out
     assert f"{decisions} samples were there already" in out
     assert len(seen) == decisions
     assert main([*args[:4], "0", *args[5:]]) == 2
     assert "--resample K asks for K alternatives per decision: give 1 or more" in (
         capsys.readouterr().err
     )
+
+
+def test_limit_counts_the_decisions_still_lacking_samples_so_a_rerun_moves_on(tmp_path, capsys):
+    data = str(tmp_path / "store")
+    played(data)
+    seen: list[str] = []
+    with LocalServer(answers(seen)) as server:
+        args = ["mine", "--run", "r", "--resample", "1", "--limit", "2", "--base-url",
+                server.start(), "--model", "m", "--quiet", "--data", data]  # fmt: skip
+        assert main(args) == 0 and main(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("sampled 2 alternatives for 2 decisions from m") == 2
+    rows = read_records(open_root(data), "alternatives").to_pylist()
+    assert len({r["decision_id"] for r in rows}) == 4 and len(seen) == 4
+
+
+def test_a_decision_whose_prompt_cannot_be_read_is_skipped_and_the_others_go_on(tmp_path):
+    data = str(tmp_path / "store")
+    played(data)
+    chosen = load_decisions(open_root(data)).head(3).to_dict("records")
+    lost = {**chosen[1], "decision_id": "gone", "episode_id": "r.MazeWalk-9x9.s99"}
+    seen: list[str] = []
+    with LocalServer(answers(seen)) as server:
+        model = ModelConfig(base_url=server.start(), model="m", temperature=0.9, max_retries=0)
+        done = asyncio.run(resample(open_root(data), [chosen[0], lost, chosen[2]], model, 2))
+    assert len(done.made) == 4 and list(done.skipped) == ["gone"]
+    assert "r.MazeWalk-9x9.s99" in done.skipped["gone"]
+    assert len(read_records(open_root(data), "alternatives")) == 4
