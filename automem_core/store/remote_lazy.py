@@ -5,7 +5,8 @@ the Overview read, and leaves the part's other tables (steps, frames, memory, ..
 a mirror holds what was read, not the whole store, so a store larger than this machine's disk
 can be browsed. Readers reach part files through ``catalog.RunFiles`` (``part_ok``) or ask for
 them in one batch (:func:`fetch_missing`: the views a command builds, one episode's files); a
-file not here yet is then fetched and renamed into place whole. Part files never change under
+file not here yet is then fetched and renamed into place whole. A step's frame is read in place
+instead (:func:`read_in_place`): its row group, by byte ranges, not the part's frames file. Part files never change under
 one name (a new compaction writes a new part), so a fetched file stays valid for good: the mirror
 is a cache by object identity.
 
@@ -17,13 +18,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from automem_core.store.layout import StoreError
 from automem_core.store.remote import Remote, first_line, remote_of
 
 EAGER_TABLES = ("episodes",)  # placed by every pull: what listings read
+READ_BLOCK = 1 << 20  # bytes per range request when a part file is read in place
+T = TypeVar("T")
 
 
 def is_lazy(table: str) -> bool:
@@ -91,11 +95,38 @@ def fetch_missing(root: Path, files: Iterable[tuple[Path, int | None]]) -> int:
     return len(wanted)
 
 
-def fetch_file(path: Path) -> None:
-    """A part file an episode's reader is about to open (``runs/<run>/parts/<part>/<table>``
-    under a mirror), fetched when its pull left it in the store; nothing otherwise."""
-    if not path.exists() and len(path.parents) > 4:
-        fetch_missing(path.parents[4], [(path, None)])
+def read_in_place(path: Path, read: Callable[[Any], T]) -> T:
+    """``read`` (pyarrow's reader of a path or a file) on the part file at ``path``: the local
+    file, or, where a mirror's pull left it in the store, the store's object read in place by
+    byte ranges (a step's frame reads its row group, not the whole file). FetchError (one line)
+    when the store cannot give it."""
+    found = _in_store(path)
+    if found is None:
+        return read(str(path))
+    remote, rel = found
+    try:
+        with remote.fs.open(remote.key(rel), "rb", block_size=READ_BLOCK) as fh:
+            return read(fh)
+    except FileNotFoundError:
+        raise FetchError(f"{remote.url}/{rel} is missing: the store lost a file of a part its "
+                         "run's manifest names") from None  # fmt: skip
+    except Exception as exc:  # the object store's own errors: network, credentials
+        raise FetchError(
+            f"cannot read {remote.url}/{rel}: {first_line(exc)}; check the connection and try again"
+        ) from None
+
+
+def _in_store(path: Path) -> tuple[Remote, str] | None:
+    """(store, key) of a part file a mirror's pull left there; None when it is here."""
+    if path.exists() or len(path.parents) <= 4:
+        return None
+    root = path.parents[4]
+    remote = remote_of(root)
+    if remote is None:
+        return None
+    rel = path.resolve().relative_to(Path(root).resolve()).as_posix()
+    bits = rel.split("/")
+    return (remote, rel) if len(bits) == 5 and bits[0] == "runs" and bits[2] == "parts" else None
 
 
 def _first_gone(remote: Remote, rels: list[str]) -> str:

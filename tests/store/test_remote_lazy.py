@@ -12,6 +12,7 @@ import socket
 import pytest
 
 from automem_core.analysis.episode import frame_at, open_episode
+from automem_core.analysis.step_rows import forget_steps
 from automem_core.cli import main
 from automem_core.store import remote
 from automem_core.store.compact import drop_broken_parts
@@ -67,9 +68,10 @@ def test_a_mirror_fetches_a_parts_tables_when_they_are_read(s3, cache, capsys):
     assert part_files(url)[1] == {"episodes.parquet", "steps.parquet"}
     read = open_episode(open_root(url), episode)  # the Replay's reader: the episode's tables
     assert read.steps.equals(written.steps) and read.ops.equals(written.ops)
-    assert "frames.parquet" not in part_files(url)[1]  # until a step's frame is shown
-    assert frame_at(read, 2) == frame_at(written, 2) is not None
-    assert part_files(url)[1] >= {f"{t}.parquet" for t in EPISODE_TABLES}
+    assert frame_at(read, 2) == frame_at(written, 2) is not None  # read in place, by ranges
+    held = part_files(url)[1]
+    assert held >= {f"{t}.parquet" for t in EPISODE_TABLES if t != "frames"}
+    assert "frames.parquet" not in held  # a step's frame costs its row group, not the file
     assert rows(url, "memory_ops") == first["memory_ops"]
     assert pull(open_root(url)) == 0  # fetched once: nothing changed in the store
 
@@ -110,17 +112,20 @@ def test_a_store_that_cannot_be_reached_is_an_error_and_never_a_broken_part(s3, 
     played(url)
     cache("reader")
     pull(open_root(url))
+    first, second = (r[0] for r in rows(url, "episodes")[:2])
+    opened = open_episode(open_root(url), first)  # its tables fetched; its frames not
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         dead = sock.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{dead}")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     remote._remote_at.cache_clear()  # a new process: the store's client made afresh
+    forget_steps()
     try:
-        unreachable = r"cannot fetch 4 files from s3://.*check the connection"
-        with pytest.raises(StoreError, match=unreachable):
-            open_episode(open_root(url), rows(url, "episodes")[0][0])
+        with pytest.raises(StoreError, match=r"cannot read s3://.*frames\.parquet: .*connection"):
+            frame_at(opened, 2)
         assert drop_broken_parts(open_root(url), "r") == []
-        assert part_files(url)[1] == {"episodes.parquet"}
+        assert part_files(url)[1] >= {"episodes.parquet", "steps.parquet"}
+        assert open_episode(open_root(url), second).steps.num_rows > 0  # its part is here
     finally:
         remote._remote_at.cache_clear()
