@@ -6,9 +6,9 @@ a mirror holds what was read, not the whole store, so a store larger than this m
 can be browsed. Readers reach part files through ``catalog.RunFiles`` (``part_ok``) or ask for
 them in one batch (:func:`fetch_missing`: the views a command builds, one episode's files); a
 file not here yet is then fetched and renamed into place whole. A step's frame is read in place
-instead (:func:`read_in_place`): its row group, by byte ranges, not the part's frames file. Part files never change under
-one name (a new compaction writes a new part), so a fetched file stays valid for good: the mirror
-is a cache by object identity.
+instead (:func:`read_in_place`): its row group, by byte ranges, not the part's frames file. Part
+files never change under one name (a new compaction writes a new part), so a fetched file stays
+valid for good: the mirror is a cache by object identity.
 
 A file that cannot be fetched is an error of the command (one line), never a part taken for
 broken: a compaction in this mirror must not play its episodes again because the network failed.
