@@ -72,19 +72,16 @@ def lacking(
     limit: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """The decisions that lack some of their ``samples`` samples from ``model`` (the first
-    ``limit`` of them), and how many samples the others' and theirs already have."""
+    ``limit`` of them), and how many samples the decisions that lack none hold (those of the
+    others are counted by :func:`resample`, which asks for the rest)."""
     there = samples_there(root, client_label(model))
-    wanting, held = [], 0
+    wanting, whole = [], 0
     for decision in decisions:
-        have = sum(1 for k in range(samples) if (str(decision["decision_id"]), k) in there)
-        held += have
-        if have < samples:
+        if all((str(decision["decision_id"]), k) in there for k in range(samples)):
+            whole += 1
+        else:
             wanting.append(decision)
-    if limit is not None and len(wanting) > limit:
-        cut = wanting[limit:]
-        held -= sum(1 for d in cut for k in range(samples) if (str(d["decision_id"]), k) in there)
-        wanting = wanting[:limit]
-    return wanting, held
+    return wanting[:limit] if limit is not None else wanting, whole * samples
 
 
 async def resample(

@@ -105,7 +105,7 @@ class RunFiles:
         how many (0 for a local store). StoreError (one line) when the store cannot give them."""
         from automem_core.store.remote_lazy import fetch_missing
 
-        files = [(self.part_file(p, t), p.sizes.get(t)) for p, t in wanted if t in p.sizes]
+        files = [(self.part_file(p, t), p.sizes[t]) for p, t in wanted if t in p.sizes]
         return fetch_missing(self.folder.parent.parent, files)
 
     def episodes(self) -> list[str]:

@@ -161,7 +161,7 @@ def view_files(
     tables = tuple(tables)
     if fetch and remote_of(root) is not None:  # a mirror: what its pull left, in one batch
         parts = [(run, part) for run in runs for part in run.parts]
-        fetch_missing(root, [(run.part_file(part, t), part.sizes.get(t)) for run, part in parts
+        fetch_missing(root, [(run.part_file(part, t), part.sizes[t]) for run, part in parts
                              for t in tables if t in part.sizes])  # fmt: skip
     for table in tables:
         out.files.setdefault(table, {})

@@ -45,26 +45,23 @@ def left_in_store(root: Path, table: str, path: Path) -> bool:
     return is_lazy(table) and remote_of(root) is not None and not path.exists()
 
 
-def fetch_missing(root: Path, files: Iterable[tuple[Path, int | None]]) -> int:
+def fetch_missing(root: Path, files: Iterable[tuple[Path, int]]) -> int:
     """Fetch the part files among ``files`` (path in the mirror ``root``, size its manifest
     gives) that are not here with that size, in one batch; how many. Nothing for a local store.
     StoreError (one line) when the store cannot give one of them."""
     remote = remote_of(root)
     if remote is None:
         return 0
-    base = Path(root).resolve()
     wanted: dict[str, Path] = {}
     for path, size in files:
         try:
-            if path.stat().st_size == size or size is None:  # None: here, whatever its size
+            if path.stat().st_size == size:
                 continue
         except OSError:
             pass
-        rel = Path(path).resolve().relative_to(base).as_posix()
-        bits = rel.split("/")
-        if len(bits) != 5 or bits[0] != "runs" or bits[2] != "parts":
-            continue  # not a part file: nothing a pull left behind
-        wanted[rel] = Path(path)
+        rel = _part_key(root, path)
+        if rel is not None:  # else not a part file: nothing a pull left behind
+            wanted[rel] = Path(path)
     if not wanted:
         return 0
     tmps = {rel: p.with_name(f".{p.name}.{uuid.uuid4().hex}.tmp") for rel, p in wanted.items()}
@@ -122,11 +119,16 @@ def _in_store(path: Path) -> tuple[Remote, str] | None:
         return None
     root = path.parents[4]
     remote = remote_of(root)
-    if remote is None:
-        return None
-    rel = path.resolve().relative_to(Path(root).resolve()).as_posix()
+    rel = _part_key(root, path) if remote is not None else None
+    return (remote, rel) if remote is not None and rel is not None else None
+
+
+def _part_key(root: Path, path: Path) -> str | None:
+    """``path``'s key in the store ``root`` mirrors, when it is a part file
+    (``runs/<run>/parts/<part>/<table>.parquet``); None otherwise."""
+    rel = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
     bits = rel.split("/")
-    return (remote, rel) if len(bits) == 5 and bits[0] == "runs" and bits[2] == "parts" else None
+    return rel if len(bits) == 5 and bits[0] == "runs" and bits[2] == "parts" else None
 
 
 def _first_gone(remote: Remote, rels: list[str]) -> str:

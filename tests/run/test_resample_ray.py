@@ -136,3 +136,17 @@ def test_a_decision_whose_prompt_cannot_be_read_is_skipped_and_the_others_go_on(
     assert len(done.made) == 4 and list(done.skipped) == ["gone"]
     assert "r.MazeWalk-9x9.s99" in done.skipped["gone"]
     assert len(read_records(open_root(data), "alternatives")) == 4
+
+
+def test_a_larger_k_asks_for_the_next_sample_and_counts_those_there_once(tmp_path, capsys):
+    data = str(tmp_path / "store")
+    decisions = played(data)
+    with LocalServer(answers([])) as server:
+        args = ["mine", "--run", "r", "--resample", "1", "--base-url", server.start(), "--model",
+                "m", "--quiet", "--data", data]  # fmt: skip
+        assert main(args) == 0
+        capsys.readouterr()
+        assert main([*args[:4], "2", *args[5:]]) == 0
+    out = capsys.readouterr().out
+    assert f"sampled {decisions} alternatives for {decisions} decisions from m" in out
+    assert f"  {decisions} samples were there already" in out
